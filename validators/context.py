@@ -1,0 +1,106 @@
+"""What every check receives: the served app, the loaded entry page, and a way to open a fresh page.
+
+A check is a plain coroutine function ``async def check_x(ctx: CheckContext) -> list[Finding]``.
+Checks that interact with the page (press keys, open dialogs, click) should use ``ctx.open_session()``
+so they start from a freshly loaded page and do not disturb each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncContextManager, Awaitable, Callable, TypeVar
+
+from runshot.spec import Spec
+
+T = TypeVar("T")
+
+
+@dataclass
+class Timeouts:
+    """Deadlines in seconds."""
+
+    load: float = 10.0  # one page load (goto until 'load')
+    action: float = 3.0  # one browser action (click, evaluate, locator query)
+    check: float = 30.0  # one whole check
+    settle: float = 0.3  # quiet time after load/interaction before reading results
+
+
+@dataclass
+class PageEvents:
+    """What a page did while it was open. Lists of small dicts, filled by listeners."""
+
+    console_errors: list[dict] = field(default_factory=list)  # {"text", "url", "line", "column"}
+    console_warnings: list[dict] = field(default_factory=list)
+    page_errors: list[dict] = field(default_factory=list)  # {"message", "stack"}
+    failed_requests: list[dict] = field(default_factory=list)  # {"url", "status"?, "failure"?, "method"}
+    blocked_requests: list[dict] = field(default_factory=list)  # {"url", "kind"} outside the app's origin
+    dialogs: list[dict] = field(default_factory=list)  # {"type", "message"} alert/confirm/prompt, auto-dismissed
+    crashed: bool = False
+
+    def mark(self) -> dict[str, int]:
+        """Lengths now, so a caller can later ask what happened since (see ``since``)."""
+        return {name: len(getattr(self, name)) for name in _EVENT_LISTS}
+
+    def since(self, mark: dict[str, int]) -> "PageEvents":
+        out = PageEvents(crashed=self.crashed)
+        for name in _EVENT_LISTS:
+            setattr(out, name, list(getattr(self, name))[mark.get(name, 0):])
+        return out
+
+
+_EVENT_LISTS = (
+    "console_errors",
+    "console_warnings",
+    "page_errors",
+    "failed_requests",
+    "blocked_requests",
+    "dialogs",
+)
+
+
+@dataclass
+class PageSession:
+    page: Any  # playwright.async_api.Page
+    events: PageEvents
+    url: str
+
+
+class CheckTimeout(Exception):
+    """A browser operation ran past its deadline (the page may be stuck)."""
+
+    def __init__(self, what: str, seconds: float):
+        super().__init__(f"{what} did not finish within {seconds:g} s")
+        self.what = what
+        self.seconds = seconds
+
+
+async def within(awaitable: Awaitable[T], seconds: float, what: str) -> T:
+    """Await with a deadline; raise CheckTimeout naming the operation when it runs over."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout=seconds)
+    except asyncio.TimeoutError:
+        raise CheckTimeout(what, seconds) from None
+
+
+@dataclass
+class CheckContext:
+    spec: Spec
+    project_dir: Path
+    base_url: str  # "http://127.0.0.1:PORT/"
+    entry_url: str  # base_url + spec.entry
+    session: PageSession  # the entry page, loaded and instrumented
+    open_session: Callable[..., AsyncContextManager[PageSession]]
+    # open_session(path: str | None = None, viewport: tuple[int, int] | None = None)
+    #   -> async context manager giving a fresh isolated context with one loaded, instrumented page
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    strict: bool = False
+    info: dict = field(default_factory=dict)  # facts for the report (e.g. {"axe_version": "4.12.1"})
+
+    @property
+    def page(self):
+        return self.session.page
+
+    async def within(self, awaitable: Awaitable[T], what: str, seconds: float | None = None) -> T:
+        return await within(awaitable, seconds if seconds is not None else self.timeouts.action, what)

@@ -1,0 +1,148 @@
+"""Small helpers shared by the page checks: in-page JavaScript for selectors, names and visibility,
+a time budget, and short element descriptions.
+
+The JavaScript is sent with every ``evaluate`` call (nothing is installed in the page beforehand), so a page's
+own scripts cannot rely on it or break it between calls.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+# Defines `RS` inside the evaluated function. Keep it small: it travels with every call.
+JS_LIB = r"""
+const RS = (() => {
+  const esc = (s) => (window.CSS && CSS.escape) ? CSS.escape(s) : String(s).replace(/[^\w-]/g, '\\$&');
+  function sel(el) {
+    if (!el || el.nodeType !== 1) return '';
+    const parts = [];
+    let node = el;
+    while (node && node.nodeType === 1) {
+      const root = node.getRootNode();
+      if (node.id && root.querySelectorAll('#' + esc(node.id)).length === 1) { parts.unshift('#' + esc(node.id)); break; }
+      const tag = node.localName;
+      if (tag === 'html' || tag === 'body') { parts.unshift(tag); break; }
+      let part = tag;
+      const parent = node.parentElement;
+      if (parent) {
+        const same = Array.from(parent.children).filter((c) => c.localName === tag);
+        if (same.length > 1) part += ':nth-of-type(' + (same.indexOf(node) + 1) + ')';
+      }
+      parts.unshift(part);
+      if (!parent && root.host) { parts.unshift(sel(root.host) + ' >>'); break; }
+      node = parent;
+    }
+    return parts.join(' > ').replace(' >> >', ' >>');
+  }
+  function html(el, n) {
+    if (!el || el.nodeType !== 1) return '';
+    let s = el.outerHTML || '';
+    n = n || 240;
+    if (s.length > n) {
+      const open = s.slice(0, s.indexOf('>') + 1);
+      s = open.length >= n ? open.slice(0, n) + '…' : s.slice(0, n) + '…';
+    }
+    return s.replace(/\s+/g, ' ');
+  }
+  function shown(el) {
+    if (!el || el.nodeType !== 1 || !el.isConnected) return false;
+    if (el.checkVisibility && !el.checkVisibility({checkVisibilityCSS: true, checkOpacity: false})) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  }
+  function inert(el) {
+    return !!(el.closest && (el.closest('[inert]') || (el.matches(':disabled'))));
+  }
+  function text(el) { return ((el && (el.innerText || el.textContent)) || '').replace(/\s+/g, ' ').trim(); }
+  function byIds(ids) {
+    return (ids || '').split(/\s+/).filter(Boolean).map((id) => document.getElementById(id))
+      .filter(Boolean).map((e) => text(e) || (e.getAttribute('aria-label') || '')).join(' ').trim();
+  }
+  function name(el) {
+    if (!el || el.nodeType !== 1) return '';
+    let n = byIds(el.getAttribute('aria-labelledby'));
+    if (n) return n;
+    n = (el.getAttribute('aria-label') || '').trim();
+    if (n) return n;
+    if (el.labels && el.labels.length) {
+      n = Array.from(el.labels).map(text).join(' ').trim();
+      if (n) return n;
+    }
+    const tag = el.localName;
+    if (tag === 'img' || (tag === 'input' && el.type === 'image')) { n = (el.getAttribute('alt') || '').trim(); if (n) return n; }
+    if (tag === 'input' && ['button', 'submit', 'reset'].includes(el.type)) {
+      n = (el.value || (el.type === 'submit' ? 'Submit' : el.type === 'reset' ? 'Reset' : '')).trim(); if (n) return n;
+    }
+    const textual = ['button', 'a', 'summary', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'legend', 'caption', 'label', 'option', 'li', 'td', 'th'];
+    const r = (el.getAttribute('role') || '').trim();
+    if (textual.includes(tag) || ['button', 'link', 'tab', 'menuitem', 'option', 'checkbox', 'radio', 'switch', 'heading', 'treeitem', 'cell'].includes(r)) {
+      n = text(el);
+      if (!n) n = Array.from(el.querySelectorAll('img[alt],[aria-label]')).map((e) => e.getAttribute('alt') || e.getAttribute('aria-label')).join(' ').trim();
+      if (n) return n;
+    }
+    n = (el.getAttribute('title') || '').trim();
+    return n;
+  }
+  function tabbable(el) {
+    if (!shown(el) || inert(el)) return false;
+    if (el.tabIndex < 0) return false;
+    const tag = el.localName;
+    if (tag === 'a' && !el.hasAttribute('href') && !el.hasAttribute('tabindex')) return false;
+    return true;
+  }
+  const FOCUSABLE = 'a[href],button,input:not([type=hidden]),select,textarea,summary,iframe,audio[controls],video[controls],[contenteditable]:not([contenteditable=false]),[tabindex]';
+  function focusables(root) {
+    return Array.from((root || document).querySelectorAll(FOCUSABLE)).filter(tabbable);
+  }
+  function active() {
+    let a = document.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    return a;
+  }
+  function desc(el) {
+    if (!el || el.nodeType !== 1) return {sel: '', tag: '', name: '', html: ''};
+    return {sel: sel(el), tag: el.localName, role: el.getAttribute('role') || '', name: name(el).slice(0, 80), html: html(el)};
+  }
+  return {sel, html, shown, inert, text, name, tabbable, focusables, active, desc, FOCUSABLE};
+})();
+"""
+
+
+def js(body: str, params: str = "arg") -> str:
+    """A function expression for ``page.evaluate`` with ``RS`` helpers in scope; ``body`` uses ``return``."""
+    return f"({params}) => {{\n{JS_LIB}\n{body}\n}}"
+
+
+def label(info: dict) -> str:
+    """A short human description of an element from an ``RS.desc`` dict: tag "name" (selector)."""
+    role = info.get("role") or ""
+    tag = info.get("tag") or "element"
+    kind = f'{tag} role="{role}"' if role else tag
+    name = (info.get("name") or "").strip()
+    out = f'{kind} "{name}"' if name else kind
+    sel = info.get("sel") or ""
+    return f"{out} ({sel})" if sel else out
+
+
+@dataclass
+class Budget:
+    """A soft deadline for one check: probes stop when it runs out, leaving time to report."""
+
+    seconds: float
+    start: float = 0.0
+
+    def __post_init__(self):
+        self.start = time.monotonic()
+
+    def left(self) -> float:
+        return self.seconds - (time.monotonic() - self.start)
+
+    @property
+    def spent(self) -> bool:
+        return self.left() <= 0
+
+
+def budget_for(ctx, share: float = 0.8) -> Budget:
+    """The part of the check's deadline a check may spend on optional probing."""
+    return Budget(max(1.0, ctx.timeouts.check * share))

@@ -1,0 +1,346 @@
+"""Keyboard use: every visible control reachable with Tab, focus visible, no keyboard trap, and custom
+controls that answer Enter/Space the way they answer a click.
+
+All probing happens in fresh sessions; the entry page shared by the read-only checks is not touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from playwright.async_api import Error as PlaywrightError
+from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.context import CheckContext, CheckTimeout
+from runshot.validators.domtools import budget_for, js, label
+
+CHECK = "keyboard"
+MAX_PRESSES = 150
+MAX_PROBES = 6
+MAX_PER_KIND = 8
+STUCK_PRESSES = 3
+
+# Keys a custom control of each role must answer (APG). "any" means one of them is enough.
+ROLE_KEYS = {
+    "button": ("all", ("Enter", "Space")),
+    "link": ("all", ("Enter",)),
+    "checkbox": ("all", ("Space",)),
+    "switch": ("all", ("Space",)),
+    "radio": ("all", ("Space",)),
+    "menuitemcheckbox": ("all", ("Space",)),
+    "menuitemradio": ("all", ("Space",)),
+    "tab": ("any", ("Enter", "Space")),
+    "menuitem": ("any", ("Enter", "Space")),
+    "option": ("any", ("Enter", "Space")),
+    "treeitem": ("any", ("Enter", "Space")),
+}
+# Roles whose widgets commonly act on focus (automatic activation): count focus effects as keyboard effects.
+ACT_ON_FOCUS = {"tab", "option", "treeitem", "menuitem", "menuitemradio", "radio"}
+
+_SNAP = r"""
+const SNAP = (el) => {
+  const S = (e, p) => {
+    const c = getComputedStyle(e, p);
+    return [c.outlineStyle, c.outlineWidth, c.outlineColor, c.outlineOffset, c.boxShadow, c.borderTopColor,
+      c.borderRightColor, c.borderBottomColor, c.borderLeftColor, c.borderTopWidth, c.borderBottomWidth,
+      c.backgroundColor, (c.backgroundImage || '').slice(0, 200), c.color, c.textDecorationLine, c.opacity,
+      c.transform, c.filter, p ? c.content : ''].join('|');
+  };
+  return [S(el), S(el, '::before'), S(el, '::after'), el.parentElement ? S(el.parentElement) : ''].join('#');
+};
+"""
+
+_COLLECT = _SNAP + r"""
+try {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync('*,*::before,*::after{transition-duration:0s!important;transition-delay:0s!important}');
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+} catch (e) {}
+if (document.activeElement && document.activeElement !== document.body && document.activeElement.blur) document.activeElement.blur();
+const modal = Array.from(document.querySelectorAll('dialog,[role=dialog],[role=alertdialog]'))
+  .find((d) => RS.shown(d) && (d.matches('dialog:modal') || d.getAttribute('aria-modal') === 'true'));
+const scope = modal || document;
+const ROLES = ['button', 'link', 'checkbox', 'radio', 'switch', 'tab', 'menuitem', 'menuitemcheckbox', 'menuitemradio',
+  'option', 'treeitem', 'slider', 'spinbutton', 'textbox', 'combobox', 'searchbox', 'gridcell'];
+const COMPOSITE = '[role=tablist],[role=menu],[role=menubar],[role=listbox],[role=tree],[role=treegrid],[role=grid],[role=radiogroup],[role=toolbar]';
+const SEL = 'button,a[href],input:not([type=hidden]),select,textarea,summary,[tabindex],[contenteditable]:not([contenteditable=false]),'
+  + ROLES.map((r) => '[role=' + r + ']').join(',');
+const NATIVE = (el) => el.matches('button,a[href],input,select,textarea,summary,[contenteditable]:not([contenteditable=false])');
+const list = [];
+const out = [];
+for (const el of scope.querySelectorAll(SEL)) {
+  if (!RS.shown(el) || RS.inert(el) || el.closest('[aria-disabled=true]')) continue;
+  const role = (el.getAttribute('role') || '').trim().split(/\s+/)[0];
+  const native = NATIVE(el);
+  if (!native && !ROLES.includes(role) && el.tabIndex < 0) continue;  // a programmatic focus target, not a control
+  if (el.closest('[contenteditable]:not([contenteditable=false])') && el !== el.closest('[contenteditable]')) continue;
+  let group = '';
+  const comp = el.parentElement && el.parentElement.closest(COMPOSITE);
+  if (comp) group = RS.sel(comp);
+  else if (el.localName === 'input' && el.type === 'radio' && el.name) group = 'radio:' + (el.form ? RS.sel(el.form) : '') + ':' + el.name;
+  const d = RS.desc(el);
+  d.index = list.length;
+  d.group = group;
+  d.tabindex = el.getAttribute('tabindex');
+  d.tabIndex = el.tabIndex;
+  d.native = native;
+  d.custom = !native && ROLES.includes(role);
+  d.snap = SNAP(el);
+  list.push(el);
+  out.push(d);
+  if (list.length >= 400) break;
+}
+window.__runshotKeyboard = list;
+return {items: out, modal: modal ? RS.desc(modal) : null};
+"""
+
+_STEP = _SNAP + r"""
+const a = RS.active();
+const list = window.__runshotKeyboard || [];
+const body = !a || a === document.body || a === document.documentElement;
+const idx = body ? -1 : list.indexOf(a);
+const inModal = !!(a && a.closest && a.closest('dialog:modal,[aria-modal=true]'));
+return {idx, body, inModal, d: (body || idx >= 0) ? null : RS.desc(a), snap: body ? '' : SNAP(a)};
+"""
+
+# Records which parts of the page change (target selector | kind | attribute), and the page's form state.
+_WATCH = r"""
+const seen = new Set();
+window.__runshotChanges = seen;
+const mo = new MutationObserver((records) => {
+  for (const m of records) {
+    if (seen.size > 300) return;
+    const t = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+    seen.add(RS.sel(t) + '|' + m.type + '|' + (m.attributeName || ''));
+  }
+});
+mo.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+return true;
+"""
+
+_TAKE = r"""
+const seen = window.__runshotChanges;
+const out = seen ? Array.from(seen) : null;
+if (seen) seen.clear();
+const form = Array.from(document.querySelectorAll('input,select,textarea')).slice(0, 200)
+  .map((e) => (e.type === 'checkbox' || e.type === 'radio') ? String(e.checked) : String(e.value)).join('\u0001');
+return {changes: out, form, url: location.href};
+"""
+
+
+async def _settle(ctx: CheckContext) -> None:
+    await asyncio.sleep(ctx.timeouts.settle)
+
+
+async def _tab_walk(ctx: CheckContext, page, count: int, budget) -> list[dict]:
+    steps: list[dict] = []
+    first_key = None
+    presses = min(MAX_PRESSES, count + 5)
+    for _ in range(presses):
+        if budget.spent:
+            break
+        await ctx.within(page.keyboard.press("Tab"), "pressing Tab")
+        step = await ctx.within(page.evaluate(js(_STEP)), "reading the focused element")
+        step["key"] = "body" if step["body"] else (step["idx"] if step["idx"] >= 0 else (step["d"] or {}).get("sel", "?"))
+        steps.append(step)
+        if first_key is None and not step["body"]:
+            first_key = step["key"]
+        elif step["key"] == first_key and len(steps) > 1:
+            break  # the Tab cycle came back to where it started
+        tail = steps[-STUCK_PRESSES:]
+        if len(tail) == STUCK_PRESSES and not tail[0]["body"] and all(s["key"] == tail[0]["key"] for s in tail):
+            break
+    return steps
+
+
+def _trap(steps: list[dict]) -> tuple[list[dict], bool] | None:
+    """(the elements focus stays among, whether it is stuck on one) when Tab cannot leave them; None when fine."""
+    first = next((s["key"] for s in steps if not s["body"]), None)
+    tail = steps[-STUCK_PRESSES:]
+    if len(tail) == STUCK_PRESSES and not tail[0]["body"] and all(s["key"] == tail[0]["key"] for s in tail):
+        return ([tail[0]], True)
+    seen: dict = {}
+    for i, s in enumerate(steps):
+        if s["body"]:
+            continue
+        if s["key"] in seen and s["key"] != first:
+            loop = [x for x in steps[seen[s["key"]]:i] if not x["body"]]
+            return (loop, False)
+        seen.setdefault(s["key"], i)
+    return None
+
+
+async def _changes_after(ctx: CheckContext, session, selector: str, action: str, role: str) -> dict | None:
+    """In a fresh session: what changes when `action` ("click", "Enter", "Space") hits the element.
+
+    Returns {"effects": set, "noise": set}, or None when the element is not there.
+    """
+    page = session.page
+    loc = page.locator(selector).first
+    if await ctx.within(loc.count(), "finding the control") == 0:
+        return None
+    watch_first = action != "click" and role in ACT_ON_FOCUS
+    if action != "click" and not watch_first:
+        await ctx.within(loc.focus(), "focusing the control")
+    await ctx.within(page.evaluate(js(_WATCH)), "watching the page")
+    await _settle(ctx)
+    before = await ctx.within(page.evaluate(js(_TAKE)), "reading page changes")
+    noise = set(before["changes"] or [])
+    dialogs_before = len(session.events.dialogs)
+    if action == "click":
+        await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+    else:
+        if watch_first:
+            await ctx.within(loc.focus(), "focusing the control")
+        await ctx.within(page.keyboard.press(action), f"pressing {action}")
+    await _settle(ctx)
+    effects: set = set()
+    try:
+        after = await ctx.within(page.evaluate(js(_TAKE)), "reading page changes")
+    except CheckTimeout:
+        raise
+    except PlaywrightError:  # the page navigated away while we read it
+        after = {"changes": None, "form": None, "url": page.url}
+    if after["changes"] is None:
+        effects.add("navigation")
+    else:
+        effects |= set(after["changes"]) - noise
+    if after["url"] != before["url"]:
+        effects.add("url:" + after["url"])
+    if after["form"] is not None and after["form"] != before["form"]:
+        effects.add("form")
+    if len(session.events.dialogs) > dialogs_before:
+        effects.add("alert")
+    return {"effects": effects, "noise": noise}
+
+
+async def _probe_control(ctx: CheckContext, item: dict, budget) -> Finding | None:
+    role = item.get("role") or ""
+    mode, keys = ROLE_KEYS.get(role, ("any", ("Enter", "Space")))
+    selector = item["sel"]
+    async with ctx.open_session() as s:
+        clicked = await _changes_after(ctx, s, selector, "click", role)
+    if not clicked or not clicked["effects"]:
+        return None  # a click shows no effect we can see: nothing to compare against
+    failed = []
+    for key in keys:
+        if budget.spent:
+            return None
+        async with ctx.open_session() as s:
+            pressed = await _changes_after(ctx, s, selector, key, role)
+        if pressed is None:
+            return None
+        works = bool(pressed["effects"] - clicked["noise"])
+        if works and mode == "any":
+            return None
+        if not works:
+            failed.append(key)
+    if not failed:
+        return None
+    keys_text = " or ".join(failed) if mode == "any" else " and ".join(failed)
+    return Finding(
+        CHECK, ERROR,
+        f"{label(item)} reacts to a mouse click but not to the {keys_text} key{'s' if len(failed) > 1 else ''}",
+        where=selector,
+        hint=("Use a native <button>, or handle keydown for "
+              + " and ".join(keys) + " and run the same action as the click."),
+        evidence=truncate(item.get("html", ""), 300),
+    )
+
+
+def _capped(items: list, make) -> list[Finding]:
+    out = [make(x) for x in items[:MAX_PER_KIND]]
+    if len(items) > MAX_PER_KIND and out:
+        f = out[-1]
+        out[-1] = Finding(f.check, f.severity, f"{f.message} (and {len(items) - MAX_PER_KIND} more like it)",
+                          f.where, f.hint, f.evidence)
+    return out
+
+
+async def check_keyboard(ctx: CheckContext) -> list[Finding]:
+    budget = budget_for(ctx)
+    findings: list[Finding] = []
+    async with ctx.open_session() as s:
+        page = s.page
+        collected = await ctx.within(page.evaluate(js(_COLLECT)), "listing keyboard controls")
+        items: list[dict] = collected["items"]
+        if not items:
+            return []
+        steps = await _tab_walk(ctx, page, len(items), budget)
+
+    reached = {st["idx"] for st in steps if st["idx"] >= 0}
+    reached_groups = {items[i]["group"] for i in reached if items[i]["group"]}
+    first = next((st["key"] for st in steps if not st["body"]), None)
+    completed = first is not None and sum(1 for st in steps if st["key"] == first) > 1
+    trap = _trap(steps)
+
+    if trap and not all(st.get("inModal") for st in trap[0]):
+        elems, stuck = trap
+        descs = [items[st["idx"]] if st["idx"] >= 0 else (st["d"] or {}) for st in elems]
+        where = descs[0].get("sel", "")
+        if stuck:
+            msg = f"Keyboard trap: pressing Tab leaves focus stuck on {label(descs[0])}"
+        else:
+            msg = "Keyboard trap: Tab keeps cycling through " + ", ".join(label(d) for d in descs[:4]) + \
+                  " and never reaches the rest of the page"
+        findings.append(Finding(CHECK, ERROR, msg, where=where,
+                                hint="Do not cancel or redirect Tab outside an open modal dialog; let focus move on.",
+                                evidence=truncate(descs[0].get("html", ""), 300)))
+
+    unreachable = []
+    for item in items:
+        if item["index"] in reached or (item["group"] and item["group"] in reached_groups):
+            continue
+        definitely = item["tabIndex"] < 0
+        if definitely or completed or trap:
+            unreachable.append(item)
+
+    def unreach(item: dict) -> Finding:
+        if item["tabIndex"] < 0 and item.get("tabindex") is not None:
+            why = f'it has tabindex="{item["tabindex"]}"'
+            hint = 'Remove the negative tabindex (or use tabindex="0") so Tab reaches it.'
+        elif item["tabIndex"] < 0:
+            why = "it is not focusable"
+            hint = 'Use a native <button>/<a href>, or add tabindex="0" to the custom control.'
+        elif trap:
+            why = "a keyboard trap stops focus before it"
+            hint = "Fix the keyboard trap reported above."
+        else:
+            why = "Tab skips it"
+            hint = "Do not intercept Tab; keep the control in the normal tab order."
+        return Finding(CHECK, ERROR, f"{label(item)} cannot be reached with the Tab key: {why}",
+                       where=item["sel"], hint=hint, evidence=truncate(item.get("html", ""), 300))
+
+    findings += _capped(unreachable, unreach)
+
+    invisible = []
+    checked = set()
+    for st in steps:
+        i = st["idx"]
+        if i < 0 or i in checked:
+            continue
+        checked.add(i)
+        if st["snap"] and st["snap"] == items[i]["snap"]:
+            invisible.append(items[i])
+    findings += _capped(invisible, lambda item: Finding(
+        CHECK, WARNING, f"{label(item)} shows no visible focus indicator when reached with Tab",
+        where=item["sel"],
+        hint="Do not remove the outline without a replacement: add a :focus-visible style (outline or box-shadow).",
+        evidence=truncate(item.get("html", ""), 300)))
+
+    probes = [items[i] for i in sorted(reached) if items[i]["custom"]]
+    seen_sel = set()
+    for item in probes[:MAX_PROBES]:
+        if budget.spent or item["sel"] in seen_sel:
+            break
+        seen_sel.add(item["sel"])
+        try:
+            f = await _probe_control(ctx, item, budget)
+        except CheckTimeout as exc:
+            f = Finding(CHECK, ERROR, f"The page stopped responding while {exc.what} on {label(item)}",
+                        where=item["sel"], hint="Look for an endless loop in this control's handlers.",
+                        evidence=truncate(item.get("html", ""), 300))
+        except PlaywrightError:  # the control could not be clicked or focused here: nothing to compare
+            f = None
+        if f:
+            findings.append(f)
+    return findings

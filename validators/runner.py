@@ -1,0 +1,346 @@
+"""Validate one project: serve it, load its entry page in Chromium, run the checks, collect findings.
+
+    with Validator() as validator:
+        result = validator.validate(Path("out"), spec)
+
+Every check runs under a deadline; a check that overruns or breaks becomes a finding itself, so a
+validation always ends with a result. One Validator keeps its browser across many validations.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterable
+
+from runshot.spec import Spec
+from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
+from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts, within
+from runshot.validators.runtime import check_blank, findings_from_events, screenshot
+from runshot.values import ERROR, WARNING, Finding, dedupe
+
+CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
+
+
+@dataclass
+class ValidationResult:
+    findings: list[Finding]
+    passed: bool
+    screenshot: Path | None = None
+    seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+    checks_run: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.is_error]
+
+
+@dataclass(frozen=True)
+class LazyCheck:
+    """A check living in another module, imported on first use; absent modules mean 'skip this check'."""
+
+    module: str
+    attr: str
+
+    def load(self) -> CheckFn | None:
+        try:
+            mod = importlib.import_module(self.module)
+        except ModuleNotFoundError as exc:
+            if exc.name and self.module.startswith(exc.name):
+                return None
+            raise
+        return getattr(mod, self.attr, None)
+
+    async def __call__(self, ctx: CheckContext) -> list[Finding]:
+        fn = self.load()
+        if fn is None:
+            raise ImportError(f"{self.module}.{self.attr} is not available")
+        return await fn(ctx)
+
+
+async def check_runtime(ctx: CheckContext) -> list[Finding]:
+    """The entry page must show something; its console, errors and requests are collected after all checks."""
+    return await check_blank(ctx)
+
+
+async def _check_acceptance(ctx: CheckContext) -> list[Finding]:
+    from runshot.validators.acceptance import check_acceptance
+
+    return await check_acceptance(ctx)
+
+
+CHECKS: dict[str, CheckFn] = {
+    "runtime": check_runtime,
+    "a11y": LazyCheck("runshot.validators.a11y", "check_a11y"),
+    "semantics": LazyCheck("runshot.validators.semantics", "check_semantics"),
+    "acceptance": _check_acceptance,
+    "keyboard": LazyCheck("runshot.validators.keyboard", "check_keyboard"),
+    "dialog": LazyCheck("runshot.validators.dialogs", "check_dialogs"),
+    "motion": LazyCheck("runshot.validators.motion", "check_motion"),
+    "mobile": LazyCheck("runshot.validators.mobile", "check_mobile"),
+    "sweep": LazyCheck("runshot.validators.sweep", "check_sweep"),
+}
+
+
+def resolve_check(name: str) -> CheckFn | None:
+    """The check's function, or None when its module is not installed."""
+    fn = CHECKS.get(name)
+    if isinstance(fn, LazyCheck):
+        return fn.load()
+    return fn
+
+
+def entry_file(project_dir: Path, entry: str) -> Path:
+    """The file behind the entry page (query and fragment dropped; a folder means its index.html)."""
+    path = entry.split("#", 1)[0].split("?", 1)[0].strip("/")
+    target = project_dir / path if path else project_dir
+    return target / "index.html" if target.is_dir() else target
+
+
+class Validator:
+    """Runs validations with one long-lived browser. Use as a context manager (or call close())."""
+
+    def __init__(
+        self,
+        settings: BrowserSettings | None = None,
+        timeouts: Timeouts | None = None,
+        host: BrowserHost | None = None,
+    ):
+        self.timeouts = timeouts or Timeouts()
+        self._owns_host = host is None
+        self.host = host or BrowserHost(settings)
+
+    def close(self) -> None:
+        if self._owns_host:
+            self.host.close()
+
+    def __enter__(self) -> "Validator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def validate(
+        self,
+        project_dir: Path,
+        spec: Spec,
+        checks: Iterable[str] | None = None,
+        screenshot_path: Path | None = None,
+        strict: bool = False,
+    ) -> ValidationResult:
+        started = time.monotonic()
+        project_dir = Path(project_dir).resolve()
+        selected = list(CHECKS) if checks is None else [c for c in checks]
+        unknown = [c for c in selected if c not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown check(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})")
+        info: dict = {"entry": spec.entry}
+        run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info)
+
+        if not entry_file(project_dir, spec.entry).is_file():
+            run.findings.append(
+                Finding(
+                    check="runtime",
+                    severity=ERROR,
+                    message=f"entry page {spec.entry} does not exist",
+                    where=spec.entry,
+                    hint=f"create {spec.entry}: it is the page the browser opens first",
+                )
+            )
+            return run.result(started)
+
+        from runshot.validators.server import serve
+
+        t = self.timeouts
+        budget = t.load + t.action * 3 + 20 + t.check * max(1, len(selected))
+        with serve(project_dir) as server:
+            try:
+                self.host.run(partial(self._validate_async, run, server.base_url), timeout=budget)
+            except CheckTimeout as exc:
+                run.findings.append(
+                    Finding(
+                        check="runtime",
+                        severity=ERROR,
+                        message=f"the page stopped responding: the validation did not finish ({exc})",
+                        hint="look for endless loops or scripts that never yield",
+                    )
+                )
+            info["requests"] = len(server.requests)
+        return run.result(started)
+
+    async def _validate_async(self, run: "_Run", base_url: str) -> None:
+        t = self.timeouts
+        events = PageEvents()
+        try:
+            with _timer(run.info, "load"):
+                browser = await self.host.browser()
+                run.info["browser"] = f"Chromium {browser.version}"
+                opened = self.host.open_session(base_url, run.spec.entry, timeouts=t, events=events)
+                session = await opened.__aenter__()
+            try:
+                await self._run_checks(run, session, base_url)
+            finally:
+                await opened.__aexit__(None, None, None)
+        except PageUnresponsive as exc:
+            run.findings.append(_unresponsive(exc, run.spec.entry))
+            run.info["stopped"] = "the entry page did not load"
+        except PageLoadError as exc:
+            run.findings.append(Finding("runtime", ERROR, str(exc), where=run.spec.entry))
+            run.info["stopped"] = "the entry page did not load"
+        finally:
+            if "runtime" in run.selected or "stopped" in run.info:
+                run.findings += findings_from_events(events, base_url, run.project_dir)
+
+    async def _run_checks(self, run: "_Run", session: PageSession, base_url: str) -> None:
+        t = self.timeouts
+        if run.screenshot_path is not None:
+            with _timer(run.info, "screenshot"):
+                try:
+                    run.screenshot = await screenshot(session.page, run.screenshot_path, t)
+                except Exception:  # noqa: BLE001 (a missing screenshot is not a finding)
+                    run.screenshot = None
+        ctx = CheckContext(
+            spec=run.spec,
+            project_dir=run.project_dir,
+            base_url=base_url,
+            entry_url=base_url + run.spec.entry.lstrip("/"),
+            session=session,
+            open_session=partial(_open_session, self.host, base_url, run.spec.entry, t),
+            timeouts=t,
+            strict=run.strict,
+            info={"chromium": self.host.executable},
+        )
+        for name in run.selected:
+            fn = resolve_check(name)
+            if fn is None or session.events.crashed:
+                run.info.setdefault("skipped", []).append(name)
+                continue
+            run.checks_run.append(name)
+            with _timer(run.info, name):
+                hung = await self._run_check(name, fn, ctx, run)
+            if hung and not await _responds(session.page, t):
+                run.info["stopped"] = f"the page stopped responding during the {name} check"
+                break
+        ctx.info.pop("chromium", None)
+        run.info.update(ctx.info)
+
+    async def _run_check(self, name: str, fn: CheckFn, ctx: CheckContext, run: "_Run") -> bool:
+        """Run one check under its deadline; returns True when it ran out of time (the page may be stuck)."""
+        try:
+            found = await within(fn(ctx), self.timeouts.check, f"the {name} check")
+        except CheckTimeout as exc:
+            run.findings.append(
+                Finding(
+                    check=name,
+                    severity=ERROR,
+                    message=f"the page stopped responding during the {name} check ({exc})",
+                    hint="look for endless loops, or work that blocks the page for seconds",
+                )
+            )
+            return True
+        except Exception as exc:  # noqa: BLE001 (a broken check must not end the run)
+            run.findings.append(
+                Finding(
+                    check=name,
+                    severity=WARNING,
+                    message=f"the {name} check could not finish: {type(exc).__name__}: {str(exc)[:300]}",
+                    hint="this looks like a bug in runshot or an unusual page; the other checks still ran",
+                )
+            )
+            return False
+        run.findings += list(found or [])
+        return False
+
+
+@dataclass
+class _Run:
+    project_dir: Path
+    spec: Spec
+    selected: list[str]
+    screenshot_path: Path | None
+    strict: bool
+    timeouts: Timeouts
+    info: dict
+    findings: list[Finding] = field(default_factory=list)
+    checks_run: list[str] = field(default_factory=list)
+    screenshot: Path | None = None
+
+    def result(self, started: float) -> ValidationResult:
+        findings = dedupe(self.findings)
+        if self.strict:
+            findings = [
+                Finding(f.check, ERROR, f.message, f.where, f.hint, f.evidence) if f.severity == WARNING else f
+                for f in findings
+            ]
+        passed = not any(f.is_error for f in findings)
+        return ValidationResult(
+            findings=findings,
+            passed=passed,
+            screenshot=self.screenshot,
+            seconds=round(time.monotonic() - started, 3),
+            info=self.info,
+            checks_run=self.checks_run,
+        )
+
+
+def _open_session(host: BrowserHost, base_url: str, entry: str, timeouts: Timeouts, path: str | None = None,
+                  viewport: tuple[int, int] | None = None, **options: Any):
+    events = options.pop("events", None)
+    return host.open_session(base_url, path or entry, viewport, timeouts, events=events, context_options=options or None)
+
+
+async def _responds(page: Any, timeouts: Timeouts) -> bool:
+    try:
+        await within(page.evaluate("() => 1"), min(timeouts.action, 2.0), "a liveness probe")
+        return True
+    except Exception:
+        return False
+
+
+def _unresponsive(exc: PageUnresponsive, entry: str) -> Finding:
+    if exc.phase == "load":
+        message = (
+            f"the page did not finish loading within {exc.seconds:g} s: a script never returns "
+            "(an endless loop during start-up?)"
+        )
+    else:
+        message = (
+            f"the page stopped responding right after loading (no answer within {exc.seconds:g} s): "
+            "a script keeps the page busy (an endless loop in a timer or event handler?)"
+        )
+    return Finding(
+        check="runtime",
+        severity=ERROR,
+        message=message,
+        where=entry,
+        hint="make every loop end; run long work in small steps (requestAnimationFrame/setTimeout), never while(true)",
+    )
+
+
+class _timer:
+    def __init__(self, info: dict, name: str):
+        self.info, self.name = info, name
+
+    def __enter__(self) -> None:
+        self.start = time.monotonic()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.info.setdefault("seconds", {})[self.name] = round(time.monotonic() - self.start, 3)
+
+
+def validate_once(
+    project_dir: Path,
+    spec: Spec,
+    checks: Iterable[str] | None = None,
+    screenshot_path: Path | None = None,
+    strict: bool = False,
+    settings: BrowserSettings | None = None,
+    timeouts: Timeouts | None = None,
+) -> ValidationResult:
+    """Validate one project with a browser started and stopped for it."""
+    with Validator(settings, timeouts) as validator:
+        return validator.validate(project_dir, spec, checks, screenshot_path, strict)

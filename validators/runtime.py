@@ -1,0 +1,243 @@
+"""What a page did at run time, as findings; the blank-page check; screenshots."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from runshot.validators.context import CheckContext, PageEvents, Timeouts, within
+from runshot.values import ERROR, WARNING, Finding, truncate
+
+MAX_PER_KIND = 10  # findings of one kind from one page; the rest are summarised
+_IGNORED_FAILURES = ("net::ERR_ABORTED",)  # navigation away, AbortController, a closed page
+_FRAME = re.compile(r"\(?((?:https?|blob):[^\s()]+?):(\d+):(\d+)\)?\s*$")
+
+
+def where_for(url: str, line: int | None, base_url: str, project_dir: Path | None = None) -> str:
+    """`file:line` relative to the project for the app's own URLs; other URLs as they are."""
+    if not url:
+        return ""
+    own = _own_path(url, base_url, project_dir)
+    place = own if own is not None else url
+    return f"{place}:{line}" if line else place
+
+
+def _own_path(url: str, base_url: str, project_dir: Path | None) -> str | None:
+    base = urlsplit(base_url)
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+        return None
+    path = unquote(parts.path) or "/"
+    prefix = unquote(base.path) or "/"
+    rel = path[len(prefix):] if path.startswith(prefix) else path.lstrip("/")
+    if rel == "" or rel.endswith("/"):
+        rel += "index.html"
+    elif project_dir is not None and (project_dir / rel).is_dir():
+        rel += "/index.html"
+    return rel
+
+
+def _first_frame(stack: str, base_url: str, project_dir: Path | None) -> str:
+    """The innermost stack frame in the app's own files, as `file:line`."""
+    fallback = ""
+    for line in (stack or "").splitlines()[1:]:
+        m = _FRAME.search(line.strip())
+        if not m:
+            continue
+        url, lineno = m.group(1), int(m.group(2))
+        own = _own_path(url, base_url, project_dir)
+        if own is not None:
+            return f"{own}:{lineno}"
+        fallback = fallback or f"{url}:{lineno}"
+    return fallback
+
+
+def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None) -> list[Finding]:
+    """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings."""
+    findings: list[Finding] = []
+    blocked_urls = {b["url"] for b in events.blocked_requests}
+    failed_urls = {f["url"] for f in events.failed_requests}
+
+    # Uncaught exceptions and unhandled rejections.
+    for err in events.page_errors[:MAX_PER_KIND]:
+        message = err.get("message") or "an uncaught error"
+        stack = err.get("stack") or ""
+        findings.append(
+            Finding(
+                check="exception",
+                severity=ERROR,
+                message=f"uncaught {message}" if not message.lower().startswith("uncaught") else message,
+                where=_first_frame(stack, base_url, project_dir),
+                hint="fix the code that throws; an uncaught error stops the rest of that script",
+                evidence=truncate(stack, 800) if stack else "",
+            )
+        )
+    findings += _overflow("exception", len(events.page_errors))
+
+    # Requests that reached our server (or tried to) and failed.
+    failed = [
+        f for f in events.failed_requests
+        if f["url"] not in blocked_urls and not str(f.get("failure", "")).startswith(_IGNORED_FAILURES)
+    ]
+    for req in failed[:MAX_PER_KIND]:
+        own = _own_path(req["url"], base_url, project_dir)
+        shown = own if own is not None else req["url"]
+        if "status" in req:
+            reason = f"{req['status']} {req.get('status_text') or ''}".strip()
+        else:
+            reason = str(req.get("failure") or "failed")
+        if own is not None and req.get("status") == 404:
+            hint = f"the project has no file {own}: add it or fix the reference"
+        else:
+            hint = "make sure the file exists in the project and the URL is right"
+        findings.append(
+            Finding(
+                check="request",
+                severity=ERROR,
+                message=f"{req.get('method', 'GET')} {shown} failed: {reason}",
+                where=shown,
+                hint=hint,
+            )
+        )
+    findings += _overflow("request", len(failed))
+
+    # Attempts to reach anything outside the app.
+    seen: set[str] = set()
+    blocked = []
+    for b in events.blocked_requests:
+        if b["url"] not in seen:
+            seen.add(b["url"])
+            blocked.append(b)
+    for b in blocked[:MAX_PER_KIND]:
+        kind = b.get("kind") or "request"
+        findings.append(
+            Finding(
+                check="network",
+                severity=ERROR,
+                message=f"blocked {kind} to {b['url']}: the app must be self-contained and work offline",
+                where=b["url"],
+                hint="ship the file inside the project (no CDN, no external API, no tracking); "
+                "use relative paths such as ./data.json",
+            )
+        )
+    findings += _overflow("network", len(blocked))
+
+    # Console errors, minus the ones that only repeat a failed or blocked request.
+    console = [
+        c for c in events.console_errors
+        if not (c.get("text", "").startswith("Failed to load resource") and (c.get("url") in failed_urls | blocked_urls))
+    ]
+    for c in console[:MAX_PER_KIND]:
+        findings.append(
+            Finding(
+                check="console",
+                severity=ERROR,
+                message=f"console error: {truncate(c.get('text', ''), 500)}",
+                where=where_for(c.get("url", ""), c.get("line"), base_url, project_dir),
+                hint="a working app logs no errors; fix the cause rather than removing the log",
+            )
+        )
+    findings += _overflow("console", len(console))
+
+    # JavaScript dialogs block the page and the user.
+    by_type: dict[str, list[dict]] = {}
+    for d in events.dialogs:
+        by_type.setdefault(d.get("type", "dialog"), []).append(d)
+    for kind, items in by_type.items():
+        count = f"{len(items)}" + ("+" if len(events.dialogs) >= _dialog_cap() else "")
+        findings.append(
+            Finding(
+                check="dialog",
+                severity=WARNING,
+                message=f"the page opened {count} {kind}() dialog(s), first: {truncate(items[0].get('message', ''), 120)!r}",
+                hint="show messages inside the page (a status line or a <dialog> element) instead of "
+                "alert/confirm/prompt, which block the page",
+            )
+        )
+
+    if events.crashed:
+        findings.append(
+            Finding(
+                check="crash",
+                severity=ERROR,
+                message="the page crashed (the renderer ran out of memory or failed)",
+                hint="look for runaway loops that allocate memory, or huge arrays/strings built at start-up",
+            )
+        )
+    return findings
+
+
+def _overflow(check: str, total: int) -> list[Finding]:
+    if total <= MAX_PER_KIND:
+        return []
+    return [
+        Finding(
+            check=check,
+            severity=ERROR,
+            message=f"{total - MAX_PER_KIND} more {check} problems of this kind not listed",
+        )
+    ]
+
+
+def _dialog_cap() -> int:
+    from runshot.validators.browser import DIALOG_CAP
+
+    return DIALOG_CAP
+
+
+# Visible content: text in a rendered element with size, or a media/form element with size.
+_BLANK_PROBE = r"""
+() => {
+  const shown = (el) => {
+    if (!el || !el.getClientRects().length) return false;
+    if (el.checkVisibility && !el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) return false;
+    const r = el.getBoundingClientRect();
+    return r.width >= 2 && r.height >= 2 && r.right > 0 && r.bottom > 0;
+  };
+  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+  let text = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim()) continue;
+    const parent = node.parentElement;
+    if (!parent || ["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"].includes(parent.tagName)) continue;
+    if (shown(parent)) { text = 1; break; }
+  }
+  const media = Array.from(document.querySelectorAll(
+    "canvas, svg, img, video, iframe, object, embed, input, textarea, select, button, meter, progress"
+  )).filter(shown).length;
+  const body = document.body;
+  return { text, media, html: body ? body.outerHTML.slice(0, 3000) : "" };
+}
+"""
+
+
+async def check_blank(ctx: CheckContext) -> list[Finding]:
+    """An error when nothing is visible: no visible text and no visible canvas/svg/img/video/control with a size."""
+    result = await ctx.within(ctx.page.evaluate(_BLANK_PROBE), "looking for visible content")
+    if result["text"] or result["media"]:
+        return []
+    return [
+        Finding(
+            check="blank",
+            severity=ERROR,
+            message="blank page: nothing visible was rendered (no visible text, image, canvas or control)",
+            where=ctx.spec.entry,
+            hint="render the interface on load; check that the script runs, targets elements that exist, "
+            "and that nothing is hidden with display:none, opacity:0 or zero size",
+            evidence=truncate(result.get("html", ""), 1200),
+        )
+    ]
+
+
+async def screenshot(page: Any, path: Path, timeouts: Timeouts) -> Path:
+    """Save a PNG of the viewport within the action deadline (raises CheckTimeout when the page is stuck)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    await within(
+        page.screenshot(path=str(path), animations="disabled", caret="hide", timeout=timeouts.action * 1000),
+        timeouts.action + 1,
+        "taking a screenshot",
+    )
+    return path

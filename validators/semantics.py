@@ -1,0 +1,258 @@
+"""Semantic HTML a careful reviewer expects: real controls instead of clickable divs, a main landmark,
+one h1, a page language, labelled form controls, named buttons and links, images with alt text.
+
+Click listeners are found with Chromium's DevTools ``getEventListeners`` (through a CDP session, nothing
+injected before the page loads). Where CDP is not available, ``onclick`` attributes and properties are used.
+If the a11y check already reported the same element for the equivalent axe rule (as an error), the finding
+is not repeated here; run alone, this check reports everything itself.
+"""
+
+from __future__ import annotations
+
+from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.context import CheckContext, CheckTimeout
+from runshot.validators.domtools import JS_LIB, js, label
+
+CHECK = "semantics"
+MAX_PER_KIND = 8
+
+# axe rules (reported as errors by the a11y check) that cover the same problem as ours.
+AXE_EQUIVALENT = {
+    "lang": ("html-has-lang", "html-lang-valid"),
+    "alt": ("image-alt", "input-image-alt", "role-img-alt"),
+    "label": ("label", "select-name", "aria-input-field-name", "aria-toggle-field-name"),
+    "name": ("button-name", "link-name", "input-button-name"),
+}
+
+_CLICKABLES_BODY = r"""
+const CLICKY = ['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup', 'touchstart', 'touchend'];
+const NATIVE = 'a[href],button,input,select,textarea,summary,label,option,details,audio,video,iframe,canvas,[contenteditable]:not([contenteditable=false])';
+const ROLES = new Set(['button', 'link', 'checkbox', 'radio', 'switch', 'tab', 'menuitem', 'menuitemcheckbox',
+  'menuitemradio', 'option', 'treeitem', 'slider', 'spinbutton', 'textbox', 'combobox', 'searchbox', 'gridcell',
+  'row', 'columnheader', 'rowheader', 'scrollbar', 'listbox', 'menu', 'menubar', 'tree', 'grid', 'treegrid',
+  'tablist', 'radiogroup', 'toolbar', 'dialog', 'alertdialog', 'application', 'separator']);
+const hasListener = (typeof getEventListeners === 'function')
+  ? (t) => { try { const l = getEventListeners(t); return CLICKY.some((k) => l[k] && l[k].length); } catch (e) { return false; } }
+  : (t) => !!(t && (t.onclick || t.onmousedown || t.onpointerdown || t.onmouseup || t.onpointerup
+        || (t.getAttribute && (t.hasAttribute('onclick') || t.hasAttribute('onmousedown') || t.hasAttribute('onpointerdown')))));
+const all = document.body ? Array.from(document.body.querySelectorAll('*')).slice(0, 6000) : [];
+const listened = new Set(all.filter(hasListener));
+const globalListener = hasListener(document) || hasListener(window) || hasListener(document.body) || hasListener(document.documentElement);
+const CONTAINERS = new Set(['listbox', 'menu', 'menubar', 'tree', 'grid', 'treegrid', 'tablist', 'radiogroup',
+  'toolbar', 'dialog', 'alertdialog', 'application', 'separator', 'scrollbar']);
+const roleOf = (e) => (e.getAttribute('role') || '').trim().split(/\s+/)[0];
+const withRole = (el) => {
+  if (ROLES.has(roleOf(el))) return true;
+  for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+    const r = roleOf(a);
+    if (ROLES.has(r) && !CONTAINERS.has(r)) return true;  // part of a widget that has a role
+  }
+  return false;
+};
+const pointerTop = (el) => {
+  if (getComputedStyle(el).cursor !== 'pointer') return false;
+  const p = el.parentElement;
+  return !(p && getComputedStyle(p).cursor === 'pointer');
+};
+const out = [];
+for (const el of all) {
+  if (out.length >= 60) break;
+  if (el.closest(NATIVE) || el.closest('svg') && el.localName !== 'svg') continue;
+  if (withRole(el)) continue;
+  if (!RS.shown(el)) continue;
+  const own = listened.has(el);
+  let delegated = false;
+  if (!own) {
+    if (!pointerTop(el)) continue;
+    for (let a = el.parentElement; a; a = a.parentElement) if (listened.has(a)) { delegated = true; break; }
+    if (!delegated && !globalListener) continue;
+  } else {
+    if (el.querySelector(NATIVE)) continue;  // a wrapper that delegates to real controls inside it
+    const kids = Array.from(el.querySelectorAll('*')).slice(0, 400);
+    if (kids.some((k) => !k.closest(NATIVE) && getComputedStyle(k).cursor === 'pointer' && k !== el && pointerTop(k))) continue;
+  }
+  const d = RS.desc(el);
+  d.tabindex = el.getAttribute('tabindex');
+  d.own = own;
+  out.push(d);
+}
+return out;
+"""
+
+_SCAN_BODY = r"""
+const axe = arg || {};
+const skipSet = (rules) => {
+  const s = new Set();
+  for (const r of rules) for (const t of (axe[r] || [])) { try { const e = document.querySelector(t); if (e) s.add(e); } catch (err) {} }
+  return s;
+};
+const rendered = (el) => !el.checkVisibility || el.checkVisibility({checkVisibilityCSS: true});
+const ariaHidden = (el) => !!el.closest('[aria-hidden=true]');
+const out = {};
+const root = document.documentElement;
+out.lang = root.getAttribute('lang');
+out.htmlTag = (root.outerHTML || '').slice(0, (root.outerHTML || '').indexOf('>') + 1);
+out.langCovered = skipSet(arg.__lang || []).has(root);
+out.mains = Array.from(document.querySelectorAll('main,[role=main]')).filter(rendered).map(RS.desc);
+out.h1s = Array.from(document.querySelectorAll('h1,[role=heading][aria-level="1"]'))
+  .filter((e) => rendered(e) && !(e.localName === 'h1' && e.getAttribute('role') && e.getAttribute('role') !== 'heading')).map(RS.desc);
+out.bodyStart = RS.html(document.body, 300);
+const altSkip = skipSet(arg.__alt || []);
+out.images = Array.from(document.querySelectorAll('img:not([alt]),input[type=image]:not([alt])'))
+  .filter((e) => rendered(e) && !ariaHidden(e) && !altSkip.has(e))
+  .filter((e) => !['presentation', 'none'].includes(e.getAttribute('role') || '') && !RS.name(e))
+  .map(RS.desc);
+const labelSkip = skipSet(arg.__label || []);
+const controls = Array.from(document.querySelectorAll(
+  'input:not([type=hidden]):not([type=button]):not([type=submit]):not([type=reset]):not([type=image]),select,textarea,' +
+  '[role=textbox],[role=combobox],[role=searchbox],[role=listbox],[role=slider],[role=spinbutton],[role=checkbox],[role=radio],[role=switch]'))
+  .filter((e) => RS.shown(e) && !ariaHidden(e) && !labelSkip.has(e));
+out.unlabeled = [];
+for (const el of controls) {
+  if (RS.name(el)) continue;
+  if (el.localName !== 'input' && el.localName !== 'select' && el.localName !== 'textarea' && RS.text(el)) continue;
+  const d = RS.desc(el);
+  d.placeholder = el.getAttribute('placeholder') || '';
+  d.type = el.getAttribute('type') || '';
+  out.unlabeled.push(d);
+}
+const nameSkip = skipSet(arg.__name || []);
+out.unnamed = Array.from(document.querySelectorAll('button,a[href],[role=button],[role=link],input[type=button],input[type=submit],input[type=reset]'))
+  .filter((e) => RS.shown(e) && !ariaHidden(e) && !nameSkip.has(e) && !RS.name(e))
+  .map(RS.desc);
+return out;
+"""
+
+
+def _skip_map(ctx: CheckContext) -> dict:
+    """Selectors the a11y check already reported as errors, grouped by our kind of problem."""
+    failed = ctx.info.get("axe_failures") or {}
+    out = {}
+    for kind, rules in AXE_EQUIVALENT.items():
+        out[f"__{kind}"] = list(rules)
+    for rules in AXE_EQUIVALENT.values():
+        for rule in rules:
+            out[rule] = list(failed.get(rule, []))
+    return out
+
+
+async def find_clickables(ctx: CheckContext, page) -> list[dict]:
+    """Elements that react to clicks but are neither native controls nor given an interactive role."""
+    expression = "(() => {\n" + JS_LIB + _CLICKABLES_BODY + "\n})()"
+    ms = int(ctx.timeouts.action * 1000)
+    try:
+        cdp = await ctx.within(page.context.new_cdp_session(page), "opening a DevTools session")
+    except CheckTimeout:
+        raise
+    except Exception:
+        cdp = None
+    if cdp is not None:
+        try:
+            reply = await ctx.within(
+                cdp.send("Runtime.evaluate", {"expression": expression, "includeCommandLineAPI": True,
+                                              "returnByValue": True, "timeout": ms}),
+                "listing click listeners",
+            )
+            if "exceptionDetails" not in reply:
+                return list(reply.get("result", {}).get("value") or [])
+        finally:
+            try:
+                await ctx.within(cdp.detach(), "closing the DevTools session")
+            except Exception:
+                pass
+    # No DevTools protocol (another browser) or it failed: fall back to onclick attributes/properties.
+    return await ctx.within(page.evaluate(js(_CLICKABLES_BODY)), "listing onclick handlers")
+
+
+def _capped(items: list, make) -> list[Finding]:
+    out = [make(item) for item in items[:MAX_PER_KIND]]
+    if len(items) > MAX_PER_KIND and out:
+        last = out[-1]
+        more = len(items) - MAX_PER_KIND
+        out[-1] = Finding(last.check, last.severity, f"{last.message} (and {more} more like it)", last.where,
+                          last.hint, last.evidence)
+    return out
+
+
+async def check_semantics(ctx: CheckContext) -> list[Finding]:
+    page = ctx.page
+    findings: list[Finding] = []
+
+    clickables = await find_clickables(ctx, page)
+
+    def clickable(d: dict) -> Finding:
+        tab = d.get("tabindex")
+        focusable = tab is not None and tab.strip().lstrip("-").isdigit() and int(tab) >= 0
+        why = "has no role" if focusable else "has no role and cannot be reached with the keyboard"
+        how = "has a click handler" if d.get("own") else "looks clickable (cursor: pointer) inside a click-handling parent"
+        return Finding(
+            CHECK, ERROR,
+            f"{label(d)} {how} but is not a button or link: it {why}",
+            where=d.get("sel", ""),
+            hint="Use a <button type=\"button\"> (or <a href> for navigation) instead of a clickable "
+                 f"<{d.get('tag') or 'div'}>, or add role=\"button\", tabindex=\"0\" and Enter/Space key handling.",
+            evidence=truncate(d.get("html", ""), 300),
+        )
+
+    findings += _capped(clickables, clickable)
+
+    skip = _skip_map(ctx)
+    scan = await ctx.within(page.evaluate(js(_SCAN_BODY), skip), "scanning page semantics")
+
+    lang = (scan.get("lang") or "").strip()
+    if not lang and not scan.get("langCovered"):
+        findings.append(Finding(
+            CHECK, ERROR, "The <html> element has no lang attribute, so screen readers cannot pick the language",
+            where="html", hint='Write <html lang="en"> (or the page\'s language code).',
+            evidence=truncate(scan.get("htmlTag", ""), 200)))
+
+    if not scan.get("mains"):
+        findings.append(Finding(
+            CHECK, ERROR, "The page has no <main> landmark",
+            where="body", hint="Wrap the page's primary content in one <main> element.",
+            evidence=truncate(scan.get("bodyStart", ""), 300)))
+    elif len(scan["mains"]) > 1:
+        findings.append(Finding(
+            CHECK, WARNING, f"The page has {len(scan['mains'])} visible <main> landmarks; it should have one",
+            where=scan["mains"][1].get("sel", ""), hint="Keep a single <main>; use <section> for the others.",
+            evidence=truncate(scan["mains"][1].get("html", ""), 300)))
+
+    h1s = scan.get("h1s") or []
+    if not h1s:
+        findings.append(Finding(
+            CHECK, ERROR, "The page has no <h1> heading naming it",
+            where="body", hint="Add one <h1> with the page or app title at the top of <main>.",
+            evidence=truncate(scan.get("bodyStart", ""), 300)))
+    elif len(h1s) > 1:
+        findings.append(Finding(
+            CHECK, WARNING, f"The page has {len(h1s)} <h1> headings; it should have exactly one",
+            where=h1s[1].get("sel", ""), hint="Keep one <h1> for the page title; make the others <h2>.",
+            evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300)))
+
+    findings += _capped(scan.get("images") or [], lambda d: Finding(
+        CHECK, ERROR, f"{label(d)} has no alt attribute",
+        where=d.get("sel", ""),
+        hint='Add alt="…" describing the image, or alt="" if it is purely decorative.',
+        evidence=truncate(d.get("html", ""), 300)))
+
+    def unlabeled(d: dict) -> Finding:
+        if d.get("placeholder"):
+            return Finding(
+                CHECK, WARNING, f"{label(d)} is labelled only by its placeholder \"{d['placeholder']}\"",
+                where=d.get("sel", ""),
+                hint="Add a visible <label for=…> (placeholders disappear while typing and are not labels).",
+                evidence=truncate(d.get("html", ""), 300))
+        return Finding(
+            CHECK, ERROR, f"Form control {label(d)} has no label",
+            where=d.get("sel", ""),
+            hint="Add <label for=\"id\">…</label> (or wrap it in a <label>, or give it aria-label).",
+            evidence=truncate(d.get("html", ""), 300))
+
+    findings += _capped(scan.get("unlabeled") or [], unlabeled)
+
+    findings += _capped(scan.get("unnamed") or [], lambda d: Finding(
+        CHECK, ERROR, f"{label(d)} has no accessible name (no text, aria-label or alt on its icon)",
+        where=d.get("sel", ""),
+        hint="Give it visible text, or aria-label=\"…\" when it shows only an icon.",
+        evidence=truncate(d.get("html", ""), 300)))
+    return findings

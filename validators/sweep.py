@@ -1,0 +1,113 @@
+"""Click every visible button and in-app link once (each in a fresh page): none may throw or log an error.
+
+Links that leave the app (another origin) are never clicked. Repeated controls (same kind and name, e.g. twenty
+"Delete" buttons) are tried once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from playwright.async_api import Error as PlaywrightError
+
+from runshot.values import ERROR, Finding, truncate
+from runshot.validators.context import CheckContext, CheckTimeout
+from runshot.validators.domtools import budget_for, js, label
+
+CHECK = "sweep"
+MAX_CONTROLS = 15
+
+_CONTROLS = r"""
+const out = [];
+const seen = new Set();
+const SEL = 'button,[role=button],input[type=button],input[type=submit],input[type=reset],summary,a[href],[role=link],[role=tab],[role=menuitem]';
+for (const el of document.querySelectorAll(SEL)) {
+  if (!RS.shown(el) || RS.inert(el) || el.closest('[aria-disabled=true]')) continue;
+  if (el.localName === 'a') {
+    const href = el.getAttribute('href') || '';
+    if (el.hasAttribute('download')) continue;
+    if (!/^\s*javascript:/i.test(href)) {
+      let u;
+      try { u = new URL(href, location.href); } catch (e) { continue; }
+      if (u.origin !== location.origin) continue;  // leaves the app: not ours to click
+      if (el.target && el.target !== '_self') continue;  // would open another window
+    }
+  }
+  const d = RS.desc(el);
+  const key = d.tag + '|' + d.role + '|' + d.name.toLowerCase() + '|' + (el.getAttribute('href') || '');
+  if (seen.has(key)) continue;
+  seen.add(key);
+  out.push(d);
+}
+return out;
+"""
+
+
+def _first_line(text: str) -> str:
+    text = (text or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
+    async with ctx.open_session() as s:
+        page = s.page
+        loc = page.locator(control["sel"]).first
+        if await ctx.within(loc.count(), "finding the control") == 0:
+            return []
+        mark = s.events.mark()
+        try:
+            await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+        except PlaywrightError:
+            return []  # covered or detached at load: the keyboard and acceptance checks judge reachability
+        await asyncio.sleep(ctx.timeouts.settle)
+        try:
+            await ctx.within(page.evaluate("() => 0"), "checking the page still responds")
+        except PlaywrightError:
+            pass  # a navigation replaced the page: events still arrive on it
+        new = s.events.since(mark)
+    findings: list[Finding] = []
+    who = label(control)
+    seen: set[str] = set()
+    for err in new.page_errors:
+        msg = _first_line(err.get("message", "")) or "unknown error"
+        if msg in seen:
+            continue
+        seen.add(msg)
+        findings.append(Finding(
+            CHECK, ERROR, f"Clicking {who} throws an uncaught exception: {truncate(msg, 200)}",
+            where=control["sel"], hint="Fix the exception in this control's click handler (see the stack).",
+            evidence=truncate((err.get("stack") or msg), 400)))
+    for err in new.console_errors:
+        text = err.get("text", "")
+        if text in seen:
+            continue
+        seen.add(text)
+        at = f" at {err['url']}:{int(err.get('line', 0)) + 1}" if err.get("url") else ""
+        findings.append(Finding(
+            CHECK, ERROR, f"Clicking {who} logs a console error{at}: {truncate(_first_line(text), 200)}",
+            where=control["sel"], hint="Fix what this control's click handler does wrong.",
+            evidence=truncate(text, 400)))
+    if new.crashed:
+        findings.append(Finding(CHECK, ERROR, f"Clicking {who} crashes the page", where=control["sel"],
+                                hint="Look for runaway memory use in this control's click handler."))
+    return findings
+
+
+async def check_sweep(ctx: CheckContext) -> list[Finding]:
+    budget = budget_for(ctx)
+    controls = await ctx.within(ctx.page.evaluate(js(_CONTROLS)), "listing buttons and links")
+    findings: list[Finding] = []
+    for control in controls[:MAX_CONTROLS]:
+        if budget.spent:
+            ctx.info["sweep_skipped"] = len(controls) - controls.index(control)
+            break
+        try:
+            findings += await _try(ctx, control)
+        except CheckTimeout as exc:
+            findings.append(Finding(
+                CHECK, ERROR, f"Clicking {label(control)} froze the page ({exc.what} took over {exc.seconds:g} s)",
+                where=control["sel"], hint="Look for an endless loop in this control's click handler.",
+                evidence=truncate(control.get("html", ""), 300)))
+        except PlaywrightError:
+            continue
+    return findings
