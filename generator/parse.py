@@ -107,12 +107,47 @@ class _Taken:
 def parse_files(text: str) -> ParseResult:
     """Take every file out of a model's answer; say exactly what was wrong with the rest."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    taken, findings, deleted, unlabeled = _scan(text, depth=0)
+
+    files: dict[str, str] = {}
+    seen_count: dict[str, int] = {}
+    styles: set[str] = set()
+    for item in taken:
+        path = _clean_path(item.path)
+        if not path:
+            continue
+        seen_count[path] = seen_count.get(path, 0) + 1
+        files.pop(path, None)  # a repeat moves to the end: the last one sent is kept
+        files[path] = item.content
+        styles.add(item.style)
+    for path, count in seen_count.items():
+        if count > 1:
+            findings.append(
+                Finding(
+                    CHECK,
+                    ERROR,
+                    f"{path} was sent {count} times in one answer; only the last copy was kept. "
+                    "Send each file once, whole.",
+                    where=path,
+                    hint=f"Send {path} once, with all of its content in a single block.",
+                )
+            )
+    deleted = [p for p in dict.fromkeys(deleted) if p]
+    for path, content in files.items():
+        findings.extend(_placeholders(path, content))
+
+    if not files and not deleted:
+        findings.insert(0, _no_files(text, unlabeled))
+    return ParseResult(files=files, findings=findings, format=_format_name(styles, bool(files)), deleted=deleted)
+
+
+def _scan(text: str, depth: int) -> tuple[list[_Taken], list[Finding], list[str], int]:
+    """One pass over the answer: (files in order, findings, deletions, how many blocks had no path)."""
     lines = text.split("\n")
     taken: list[_Taken] = []
     deleted: list[str] = []
     findings: list[Finding] = []
     unlabeled = 0
-
     pending: tuple[str, str] | None = None  # (path, style) from a path line above a fence
     pending_gap = 0
     i = 0
@@ -160,11 +195,11 @@ def parse_files(text: str) -> ParseResult:
             if path:
                 taken.append(_Taken(path, content, style, i + 1))
             else:
-                inner = parse_files(content) if _may_hold_files(content) else None
-                if inner is not None and inner.files:
-                    taken.extend(_Taken(p, c, "nested", i + 1) for p, c in inner.files.items())
-                    findings.extend(inner.findings)
-                    deleted.extend(inner.deleted)
+                inner = _scan(content, depth + 1) if depth < 2 and _may_hold_files(content) else None
+                if inner is not None and inner[0]:
+                    taken.extend(_Taken(t.path, t.content, "nested", i + 1 + t.line) for t in inner[0])
+                    findings.extend(inner[1])
+                    deleted.extend(inner[2])
                 else:
                     unlabeled += 1
                     findings.append(_unlabeled(lang, body, i + 1))
@@ -181,36 +216,7 @@ def parse_files(text: str) -> ParseResult:
                     pending = None
         i += 1
 
-    files: dict[str, str] = {}
-    seen_count: dict[str, int] = {}
-    styles: set[str] = set()
-    for item in taken:
-        path = _clean_path(item.path)
-        if not path:
-            continue
-        seen_count[path] = seen_count.get(path, 0) + 1
-        files.pop(path, None)  # a repeat moves to the end: the last one sent is kept
-        files[path] = item.content
-        styles.add(item.style)
-    for path, count in seen_count.items():
-        if count > 1:
-            findings.append(
-                Finding(
-                    CHECK,
-                    ERROR,
-                    f"{path} was sent {count} times in one answer; only the last copy was kept. "
-                    "Send each file once, whole.",
-                    where=path,
-                    hint=f"Send {path} once, with all of its content in a single block.",
-                )
-            )
-    deleted = [p for p in dict.fromkeys(deleted) if p]
-    for path, content in files.items():
-        findings.extend(_placeholders(path, content))
-
-    if not files and not deleted:
-        findings.insert(0, _no_files(text, unlabeled))
-    return ParseResult(files=files, findings=findings, format=_format_name(styles, bool(files)), deleted=deleted)
+    return taken, findings, deleted, unlabeled
 
 
 # ----------------------------------------------------------------------------------------------
@@ -319,6 +325,8 @@ def _looks_like_path(token: str) -> bool:
         return True
     if name.lower() in _BARE_NAMES:
         return True
+    if "/" in token.replace("\\", "/") and re.fullmatch(r"[\w.@+-]+", name):
+        return True  # a nested file without an extension (scripts/build, .git/hooks/pre-commit)
     return name.startswith(".") and len(name) > 1 and name[1:].replace("-", "").replace("_", "").isalnum()
 
 

@@ -125,8 +125,9 @@ def group_findings(
         members[key].append(i)
 
     def group_rank(key: str) -> tuple[bool, bool, int]:
-        has_error = any(unique[i].is_error for i in members[key])
-        return (not has_error, key == "", order.index(key))
+        """Groups with errors first (in order of their first error), the page-wide group after files."""
+        first_error = min((i for i in members[key] if unique[i].is_error), default=None)
+        return (first_error is None, key == "", first_error if first_error is not None else members[key][0])
 
     groups = []
     for key in sorted(order, key=group_rank):

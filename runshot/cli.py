@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -101,9 +102,9 @@ def new(spec, out, model, base_url, api_key, max_iterations, max_tokens, token_b
     endpoint = resolve_endpoint(model, base_url, api_key)
 
     with ExitStack() as stack:
-        from runshot.validators.browser import find_chromium
+        from runshot.validators.browser import BrowserSettings
 
-        find_chromium(chromium)  # fail before spending tokens when there is no browser
+        BrowserSettings(executable=chromium).resolve_executable()  # no browser: fail before spending tokens
         if endpoint.is_local:
             base, model_name = _start_local(stack, endpoint, console, out_dir)
             settings = ModelSettings(name=model_name, base_url=base, api_key=None,
@@ -371,4 +372,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
+    except Exception as exc:  # a bug in runshot, not the user's fault: say so in one line
+        if os.environ.get("RUNSHOT_DEBUG"):
+            raise
+        click.echo(f"runshot: internal error: {type(exc).__name__}: {exc} (set RUNSHOT_DEBUG=1 for a traceback)",
+                   err=True)
+        sys.exit(4)
     sys.exit(0)

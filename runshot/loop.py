@@ -16,7 +16,7 @@ from runshot.errors import ModelError, RunshotError
 from runshot.generator.client import Completion
 from runshot.generator.parse import parse_files
 from runshot.generator.prompts import generation_messages, repair_messages
-from runshot.generator.safepaths import read_project, vet_files, write_files
+from runshot.generator.safepaths import read_project, vet_deleted, vet_files, write_files
 from runshot.report import REPORT_DIR, Iteration, Report, pick_best, write_json
 from runshot.spec import Spec
 from runshot.values import ERROR, WARNING, Files, Finding, Limits, dedupe, errors
@@ -116,7 +116,8 @@ def run_new(
                 )
             accepted, path_findings = vet_files(parsed.files, options.limits, existing=base_files.keys())
             findings.extend(path_findings)
-            deleted = [p for p in getattr(parsed, "deleted", []) if p in base_files]
+            deleted, delete_findings = vet_deleted(getattr(parsed, "deleted", []), existing=base_files.keys())
+            findings.extend(delete_findings)
 
             if not accepted and not deleted:
                 it.findings = dedupe(findings) or [
@@ -138,9 +139,7 @@ def run_new(
             files.update(accepted)
             if base_sha is not None:
                 gitrepo.checkout_commit_files(repo, base_sha)
-            for path in deleted:
-                (out / path).unlink(missing_ok=True)
-            write_files(out, accepted)
+            write_files(out, accepted, deleted)
             it.files_changed = sorted(set(accepted) | set(deleted))
 
             progress.validating(number)

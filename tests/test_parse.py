@@ -158,6 +158,25 @@ def test_answer_wrapped_in_one_outer_block_is_unpacked():
     assert parse_files(answer).files == {"index.html": "<p>x</p>\n"}
 
 
+def test_outer_block_with_a_placeholder_reports_it_once():
+    answer = "````markdown\n### app.js\n```js\nrun();\n// ... rest of code\n```\n````\n"
+    result = parse_files(answer)
+    assert list(result.files) == ["app.js"]
+    assert [f.where for f in result.findings] == ["app.js:2"]
+
+
+def test_a_large_answer_parses_quickly():
+    import time
+
+    body = "const x = 1; // filler line of code\n" * 20_000
+    answer = "".join(f"### src/f{i}.js\n```js\n{body}```\n\n" for i in range(3)) + "```\n" + body  # unclosed tail
+    start = time.perf_counter()
+    result = parse_files(answer)
+    assert time.perf_counter() - start < 3
+    assert len(result.files) == 3 and len(result.files["src/f0.js"]) == len(body)
+    assert any("never closed" in f.message for f in result.findings)
+
+
 def test_delete_marker():
     result = parse_files('<delete path="old.js"/>\n<delete path="./b.css"></delete>\n### a.js\n```js\n1;\n```\n')
     assert result.deleted == ["old.js", "b.css"]

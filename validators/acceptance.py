@@ -529,7 +529,7 @@ async def check_acceptance(ctx: CheckContext) -> list[Finding]:
         budget = ctx.timeouts.check - (time.monotonic() - started) - 1
         findings.extend(
             await run_pytest_files(
-                files, ctx.base_url, max(budget, 5.0), ctx.timeouts, chromium=ctx.info.get("chromium")
+                files, ctx.base_url, max(budget, 5.0), ctx.timeouts, chromium=ctx.info.get("chromium"), info=ctx.info
             )
         )
     return findings
@@ -559,10 +559,21 @@ def pytest_files(spec: Spec) -> list[Path]:
 
 
 async def run_pytest_files(
-    files: list[Path], base_url: str, deadline: float, timeouts: Timeouts, chromium: str | None = None
+    files: list[Path],
+    base_url: str,
+    deadline: float,
+    timeouts: Timeouts,
+    chromium: str | None = None,
+    info: dict | None = None,
 ) -> list[Finding]:
-    """Run pytest on `files` against `base_url` in a subprocess; each failing test is a finding."""
+    """Run pytest on `files` against `base_url` in a subprocess; each failing test is a finding.
+
+    `info`, when given, receives {"acceptance_tests": {"files", "tests", "failed"}}.
+    """
     findings: list[Finding] = []
+    summary = {"files": [f.name for f in files], "tests": 0, "failed": 0}
+    if info is not None:
+        info["acceptance_tests"] = summary
     with tempfile.TemporaryDirectory(prefix="runshot-pytest-") as tmp:
         report = Path(tmp) / "report.xml"
         folder = files[0].parent
@@ -601,7 +612,7 @@ async def run_pytest_files(
             return [Finding(CHECK, ERROR, f"the pytest acceptance tests ({names}) did not finish within {deadline:.0f} s")]
         text = output.decode("utf-8", "replace")
         if report.is_file():
-            findings += _junit_failures(report)
+            findings += _junit_failures(report, summary)
         if not findings and proc.returncode not in (0, 5):
             findings.append(
                 Finding(
@@ -614,13 +625,16 @@ async def run_pytest_files(
     return findings
 
 
-def _junit_failures(report: Path) -> list[Finding]:
+def _junit_failures(report: Path, summary: dict) -> list[Finding]:
     findings = []
     try:
         root = ET.parse(report).getroot()
     except ET.ParseError:
         return []
     for case in root.iter("testcase"):
+        summary["tests"] += 1
+        if case.find("failure") is not None or case.find("error") is not None:
+            summary["failed"] += 1
         for problem in list(case.findall("failure")) + list(case.findall("error")):
             module = case.get("classname", "").rsplit(".", 1)[-1]
             name = case.get("name", "?")

@@ -36,12 +36,16 @@ INSTALL_HINT = (
 )
 
 # Flags on top of the ones Playwright adds (--no-sandbox, --headless, a temporary profile, ...).
-ISOLATION_ARGS = (
-    "--disable-gpu",
-    "--disable-quic",
+# Chromium-level network isolation: no name (nor IP literal) resolves except localhost and 127.0.0.1.
+NETWORK_ARGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+ISOLATION_ARGS = (
+    "--disable-gpu",
+    "--disable-quic",
+    *NETWORK_ARGS,
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-domain-reliability",
@@ -150,12 +154,22 @@ INIT_SCRIPT = r"""
 """
 
 
+_SILENCE_DIALOGS = """() => {
+  window.alert = function alert() {};
+  window.confirm = function confirm() { return false; };
+  window.prompt = function prompt() { return null; };
+}"""
+
+
 @dataclass
 class BrowserSettings:
     executable: str | None = None  # None: RUNSHOT_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
     headless: bool = True
     extra_args: tuple[str, ...] = ()
     memory_mb: int | None = None  # JavaScript heap limit per page (V8 old space), None for Chromium's default
+    # Chromium-level network isolation (NETWORK_ARGS). The page-level guards (request routing, the init
+    # script) always apply; turning this off is only for diagnosing them on their own.
+    network_flags: bool = True
 
     def resolve_executable(self) -> str:
         if self.executable:
@@ -166,7 +180,7 @@ class BrowserSettings:
         return find_chromium()
 
     def launch_args(self) -> list[str]:
-        args = list(ISOLATION_ARGS)
+        args = [a for a in ISOLATION_ARGS if self.network_flags or a not in NETWORK_ARGS]
         if self.memory_mb:
             args.append(f"--js-flags=--max-old-space-size={int(self.memory_mb)}")
         args.extend(self.extra_args)
@@ -288,6 +302,13 @@ def instrument_page(page: Any, events: PageEvents, inflight: set | None = None) 
             events.dialogs.append({"type": dialog.type, "message": (dialog.message or "")[:300]})
         with contextlib.suppress(Exception):
             await dialog.dismiss()
+        if len(events.dialogs) >= DIALOG_CAP and not silenced:
+            # A dialog loop: answer further dialogs in the page itself, as a dismissal would.
+            silenced.append(True)
+            with contextlib.suppress(Exception):
+                await within(page.evaluate(_SILENCE_DIALOGS), 2, "silencing dialogs")
+
+    silenced: list[bool] = []
 
     page.on("console", on_console)
     page.on("pageerror", on_pageerror)
@@ -443,6 +464,10 @@ class BrowserHost:
         origin = origin_of(base_url)
         options = {"viewport": {"width": width, "height": height}, **(context_options or {})}
         options["service_workers"] = "block"
+        # Whatever escapes request routing (e.g. a WebSocket opened by a worker) goes to a "proxy" that is
+        # the app's own server, which refuses it. Loopback is proxied too, except the app's origin itself.
+        app_host = urlsplit(base_url).netloc
+        options["proxy"] = {"server": f"http://{app_host}", "bypass": f"<-loopback>,{app_host}"}
 
         context = None
         for attempt in (1, 2):

@@ -15,10 +15,11 @@ import asyncio
 from playwright.async_api import Error as PlaywrightError
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label
+from runshot.validators.domtools import budget_for, js, label, run_limited
 
 CHECK = "dialog"
 MAX_OPENERS = 8
+PARALLEL = 3  # fresh pages probed at the same time
 HINT_WORDS = ("open", "show", "add", "new", "create", "edit", "settings", "options", "help", "about", "info",
               "details", "more", "login", "log in", "sign", "delete", "remove", "confirm", "share", "menu",
               "preferences", "rules", "how to", "contact", "view", "?")
@@ -57,7 +58,9 @@ for (const el of document.body ? document.body.querySelectorAll('*') : []) {
   const h = Math.max(0, Math.min(r.bottom, H) - Math.max(r.top, 0));
   if (w * h >= 0.4 * W * H && el.localName !== 'canvas' && el.querySelector('*')) overlays.push(RS.desc(el));
 }
-return {dialogs, overlays};
+let moving = 0;
+try { moving = document.getAnimations().filter((a) => a.playState === 'running').length; } catch (e) {}
+return {dialogs, overlays, moving};
 """
 
 _INSPECT = r"""
@@ -71,7 +74,7 @@ const out = {
   native, modalNative: native && d.matches(':modal'), role: d.getAttribute('role') || '',
   ariaModal: (d.getAttribute('aria-modal') || '').toLowerCase() === 'true', name: '',
   focusInside: !!(a && (d === a || d.contains(a))), focused: a && a !== document.body ? RS.desc(a) : null,
-  count: RS.focusables(d).length, openerFocusable: !!(op && RS.tabbable(op)), exposed: [],
+  count: RS.focusables(d).length, exposed: [],
 };
 const lb = (d.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean)
   .map((id) => document.getElementById(id)).filter(Boolean).map(RS.text).join(' ').trim();
@@ -152,7 +155,7 @@ def _ordered(found: dict) -> list[dict]:
 
 
 async def _wait_for_new(ctx: CheckContext, page, before: set[str]) -> tuple[list[dict], list[dict]]:
-    for _ in range(3):
+    for _ in range(2):
         await asyncio.sleep(ctx.timeouts.settle)
         shown = await ctx.within(page.evaluate(js(_SHOWN)), "looking for an opened dialog")
         dialogs = [d for d in shown["dialogs"] if d["sel"] not in before]
@@ -161,6 +164,8 @@ async def _wait_for_new(ctx: CheckContext, page, before: set[str]) -> tuple[list
             return dialogs, []
         if overlays:
             return [], overlays
+        if not shown["moving"]:
+            break  # nothing is still animating in: no dialog is on its way
     return [], []
 
 
@@ -174,7 +179,8 @@ async def _cycle(ctx: CheckContext, page, dsel: str, key: str, presses: int) -> 
     return None
 
 
-async def _probe(ctx: CheckContext, opener: dict, tested: set[str]) -> list[Finding]:
+async def _probe(ctx: CheckContext, opener: dict, skip: set[str]) -> tuple[str, list[Finding]]:
+    """(the selector of what opened, its findings); ('', []) when the click opened nothing."""
     findings: list[Finding] = []
     async with ctx.open_session() as s:
         page = s.page
@@ -182,18 +188,19 @@ async def _probe(ctx: CheckContext, opener: dict, tested: set[str]) -> list[Find
         shown_before = {d["sel"] for d in before["dialogs"]} | {d["sel"] for d in before["overlays"]}
         loc = page.locator(opener["sel"]).first
         if await ctx.within(loc.count(), "finding the opener") == 0:
-            return []
+            return "", []
+        opener_focusable = await ctx.within(page.evaluate(js("return RS.tabbable(document.querySelector(arg));"),
+                                                          opener["sel"]), "inspecting the opener")
         try:
             await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking a possible dialog opener")
         except CheckTimeout:
             raise
         except PlaywrightError:
-            return []  # not clickable here (covered, detached): not ours to judge
+            return "", []  # not clickable here (covered, detached): not ours to judge
         dialogs, overlays = await _wait_for_new(ctx, page, shown_before)
         who = label(opener)
         if not dialogs:
-            if overlays and overlays[0]["sel"] not in tested:
-                tested.add(overlays[0]["sel"])
+            if overlays and overlays[0]["sel"] not in skip:
                 o = overlays[0]
                 findings.append(Finding(
                     CHECK, WARNING,
@@ -202,12 +209,12 @@ async def _probe(ctx: CheckContext, opener: dict, tested: set[str]) -> list[Find
                     hint="Use <dialog> opened with showModal(), or give the overlay's box role=\"dialog\", "
                          "aria-modal=\"true\" and aria-labelledby.",
                     evidence=truncate(o.get("html", ""), 300)))
-            return findings
+                return o["sel"], findings
+            return "", []
         dlg = dialogs[0]
         dsel = dlg["sel"]
-        if dsel in tested:
-            return []
-        tested.add(dsel)
+        if dsel in skip:
+            return "", []
         evidence = truncate(dlg.get("html", ""), 300)
         head = f"Dialog {label(dlg)} opened by {who}"
 
@@ -216,7 +223,7 @@ async def _probe(ctx: CheckContext, opener: dict, tested: set[str]) -> list[Find
 
         info = await ctx.within(page.evaluate(js(_INSPECT), [dsel, opener["sel"]]), "inspecting the dialog")
         if info is None:
-            return findings
+            return dsel, findings
         if info["native"] and not info["modalNative"]:
             fail("the <dialog> is not modal (opened with show() or the open attribute), so the page behind it "
                  "stays usable", "Open it with dialog.showModal().")
@@ -267,31 +274,42 @@ async def _probe(ctx: CheckContext, opener: dict, tested: set[str]) -> list[Find
                 await asyncio.sleep(ctx.timeouts.settle)
                 state = await ctx.within(page.evaluate(js(_STATE), [dsel, opener["sel"]]), "reading the dialog state")
                 closed = not state["open"]
-        if closed and info["openerFocusable"] and not state["returned"]:
+        if closed and opener_focusable and not state["returned"]:
             now = label(state["focused"]) if state["focused"] else "the page body"
             fail(f"when it closes, focus does not return to {who} (it goes to {now})",
                  "Remember the opener and call opener.focus() after closing the dialog.")
-    return findings
+    return dsel, findings
+
+
+async def _probe_guarded(ctx: CheckContext, opener: dict, skip: set[str]) -> tuple[str, list[Finding]]:
+    try:
+        return await _probe(ctx, opener, skip)
+    except CheckTimeout as exc:
+        return opener["sel"], [Finding(
+            CHECK, ERROR, f"The page stopped responding ({exc.what}) after clicking {label(opener)}",
+            where=opener["sel"], hint="Look for an endless loop in what this control's click runs.",
+            evidence=truncate(opener.get("html", ""), 300))]
+    except PlaywrightError:  # the page navigated or replaced the element mid-probe: nothing to judge
+        return "", []
 
 
 async def check_dialogs(ctx: CheckContext) -> list[Finding]:
     budget = budget_for(ctx)
-    findings: list[Finding] = []
     found = await ctx.within(ctx.page.evaluate(js(_DISCOVER)), "looking for dialog openers")
-    tested: set[str] = set()
-    for d in found["open"]:
-        tested.add(d["sel"])  # open from the start: not something an opener controls
-    for opener in _ordered(found)[:MAX_OPENERS]:
-        if budget.spent:
-            ctx.info["dialog_openers_skipped"] = True
-            break
-        try:
-            findings += await _probe(ctx, opener, tested)
-        except CheckTimeout as exc:
-            findings.append(Finding(
-                CHECK, ERROR, f"The page stopped responding ({exc.what}) after clicking {label(opener)}",
-                where=opener["sel"], hint="Look for an endless loop in what this control's click runs.",
-                evidence=truncate(opener.get("html", ""), 300)))
-        except PlaywrightError:  # the page navigated or replaced the element mid-probe: nothing to judge
+    skip = {d["sel"] for d in found["open"]}  # open from the start: not something an opener controls
+    openers = _ordered(found)[:MAX_OPENERS]
+    results = await run_limited([lambda o=o: _probe_guarded(ctx, o, skip) for o in openers], PARALLEL, budget)
+    findings: list[Finding] = []
+    checked: set[str] = set()
+    for result in results:
+        if not result:
             continue
+        key, items = result
+        if not key or key in checked:
+            continue  # opened nothing, or a dialog another opener already showed
+        checked.add(key)
+        findings += items
+    ctx.info["dialogs_checked"] = len(checked)
+    if any(r is None for r in results):
+        ctx.info["dialog_openers_skipped"] = sum(1 for r in results if r is None)
     return findings

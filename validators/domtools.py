@@ -7,6 +7,7 @@ own scripts cannot rely on it or break it between calls.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -146,3 +147,19 @@ class Budget:
 def budget_for(ctx, share: float = 0.8) -> Budget:
     """The part of the check's deadline a check may spend on optional probing."""
     return Budget(max(1.0, ctx.timeouts.check * share))
+
+
+async def run_limited(jobs, limit: int, budget: Budget | None = None) -> list:
+    """Run async jobs (zero-argument callables returning awaitables) at most `limit` at a time.
+
+    Results come back in the jobs' order; a job not started because the budget ran out gives None.
+    """
+    gate = asyncio.Semaphore(max(1, limit))
+
+    async def one(job):
+        async with gate:
+            if budget is not None and budget.spent:
+                return None
+            return await job()
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))

@@ -11,11 +11,12 @@ import asyncio
 from playwright.async_api import Error as PlaywrightError
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label
+from runshot.validators.domtools import budget_for, js, label, run_limited
 
 CHECK = "keyboard"
 MAX_PRESSES = 150
 MAX_PROBES = 6
+PARALLEL = 3  # fresh pages probed at the same time
 MAX_PER_KIND = 8
 STUCK_PRESSES = 3
 
@@ -40,12 +41,15 @@ _SNAP = r"""
 const SNAP = (el) => {
   const S = (e, p) => {
     const c = getComputedStyle(e, p);
-    return [c.outlineStyle, c.outlineWidth, c.outlineColor, c.outlineOffset, c.boxShadow, c.borderTopColor,
+    const outline = (c.outlineStyle === 'none' || parseFloat(c.outlineWidth) === 0) ? 'none'
+      : [c.outlineStyle, c.outlineWidth, c.outlineColor, c.outlineOffset].join(' ');
+    return [outline, c.boxShadow, c.borderTopColor,
       c.borderRightColor, c.borderBottomColor, c.borderLeftColor, c.borderTopWidth, c.borderBottomWidth,
       c.backgroundColor, (c.backgroundImage || '').slice(0, 200), c.color, c.textDecorationLine, c.opacity,
       c.transform, c.filter, p ? c.content : ''].join('|');
   };
-  return [S(el), S(el, '::before'), S(el, '::after'), el.parentElement ? S(el.parentElement) : ''].join('#');
+  const near = [el.parentElement, el.nextElementSibling, el.labels && el.labels[0]].filter(Boolean);
+  return [S(el), S(el, '::before'), S(el, '::after'), ...near.map((e) => S(e))].join('#');
 };
 """
 
@@ -68,7 +72,7 @@ const NATIVE = (el) => el.matches('button,a[href],input,select,textarea,summary,
 const list = [];
 const out = [];
 for (const el of scope.querySelectorAll(SEL)) {
-  if (!RS.shown(el) || RS.inert(el) || el.closest('[aria-disabled=true]')) continue;
+  if (!RS.shown(el) || RS.inert(el) || el.closest('[aria-disabled=true],[aria-hidden=true]')) continue;
   const role = (el.getAttribute('role') || '').trim().split(/\s+/)[0];
   const native = NATIVE(el);
   if (!native && !ROLES.includes(role) && el.tabIndex < 0) continue;  // a programmatic focus target, not a control
@@ -131,7 +135,8 @@ async def _settle(ctx: CheckContext) -> None:
     await asyncio.sleep(ctx.timeouts.settle)
 
 
-async def _tab_walk(ctx: CheckContext, page, count: int, budget) -> list[dict]:
+async def _tab_walk(ctx: CheckContext, page, count: int, budget) -> tuple[list[dict], bool]:
+    """Press Tab until focus comes back round to where it started; (the steps, whether it came round)."""
     steps: list[dict] = []
     first_key = None
     presses = min(MAX_PRESSES, count + 5)
@@ -141,15 +146,16 @@ async def _tab_walk(ctx: CheckContext, page, count: int, budget) -> list[dict]:
         await ctx.within(page.keyboard.press("Tab"), "pressing Tab")
         step = await ctx.within(page.evaluate(js(_STEP)), "reading the focused element")
         step["key"] = "body" if step["body"] else (step["idx"] if step["idx"] >= 0 else (step["d"] or {}).get("sel", "?"))
+        previous = steps[-1]["key"] if steps else None
         steps.append(step)
         if first_key is None and not step["body"]:
             first_key = step["key"]
-        elif step["key"] == first_key and len(steps) > 1:
-            break  # the Tab cycle came back to where it started
+        elif step["key"] == first_key and previous != first_key:
+            return steps, True  # the Tab cycle came back to where it started
         tail = steps[-STUCK_PRESSES:]
-        if len(tail) == STUCK_PRESSES and not tail[0]["body"] and all(s["key"] == tail[0]["key"] for s in tail):
-            break
-    return steps
+        if len(tail) == STUCK_PRESSES and not tail[0]["body"] and all(st["key"] == tail[0]["key"] for st in tail):
+            break  # stuck on one element
+    return steps, False
 
 
 def _trap(steps: list[dict]) -> tuple[list[dict], bool] | None:
@@ -179,7 +185,11 @@ async def _changes_after(ctx: CheckContext, session, selector: str, action: str,
     if await ctx.within(loc.count(), "finding the control") == 0:
         return None
     watch_first = action != "click" and role in ACT_ON_FOCUS
-    if action != "click" and not watch_first:
+    if action == "click":
+        # Focus and hover first, so that what focus or hover alone changes is not taken for the click's effect.
+        await ctx.within(loc.focus(), "focusing the control")
+        await ctx.within(loc.hover(timeout=ctx.timeouts.action * 800), "moving the mouse over the control")
+    elif not watch_first:
         await ctx.within(loc.focus(), "focusing the control")
     await ctx.within(page.evaluate(js(_WATCH)), "watching the page")
     await _settle(ctx)
@@ -217,24 +227,22 @@ async def _probe_control(ctx: CheckContext, item: dict, budget) -> Finding | Non
     role = item.get("role") or ""
     mode, keys = ROLE_KEYS.get(role, ("any", ("Enter", "Space")))
     selector = item["sel"]
-    async with ctx.open_session() as s:
-        clicked = await _changes_after(ctx, s, selector, "click", role)
-    if not clicked or not clicked["effects"]:
-        return None  # a click shows no effect we can see: nothing to compare against
-    failed = []
-    for key in keys:
-        if budget.spent:
-            return None
+
+    async def attempt(action: str):
         async with ctx.open_session() as s:
-            pressed = await _changes_after(ctx, s, selector, key, role)
-        if pressed is None:
-            return None
-        works = bool(pressed["effects"] - clicked["noise"])
-        if works and mode == "any":
-            return None
-        if not works:
-            failed.append(key)
-    if not failed:
+            return await _changes_after(ctx, s, selector, action, role)
+
+    # The click and the keys each get their own fresh page, all at the same time.
+    results = await asyncio.gather(*(attempt(a) for a in ("click", *keys)), return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    clicked, *pressed = results
+    if not clicked or not clicked["effects"] or any(p is None for p in pressed):
+        return None  # a click shows no effect we can see (or the control is gone): nothing to compare
+    works = {key: bool(p["effects"] - clicked["noise"]) for key, p in zip(keys, pressed)}
+    failed = [key for key in keys if not works[key]]
+    if not failed or (mode == "any" and len(failed) < len(keys)):
         return None
     keys_text = " or ".join(failed) if mode == "any" else " and ".join(failed)
     return Finding(
@@ -265,13 +273,12 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         items: list[dict] = collected["items"]
         if not items:
             return []
-        steps = await _tab_walk(ctx, page, len(items), budget)
+        steps, completed = await _tab_walk(ctx, page, len(items), budget)
 
     reached = {st["idx"] for st in steps if st["idx"] >= 0}
-    reached_groups = {items[i]["group"] for i in reached if items[i]["group"]}
-    first = next((st["key"] for st in steps if not st["body"]), None)
-    completed = first is not None and sum(1 for st in steps if st["key"] == first) > 1
-    trap = _trap(steps)
+    # A composite widget (tabs, listbox, grid, radio group) is one tab stop: reaching one part reaches it.
+    reached_groups = {items[i]["group"] for i in reached if items[i]["group"]} | {items[i]["sel"] for i in reached}
+    trap = None if completed else _trap(steps)
 
     if trap and not all(st.get("inModal") for st in trap[0]):
         elems, stuck = trap
@@ -327,20 +334,20 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         hint="Do not remove the outline without a replacement: add a :focus-visible style (outline or box-shadow).",
         evidence=truncate(item.get("html", ""), 300)))
 
-    probes = [items[i] for i in sorted(reached) if items[i]["custom"]]
-    seen_sel = set()
-    for item in probes[:MAX_PROBES]:
-        if budget.spent or item["sel"] in seen_sel:
-            break
-        seen_sel.add(item["sel"])
-        try:
-            f = await _probe_control(ctx, item, budget)
-        except CheckTimeout as exc:
-            f = Finding(CHECK, ERROR, f"The page stopped responding while {exc.what} on {label(item)}",
-                        where=item["sel"], hint="Look for an endless loop in this control's handlers.",
-                        evidence=truncate(item.get("html", ""), 300))
-        except PlaywrightError:  # the control could not be clicked or focused here: nothing to compare
-            f = None
-        if f:
-            findings.append(f)
+    probes = [items[i] for i in sorted(reached) if items[i]["custom"]][:MAX_PROBES]
+    results = await run_limited([lambda p=p: _probe_guarded(ctx, p, budget) for p in probes], PARALLEL, budget)
+    ctx.info["keyboard_probes"] = sum(1 for r in results if r is not None)
+    findings += [f for f in results if isinstance(f, Finding)]
     return findings
+
+
+async def _probe_guarded(ctx: CheckContext, item: dict, budget) -> Finding | bool:
+    """A finding, or True when the control was probed without problem."""
+    try:
+        return await _probe_control(ctx, item, budget) or True
+    except CheckTimeout as exc:
+        return Finding(CHECK, ERROR, f"The page stopped responding while {exc.what} on {label(item)}",
+                       where=item["sel"], hint="Look for an endless loop in this control's handlers.",
+                       evidence=truncate(item.get("html", ""), 300))
+    except PlaywrightError:  # the control could not be clicked or focused here: nothing to compare
+        return True

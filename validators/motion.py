@@ -118,7 +118,7 @@ async def check_motion(ctx: CheckContext) -> list[Finding]:
             moving = await _viewport_moves(ctx, page)
         if not moving:
             where = canvas["sel"] if canvas else "body"
-            what = f"the canvas {label(canvas)}" if canvas else "the page (no canvas, no DOM change, no CSS animation)"
+            what = label(canvas) if canvas else "the page (no canvas, no DOM change, no CSS animation)"
             findings.append(Finding(
                 CHECK, ERROR,
                 f"The spec asks for an animation, but nothing moved on {what} during about one second after load",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable
+from urllib.parse import urlsplit
 
 from runshot.spec import Spec
 from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
@@ -170,6 +171,8 @@ class Validator:
                     )
                 )
             info["requests"] = len(server.requests)
+            if "runtime" in selected:
+                run.findings += _proxied_findings(server.requests, run.findings)
         return run.result(started)
 
     async def _validate_async(self, run: "_Run", base_url: str) -> None:
@@ -285,6 +288,34 @@ class _Run:
             info=self.info,
             checks_run=self.checks_run,
         )
+
+
+def _proxied_findings(requests: list, findings: list[Finding]) -> list[Finding]:
+    """Connections that slipped past request routing and reached our server acting as the browser's proxy."""
+    known = {f.where for f in findings if f.check == "network"}
+    out = []
+    for record in requests:
+        if record.proxied and record.path not in known and not _browser_service(record.path):
+            known.add(record.path)
+            out.append(
+                Finding(
+                    check="network",
+                    severity=ERROR,
+                    message=f"blocked connection to {record.path}: the app must be self-contained and work offline",
+                    where=record.path,
+                    hint="no sockets, APIs or files outside the project (check workers too)",
+                )
+            )
+    return out
+
+
+# Chromium's own background traffic (autofill, updates, safe browsing) also goes through the proxy.
+_BROWSER_SERVICES = (".googleapis.com", ".google.com", ".gstatic.com", ".gvt1.com", ".googleusercontent.com")
+
+
+def _browser_service(target: str) -> bool:
+    host = urlsplit(target if "//" in target else f"//{target}").hostname or ""
+    return host.endswith(_BROWSER_SERVICES) or host in {s.lstrip(".") for s in _BROWSER_SERVICES}
 
 
 def _open_session(host: BrowserHost, base_url: str, entry: str, timeouts: Timeouts, path: str | None = None,

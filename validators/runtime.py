@@ -79,7 +79,8 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
     # Requests that reached our server (or tried to) and failed.
     failed = [
         f for f in events.failed_requests
-        if f["url"] not in blocked_urls and not str(f.get("failure", "")).startswith(_IGNORED_FAILURES)
+        if f["url"] not in blocked_urls
+        and ("status" in f or not str(f.get("failure", "")).startswith(_IGNORED_FAILURES))
     ]
     for req in failed[:MAX_PER_KIND]:
         own = _own_path(req["url"], base_url, project_dir)

@@ -65,8 +65,13 @@ def content_type(path: Path) -> str:
 @dataclass(frozen=True)
 class RequestRecord:
     method: str
-    path: str
+    path: str  # as requested: "/app.js", or an absolute URL / "host:port" when used as a proxy
     status: int
+
+    @property
+    def proxied(self) -> bool:
+        """A request for somewhere else (absolute URL, CONNECT) that reached this server as a proxy."""
+        return self.method == "CONNECT" or not self.path.startswith("/")
 
 
 def resolve_request_path(root: Path, url_path: str) -> Path | None:
@@ -108,10 +113,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _refuse_method(self) -> None:
         self._simple(HTTPStatus.METHOD_NOT_ALLOWED, extra={"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = _refuse_method  # noqa: N815
 
     def _serve(self, head: bool) -> None:
         root = self.server.root
+        if not self.path.startswith("/"):
+            # An absolute URL: someone uses this server as a proxy (runshot's browser does, for anything
+            # that is not the app). Refuse; the record shows what was attempted.
+            self._simple(HTTPStatus.FORBIDDEN, body=b"this server serves only its project\n")
+            return
         url_path = urlsplit(self.path).path or "/"
         target = resolve_request_path(root, self.path)
         if target is not None and target.is_dir():
@@ -141,6 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type(target))
             self.send_header("Content-Length", str(size))
             self._common_headers()
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             self.server.record(self.command, self.path, HTTPStatus.OK)
             if not head:
@@ -161,7 +172,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _common_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
 
     def handle(self) -> None:
         try:
@@ -202,10 +212,12 @@ class StaticServer:
         self._thread: threading.Thread | None = None
         self._log: list[RequestRecord] = []
         self._lock = threading.Lock()
+        self._port: int | None = None
 
     def start(self) -> "StaticServer":
         if self._server is None:
             self._server = _Server(self.root, self._log, self._lock)
+            self._port = self._server.server_address[1]
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="runshot-static", daemon=True
             )
@@ -214,9 +226,10 @@ class StaticServer:
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the server is not running")
-        return self._server.server_address[1]
+        """The port it listens (or listened) on."""
+        if self._port is None:
+            raise RuntimeError("the server has not been started")
+        return self._port
 
     @property
     def base_url(self) -> str:

@@ -12,10 +12,11 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label
+from runshot.validators.domtools import budget_for, js, label, run_limited
 
 CHECK = "sweep"
 MAX_CONTROLS = 15
+PARALLEL = 3  # fresh pages clicked at the same time
 
 _CONTROLS = r"""
 const out = [];
@@ -93,21 +94,26 @@ async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
     return findings
 
 
+async def _try_guarded(ctx: CheckContext, control: dict) -> list[Finding]:
+    try:
+        return await _try(ctx, control)
+    except CheckTimeout as exc:
+        return [Finding(
+            CHECK, ERROR, f"Clicking {label(control)} froze the page ({exc.what} took over {exc.seconds:g} s)",
+            where=control["sel"], hint="Look for an endless loop in this control's click handler.",
+            evidence=truncate(control.get("html", ""), 300))]
+    except PlaywrightError:
+        return []
+
+
 async def check_sweep(ctx: CheckContext) -> list[Finding]:
     budget = budget_for(ctx)
     controls = await ctx.within(ctx.page.evaluate(js(_CONTROLS)), "listing buttons and links")
-    findings: list[Finding] = []
-    for control in controls[:MAX_CONTROLS]:
-        if budget.spent:
-            ctx.info["sweep_skipped"] = len(controls) - controls.index(control)
-            break
-        try:
-            findings += await _try(ctx, control)
-        except CheckTimeout as exc:
-            findings.append(Finding(
-                CHECK, ERROR, f"Clicking {label(control)} froze the page ({exc.what} took over {exc.seconds:g} s)",
-                where=control["sel"], hint="Look for an endless loop in this control's click handler.",
-                evidence=truncate(control.get("html", ""), 300)))
-        except PlaywrightError:
-            continue
-    return findings
+    # Buttons first: within the cap they matter more than links, which mostly just navigate.
+    controls.sort(key=lambda c: c.get("tag") == "a")
+    chosen = controls[:MAX_CONTROLS]
+    results = await run_limited([lambda c=c: _try_guarded(ctx, c) for c in chosen], PARALLEL, budget)
+    ctx.info["sweep_clicked"] = sum(1 for r in results if r is not None)
+    if len(controls) > ctx.info["sweep_clicked"]:
+        ctx.info["sweep_not_clicked"] = len(controls) - ctx.info["sweep_clicked"]
+    return [f for r in results if r for f in r]

@@ -1,0 +1,470 @@
+"""Run untrusted processes (a project's build, the browser and the app's server) inside bubblewrap.
+
+What a sandboxed process gets (see docs/threat-model.md for why):
+- no network at all (a private network namespace with only its own loopback), unless the spec asks for it;
+- a read-only view of the system folders only (/usr, /etc, /lib*, /bin, /sbin) plus the folders named in the
+  spec; home folders, /tmp, /var, /run (and every socket in them) are simply not there; /tmp is a small tmpfs;
+- an empty environment apart from PATH, HOME=/tmp and LANG (bwrap itself starts with no environment, so
+  /proc/1/environ holds nothing either): no API key;
+- no capabilities; when runshot runs as root, uid/gid 65534 inside a user namespace;
+- its own PID namespace: when the command ends, or runshot goes away, every process it started dies.
+
+Without bubblewrap (or with RUNSHOT_SANDBOX=off) commands run as plain subprocesses with the same small
+environment, in their own process group; the browser then relies on its in-browser blocking alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runshot.errors import EnvironmentProblem
+
+SANDBOX_ENV = "RUNSHOT_SANDBOX"  # "off" disables, "require" fails when bubblewrap does not work, else auto
+BWRAP_ENV = "RUNSHOT_BWRAP"  # path of the bwrap executable, default: bwrap on PATH
+OFF_VALUES = ("off", "0", "no", "false", "none")
+REQUIRE_VALUES = ("require", "required", "on", "1", "yes", "true")
+
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+NOBODY = 65534
+
+# What the sandbox sees of the system, read-only. Merged-/usr systems have symlinks for most of these.
+SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Read-only extras that make programs faster or quieter when present (fontconfig's cache for Chromium).
+OPTIONAL_DIRS = ("/var/cache/fontconfig",)
+# Secrets that live below /etc on common systems: hidden even though /etc is visible.
+HIDDEN_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
+HIDDEN_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
+# With network (package installs only), name resolution must work even when these point into /run.
+NETWORK_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf")
+
+TMP_MB = 256  # size of the sandbox's own /tmp
+SHM_MB = 1024  # size cap of /dev/shm (Chromium keeps shared memory there)
+PROFILE_MB = 512  # size of the tmpfs holding Chromium's profile inside the sandbox
+
+
+def _default_env() -> dict[str, str]:
+    return {"PATH": DEFAULT_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
+
+
+@dataclass
+class SandboxSpec:
+    """What one sandboxed command may touch.
+
+    writable: folders it may change (bound read-write at the same path); everything else is read-only or absent.
+    readonly: extra folders it may read (tools outside /usr, the project for a server).
+    network: True shares the host's network (only for installing packages; never for generated code).
+    env: the whole environment inside; nothing else leaks in.
+    memory_mb: address-space limit (RLIMIT_AS) of the command and its children; None for none.
+    max_file_bytes: largest file the command may write (RLIMIT_FSIZE); None for no limit.
+    """
+
+    writable: list[Path] = field(default_factory=list)
+    readonly: list[Path] = field(default_factory=list)
+    network: bool = False
+    env: dict[str, str] = field(default_factory=_default_env)
+    cwd: Path | None = None
+    memory_mb: int | None = None
+    max_file_bytes: int | None = None
+    tmp_mb: int = TMP_MB
+    drop_uid: bool = True  # as root: become 65534 inside a user namespace
+
+
+@dataclass
+class SandboxResult:
+    returncode: int | None  # None when killed at the deadline
+    stdout: str
+    stderr: str
+    timed_out: bool
+    seconds: float
+    sandboxed: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+    def tail(self, limit: int = 2000) -> str:
+        """The end of the combined output: what a build failure's evidence should show."""
+        text = (self.stdout.rstrip() + "\n" + self.stderr.rstrip()).strip()
+        return text if len(text) <= limit else "…" + text[-limit:]
+
+
+# ---- is bubblewrap there, and does it work? ----
+
+
+def sandbox_mode() -> str:
+    """"off", "require" or "auto", from $RUNSHOT_SANDBOX."""
+    value = os.environ.get(SANDBOX_ENV, "").strip().lower()
+    if value in OFF_VALUES:
+        return "off"
+    if value in REQUIRE_VALUES:
+        return "require"
+    return "auto"
+
+
+def bwrap_path() -> str | None:
+    """The bwrap executable to use, or None when sandboxing is off or bwrap is not installed."""
+    if sandbox_mode() == "off":
+        return None
+    configured = os.environ.get(BWRAP_ENV, "").strip()
+    if configured:
+        found = shutil.which(configured)
+        return found if found else None
+    return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(bwrap: str) -> str | None:
+    """Run `true` in the same kind of sandbox we use for real; None when it works, else why not."""
+    argv = bwrap_argv(SandboxSpec(), ["true"], bwrap=bwrap)
+    try:
+        done = subprocess.run(argv, env={}, stdin=subprocess.DEVNULL, capture_output=True, timeout=15)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{bwrap} could not be run: {exc}"
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        return f"{bwrap} does not work here: {why[-1] if why else f'exit {done.returncode}'}"
+    return None
+
+
+def unavailable_reason() -> str | None:
+    """None when sandboxing works; otherwise one line saying why untrusted code runs without it."""
+    if sandbox_mode() == "off":
+        return f"sandboxing is off ({SANDBOX_ENV}=off): generated code runs with browser-level blocking only"
+    path = bwrap_path()
+    if path is None:
+        configured = os.environ.get(BWRAP_ENV, "").strip()
+        what = f"{BWRAP_ENV}={configured} was not found" if configured else "bubblewrap (bwrap) is not installed"
+        return f"{what}: generated code runs with browser-level blocking only (install the bubblewrap package)"
+    why = _probe(path)
+    if why:
+        return f"{why}: generated code runs with browser-level blocking only"
+    return None
+
+
+def sandbox_available() -> bool:
+    """True when bubblewrap is enabled, installed and works. RUNSHOT_SANDBOX=require turns 'no' into an error."""
+    reason = unavailable_reason()
+    if reason and sandbox_mode() == "require":
+        raise EnvironmentProblem(f"{SANDBOX_ENV}=require, but {reason.split(':')[0]}")
+    return reason is None
+
+
+# ---- the bwrap command line ----
+
+
+def _real(path: Path | str) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _under_system(path: Path) -> bool:
+    return any(path == Path(d) or path.is_relative_to(d) for d in SYSTEM_DIRS)
+
+
+def _system_args() -> list[str]:
+    args: list[str] = []
+    for name in SYSTEM_DIRS:
+        if os.path.islink(name):
+            args += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            args += ["--ro-bind", name, name]
+    for name in OPTIONAL_DIRS:
+        if os.path.isdir(name) and not os.path.islink(name):
+            args += ["--ro-bind", name, name]
+    for name in HIDDEN_FILES:
+        if os.path.isfile(name) and not os.path.islink(name):
+            args += ["--ro-bind", "/dev/null", name]
+    for name in HIDDEN_DIRS:
+        if os.path.isdir(name) and not os.path.islink(name):
+            args += ["--tmpfs", name]
+    return args
+
+
+def _network_files() -> list[Path]:
+    """Name-resolution files that are links to outside the system folders (systemd-resolved's /run/...)."""
+    out = []
+    for name in NETWORK_FILES:
+        if os.path.islink(name):
+            real = _real(name)
+            if real.exists() and not _under_system(real):
+                out.append(real)
+    return out
+
+
+def _binds(spec: SandboxSpec) -> list[str]:
+    """Read-only and writable binds, parents before children so a child bind is not hidden by its parent's."""
+    wanted: dict[Path, bool] = {}  # path -> writable
+    for path in [*spec.readonly, *(_network_files() if spec.network else [])]:
+        real = _real(path)
+        if not _under_system(real):
+            wanted.setdefault(real, False)
+    for path in spec.writable:
+        wanted[_real(path)] = True
+    args: list[str] = []
+    for path in sorted(wanted, key=lambda p: (len(p.parts), str(p))):
+        if not path.exists():
+            raise FileNotFoundError(f"sandbox: {path} does not exist")
+        args += ["--bind" if wanted[path] else "--ro-bind", str(path), str(path)]
+    return args
+
+
+def _identity_args(spec: SandboxSpec) -> list[str]:
+    if spec.drop_uid and os.geteuid() == 0:
+        # Inside a user namespace as nobody; --disable-userns stops the command from nesting another one.
+        return ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--disable-userns"]
+    return []
+
+
+def bwrap_argv(spec: SandboxSpec, command: list[str], bwrap: str | None = None) -> list[str]:
+    """The full command line that runs `command` inside bubblewrap as `spec` describes. Start it with env={}."""
+    argv = [bwrap or bwrap_path() or "bwrap", "--unshare-all"]
+    if spec.network:
+        argv.append("--share-net")
+    argv += _identity_args(spec)
+    argv += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    argv += _system_args()
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    argv += ["--size", str(spec.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    argv += ["--perms", "1777", "--size", str(SHM_MB * 1024 * 1024), "--tmpfs", "/dev/shm"]
+    argv += _binds(spec)
+    argv.append("--clearenv")
+    for name, value in spec.env.items():
+        argv += ["--setenv", name, value]
+    if spec.cwd is not None:
+        argv += ["--chdir", str(_real(spec.cwd))]
+    argv.append("--")
+    argv += list(command)
+    return argv
+
+
+def _limits_prefix(spec: SandboxSpec) -> list[str]:
+    """prlimit (util-linux) in front of the command: limits set outside, inherited by everything inside."""
+    limits = []
+    if spec.memory_mb:
+        limits.append(f"--as={int(spec.memory_mb) * 1024 * 1024}")
+    if spec.max_file_bytes:
+        limits.append(f"--fsize={int(spec.max_file_bytes)}")
+    if not limits:
+        return []
+    prlimit = shutil.which("prlimit", path=DEFAULT_PATH)
+    return [prlimit, *limits, "--"] if prlimit else []
+
+
+# ---- running a command ----
+
+
+class _Capture:
+    """Reads one pipe to the end, keeping the first and last `limit // 2` bytes."""
+
+    def __init__(self, stream, limit: int):
+        self.stream = stream
+        self.half = max(limit // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                chunk = self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536)
+                if not chunk:
+                    return
+                room = self.half - len(self.head)
+                if room > 0:
+                    self.head += chunk[:room]
+                    chunk = chunk[room:]
+                if chunk:
+                    self.tail += chunk
+                    if len(self.tail) > self.half:
+                        self.dropped += len(self.tail) - self.half
+                        del self.tail[: len(self.tail) - self.half]
+        except (OSError, ValueError):
+            return
+
+    def text(self, wait: float) -> str:
+        self.thread.join(wait)
+        head = self.head.decode("utf-8", "replace")
+        tail = self.tail.decode("utf-8", "replace")
+        if self.dropped:
+            return f"{head}\n… [{self.dropped} bytes left out] …\n{tail}"
+        return head + tail
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_sandboxed(
+    command: list[str], spec: SandboxSpec, timeout: float, output_limit: int = 1_000_000
+) -> SandboxResult:
+    """Run `command` in the sandbox (or, without bubblewrap, as a plain process with the same small environment).
+
+    At `timeout` seconds the whole process group is killed (inside bubblewrap: the whole PID namespace).
+    Output beyond `output_limit` bytes per stream keeps its beginning and end.
+    """
+    sandboxed = sandbox_available()
+    if sandboxed:
+        argv, cwd, env = bwrap_argv(spec, command), None, {}
+    else:
+        argv, cwd, env = list(command), (str(spec.cwd) if spec.cwd else None), dict(spec.env)
+        if argv and "/" not in argv[0]:
+            argv[0] = shutil.which(argv[0], path=env.get("PATH", DEFAULT_PATH)) or argv[0]
+    argv = _limits_prefix(spec) + argv
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        close_fds=True,
+    )
+    out, err = _Capture(proc.stdout, output_limit), _Capture(proc.stderr, output_limit)
+    timed_out = False
+    try:
+        proc.wait(timeout=max(timeout, 0.01))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        # Whatever is left of the group (background children, the command itself at the deadline) goes now.
+        _kill_group(proc.pid)
+        proc.wait()
+    seconds = time.monotonic() - started
+    result = SandboxResult(
+        returncode=None if timed_out else proc.returncode,
+        stdout=out.text(2),
+        stderr=err.text(2),
+        timed_out=timed_out,
+        seconds=seconds,
+        sandboxed=sandboxed,
+    )
+    for stream in (proc.stdout, proc.stderr):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    return result
+
+
+# ---- Chromium and the app's server, together inside one sandbox ----
+
+
+def python_paths() -> list[Path]:
+    """What a Python interpreter needs to run `python -m runshot...` inside the sandbox (outside /usr)."""
+    paths: set[Path] = set()
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        paths.add(_real(prefix))
+    paths.add(_real(sys.executable).parent)
+    for name in ("runshot", "runshot.validators"):
+        found = importlib.util.find_spec(name)
+        for location in (found.submodule_search_locations or []) if found else []:
+            paths.add(_real(location))
+    # Keep the outermost of nested folders, and nothing the system binds already show.
+    kept = sorted((p for p in paths if not _under_system(p)), key=lambda p: len(p.parts))
+    out: list[Path] = []
+    for path in kept:
+        if not any(path.is_relative_to(parent) for parent in out):
+            out.append(path)
+    return out
+
+
+def tool_paths(executable: str) -> list[Path]:
+    """The installation folder of a program that lives outside the system folders (Chrome in /opt, nvm's node)."""
+    real = _real(shutil.which(executable) or executable)
+    if _under_system(real):
+        return []
+    folder = real.parent
+    if folder.name == "bin":
+        folder = folder.parent
+    return [folder]
+
+
+def chromium_spec(serve_root: Path, executable: str, mount_root: Path | None = None) -> SandboxSpec:
+    """The sandbox for Chromium plus the static server: nothing writable but its own tmpfs folders, no network."""
+    env = _default_env()
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return SandboxSpec(
+        writable=[],
+        readonly=[mount_root or serve_root, *python_paths(), *tool_paths(executable)],
+        network=False,
+        env=env,
+        cwd=Path("/tmp"),
+        tmp_mb=1024,  # Debian's launcher moves shared memory to /tmp when /dev/shm looks small
+    )
+
+
+def chromium_wrapper(
+    executable: str,
+    serve_root: Path,
+    port: int,
+    workdir: Path,
+    mount_root: Path | None = None,
+) -> Path:
+    """Write an executable script that Playwright can launch as Chromium (`executable_path=`).
+
+    The script starts bubblewrap with no network (a private loopback), runs runshot's static server for
+    `serve_root` on 127.0.0.1:`port` inside it, then Chromium with Playwright's arguments. Playwright talks to
+    Chromium over inherited pipes, so the driver stays outside. Chromium's profile is a tmpfs inside the sandbox.
+    `mount_root` (default: `serve_root`) is the folder bound read-only; give the project folder when the served
+    folder (a build's dist/) may be deleted and made again while the browser lives.
+    """
+    bwrap = bwrap_path()
+    if bwrap is None or not sandbox_available():
+        raise EnvironmentProblem(unavailable_reason() or "bubblewrap is not available")
+    serve_root = _real(serve_root)
+    if mount_root is not None and not serve_root.is_relative_to(_real(mount_root)):
+        raise ValueError(f"{serve_root} is not inside {mount_root}")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"bad port {port}")
+    chromium = os.path.abspath(shutil.which(executable) or executable)
+    spec = chromium_spec(serve_root, executable, mount_root)
+    inner = [
+        str(_real(sys.executable)), "-I", "-B", "-m", "runshot.validators.serve_cli",
+        str(serve_root), str(int(port)), "--exec", chromium,
+    ]
+    argv = bwrap_argv(spec, inner, bwrap=bwrap)
+    split = argv.index("--")
+    before, after = argv[:split], argv[split + 1:]
+    quote = " ".join
+    script = "\n".join(
+        [
+            "#!/bin/sh",
+            "# Written by runshot: Chromium and the app's static server inside bubblewrap, without network.",
+            "# Playwright passes a temporary profile folder; inside the sandbox it becomes a private tmpfs.",
+            'profile=""',
+            'for arg do case "$arg" in --user-data-dir=*) profile="${arg#--user-data-dir=}" ;; esac; done',
+            'if [ -n "$profile" ]; then',
+            f'  set -- --size {PROFILE_MB * 1024 * 1024} --tmpfs "$profile" -- {quote(map(shlex.quote, after))} "$@"',
+            "else",
+            f'  set -- -- {quote(map(shlex.quote, after))} "$@"',
+            "fi",
+            f'exec /usr/bin/env -i {quote(map(shlex.quote, before))} "$@"',
+            "",
+        ]
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / f"chromium-sandboxed-{int(port)}.sh"
+    fd, temp = tempfile.mkstemp(dir=workdir, prefix=".chromium-", suffix=".sh")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(script)
+    os.chmod(temp, 0o755)
+    os.replace(temp, target)  # a running copy of the old script keeps reading its own file
+    return target
