@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from runshot.procs import die_with_parent
 from runshot.errors import EnvironmentProblem, UsageError
 
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -473,6 +474,7 @@ class LocalServer:
                     env=child_env(),
                     cwd=str(log_dir),
                     start_new_session=True,
+                    preexec_fn=die_with_parent,  # gone even when runshot is killed with SIGKILL
                 )
             atexit.register(self.stop)
             try:

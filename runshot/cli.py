@@ -15,6 +15,7 @@ from rich.console import Console
 
 from runshot import __version__
 from runshot.errors import RunshotError, UsageError
+from runshot.procs import terminate_as_interrupt
 from runshot.values import Limits
 
 CHECK_NAMES = ("runtime", "a11y", "semantics", "acceptance", "keyboard", "dialog", "motion", "mobile", "sweep")
@@ -67,8 +68,9 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("spec")
-@click.option("-o", "--out", "out", required=True, metavar="OUT", help="New folder for the project (absent or empty).")
+@click.argument("spec", required=False)
+@click.option("-o", "--out", "out", metavar="OUT", help="New folder for the project (absent or empty).")
+@click.option("--resume", "resume", metavar="OUT", help="Continue an interrupted run in OUT from its last committed iteration.")
 @click.option("--model", metavar="M", help="Model name, 'local', or 'local:/path/model.gguf' [RUNSHOT_MODEL].")
 @click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint [OPENAI_BASE_URL].")
 @click.option("--api-key", metavar="KEY", help="API key [OPENAI_API_KEY]; never written anywhere.")
@@ -84,8 +86,19 @@ def cli() -> None:
               help="Seconds for one model answer, retries included (default 900, local model 1800).")
 @click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
               help="Retries of a model call after 429, 5xx or a dropped connection.")
+@click.option("--max-files", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Most files the model may write.")
+@click.option("--max-file-bytes", type=click.IntRange(1, 10**9), default=1_000_000, show_default=True,
+              help="Largest file the model may write, in bytes.")
+@click.option("--max-total-bytes", type=click.IntRange(1, 10**10), default=5_000_000, show_default=True,
+              help="Most bytes the model may write in all.")
+@click.option("--max-depth", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Deepest path (folders plus file name).")
+@click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
+              help="Seconds for the whole run; no new iteration starts after that.")
 @_browser_options
-def new(spec, out, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline, retries,
+def new(spec, out, resume, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline, retries,
+        max_files, max_file_bytes, max_total_bytes, max_depth, run_timeout,
         chromium, checks, strict, page_timeout, check_timeout):
     """Generate a project for SPEC (a spec file, or the prompt itself) into OUT and repair it until it passes."""
     from runshot.config import resolve_endpoint
@@ -95,10 +108,25 @@ def new(spec, out, model, base_url, api_key, max_iterations, max_tokens, token_b
     from runshot.spec import load_spec
 
     console = _console()
-    the_spec = load_spec(spec)
-    out_dir = Path(out)
-    _require_empty_out(out_dir)
+    if resume:
+        if spec or out:
+            raise UsageError("--resume OUT takes no SPEC and no -o: the spec is the one kept in OUT/.runshot/spec.md")
+        out_dir = Path(resume)
+        kept = out_dir / ".runshot" / "spec.md"
+        if not (out_dir / ".runshot" / "report.json").is_file() or not kept.is_file():
+            raise UsageError(f"{out_dir}: not a runshot project to resume (no .runshot/report.json and spec.md)")
+        from runshot.spec import parse_spec_file
+
+        the_spec = parse_spec_file(kept)
+    else:
+        if not spec or not out:
+            raise UsageError("runshot new needs SPEC and -o OUT (or --resume OUT)")
+        the_spec = load_spec(spec)
+        out_dir = Path(out)
+        _require_empty_out(out_dir)
     selected = _parse_checks(checks)
+    limits = Limits(max_files=max_files, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes,
+                    max_depth=max_depth)
     endpoint = resolve_endpoint(model, base_url, api_key)
 
     with ExitStack() as stack:
@@ -126,14 +154,18 @@ def new(spec, out, model, base_url, api_key, max_iterations, max_tokens, token_b
             return validator.validate(project_dir, s, checks=selected, screenshot_path=shot, strict=strict)
 
         progress = stack.enter_context(_ConsoleProgress(console))
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            (out_dir / ".runshot").mkdir(parents=True, exist_ok=True)
+            _keep_spec_copy(the_spec, out_dir)
+        terminate_as_interrupt()
         report = run_new(
             the_spec, out_dir, ask, validate,
-            model_info={"name": settings.name, "base_url": settings.base_url},
-            options=RunOptions(max_iterations=max_iterations, limits=Limits(), token_budget=token_budget),
+            model_info={"name": settings.name, "base_url": settings.redacted().get("base_url")},
+            options=RunOptions(max_iterations=max_iterations, limits=limits, token_budget=token_budget,
+                               run_timeout=run_timeout),
             progress=progress,
+            resume=bool(resume),
         )
-        _keep_spec_copy(the_spec, out_dir)
     for i, line in enumerate(summary_lines(report)):
         style = ("bold green" if report.passed else "bold red") if i == 0 else None
         console.print(line, style=style, markup=False)
@@ -356,8 +388,9 @@ def main(argv: list[str] | None = None) -> None:
         cmd = exc.ctx.command_path if exc.ctx else "runshot"
         click.echo(f"{cmd}: error: {exc.format_message()}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("runshot: interrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("runshot: interrupted; finished iterations are committed and the report is saved "
+                   "(continue with: runshot new --resume OUT)", err=True)
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -367,9 +400,6 @@ def main(argv: list[str] | None = None) -> None:
     except RunshotError as exc:
         click.echo(f"runshot: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("runshot: interrupted; finished iterations are committed and the report is saved", err=True)
-        sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
     except Exception as exc:  # a bug in runshot, not the user's fault: say so in one line

@@ -437,7 +437,7 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, base_
 @click.argument("sources", nargs=-1, required=True, metavar="RUNS_DIR...")
 @click.option("-o", "--out", "out_path", required=True, metavar="PATH", help="The merged summary (JSON).")
 def merge(sources, out_path):
-    """Combine batch outputs (RUNS_DIRs or batch.json files, e.g. one per shard) into one summary."""
+    """Combine batch outputs (RUNS_DIRs or batch.json files, one per shard) into one summary."""
     from runshot import batch as b
 
     data = b.merge([Path(s) for s in sources], Path(out_path))
@@ -481,7 +481,7 @@ def gallery(sources, site, no_mobile, chromium):
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one).")
 def serve(site, port):
-    """Serve a folder (e.g. a gallery) on http://127.0.0.1:PORT/ until interrupted."""
+    """Serve a folder (a gallery, a project) on http://127.0.0.1:PORT/ until interrupted."""
     from runshot.gallery import serve_site
 
     root = Path(site)

@@ -95,13 +95,14 @@ def build_gallery(sources: list[Path], site: Path, mobile: bool = True, chromium
     env = environment()
     used: set[str] = set()
     projects = []
+    errors = _batch_errors(sources)
     for run in find_runs(sources):
         name = slug(run.resolve().name)
         base, n = name, 2
         while name in used:
             name, n = f"{base}-{n}", n + 1
         used.add(name)
-        projects.append(_project(run, site / "p" / name, name, built.notes))
+        projects.append(_project(run, site / "p" / name, name, built.notes, errors.get(run.resolve(), "")))
     if mobile:
         _mobile_screenshots(site, projects, chromium, built.notes)
     shutil.copyfile(Path(env.loader.searchpath[0]) / "style.css", site / "style.css")
@@ -124,7 +125,22 @@ def build_gallery(sources: list[Path], site: Path, mobile: bool = True, chromium
     return built
 
 
-def _project(run: Path, dest: Path, name: str, notes: list[str]) -> dict:
+def _batch_errors(sources: list[Path]) -> dict[Path, str]:
+    """Why a batch run ended without a project (from RUNS_DIR/batch.json), by run folder."""
+    out: dict[Path, str] = {}
+    for src in sources:
+        path = Path(src) / "batch.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for entry in data.get("projects") or [] if isinstance(data, dict) else []:
+            if isinstance(entry, dict) and entry.get("error") and entry.get("dir"):
+                out[(Path(src) / str(entry["dir"])).resolve()] = str(entry["error"])
+    return out
+
+
+def _project(run: Path, dest: Path, name: str, notes: list[str], error: str = "") -> dict:
     """Copy what the project page shows into `dest` and return the template's values."""
     dest.mkdir(parents=True, exist_ok=True)
     state = run / REPORT_DIR
@@ -139,6 +155,8 @@ def _project(run: Path, dest: Path, name: str, notes: list[str]) -> dict:
     repo = _repo(run)
     previous: tuple[int, str] | None = None  # (number, commit) of the last committed iteration
     for it in report.get("iterations") or []:
+        if not it.get("commit") and not it.get("findings") and not any((it.get("usage") or {}).values()):
+            continue  # a model call that failed outright: nothing was judged
         number = int(it.get("number", 0))
         entry = {
             "number": number,
@@ -180,7 +198,7 @@ def _project(run: Path, dest: Path, name: str, notes: list[str]) -> dict:
         "model": model,
         "passed": bool(report.get("passed")),
         "best_iteration": best,
-        "stopped_because": report.get("stopped_because", ""),
+        "stopped_because": report.get("stopped_because") or error,
         "iterations": iterations,
         "prompt_tokens": int(usage.get("prompt_tokens", 0)),
         "completion_tokens": int(usage.get("completion_tokens", 0)),
@@ -292,26 +310,26 @@ def _mobile_screenshots(site: Path, projects: list[dict], chromium: str | None, 
 
 
 def serve_site(root: Path, port: int = 0):
-    """A started static server for `root` on 127.0.0.1:`port` (0: a free port), runshot's own file server."""
+    """A started static server for `root` on 127.0.0.1:`port` (0: a free port): runshot's own file server, which
+    never serves `.git` or `.runshot` and nothing outside `root`."""
+    import inspect
+
     from runshot.validators import server as static
 
     if port == 0:
         return static.serve(root).start()
+    if "port" in inspect.signature(static.StaticServer).parameters:
+        return static.StaticServer(root, port=port).start()
 
     class _FixedPort(static._Server):  # the same server and handler, bound to the asked port
         def server_bind(self) -> None:
             self.server_address = ("127.0.0.1", port)
             super().server_bind()
 
-    class _Site(static.StaticServer):
-        def start(self) -> "_Site":
-            if self._server is None:
-                import threading
-
-                self._server = _FixedPort(self.root, self._log, self._lock)
-                self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                                name="runshot-serve", daemon=True)
-                self._thread.start()
-            return self
-
-    return _Site(root).start()
+    site = static.StaticServer(root)
+    saved = static._Server
+    static._Server = _FixedPort
+    try:
+        return site.start()
+    finally:
+        static._Server = saved

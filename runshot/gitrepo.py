@@ -63,3 +63,21 @@ def iteration_shas(repo: git.Repo) -> list[str]:
 def diff_between(repo: git.Repo, a: str, b: str, limit: int = 200_000) -> str:
     text = repo.git.diff(a, b, "--stat", "--patch", "--no-color")
     return text if len(text) <= limit else text[:limit] + "\n… diff truncated …\n"
+
+
+def files_at(repo: git.Repo, sha: str) -> dict[str, str]:
+    """The text files of commit `sha` (path -> content)."""
+    out: dict[str, str] = {}
+    for item in repo.commit(sha).tree.traverse():
+        if item.type == "blob":
+            try:
+                out[item.path] = item.data_stream.read().decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+    return out
+
+
+def reset_iterations_branch(repo: git.Repo, sha: str) -> None:
+    """Continue an interrupted run: the iterations branch at `sha`, checked out, clean."""
+    repo.git.checkout("-q", "-f", "-B", ITERATIONS_BRANCH, sha)
+    repo.git.clean("-fdq", "-e", ".runshot")

@@ -17,10 +17,11 @@ from runshot.generator.client import Completion
 from runshot.generator.parse import parse_files
 from runshot.generator.prompts import generation_messages, repair_messages
 from runshot.generator.safepaths import read_project, vet_deleted, vet_files, write_files
-from runshot.report import REPORT_DIR, Iteration, Report, pick_best, write_json
+from runshot.report import REPORT_DIR, Iteration, Report, load_report, pick_best, write_json
 from runshot.spec import Spec
 from runshot.values import ERROR, WARNING, Files, Finding, Limits, dedupe, errors
 
+INTERRUPTED = "interrupted before it was judged"
 ProgressFn = Callable[[int, float], None]
 AskFn = Callable[[list[dict], ProgressFn | None], Completion]
 
@@ -50,6 +51,7 @@ class RunOptions:
     max_iterations: int = 4
     limits: Limits = field(default_factory=Limits)
     token_budget: int | None = None  # stop repairing once this many tokens were spent
+    run_timeout: float | None = None  # seconds for the whole run: no new iteration starts after that
 
 
 def run_new(
@@ -60,8 +62,13 @@ def run_new(
     model_info: dict,
     options: RunOptions | None = None,
     progress: Progress | None = None,
+    resume: bool = False,
 ) -> Report:
-    """Generate a project for `spec` into the empty folder `out` and repair it until it passes."""
+    """Generate a project for `spec` into the empty folder `out` and repair it until it passes.
+
+    With `resume`, continue a run that was interrupted: the iterations already committed in `out` count
+    towards `options.max_iterations` and the next repair builds on the best of them.
+    """
     options = options or RunOptions()
     progress = progress or Progress()
     started = time.monotonic()
@@ -69,8 +76,6 @@ def run_new(
     state_dir = out / REPORT_DIR
     (state_dir / "transcript").mkdir(parents=True, exist_ok=True)
     (state_dir / "screenshots").mkdir(parents=True, exist_ok=True)
-    repo = gitrepo.init_repo(out)
-    report = Report(spec=spec.to_dict(), model=dict(model_info))
 
     # The state the next prompt builds on: files and findings of the best iteration so far.
     base_files: Files = {}
@@ -78,9 +83,37 @@ def run_new(
     base_findings: list[Finding] = []
     files_by_number: dict[int, Files] = {}
     previous_errors: frozenset | None = None
+    first = 1
+    if resume:
+        repo = gitrepo.open_repo(out)
+        report = load_report(state_dir / "report.json")
+        report.iterations = [it for it in report.iterations if it.note != INTERRUPTED]
+        report.stopped_because = ""
+        committed = [it for it in report.iterations if it.commit]
+        if committed:
+            gitrepo.reset_iterations_branch(repo, committed[-1].commit)
+        best = pick_best(report.iterations)
+        if best is not None:
+            base_files = gitrepo.files_at(repo, best.commit)
+            files_by_number[best.number] = base_files
+            base_sha = best.commit
+            base_findings = list(best.findings)
+        if report.iterations:
+            previous_errors = _error_set(report.iterations[-1])
+        first = len(report.iterations) + 1
+        progress.note(f"resuming after iteration {first - 1}" + (f" (best: {best.number})" if best else ""))
+    else:
+        repo = gitrepo.init_repo(out)
+        report = Report(spec=spec.to_dict(), model=dict(model_info))
+    started_seconds = report.total_seconds
 
     try:
-        for number in range(1, options.max_iterations + 1):
+        if first > options.max_iterations:
+            report.stopped_because = f"reached --max-iterations {options.max_iterations}"
+        for number in range(first, options.max_iterations + 1):
+            if options.run_timeout is not None and number > first and time.monotonic() - started > options.run_timeout:
+                report.stopped_because = f"run time limit of {options.run_timeout:g} s reached"
+                break
             repair = bool(base_files) or number > 1
             progress.iteration_started(number, repair)
             if base_files or base_findings:
@@ -125,7 +158,7 @@ def run_new(
                 ]
                 it.note = "no usable files: not committed"
                 progress.iteration_done(it)
-                _save(report, state_dir, started)
+                _save(report, state_dir, started, started_seconds)
                 # Repair from the best files so far, told exactly what was wrong with this answer.
                 base_findings = _merge_for_prompt(base_findings, it.findings)
                 stop = _repeats(previous_errors, it)
@@ -155,7 +188,7 @@ def run_new(
 
             best = pick_best(report.iterations)
             report.best_iteration = best.number if best else None
-            _save(report, state_dir, started)
+            _save(report, state_dir, started, started_seconds)
 
             if it.error_count == 0:
                 report.stopped_because = f"iteration {number} passed every error-level check"
@@ -189,13 +222,19 @@ def run_new(
                     ),
                 )
         else:
-            report.stopped_because = f"reached --max-iterations {options.max_iterations}"
+            if not report.stopped_because:
+                report.stopped_because = f"reached --max-iterations {options.max_iterations}"
+    except KeyboardInterrupt:
+        if report.iterations and report.iterations[-1].commit is None and not report.iterations[-1].note:
+            report.iterations[-1].note = INTERRUPTED
+        report.stopped_because = "interrupted; continue with: runshot new --resume OUT"
+        raise
     finally:
         best = pick_best(report.iterations)
         report.best_iteration = best.number if best else None
         if best is not None:
             gitrepo.finish(repo, best.commit)
-        _save(report, state_dir, started)
+        _save(report, state_dir, started, started_seconds)
     return report
 
 
@@ -240,8 +279,8 @@ def _write_transcript(state_dir: Path, number: int, messages: list[dict], comple
     write_json(state_dir / "transcript" / f"iteration-{number}.json", data)
 
 
-def _save(report: Report, state_dir: Path, started: float) -> None:
-    report.total_seconds = time.monotonic() - started
+def _save(report: Report, state_dir: Path, started: float, before: float = 0.0) -> None:
+    report.total_seconds = before + time.monotonic() - started
     write_json(state_dir / "report.json", report.to_dict())
 
 

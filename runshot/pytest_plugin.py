@@ -144,7 +144,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     for d in config.getoption("runshot_dirs") or []:
-        items.append(RunshotItem.from_parent(session, name=f"runshot[{d}]", project=Path(d), spec_path=None))
+        items.append(RunshotItem.from_parent(session, name=f"runshot[{d}]", nodeid=f"runshot[{d}]", project=Path(d),
+                                             spec_path=None))
 
 
 def project_for_spec(spec_path: Path, extra: dict | None = None) -> Path:

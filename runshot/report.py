@@ -49,6 +49,22 @@ class Iteration:
         return data
 
 
+def iteration_from_dict(data: dict) -> Iteration:
+    seconds = data.get("seconds") or {}
+    usage = data.get("usage") or {}
+    return Iteration(
+        number=int(data["number"]),
+        findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+        commit=data.get("commit"),
+        usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))),
+        model_seconds=float(seconds.get("model", 0.0)),
+        validate_seconds=float(seconds.get("validate", 0.0)),
+        files_changed=list(data.get("files_changed", [])),
+        note=str(data.get("note", "")),
+        validated=data.get("commit") is not None,
+    )
+
+
 @dataclass
 class Report:
     spec: dict
@@ -93,6 +109,18 @@ class Report:
             "seconds": {"total": round(self.total_seconds, 3)},
             "info": self.info,
         }
+
+
+def load_report(path: Path) -> Report:
+    """Read a report.json written by `runshot new` (for --resume and the gallery)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    report = Report(spec=data.get("spec", {}), model=data.get("model", {}))
+    report.iterations = [iteration_from_dict(d) for d in data.get("iterations", [])]
+    report.best_iteration = data.get("best_iteration")
+    report.stopped_because = data.get("stopped_because", "")
+    report.total_seconds = float((data.get("seconds") or {}).get("total", 0.0))
+    report.info = data.get("info", {})
+    return report
 
 
 def write_json(path: Path, data: dict) -> None:

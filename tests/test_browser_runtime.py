@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runshot.errors import EnvironmentProblem
+from runshot.errors import EnvironmentProblem, UsageError
 from runshot.spec import Spec
 from runshot.validators.browser import DIALOG_CAP, BrowserHost, BrowserSettings, find_chromium
 from runshot.validators.context import CheckTimeout, PageEvents, Timeouts
@@ -168,6 +168,22 @@ def test_page_that_hangs_during_a_check_stops_the_run(validator: Validator, monk
     assert run(validator, "good").passed
 
 
+def test_crashed_page_is_a_finding_and_stops_the_checks(validator: Validator, monkeypatch) -> None:
+    async def check_crash(ctx):
+        try:
+            await ctx.within(ctx.page.goto("chrome://crash"), "crashing the renderer")
+        except Exception:
+            pass  # the navigation fails as the renderer dies
+        await asyncio.sleep(0.3)
+        return []
+
+    monkeypatch.setitem(CHECKS, "crasher", check_crash)
+    result = run(validator, "good", checks=["crasher", "runtime"])
+    assert only(result, "crash").severity == "error"
+    assert result.checks_run == ["crasher"] and result.info["skipped"] == ["runtime"]
+    assert run(validator, "good").passed
+
+
 def test_a_broken_check_is_a_warning_and_an_overrun_an_error(validator: Validator, monkeypatch) -> None:
     async def check_broken(ctx):
         raise KeyError("selector")
@@ -189,7 +205,7 @@ def test_a_broken_check_is_a_warning_and_an_overrun_an_error(validator: Validato
 
 
 def test_unknown_check_names_are_refused(validator: Validator) -> None:
-    with pytest.raises(ValueError, match="unknown check"):
+    with pytest.raises(UsageError, match="unknown check"):
         run(validator, "good", checks=["runtime", "spelling"])
 
 

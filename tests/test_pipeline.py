@@ -221,3 +221,76 @@ def test_unknown_flag_is_exit_2_one_line(tmp_path):
     proc = run_cli("check", str(tmp_path), "--no-such-flag")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def _descendants(root: int) -> set[int]:
+    """Every live process below `root` (children, grandchildren, ...)."""
+    parent = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            parent[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, pp in parent.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    live = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            live.add(pid)
+    return live
+
+
+def test_sigterm_mid_run_keeps_out_consistent_and_resume_continues(fake_openai, spec_file, tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    fake_openai.script(answer(("index.html", BROKEN_HTML)), Reply(hang=True))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RUNSHOT_MODEL"))}
+    proc = subprocess.Popen([sys.executable, "-m", "runshot", "new", str(spec_file), "-o", str(out),
+                             "--base-url", fake_openai.base_url, "--model", "scripted", "--api-key", SECRET,
+                             "--checks", FAST_CHECKS], env=env, stderr=subprocess.PIPE, text=True)
+    report_path = out / ".runshot" / "report.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(fake_openai.requests) < 2:
+        time.sleep(0.2)
+    assert len(fake_openai.requests) >= 2, "the second model call never started"
+    children = _descendants(proc.pid)
+    assert children, "runshot started no browser"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "resume" in err
+
+    report = json.loads(report_path.read_text())
+    assert [it["number"] for it in report["iterations"] if it["commit"]] == [1]
+    repo = git.Repo(out)
+    assert repo.active_branch.name == "main" and not repo.is_dirty(untracked_files=True)
+    assert repo.head.commit.hexsha == report["iterations"][0]["commit"]
+    time.sleep(3)
+    assert not _alive(children), "a child process outlived runshot"
+
+    fake_openai.script(answer(("index.html", GOOD_HTML), ("app.js", GOOD_JS)))
+    proc2 = run_cli("--help")  # the CLI still answers
+    assert proc2.returncode == 0
+    resumed = run_cli("new", "--resume", str(out), "--base-url", fake_openai.base_url, "--model", "scripted",
+                      "--api-key", SECRET, "--checks", FAST_CHECKS)
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(report_path.read_text())
+    assert [it["number"] for it in report["iterations"]] == [1, 2]
+    assert report["passed"] and report["best_iteration"] == 2
+    assert len(list(git.Repo(out).iter_commits("runshot/iterations"))) == 2
+    # The resumed repair started from iteration 1's files and findings.
+    assert "undefinedThing" in json.dumps(fake_openai.requests[-1][2]["messages"])

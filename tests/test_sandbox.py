@@ -17,6 +17,7 @@ import pytest
 from runshot.errors import EnvironmentProblem
 from runshot.validators.sandbox import (
     SandboxSpec,
+    bwrap_argv,
     bwrap_path,
     chromium_wrapper,
     python_paths,
@@ -91,13 +92,19 @@ def test_no_network_inside_but_shared_network_reaches_the_host():
 @needs_bwrap
 def test_environment_is_empty_even_in_proc_1(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    command = ["sh", "-c", "env; echo ---; tr '\\0' '\\n' < /proc/1/environ; echo ---; tr '\\0' '\\n' < /proc/self/environ"]
+    show = "env; echo ---; tr '\\0' '\\n' < /proc/1/environ; echo ---; tr '\\0' '\\n' < /proc/self/environ"
+    command = ["sh", "-c", show]
     result = run_sandboxed(command, SandboxSpec(), timeout=20)
     assert result.returncode == 0, result.stderr
     assert SECRET not in result.stdout
     assert "OPENAI_API_KEY" not in result.stdout
     assert "HOME=/tmp" in result.stdout
     assert set(line.split("=")[0] for line in result.stdout.split("---")[0].split()) <= {"PATH", "HOME", "LANG", "PWD"}
+    # The control: --clearenv alone, with bwrap started in runshot's environment, leaves the key in /proc/1/environ.
+    import subprocess
+
+    leaky = subprocess.run(bwrap_argv(SandboxSpec(), command), capture_output=True, text=True, timeout=20)
+    assert SECRET in leaky.stdout.split("---")[1] and SECRET not in leaky.stdout.split("---")[0]
 
 
 @needs_bwrap
@@ -315,12 +322,20 @@ def test_the_leaky_app_does_leak_without_a_sandbox():
 
 @needs_bwrap
 def test_browser_host_runs_through_the_wrapper_with_both_layers(tmp_path):
-    """The wiring the validator uses: BrowserHost with the wrapper as its executable, base URL on the sandbox port."""
+    """The wiring the validator uses: BrowserHost with the wrapper as its executable, base URL on the sandbox port.
+
+    One browser serves many validations of one project folder: the folder is bound, not copied, so a rebuilt
+    dist/ (deleted and made again) is what the next page load sees.
+    """
+    import shutil
+
     from runshot.validators.browser import BrowserHost, BrowserSettings, find_chromium
 
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "leaky", project / "dist")
     with Listeners() as listeners:
         port = 8765  # any port: the sandbox's loopback is its own
-        wrapper = chromium_wrapper(find_chromium(), FIXTURES / "leaky", port, tmp_path)
+        wrapper = chromium_wrapper(find_chromium(), project / "dist", port, tmp_path / "wrap", mount_root=project)
         query = f"?host=127.0.0.2&tcp={listeners.tcp_port}&udp={listeners.udp_port}&local={listeners.local_port}"
 
         async def visit():
@@ -331,8 +346,14 @@ def test_browser_host_runs_through_the_wrapper_with_both_layers(tmp_path):
         host = BrowserHost(BrowserSettings(executable=str(wrapper)))
         try:
             heading, blocked = host.run(visit, 60)
+            shutil.rmtree(project / "dist")
+            shutil.copytree(FIXTURES / "leaky", project / "dist")
+            index = project / "dist" / "index.html"
+            index.write_text(index.read_text().replace("Leaky app loaded", "Rebuilt app loaded"))
+            heading_after, _ = host.run(visit, 60)
+            launches = host.launches
         finally:
             host.close()
-        assert heading == "Leaky app loaded"
+        assert heading == "Leaky app loaded" and heading_after == "Rebuilt app loaded" and launches == 1
         assert {entry["kind"] for entry in blocked} >= {"fetch", "websocket", "webrtc"}  # the browser layer saw them
         assert listeners.snapshot() == []

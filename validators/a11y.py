@@ -19,6 +19,7 @@ from runshot.validators.context import CheckContext
 CHECK = "a11y"
 TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
 NODES_PER_RULE = 5
+MAX_RECORDED = 25  # elements per rule kept in ctx.info["axe_failures"] for other checks
 SERIOUS = ("serious", "critical")
 
 _RUN_AXE = """async (options) => {
@@ -96,7 +97,7 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
     if not isinstance(result, dict) or result.get("missing"):
         # The page replaced or broke window.axe: that is the page's doing, not ours.
         return [Finding(CHECK, WARNING, "axe-core could not run in this page (window.axe was overwritten?)",
-                        where=ctx.entry_url, hint="Do not define a global named 'axe'.")]
+                        where=ctx.spec.entry, hint="Do not define a global named 'axe'.")]
     ctx.info["axe_version"] = result.get("version", "")
     findings: list[Finding] = []
     failed: dict[str, list[str]] = {}
@@ -104,7 +105,7 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
         nodes = rule.get("nodes") or []
         shown = nodes[:NODES_PER_RULE]
         more = len(nodes) - len(shown)
-        for node in nodes:
+        for node in nodes[:MAX_RECORDED]:
             if (node.get("impact") or rule.get("impact")) in SERIOUS:
                 failed.setdefault(rule["id"], []).append(_target(node.get("target")))
         for i, node in enumerate(shown):

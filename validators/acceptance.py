@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -121,6 +120,8 @@ async def run_check(
     check: AcceptanceCheck, session: PageSession, base_url: str, timeouts: Timeouts
 ) -> Finding | None:
     """Run the steps in order on `session`; the first failing step becomes a finding."""
+    from playwright.async_api import Error as PlaywrightError
+
     page = session.page
     errors_before = len(session.events.page_errors)
     for number, step in enumerate(check.steps, 1):
@@ -131,6 +132,13 @@ async def run_check(
         except CheckTimeout as exc:
             failure = StepFailed(
                 "the page to respond", f"no answer: {exc} (a script may be stuck in a loop)", "look for endless loops"
+            )
+            return await _failure_finding(check, number, step, failure, session, errors_before, timeouts)
+        except PlaywrightError as exc:  # e.g. an invalid CSS selector or role in the step, a closed page
+            failure = StepFailed(
+                "the step to run",
+                f"an error: {_first_line(exc)}",
+                "a target needs a valid ARIA role or CSS selector; the page must stay open",
             )
             return await _failure_finding(check, number, step, failure, session, errors_before, timeouts)
     return None
@@ -145,7 +153,10 @@ async def _failure_finding(
     errors_before: int,
     timeouts: Timeouts,
 ) -> Finding:
-    message = f"{check.name}: step {number} `{step.describe()}` failed: expected {failure.expected}, page showed {failure.shown}"
+    message = (
+        f"{check.name}: step {number} `{step.describe()}` failed: "
+        f"expected {failure.expected}, page showed {failure.shown}"
+    )
     thrown = session.events.page_errors[errors_before:]
     if thrown:
         message += f" (meanwhile the page threw: {truncate(thrown[0].get('message', ''), 200)})"
@@ -193,7 +204,7 @@ async def run_step(step: Step, page: Any, base_url: str, timeouts: Timeouts) -> 
         return
     target = parse_target(args, for_expect=False)
     if action == "press" and target is None:
-        await _do(page.keyboard.press(_s(args["key"])), "pressing " + _s(args["key"]), timeouts)
+        await _do(page.keyboard.press(_s(args["key"])), "pressing " + _s(args["key"]), timeouts, page)
         return
     if target is None:
         raise StepFailed(
@@ -204,22 +215,22 @@ async def run_step(step: Step, page: Any, base_url: str, timeouts: Timeouts) -> 
     element = await _find_one(page, target, timeouts)
     ms = timeouts.action * 1000
     if action == "click":
-        await _do(element.click(timeout=ms), f"clicking {target.describe()}", timeouts, target)
+        await _do(element.click(timeout=ms), f"clicking {target.describe()}", timeouts, page)
     elif action == "fill":
-        await _do(element.fill(_s(args["value"]), timeout=ms), f"filling {target.describe()}", timeouts, target)
+        await _do(element.fill(_s(args["value"]), timeout=ms), f"filling {target.describe()}", timeouts, page)
     elif action == "press":
-        await _do(element.press(_s(args["key"]), timeout=ms), f"pressing {args['key']}", timeouts, target)
+        await _do(element.press(_s(args["key"]), timeout=ms), f"pressing {args['key']}", timeouts, page)
     elif action == "check":
         if args.get("value") is False or args.get("checked") is False:
-            await _do(element.uncheck(timeout=ms), f"unchecking {target.describe()}", timeouts, target)
+            await _do(element.uncheck(timeout=ms), f"unchecking {target.describe()}", timeouts, page)
         else:
-            await _do(element.check(timeout=ms), f"checking {target.describe()}", timeouts, target)
+            await _do(element.check(timeout=ms), f"checking {target.describe()}", timeouts, page)
     elif action == "select":
         await _do(
-            element.select_option(_s(args["value"]), timeout=ms), f"selecting in {target.describe()}", timeouts, target
+            element.select_option(_s(args["value"]), timeout=ms), f"selecting in {target.describe()}", timeouts, page
         )
     elif action == "hover":
-        await _do(element.hover(timeout=ms), f"hovering {target.describe()}", timeouts, target)
+        await _do(element.hover(timeout=ms), f"hovering {target.describe()}", timeouts, page)
     else:
         raise StepFailed(f"a known action ({', '.join(ACTIONS)})", f"unknown action {action!r}")
 
@@ -242,12 +253,20 @@ async def _goto(page: Any, url: str, timeouts: Timeouts) -> None:
     await asyncio.sleep(timeouts.settle)
 
 
-async def _do(awaitable: Awaitable[Any], what: str, timeouts: Timeouts, target: Target | None = None) -> None:
+async def _do(awaitable: Awaitable[Any], what: str, timeouts: Timeouts, page: Any) -> None:
     from playwright.async_api import Error as PlaywrightError
 
     try:
         await within(awaitable, timeouts.action + 1, what)
-    except PlaywrightError as exc:
+    except (PlaywrightError, CheckTimeout) as exc:
+        if not await _responds(page):
+            raise StepFailed(
+                "the page to respond",
+                f"no answer after {what} (a script is stuck, e.g. an endless loop in an event handler)",
+                "make every loop end; never block the page with while(true) or long synchronous work",
+            ) from None
+        if isinstance(exc, CheckTimeout):
+            raise
         log = _call_log(exc)
         raise StepFailed(
             f"{what} to work",
@@ -255,6 +274,14 @@ async def _do(awaitable: Awaitable[Any], what: str, timeouts: Timeouts, target: 
             "the element must be visible, enabled, not covered by another element, and of the right kind "
             "(fill needs an input, select a <select>, check a checkbox or radio)",
         ) from None
+
+
+async def _responds(page: Any) -> bool:
+    try:
+        await within(page.evaluate("() => 1"), 1.0, "a liveness probe")
+        return True
+    except Exception:  # noqa: BLE001 (stuck, crashed or closed: all mean no)
+        return False
 
 
 def _first_line(exc: BaseException) -> str:
@@ -369,7 +396,9 @@ async def _expect_url(page: Any, part: str, timeouts: Timeouts) -> None:
 
     ok, shown = await _poll(probe, timeouts)
     if not ok:
-        raise StepFailed(f'the address to contain "{part}"', shown, "navigate (a link or location change) as the step says")
+        raise StepFailed(
+            f'the address to contain "{part}"', shown, "navigate (a link or location change) as the step says"
+        )
 
 
 def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeouts: Timeouts):
@@ -419,10 +448,10 @@ def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeou
         async def probe() -> tuple[bool, str]:
             if await count() == 0:
                 return none_match()
-            got = await texts(5)
+            got = await texts(1000)
             if any(want in t for t in got):
                 return True, ""
-            return False, f"the text {_quote_list(got)}"
+            return False, f"the text {_quote_list(got[:5])}"
         return f'{desc} to contain the text "{want}"', probe
 
     if key == "value":
@@ -460,7 +489,9 @@ def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeou
             if element is None:
                 return none_match()
             for name, want in wanted.items():
-                got = await within(element.get_attribute(name, timeout=timeouts.action * 1000), timeouts.action + 1, "attribute")
+                got = await within(
+                    element.get_attribute(name, timeout=timeouts.action * 1000), timeouts.action + 1, "attribute"
+                )
                 if got != want:
                     return False, f"{name}=" + ("(absent)" if got is None else f'"{got}"')
             return True, ""
@@ -580,7 +611,7 @@ async def run_pytest_files(
         command = [
             sys.executable, "-m", "pytest", *map(str, files),
             "-q", "-p", "no:cacheprovider", "-p", "runshot.validators.pytest_page",
-            "-c", os.devnull, "--rootdir", str(folder),
+            "-c", os.devnull, "--rootdir", str(folder), "-o", "python_files=*.py",
             f"--base-url={base_url}", f"--junitxml={report}", "--tb=short",
         ]  # fmt: skip
         if not _module_exists("runshot.pytest_plugin"):
@@ -609,7 +640,8 @@ async def run_pytest_files(
                 await asyncio.wait_for(proc.wait(), 5)
             if isinstance(exc, asyncio.CancelledError):
                 raise
-            return [Finding(CHECK, ERROR, f"the pytest acceptance tests ({names}) did not finish within {deadline:.0f} s")]
+            message = f"the pytest acceptance tests ({names}) did not finish within {deadline:.0f} s"
+            return [Finding(CHECK, ERROR, message)]
         text = output.decode("utf-8", "replace")
         if report.is_file():
             findings += _junit_failures(report, summary)
@@ -638,8 +670,8 @@ def _junit_failures(report: Path, summary: dict) -> list[Finding]:
         for problem in list(case.findall("failure")) + list(case.findall("error")):
             module = case.get("classname", "").rsplit(".", 1)[-1]
             name = case.get("name", "?")
-            summary = (problem.get("message") or "").strip()
-            first = summary.splitlines()[0] if summary else problem.tag
+            text = (problem.get("message") or "").strip()
+            first = text.splitlines()[0] if text else problem.tag
             findings.append(
                 Finding(
                     check=CHECK,
@@ -647,7 +679,7 @@ def _junit_failures(report: Path, summary: dict) -> list[Finding]:
                     message=f"{module}.py::{name} failed: {truncate(first, 300)}",
                     where=f"{module}.py::{name}",
                     hint="the page must pass the spec's acceptance tests as written",
-                    evidence=truncate(summary or (problem.text or ""), EVIDENCE_LIMIT),
+                    evidence=truncate(text or (problem.text or ""), EVIDENCE_LIMIT),
                 )
             )
     return findings

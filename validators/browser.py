@@ -20,7 +20,7 @@ import shutil
 import signal
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -411,7 +411,11 @@ class BrowserHost:
             except Exception:
                 # The driver itself may be gone: start Playwright again once.
                 await self._stop_playwright()
-                self._browser = await self._launch()
+                try:
+                    self._browser = await self._launch()
+                except Exception as exc:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise EnvironmentProblem(f"Chromium ({self.executable}) could not be started: {first}") from exc
         return self._browser
 
     async def _launch(self) -> Any:

@@ -166,7 +166,8 @@ def output_dir(root: Path, data: dict) -> tuple[Path | None, list[Finding]]:
     named = data.get("runshot", {}).get("serve") if isinstance(data.get("runshot"), dict) else None
     if named is not None:
         if not isinstance(named, str) or not named.strip() or Path(named).is_absolute() or ".." in Path(named).parts:
-            return None, [_finding(f'"runshot.serve" in package.json must be a folder inside the project, not {named!r}')]
+            message = f'"runshot.serve" in package.json must be a folder inside the project, not {named!r}'
+            return None, [_finding(message)]
         candidates = [named.strip().strip("/")]
     else:
         candidates = list(OUTPUT_DIRS)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 
 from playwright.async_api import Error as PlaywrightError
+
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import budget_for, js, label, run_limited
 
 CHECK = "dialog"
-MAX_OPENERS = 8
+MAX_OPENERS = 6
 PARALLEL = 3  # fresh pages probed at the same time
 HINT_WORDS = ("open", "show", "add", "new", "create", "edit", "settings", "options", "help", "about", "info",
               "details", "more", "login", "log in", "sign", "delete", "remove", "confirm", "share", "menu",
@@ -48,7 +49,7 @@ const DLG = 'dialog,[role=dialog],[role=alertdialog]';
 const dialogs = Array.from(document.querySelectorAll(DLG)).filter(RS.shown).map(RS.desc);
 const W = innerWidth, H = innerHeight;
 const overlays = [];
-for (const el of document.body ? document.body.querySelectorAll('*') : []) {
+for (const el of document.body ? Array.from(document.body.querySelectorAll('*')).slice(0, 3000) : []) {
   if (overlays.length > 20) break;
   const pos = getComputedStyle(el).position;
   if (pos !== 'fixed') continue;
@@ -116,11 +117,11 @@ return d.contains(RS.active()) || RS.active() === d;
 _CLOSE_BUTTON = r"""
 const d = document.querySelector(arg);
 if (!d) return '';
-const words = /^(close|cancel|dismiss|done|ok|okay|got it|×|✕|✖|x|back|no)\b/i;
+const words = /^(close|cancel|dismiss|done|ok|okay|got it|back|no)\b/i;
 for (const b of d.querySelectorAll('button,[role=button],input[type=button],a[href]')) {
   if (!RS.shown(b)) continue;
   const n = RS.name(b).trim();
-  if (words.test(n) || /close/i.test(b.className || '')) return RS.sel(b);
+  if (words.test(n) || /^[×✕✖xX]$/.test(n) || /close/i.test(String(b.className || ''))) return RS.sel(b);
 }
 return '';
 """
@@ -179,8 +180,11 @@ async def _cycle(ctx: CheckContext, page, dsel: str, key: str, presses: int) -> 
     return None
 
 
-async def _probe(ctx: CheckContext, opener: dict, skip: set[str]) -> tuple[str, list[Finding]]:
-    """(the selector of what opened, its findings); ('', []) when the click opened nothing."""
+async def _probe(ctx: CheckContext, opener: dict, skip: set[str], opened: list) -> tuple[str, list[Finding]]:
+    """(the selector of what opened, its findings); ('', []) when the click opened nothing.
+
+    `opened` receives the dialog's selector as soon as one is found (so a caller knows the phase on timeout).
+    """
     findings: list[Finding] = []
     async with ctx.open_session() as s:
         page = s.page
@@ -215,6 +219,7 @@ async def _probe(ctx: CheckContext, opener: dict, skip: set[str]) -> tuple[str, 
         dsel = dlg["sel"]
         if dsel in skip:
             return "", []
+        opened.append(dsel)
         evidence = truncate(dlg.get("html", ""), 300)
         head = f"Dialog {label(dlg)} opened by {who}"
 
@@ -282,12 +287,16 @@ async def _probe(ctx: CheckContext, opener: dict, skip: set[str]) -> tuple[str, 
 
 
 async def _probe_guarded(ctx: CheckContext, opener: dict, skip: set[str]) -> tuple[str, list[Finding]]:
+    opened: list[str] = []
     try:
-        return await _probe(ctx, opener, skip)
+        return await _probe(ctx, opener, skip, opened)
     except CheckTimeout as exc:
-        return opener["sel"], [Finding(
-            CHECK, ERROR, f"The page stopped responding ({exc.what}) after clicking {label(opener)}",
-            where=opener["sel"], hint="Look for an endless loop in what this control's click runs.",
+        if not opened:
+            return "", []  # a click that freezes the page is the sweep check's finding
+        return opened[0], [Finding(
+            CHECK, ERROR, f"The page stopped responding ({exc.what}) while its dialog, opened by "
+                          f"{label(opener)}, was being checked",
+            where=opened[0], hint="Look for an endless loop in the dialog's key or focus handlers.",
             evidence=truncate(opener.get("html", ""), 300))]
     except PlaywrightError:  # the page navigated or replaced the element mid-probe: nothing to judge
         return "", []

@@ -56,6 +56,10 @@ const RS = (() => {
     return !!(el.closest && (el.closest('[inert]') || (el.matches(':disabled'))));
   }
   function text(el) { return ((el && (el.innerText || el.textContent)) || '').replace(/\s+/g, ' ').trim(); }
+  function generated(el) {  // CSS content such as .close::before { content: "×" } also names an element
+    return ['::before', '::after'].map((p) => getComputedStyle(el, p).content)
+      .filter((c) => c && c !== 'none' && c !== 'normal').map((c) => c.replace(/^["']|["']$/g, '')).join(' ').trim();
+  }
   function byIds(ids) {
     return (ids || '').split(/\s+/).filter(Boolean).map((id) => document.getElementById(id))
       .filter(Boolean).map((e) => text(e) || (e.getAttribute('aria-label') || '')).join(' ').trim();
@@ -79,7 +83,11 @@ const RS = (() => {
     const r = (el.getAttribute('role') || '').trim();
     if (textual.includes(tag) || ['button', 'link', 'tab', 'menuitem', 'option', 'checkbox', 'radio', 'switch', 'heading', 'treeitem', 'cell'].includes(r)) {
       n = text(el);
-      if (!n) n = Array.from(el.querySelectorAll('img[alt],[aria-label]')).map((e) => e.getAttribute('alt') || e.getAttribute('aria-label')).join(' ').trim();
+      if (!n) {
+        n = Array.from(el.querySelectorAll('img[alt],[aria-label],svg title'))
+          .map((e) => e.getAttribute('alt') || e.getAttribute('aria-label') || e.textContent).join(' ').trim();
+      }
+      if (!n) n = generated(el);
       if (n) return n;
     }
     n = (el.getAttribute('title') || '').trim();
@@ -113,6 +121,13 @@ const RS = (() => {
 def js(body: str, params: str = "arg") -> str:
     """A function expression for ``page.evaluate`` with ``RS`` helpers in scope; ``body`` uses ``return``."""
     return f"({params}) => {{\n{JS_LIB}\n{body}\n}}"
+
+
+def short_url(url: str, base_url: str) -> str:
+    """A URL inside the app as a project path ("app.js:12:5"), anything else unchanged."""
+    if base_url and url.startswith(base_url):
+        return url[len(base_url):] or "index.html"
+    return url
 
 
 def label(info: dict) -> str:

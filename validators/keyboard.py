@@ -1,7 +1,10 @@
-"""Keyboard use: every visible control reachable with Tab, focus visible, no keyboard trap, and custom
-controls that answer Enter/Space the way they answer a click.
+"""Keyboard use: every visible control reachable with Tab, focus visible, no keyboard trap, native controls
+that still activate with Enter/Space (no page handler cancelling those keys), and custom controls
+(role=button and the like) that answer Enter/Space the way they answer a click.
 
 All probing happens in fresh sessions; the entry page shared by the read-only checks is not touched.
+Custom controls are compared by what changes in the page (a MutationObserver plus form state and URL) after
+a click and after each key, each in its own fresh page; changes seen while idle are ignored.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from playwright.async_api import Error as PlaywrightError
+
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import budget_for, js, label, run_limited
@@ -16,6 +20,7 @@ from runshot.validators.domtools import budget_for, js, label, run_limited
 CHECK = "keyboard"
 MAX_PRESSES = 150
 MAX_PROBES = 6
+MAX_NATIVE = 10  # native controls whose Enter/Space activation is tried
 PARALLEL = 3  # fresh pages probed at the same time
 MAX_PER_KIND = 8
 STUCK_PRESSES = 3
@@ -87,6 +92,7 @@ for (const el of scope.querySelectorAll(SEL)) {
   d.tabindex = el.getAttribute('tabindex');
   d.tabIndex = el.tabIndex;
   d.native = native;
+  d.type = String(el.type || '').toLowerCase();
   d.custom = !native && ROLES.includes(role);
   d.snap = SNAP(el);
   list.push(el);
@@ -103,7 +109,9 @@ const list = window.__runshotKeyboard || [];
 const body = !a || a === document.body || a === document.documentElement;
 const idx = body ? -1 : list.indexOf(a);
 const inModal = !!(a && a.closest && a.closest('dialog:modal,[aria-modal=true]'));
-return {idx, body, inModal, d: (body || idx >= 0) ? null : RS.desc(a), snap: body ? '' : SNAP(a)};
+// Focus inside an embedded frame moves on while the page's activeElement stays the frame.
+const frame = !!(a && ['iframe', 'frame', 'object', 'embed'].includes(a.localName));
+return {idx, body, inModal, frame, d: (body || idx >= 0) ? null : RS.desc(a), snap: body || frame ? '' : SNAP(a)};
 """
 
 # Records which parts of the page change (target selector | kind | attribute), and the page's form state.
@@ -145,7 +153,12 @@ async def _tab_walk(ctx: CheckContext, page, count: int, budget) -> tuple[list[d
             break
         await ctx.within(page.keyboard.press("Tab"), "pressing Tab")
         step = await ctx.within(page.evaluate(js(_STEP)), "reading the focused element")
-        step["key"] = "body" if step["body"] else (step["idx"] if step["idx"] >= 0 else (step["d"] or {}).get("sel", "?"))
+        if step["body"]:
+            step["key"] = "body"
+        elif step["frame"]:
+            step["key"] = f"frame:{len(steps)}"  # cannot see inside: never taken for a repeat
+        else:
+            step["key"] = step["idx"] if step["idx"] >= 0 else (step["d"] or {}).get("sel", "?")
         previous = steps[-1]["key"] if steps else None
         steps.append(step)
         if first_key is None and not step["body"]:
@@ -238,9 +251,13 @@ async def _probe_control(ctx: CheckContext, item: dict, budget) -> Finding | Non
         if isinstance(r, BaseException):
             raise r
     clicked, *pressed = results
-    if not clicked or not clicked["effects"] or any(p is None for p in pressed):
-        return None  # a click shows no effect we can see (or the control is gone): nothing to compare
-    works = {key: bool(p["effects"] - clicked["noise"]) for key, p in zip(keys, pressed)}
+    if not clicked or any(p is None for p in pressed):
+        return None  # the control is not there in a fresh page
+    # What changed by itself in any of the pages (clocks, frame counters) says nothing about the control.
+    noise = clicked["noise"].union(*(p["noise"] for p in pressed))
+    if not clicked["effects"] - noise:
+        return None  # a click shows no effect we can see: nothing to compare against
+    works = {key: bool(p["effects"] - noise) for key, p in zip(keys, pressed)}
     failed = [key for key in keys if not works[key]]
     if not failed or (mode == "any" and len(failed) < len(keys)):
         return None
@@ -253,6 +270,65 @@ async def _probe_control(ctx: CheckContext, item: dict, budget) -> Finding | Non
               + " and ".join(keys) + " and run the same action as the click."),
         evidence=truncate(item.get("html", ""), 300),
     )
+
+
+# Keys that make the browser itself activate (click) a focused native control.
+def _native_keys(item: dict) -> tuple[str, ...]:
+    tag, kind = item.get("tag"), item.get("type", "")
+    if tag == "a":
+        return ("Enter",)
+    if tag in ("button", "summary"):
+        return ("Enter", "Space")
+    if tag == "input":
+        if kind in ("button", "submit", "reset", "image"):
+            return ("Enter", "Space")
+        if kind in ("checkbox", "radio"):
+            return ("Space",)
+    return ()
+
+
+# While armed, a click on the target is recorded and stopped before the page's own handlers see it.
+_ARM = r"""
+if (!window.__runshotGuard) {
+  window.__runshotGuard = true;
+  window.addEventListener('click', (e) => {
+    const t = window.__runshotTarget;
+    if (t && (e.target === t || t.contains(e.target))) {
+      window.__runshotHit = true;
+      e.stopImmediatePropagation();
+      e.preventDefault();
+    }
+  }, true);
+}
+const el = document.querySelector(arg);
+window.__runshotTarget = el;
+window.__runshotHit = false;
+if (!el) return false;
+el.focus();
+return RS.active() === el;
+"""
+
+
+async def _native_activation(ctx: CheckContext, page, reached: list[dict], budget) -> list[tuple[dict, list[str]]]:
+    """Native buttons, links and checkboxes whose browser activation by key is cancelled by the page."""
+    out = []
+    tried = 0
+    for item in reached:
+        keys = _native_keys(item) if item.get("native") else ()
+        if not keys or tried >= MAX_NATIVE or budget.spent:
+            continue
+        tried += 1
+        dead = []
+        for key in keys:
+            if not await ctx.within(page.evaluate(js(_ARM), item["sel"]), "focusing a control"):
+                break
+            await ctx.within(page.keyboard.press(key), f"pressing {key}")
+            if not await ctx.within(page.evaluate("() => window.__runshotHit === true"), "reading the activation"):
+                dead.append(key)
+        if dead:
+            out.append((item, dead))
+    await ctx.within(page.evaluate("() => { window.__runshotTarget = null; }"), "disarming")
+    return out
 
 
 def _capped(items: list, make) -> list[Finding]:
@@ -274,8 +350,9 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         if not items:
             return []
         steps, completed = await _tab_walk(ctx, page, len(items), budget)
+        reached = {st["idx"] for st in steps if st["idx"] >= 0}
+        dead_keys = await _native_activation(ctx, page, [items[i] for i in sorted(reached)], budget)
 
-    reached = {st["idx"] for st in steps if st["idx"] >= 0}
     # A composite widget (tabs, listbox, grid, radio group) is one tab stop: reaching one part reaches it.
     reached_groups = {items[i]["group"] for i in reached if items[i]["group"]} | {items[i]["sel"] for i in reached}
     trap = None if completed else _trap(steps)
@@ -292,6 +369,13 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         findings.append(Finding(CHECK, ERROR, msg, where=where,
                                 hint="Do not cancel or redirect Tab outside an open modal dialog; let focus move on.",
                                 evidence=truncate(descs[0].get("html", ""), 300)))
+
+    if steps and all(st["body"] for st in steps) and any(item["tabIndex"] >= 0 for item in items):
+        findings.append(Finding(
+            CHECK, ERROR, f"Pressing Tab never moves focus to any control ({len(steps)} presses tried)",
+            where="body",
+            hint="Do not cancel Tab in a keydown handler (call preventDefault only for the keys you use).",
+            evidence=truncate(items[0].get("html", ""), 300)))
 
     unreachable = []
     for item in items:
@@ -318,6 +402,15 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
                        where=item["sel"], hint=hint, evidence=truncate(item.get("html", ""), 300))
 
     findings += _capped(unreachable, unreach)
+
+    findings += _capped(dead_keys, lambda pair: Finding(
+        CHECK, ERROR,
+        f"{label(pair[0])} does not respond to the {' and '.join(pair[1])} key"
+        f"{'s' if len(pair[1]) > 1 else ''}: a keydown handler cancels it",
+        where=pair[0]["sel"],
+        hint="Call preventDefault() only for the keys your handler uses, and not while focus is on a button, "
+             "link or form field.",
+        evidence=truncate(pair[0].get("html", ""), 300)))
 
     invisible = []
     checked = set()

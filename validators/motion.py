@@ -13,7 +13,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.context import CheckContext
-from runshot.validators.domtools import js, label
+from runshot.validators.domtools import js, label, short_url
 
 CHECK = "motion"
 SAMPLES = 5  # canvas samples over about one second
@@ -127,7 +127,10 @@ async def check_motion(ctx: CheckContext) -> list[Finding]:
                 evidence=truncate(canvas.get("html", "") if canvas else "", 300)))
         await asyncio.sleep(max(0.0, RUN_SECONDS - (loop.time() - started)))
         # Force a last read so errors thrown by the page's frame loop have been delivered to us.
-        await ctx.within(page.evaluate("() => 0"), "checking the page still responds")
+        try:
+            await ctx.within(page.evaluate("() => 0"), "checking the page still responds")
+        except PlaywrightError:
+            pass  # crashed: reported below
         new = s.events.since(mark)
         seen: set[str] = set()
         for err in new.page_errors:
@@ -137,21 +140,23 @@ async def check_motion(ctx: CheckContext) -> list[Finding]:
             seen.add(msg)
             findings.append(Finding(
                 CHECK, ERROR, f"While the animation ran, the page threw an uncaught exception: {msg}",
-                where=_first_frame(err.get("stack", "")) or ctx.entry_url,
+                where=short_url(_first_frame(err.get("stack", "")), ctx.base_url) or ctx.spec.entry,
                 hint="Fix the exception thrown inside the animation loop; it fires on every frame.",
                 evidence=truncate(err.get("stack", "") or "", 300)))
         for err in new.console_errors:
             if err.get("text", "") in seen or len(seen) >= 10:
                 continue
             seen.add(err.get("text", ""))
-            where = f"{err.get('url', '')}:{int(err.get('line', 0)) + 1}" if err.get("url") else ctx.entry_url
+            where = (f"{short_url(err['url'], ctx.base_url)}:{int(err.get('line', 0)) + 1}" if err.get("url")
+                     else ctx.spec.entry)
             findings.append(Finding(
-                CHECK, ERROR, f"While the animation ran, the console logged an error: {truncate(err.get('text', ''), 200)}",
+                CHECK, ERROR,
+                f"While the animation ran, the console logged an error: {truncate(err.get('text', ''), 200)}",
                 where=where, hint="Fix what logs this error during the animation.",
                 evidence=truncate(err.get("text", ""), 300)))
         if new.crashed or s.events.crashed:
             findings.append(Finding(CHECK, ERROR, "The page crashed while the animation ran (out of memory?)",
-                                    where=ctx.entry_url,
+                                    where=ctx.spec.entry,
                                     hint="Do not allocate new objects or arrays without bound on every frame."))
     return findings
 

@@ -9,6 +9,7 @@ reachable, service workers are blocked, WebRTC/WebSocket/beacons to other hosts 
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -33,6 +34,9 @@ class _RunshotPage:
         args: dict = {"service_workers": "block"}
         if base_url:
             args["base_url"] = base_url
+            # As in runshot's own contexts: what escapes routing ends at the app's server, refused.
+            app_host = urlsplit(base_url).netloc
+            args["proxy"] = {"server": f"http://{app_host}", "bypass": f"<-loopback>,{app_host}"}
         return args
 
     @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
+from runshot.errors import UsageError
 from runshot.spec import Spec
 from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
 from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts, within
@@ -138,7 +139,7 @@ class Validator:
         selected = list(CHECKS) if checks is None else [c for c in checks]
         unknown = [c for c in selected if c not in CHECKS]
         if unknown:
-            raise ValueError(f"unknown check(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})")
+            raise UsageError(f"unknown check(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})")
         info: dict = {"entry": spec.entry}
         run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info)
 
@@ -318,10 +319,20 @@ def _browser_service(target: str) -> bool:
     return host.endswith(_BROWSER_SERVICES) or host in {s.lstrip(".") for s in _BROWSER_SERVICES}
 
 
-def _open_session(host: BrowserHost, base_url: str, entry: str, timeouts: Timeouts, path: str | None = None,
-                  viewport: tuple[int, int] | None = None, **options: Any):
+def _open_session(
+    host: BrowserHost,
+    base_url: str,
+    entry: str,
+    timeouts: Timeouts,
+    path: str | None = None,
+    viewport: tuple[int, int] | None = None,
+    **options: Any,
+):
+    """CheckContext.open_session: a fresh page (the entry page unless `path`); extra keywords go to the context."""
     events = options.pop("events", None)
-    return host.open_session(base_url, path or entry, viewport, timeouts, events=events, context_options=options or None)
+    return host.open_session(
+        base_url, path or entry, viewport, timeouts, events=events, context_options=options or None
+    )
 
 
 async def _responds(page: Any, timeouts: Timeouts) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from runshot.validators.browser import DIALOG_CAP
 from runshot.validators.context import CheckContext, PageEvents, Timeouts, within
 from runshot.values import ERROR, WARNING, Finding, truncate
 
@@ -126,9 +127,10 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
     findings += _overflow("network", len(blocked))
 
     # Console errors, minus the ones that only repeat a failed or blocked request.
+    repeated = failed_urls | blocked_urls
     console = [
         c for c in events.console_errors
-        if not (c.get("text", "").startswith("Failed to load resource") and (c.get("url") in failed_urls | blocked_urls))
+        if not (c.get("text", "").startswith("Failed to load resource") and c.get("url") in repeated)
     ]
     for c in console[:MAX_PER_KIND]:
         findings.append(
@@ -147,12 +149,13 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
     for d in events.dialogs:
         by_type.setdefault(d.get("type", "dialog"), []).append(d)
     for kind, items in by_type.items():
-        count = f"{len(items)}" + ("+" if len(events.dialogs) >= _dialog_cap() else "")
+        count = f"{len(items)}" + ("+" if len(events.dialogs) >= DIALOG_CAP else "")
+        first = truncate(items[0].get("message", ""), 120)
         findings.append(
             Finding(
                 check="dialog",
                 severity=WARNING,
-                message=f"the page opened {count} {kind}() dialog(s), first: {truncate(items[0].get('message', ''), 120)!r}",
+                message=f"the page opened {count} {kind}() dialog(s), first: {first!r}",
                 hint="show messages inside the page (a status line or a <dialog> element) instead of "
                 "alert/confirm/prompt, which block the page",
             )
@@ -180,12 +183,6 @@ def _overflow(check: str, total: int) -> list[Finding]:
             message=f"{total - MAX_PER_KIND} more {check} problems of this kind not listed",
         )
     ]
-
-
-def _dialog_cap() -> int:
-    from runshot.validators.browser import DIALOG_CAP
-
-    return DIALOG_CAP
 
 
 # Visible content: text in a rendered element with size, or a media/form element with size.

@@ -16,6 +16,7 @@ environment, in their own process group; the browser then relies on its in-brows
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import os
 import shlex
@@ -54,7 +55,9 @@ SHM_MB = 1024  # size cap of /dev/shm (Chromium keeps shared memory there)
 PROFILE_MB = 512  # size of the tmpfs holding Chromium's profile inside the sandbox
 
 
-def _default_env() -> dict[str, str]:
+def minimal_env() -> dict[str, str]:
+    """The whole environment of an untrusted process. Also pass it as Playwright's launch(env=...) when Chromium
+    runs without the sandbox: by default Chromium inherits runshot's environment, API key included."""
     return {"PATH": DEFAULT_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
 
 
@@ -73,7 +76,7 @@ class SandboxSpec:
     writable: list[Path] = field(default_factory=list)
     readonly: list[Path] = field(default_factory=list)
     network: bool = False
-    env: dict[str, str] = field(default_factory=_default_env)
+    env: dict[str, str] = field(default_factory=minimal_env)
     cwd: Path | None = None
     memory_mb: int | None = None
     max_file_bytes: int | None = None
@@ -124,10 +127,10 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-@functools.lru_cache(maxsize=8)
-def _probe(bwrap: str) -> str | None:
+@functools.lru_cache(maxsize=16)
+def _probe(bwrap: str, userns: bool) -> str | None:
     """Run `true` in the same kind of sandbox we use for real; None when it works, else why not."""
-    argv = bwrap_argv(SandboxSpec(), ["true"], bwrap=bwrap)
+    argv = _argv(SandboxSpec(), ["true"], bwrap, userns)
     try:
         done = subprocess.run(argv, env={}, stdin=subprocess.DEVNULL, capture_output=True, timeout=15)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -136,6 +139,11 @@ def _probe(bwrap: str) -> str | None:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"{bwrap} does not work here: {why[-1] if why else f'exit {done.returncode}'}"
     return None
+
+
+def _userns_works(bwrap: str) -> bool:
+    """Whether bwrap can add a user namespace of its own (not on systems that forbid them)."""
+    return _probe(bwrap, True) is None
 
 
 def unavailable_reason() -> str | None:
@@ -147,7 +155,7 @@ def unavailable_reason() -> str | None:
         configured = os.environ.get(BWRAP_ENV, "").strip()
         what = f"{BWRAP_ENV}={configured} was not found" if configured else "bubblewrap (bwrap) is not installed"
         return f"{what}: generated code runs with browser-level blocking only (install the bubblewrap package)"
-    why = _probe(path)
+    why = None if _userns_works(path) else _probe(path, False)
     if why:
         return f"{why}: generated code runs with browser-level blocking only"
     return None
@@ -219,19 +227,27 @@ def _binds(spec: SandboxSpec) -> list[str]:
     return args
 
 
-def _identity_args(spec: SandboxSpec) -> list[str]:
+def _identity_args(spec: SandboxSpec, userns: bool) -> list[str]:
+    if not userns:
+        return []  # capabilities are still dropped (--cap-drop ALL)
+    # A user namespace of its own, which the command may not nest (--disable-userns); as root, uid/gid nobody.
+    args = ["--unshare-user", "--disable-userns"]
     if spec.drop_uid and os.geteuid() == 0:
-        # Inside a user namespace as nobody; --disable-userns stops the command from nesting another one.
-        return ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--disable-userns"]
-    return []
+        args += ["--uid", str(NOBODY), "--gid", str(NOBODY)]
+    return args
 
 
 def bwrap_argv(spec: SandboxSpec, command: list[str], bwrap: str | None = None) -> list[str]:
     """The full command line that runs `command` inside bubblewrap as `spec` describes. Start it with env={}."""
-    argv = [bwrap or bwrap_path() or "bwrap", "--unshare-all"]
+    bwrap = bwrap or bwrap_path() or "bwrap"
+    return _argv(spec, command, bwrap, _userns_works(bwrap))
+
+
+def _argv(spec: SandboxSpec, command: list[str], bwrap: str, userns: bool) -> list[str]:
+    argv = [bwrap, "--unshare-all"]
     if spec.network:
         argv.append("--share-net")
-    argv += _identity_args(spec)
+    argv += _identity_args(spec, userns)
     argv += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     argv += _system_args()
     argv += ["--dev", "/dev", "--proc", "/proc"]
@@ -303,6 +319,23 @@ class _Capture:
         return head + tail
 
 
+def _wait_unreaped(pid: int, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for `pid` to exit, leaving it a zombie; True when it exited."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    delay = 0.002
+    while True:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.025)
+
+
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -338,13 +371,11 @@ def run_sandboxed(
         close_fds=True,
     )
     out, err = _Capture(proc.stdout, output_limit), _Capture(proc.stderr, output_limit)
-    timed_out = False
     try:
-        proc.wait(timeout=max(timeout, 0.01))
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        timed_out = not _wait_unreaped(proc.pid, timeout)
     finally:
         # Whatever is left of the group (background children, the command itself at the deadline) goes now.
+        # The command is not reaped yet, so its process group id cannot have been reused meanwhile.
         _kill_group(proc.pid)
         proc.wait()
     seconds = time.monotonic() - started
@@ -399,7 +430,7 @@ def tool_paths(executable: str) -> list[Path]:
 
 def chromium_spec(serve_root: Path, executable: str, mount_root: Path | None = None) -> SandboxSpec:
     """The sandbox for Chromium plus the static server: nothing writable but its own tmpfs folders, no network."""
-    env = _default_env()
+    env = minimal_env()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return SandboxSpec(
         writable=[],
@@ -440,10 +471,11 @@ def chromium_wrapper(
         str(_real(sys.executable)), "-I", "-B", "-m", "runshot.validators.serve_cli",
         str(serve_root), str(int(port)), "--exec", chromium,
     ]
-    argv = bwrap_argv(spec, inner, bwrap=bwrap)
-    split = argv.index("--")
-    before, after = argv[:split], argv[split + 1:]
-    quote = " ".join
+    before = bwrap_argv(spec, [], bwrap=bwrap)[:-1]  # everything up to the final "--"
+
+    def words(items: list[str]) -> str:
+        return " ".join(shlex.quote(item) for item in items)
+
     script = "\n".join(
         [
             "#!/bin/sh",
@@ -452,16 +484,18 @@ def chromium_wrapper(
             'profile=""',
             'for arg do case "$arg" in --user-data-dir=*) profile="${arg#--user-data-dir=}" ;; esac; done',
             'if [ -n "$profile" ]; then',
-            f'  set -- --size {PROFILE_MB * 1024 * 1024} --tmpfs "$profile" -- {quote(map(shlex.quote, after))} "$@"',
+            f'  set -- --size {PROFILE_MB * 1024 * 1024} --tmpfs "$profile" -- {words(inner)} "$@"',
             "else",
-            f'  set -- -- {quote(map(shlex.quote, after))} "$@"',
+            f'  set -- -- {words(inner)} "$@"',
             "fi",
-            f'exec /usr/bin/env -i {quote(map(shlex.quote, before))} "$@"',
+            f'exec /usr/bin/env -i {words(before)} "$@"',
             "",
         ]
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    target = workdir / f"chromium-sandboxed-{int(port)}.sh"
+    # One script per (root, port, browser): a host relaunching its browser later must find its own script.
+    key = hashlib.sha256(script.encode()).hexdigest()[:12]
+    target = workdir / f"chromium-sandboxed-{int(port)}-{key}.sh"
     fd, temp = tempfile.mkstemp(dir=workdir, prefix=".chromium-", suffix=".sh")
     with os.fdopen(fd, "w") as handle:
         handle.write(script)

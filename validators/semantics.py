@@ -9,6 +9,8 @@ is not repeated here; run alone, this check reports everything itself.
 
 from __future__ import annotations
 
+from playwright.async_api import Error as PlaywrightError
+
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import JS_LIB, js, label
@@ -142,10 +144,8 @@ async def find_clickables(ctx: CheckContext, page) -> list[dict]:
     ms = int(ctx.timeouts.action * 1000)
     try:
         cdp = await ctx.within(page.context.new_cdp_session(page), "opening a DevTools session")
-    except CheckTimeout:
-        raise
-    except Exception:
-        cdp = None
+    except PlaywrightError:
+        cdp = None  # not Chromium
     if cdp is not None:
         try:
             reply = await ctx.within(
@@ -155,10 +155,12 @@ async def find_clickables(ctx: CheckContext, page) -> list[dict]:
             )
             if "exceptionDetails" not in reply:
                 return list(reply.get("result", {}).get("value") or [])
+        except PlaywrightError:
+            pass
         finally:
             try:
                 await ctx.within(cdp.detach(), "closing the DevTools session")
-            except Exception:
+            except (PlaywrightError, CheckTimeout):
                 pass
     # No DevTools protocol (another browser) or it failed: fall back to onclick attributes/properties.
     return await ctx.within(page.evaluate(js(_CLICKABLES_BODY)), "listing onclick handlers")
@@ -184,7 +186,8 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
         tab = d.get("tabindex")
         focusable = tab is not None and tab.strip().lstrip("-").isdigit() and int(tab) >= 0
         why = "has no role" if focusable else "has no role and cannot be reached with the keyboard"
-        how = "has a click handler" if d.get("own") else "looks clickable (cursor: pointer) inside a click-handling parent"
+        how = ("has a click handler" if d.get("own")
+               else "looks clickable (cursor: pointer) inside a click-handling parent")
         return Finding(
             CHECK, ERROR,
             f"{label(d)} {how} but is not a button or link: it {why}",
@@ -221,7 +224,9 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
     if not h1s:
         findings.append(Finding(
             CHECK, ERROR, "The page has no <h1> heading naming it",
-            where="body", hint="Add one <h1> with the page or app title at the top of <main>.",
+            where="body",
+            hint="Add one <h1> with the page or app title at the top of <main> (visually hidden is fine on "
+                 "full-screen pages).",
             evidence=truncate(scan.get("bodyStart", ""), 300)))
     elif len(h1s) > 1:
         findings.append(Finding(

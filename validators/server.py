@@ -128,7 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not url_path.endswith("/"):
                 location = quote(url_path + "/", safe="/%")
                 query = urlsplit(self.path).query
-                self._simple(HTTPStatus.MOVED_PERMANENTLY, extra={"Location": location + (f"?{query}" if query else "")})
+                if query:
+                    location += f"?{query}"
+                self._simple(HTTPStatus.MOVED_PERMANENTLY, extra={"Location": location})
                 return
             index = target / "index.html"
             target = index.resolve() if index.is_file() else None

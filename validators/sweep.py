@@ -12,10 +12,10 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label, run_limited
+from runshot.validators.domtools import budget_for, js, label, run_limited, short_url
 
 CHECK = "sweep"
-MAX_CONTROLS = 15
+MAX_CONTROLS = 12
 PARALLEL = 3  # fresh pages clicked at the same time
 
 _CONTROLS = r"""
@@ -32,6 +32,9 @@ for (const el of document.querySelectorAll(SEL)) {
       try { u = new URL(href, location.href); } catch (e) { continue; }
       if (u.origin !== location.origin) continue;  // leaves the app: not ours to click
       if (el.target && el.target !== '_self') continue;  // would open another window
+      // A plain jump to an element on this page only scrolls; hash routes (#/…, #!…) still run code.
+      if (u.pathname === location.pathname && u.search === location.search && u.hash.length > 1
+          && !/^#[!/]/.test(u.hash) && document.getElementById(decodeURIComponent(u.hash.slice(1)))) continue;
     }
   }
   const d = RS.desc(el);
@@ -50,24 +53,38 @@ def _first_line(text: str) -> str:
 
 
 async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
+    froze: CheckTimeout | None = None
     async with ctx.open_session() as s:
         page = s.page
         loc = page.locator(control["sel"]).first
         if await ctx.within(loc.count(), "finding the control") == 0:
             return []
         mark = s.events.mark()
+        clicked = True
         try:
             await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+        except CheckTimeout as exc:
+            froze = exc
         except PlaywrightError:
-            return []  # covered or detached at load: the keyboard and acceptance checks judge reachability
-        await asyncio.sleep(ctx.timeouts.settle)
-        try:
-            await ctx.within(page.evaluate("() => 0"), "checking the page still responds")
-        except PlaywrightError:
-            pass  # a navigation replaced the page: events still arrive on it
+            clicked = False  # not clickable (covered, detached), or the click handler never returned
+        if froze is None:
+            try:
+                await asyncio.sleep(ctx.timeouts.settle)
+                await ctx.within(page.evaluate("() => 0"), "answering after the click")
+            except CheckTimeout as exc:
+                froze = exc
+            except PlaywrightError:
+                pass  # a navigation replaced the page: its events still arrive
         new = s.events.since(mark)
+        if not clicked and froze is None and not new.page_errors and not new.console_errors:
+            return []  # the keyboard check judges whether controls can be reached
     findings: list[Finding] = []
     who = label(control)
+    if froze is not None:
+        findings.append(Finding(
+            CHECK, ERROR, f"Clicking {who} froze the page ({froze.what} took over {froze.seconds:g} s)",
+            where=control["sel"], hint="Look for an endless loop in this control's click handler.",
+            evidence=truncate(control.get("html", ""), 300)))
     seen: set[str] = set()
     for err in new.page_errors:
         msg = _first_line(err.get("message", "")) or "unknown error"
@@ -83,7 +100,7 @@ async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
         if text in seen:
             continue
         seen.add(text)
-        at = f" at {err['url']}:{int(err.get('line', 0)) + 1}" if err.get("url") else ""
+        at = f" at {short_url(err['url'], ctx.base_url)}:{int(err.get('line', 0)) + 1}" if err.get("url") else ""
         findings.append(Finding(
             CHECK, ERROR, f"Clicking {who} logs a console error{at}: {truncate(_first_line(text), 200)}",
             where=control["sel"], hint="Fix what this control's click handler does wrong.",
@@ -97,13 +114,8 @@ async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
 async def _try_guarded(ctx: CheckContext, control: dict) -> list[Finding]:
     try:
         return await _try(ctx, control)
-    except CheckTimeout as exc:
-        return [Finding(
-            CHECK, ERROR, f"Clicking {label(control)} froze the page ({exc.what} took over {exc.seconds:g} s)",
-            where=control["sel"], hint="Look for an endless loop in this control's click handler.",
-            evidence=truncate(control.get("html", ""), 300))]
-    except PlaywrightError:
-        return []
+    except (CheckTimeout, PlaywrightError):
+        return []  # a fresh page could not be opened or the control not found: nothing learnt about the click
 
 
 async def check_sweep(ctx: CheckContext) -> list[Finding]:

@@ -1,0 +1,155 @@
+"""The reviewer's checks (a11y, semantics, keyboard, dialog, motion, mobile, sweep) against real pages.
+
+Each fixture folder under fixtures/checks is served and opened in headless Chromium by the real Validator.
+Good fixtures must give no finding of any of these checks; each bad fixture is broken in one way and must
+give a finding of the check that looks for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runshot.errors import EnvironmentProblem
+from runshot.spec import Spec
+from runshot.validators import a11y
+from runshot.validators.runner import Validator
+from runshot.values import ERROR, WARNING
+
+FIXTURES = Path(__file__).parent / "fixtures" / "checks"
+CHECKS = ("a11y", "semantics", "keyboard", "dialog", "motion", "mobile", "sweep")
+
+# Correct projects, and whether their spec says "animated".
+GOOD = {"good_app": False, "good_dialog": False, "good_canvas": True, "good_css_anim": True}
+
+# fixture, check, severity, words in the message, where (selector), how many findings of that check (None: any)
+BAD = [
+    ("bad_clickable_div", "semantics", ERROR, "is not a button or link", "#like", 1),
+    ("bad_no_main", "semantics", ERROR, "no <main> landmark", "body", 1),
+    ("bad_missing_alt", "semantics", ERROR, "has no alt attribute", "body > main > img", 1),
+    ("bad_unlabeled_input", "semantics", ERROR, "has no label", "#note", 1),
+    ("bad_no_lang", "semantics", ERROR, "no lang attribute", "html", 1),
+    ("bad_missing_alt", "a11y", ERROR, "'image-alt'", "img", None),
+    ("bad_unlabeled_input", "a11y", ERROR, "'label'", "#note", None),
+    ("bad_low_contrast", "a11y", ERROR, "'color-contrast'", "p", None),
+    ("bad_unreachable", "keyboard", ERROR, "cannot be reached with the Tab key", "#delete", 1),
+    ("bad_focus_invisible", "keyboard", WARNING, "no visible focus indicator", "#save", 1),
+    ("bad_role_button_keys", "keyboard", ERROR, "not to the Enter and Space keys", "#toggle", 1),
+    ("bad_keyboard_trap", "keyboard", ERROR, "Keyboard trap", "#code", None),
+    ("bad_tab_blocked", "keyboard", ERROR, "Pressing Tab never moves focus", "body", 1),
+    ("bad_space_cancelled", "keyboard", ERROR, "does not respond to the Space key", "#start", 1),
+    ("bad_dialog_unnamed", "dialog", ERROR, 'lacks aria-modal="true"', "#dlg", 2),
+    ("bad_dialog_unnamed", "dialog", ERROR, "has no accessible name", "#dlg", 2),
+    ("bad_dialog_focus", "dialog", ERROR, "focus did not move into the dialog", "#dlg", 1),
+    ("bad_dialog_escape", "dialog", ERROR, "Escape does not close it", "#dlg", 1),
+    ("bad_dialog_return", "dialog", ERROR, 'focus does not return to button "Settings"', "#dlg", 1),
+    ("bad_dialog_trap", "dialog", ERROR, "Tab moves focus out of the open dialog", "#dlg", 1),
+    ("bad_dialog_nonmodal", "dialog", ERROR, "is not modal", "#help", None),
+    ("bad_static_canvas", "motion", ERROR, "nothing moved", "#stage", 1),
+    ("bad_anim_errors", "motion", ERROR, "threw an uncaught exception", None, 1),
+    ("bad_overflow", "mobile", ERROR, "scrolls sideways", "body > main > table", 1),
+    ("bad_offscreen_main", "mobile", ERROR, "outside the first screen", "body > main", 1),
+    ("bad_button_throws", "sweep", ERROR, 'Clicking button "Reset" (#reset) throws', "#reset", 1),
+    ("bad_button_freezes", "sweep", ERROR, "froze the page", "#find", 1),
+]
+
+
+@pytest.fixture(scope="module")
+def validator():
+    with Validator() as v:
+        yield v
+
+
+@pytest.fixture(scope="module")
+def validate(validator):
+    """Validate a fixture with some checks; each (fixture, checks, animated) runs once per module."""
+    cache: dict = {}
+
+    def run(name: str, checks: tuple[str, ...], animated: bool = False):
+        key = (name, checks, animated)
+        if key not in cache:
+            spec = Spec(title=name, body="A test fixture.", source="test", animated=animated)
+            cache[key] = validator.validate(FIXTURES / name, spec, checks=list(checks))
+        return cache[key]
+
+    return run
+
+
+@pytest.mark.parametrize("check", CHECKS)
+@pytest.mark.parametrize("fixture", sorted(GOOD))
+def test_good_fixture_gives_no_finding(validate, fixture, check):
+    result = validate(fixture, CHECKS, GOOD[fixture])
+    assert check in result.checks_run
+    found = [f.to_dict() for f in result.findings if f.check == check]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "fixture, check, severity, words, where, count",
+    BAD,
+    ids=[f"{b[0]}-{b[1]}-{i}" for i, b in enumerate(BAD)],
+)
+def test_bad_fixture_is_caught(validate, fixture, check, severity, words, where, count):
+    result = validate(fixture, (check,), check == "motion")
+    mine = [f for f in result.findings if f.check == check]
+    hits = [f for f in mine if words in f.message and f.severity == severity]
+    assert hits, [f.to_dict() for f in result.findings]
+    f = hits[0]
+    if where is not None:
+        assert f.where == where
+    else:
+        assert f.where
+    assert f.hint and len(f.hint.splitlines()) == 1
+    if count is not None:  # broken exactly one way: nothing else of this check fires
+        assert len(mine) == count, [x.to_dict() for x in mine]
+    assert result.passed is (severity != ERROR)
+
+
+def test_evidence_is_a_short_html_excerpt(validate):
+    result = validate("bad_clickable_div", ("semantics",))
+    (f,) = [f for f in result.findings if f.check == "semantics"]
+    assert f.evidence.startswith('<div class="pill" id="like">')
+    assert len(f.evidence) <= 400
+
+
+def test_semantics_defers_to_axe_but_works_alone(validate):
+    both = validate("bad_no_lang", ("a11y", "semantics"))
+    assert [f.where for f in both.findings if f.check == "a11y" and "'html-has-lang'" in f.message] == ["html"]
+    assert [f for f in both.findings if f.check == "semantics"] == []
+    alone = validate("bad_no_lang", ("semantics",))
+    assert [f.where for f in alone.findings if f.check == "semantics"] == ["html"]
+
+
+def test_a11y_records_axe_version(validate):
+    result = validate("bad_missing_alt", ("a11y",))
+    assert result.info["axe_version"].startswith("4.")
+
+
+def test_motion_only_runs_for_animated_specs(validate):
+    result = validate("bad_static_canvas", ("motion",), False)
+    assert "motion" in result.checks_run
+    assert result.findings == []
+
+
+def test_axe_source_can_be_replaced(validator, tmp_path, monkeypatch):
+    fake = tmp_path / "axe.min.js"
+    fake.write_text(
+        "window.axe = {version: '0.0-test', run: async () => ({violations: [{id: 'fake-rule', impact: 'critical',"
+        " help: 'Fake help', helpUrl: 'https://example.invalid/fake', nodes: [{target: ['h1'],"
+        " html: '<h1>Notes</h1>', failureSummary: 'Fix any of the following:\\n  Do the fake thing'}]}]})};"
+    )
+    monkeypatch.setenv("RUNSHOT_AXE_JS", str(fake))
+    spec = Spec(title="t", body="A test fixture.", source="test")
+    result = validator.validate(FIXTURES / "bad_no_main", spec, checks=["a11y"])
+    assert result.info["axe_version"] == "0.0-test"
+    (f,) = result.findings
+    assert (f.check, f.severity, f.where) == ("a11y", ERROR, "h1")
+    assert "fake-rule" in f.message and "Fake help" in f.message
+    assert f.hint == "Do the fake thing — https://example.invalid/fake"
+
+
+def test_missing_axe_source_is_an_environment_problem(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNSHOT_AXE_JS", str(tmp_path / "nowhere.js"))
+    with pytest.raises(EnvironmentProblem):
+        a11y.axe_source()
