@@ -409,3 +409,5 @@ def main(argv: list[str] | None = None) -> None:
                    err=True)
         sys.exit(4)
     sys.exit(0)
+
+from runshot import cli_extra  # noqa: E402,F401  (registers batch, merge, regress, gallery, serve; extends check)

@@ -124,9 +124,9 @@ def run_new(
             report.iterations.append(it)
             try:
                 completion = ask(messages, progress.model_progress)
-            except ModelError as exc:
+            except RunshotError as exc:
                 report.iterations.pop()
-                if pick_best(report.iterations) is None:
+                if not isinstance(exc, ModelError) or pick_best(report.iterations) is None:
                     raise
                 report.stopped_because = f"the model endpoint failed: {exc.message}"
                 break
