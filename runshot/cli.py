@@ -23,7 +23,7 @@ DEFAULT_CHECKS = CHECK_NAMES
 
 
 def _console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _parse_checks(value: str | None) -> list[str] | None:
@@ -237,6 +237,10 @@ class _ConsoleProgress:
             self.status = None
 
     def _show(self, text: str):
+        if not self.console.is_terminal:
+            if not text.endswith((" s", "tokens")):  # no live line in a log: say each phase once
+                self.console.print(text, markup=False)
+            return
         if self.status is None:
             self.status = self.console.status(text)
             self.status.start()

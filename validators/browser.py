@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 from runshot.errors import EnvironmentProblem
 from runshot.validators.context import CheckTimeout, PageEvents, PageSession, Timeouts, within
+from runshot.validators.sandbox import minimal_env
 
 T = TypeVar("T")
 
@@ -170,6 +172,9 @@ class BrowserSettings:
     # Chromium-level network isolation (NETWORK_ARGS). The page-level guards (request routing, the init
     # script) always apply; turning this off is only for diagnosing them on their own.
     network_flags: bool = True
+    # Run the app's server and Chromium inside bubblewrap: "auto" (when it works), "off", or "require"
+    # (its absence is an error). $RUNSHOT_SANDBOX, when set, wins. Used by the Validator.
+    sandbox: str = "auto"
 
     def resolve_executable(self) -> str:
         if self.executable:
@@ -340,7 +345,13 @@ async def settle(inflight: set, quiet: float, cap: float) -> None:
 
 
 class BrowserHost:
-    """Playwright + Chromium, started once on a private event loop thread and kept for many validations."""
+    """Playwright + Chromium, started once on a private event loop thread and kept for many validations.
+
+    One browser runs at a time. Callers may name the Chromium to use per call (`browser(executable)`,
+    `open_session(..., executable=...)`), e.g. the sandbox wrapper for one project folder; asking for another
+    executable than the running browser's closes it and launches that one. Without a name, `open_session`
+    uses the host's own Chromium (`executable`) and `browser()` the running browser.
+    """
 
     def __init__(self, settings: BrowserSettings | None = None):
         self.settings = settings or BrowserSettings()
@@ -350,6 +361,8 @@ class BrowserHost:
         self._thread: threading.Thread | None = None
         self._playwright: Any = None
         self._browser: Any = None
+        self._running: str | None = None  # the executable the current (or last) browser was launched from
+        self._home: str | None = None  # a private HOME for Chromium (crash reports, dconf): never a shared /tmp
         self._stale = False  # set when the browser must be replaced before the next use
         self._start_lock = threading.Lock()
         self.launches = 0  # how many times Chromium was launched (relaunches included)
@@ -396,9 +409,16 @@ class BrowserHost:
 
     # ---- Playwright and Chromium, inside the loop ----
 
-    async def browser(self) -> Any:
-        """The running browser, launched (again) if needed. Call on the host's loop."""
-        if self._browser is not None and (self._stale or not self._browser.is_connected()):
+    async def browser(self, executable: str | None = None) -> Any:
+        """The running browser, launched (again) if needed. Call on the host's loop.
+
+        `executable`: the Chromium wanted (None: the running one, else the host's own). A browser launched
+        from another executable is closed first.
+        """
+        wanted = executable or self._running or self.executable
+        if self._browser is not None and (
+            self._stale or wanted != self._running or not self._browser.is_connected()
+        ):
             old, self._browser = self._browser, None
             self._stale = False
             with contextlib.suppress(Exception):
@@ -407,34 +427,42 @@ class BrowserHost:
         self._stale = False
         if self._browser is None:
             try:
-                self._browser = await self._launch()
+                self._browser = await self._launch(wanted)
             except Exception:
                 # The driver itself may be gone: start Playwright again once.
                 await self._stop_playwright()
                 try:
-                    self._browser = await self._launch()
+                    self._browser = await self._launch(wanted)
                 except Exception as exc:
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    raise EnvironmentProblem(f"Chromium ({self.executable}) could not be started: {first}") from exc
+                    raise EnvironmentProblem(f"Chromium ({wanted}) could not be started: {first}") from exc
         return self._browser
 
-    async def _launch(self) -> Any:
+    async def _launch(self, executable: str) -> Any:
         if self._playwright is None:
             from playwright.async_api import async_playwright
 
             self._playwright = await within(async_playwright().start(), 60, "starting Playwright")
         browser = await within(
             self._playwright.chromium.launch(
-                executable_path=self.executable,
+                executable_path=executable,
                 headless=self.settings.headless,
                 args=[*self.settings.launch_args(), self._marker],
+                # Only a small fixed environment: Chromium never sees runshot's (API keys, tokens).
+                env=self._environment(),
                 timeout=60_000,
             ),
             70,
             "launching Chromium",
         )
+        self._running = executable
         self.launches += 1
         return browser
+
+    def _environment(self) -> dict[str, str]:
+        if self._home is None or not os.path.isdir(self._home):
+            self._home = tempfile.mkdtemp(prefix="runshot-chromium-home-")
+        return {**minimal_env(), "HOME": self._home}
 
     async def _stop_playwright(self) -> None:
         pw, self._playwright = self._playwright, None
@@ -454,12 +482,14 @@ class BrowserHost:
         timeouts: Timeouts | None = None,
         events: PageEvents | None = None,
         context_options: dict | None = None,
+        executable: str | None = None,
     ) -> AsyncIterator[PageSession]:
         """A fresh isolated context with one page loaded from `base_url` + `path`, instrumented.
 
         Raises PageUnresponsive (a CheckTimeout) when the page does not load or stops answering right
         after, PageLoadError when loading fails otherwise. Pass `events` to keep what the page did
-        even when opening fails. The context is closed on exit, whatever happens.
+        even when opening fails. The context is closed on exit, whatever happens. `executable` names the
+        Chromium to open it in (default: the host's own, which reaches servers on this machine's loopback).
         """
         timeouts = timeouts or Timeouts()
         events = events if events is not None else PageEvents()
@@ -475,7 +505,7 @@ class BrowserHost:
 
         context = None
         for attempt in (1, 2):
-            browser = await self.browser()
+            browser = await self.browser(executable or self.executable)
             try:
                 context = await within(browser.new_context(**options), max(timeouts.action, 5), "opening a context")
                 break
@@ -587,6 +617,9 @@ class BrowserHost:
             if thread is None or not thread.is_alive():
                 with contextlib.suppress(Exception):
                     loop.close()
+            home, self._home = self._home, None
+            if home:
+                shutil.rmtree(home, ignore_errors=True)
 
     def __enter__(self) -> "BrowserHost":
         return self

@@ -260,20 +260,21 @@ def _spec(root: Path, network: bool, limits: BuildLimits, tmp_mb: int) -> Sandbo
     )
 
 
-def npm_install(root: Path, limits: BuildLimits | None = None) -> SandboxResult:
+def npm_install(root: Path, limits: BuildLimits | None = None, sandbox: str | None = None) -> SandboxResult:
     """`npm install --ignore-scripts` in the sandbox, with network, empty environment, only `root` writable."""
     limits = limits or BuildLimits()
     root = root.resolve()
     command = ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock",
                "--no-update-notifier"]
-    return run_sandboxed(command, _spec(root, True, limits, tmp_mb=1024), limits.install_seconds)
+    return run_sandboxed(command, _spec(root, True, limits, tmp_mb=1024), limits.install_seconds, setting=sandbox)
 
 
-def npm_build(root: Path, limits: BuildLimits | None = None) -> SandboxResult:
+def npm_build(root: Path, limits: BuildLimits | None = None, sandbox: str | None = None) -> SandboxResult:
     """`npm run build` in the sandbox without any network."""
     limits = limits or BuildLimits()
     root = root.resolve()
-    return run_sandboxed(["npm", "run", "build"], _spec(root, False, limits, tmp_mb=256), limits.build_seconds)
+    return run_sandboxed(["npm", "run", "build"], _spec(root, False, limits, tmp_mb=256), limits.build_seconds,
+                         setting=sandbox)
 
 
 def _step_failed(what: str, result: SandboxResult, seconds: float) -> Finding:
@@ -290,11 +291,13 @@ def build_project(
     limits: BuildLimits | Limits | None = None,
     timeout: float | None = None,
     unsandboxed_ok: bool = False,
+    sandbox: str | None = None,
 ) -> tuple[Path, list[Finding]]:
     """Build `root` when it needs it; return the folder to serve and findings (check "build").
 
     `limits` may be BuildLimits or plain project Limits (used for the output); `timeout` overrides the
     build deadline. Without bubblewrap the build is refused (a finding) unless `unsandboxed_ok`.
+    `sandbox` is the configured mode ("auto", "off", "require"; $RUNSHOT_SANDBOX wins when set).
     """
     if isinstance(limits, Limits):
         limits = BuildLimits(output=limits)
@@ -317,19 +320,19 @@ def build_project(
             _finding(f"{name} may not be part of a project that runshot builds (it can change the registry "
                      "or run programs)", where=name) for name in refused
         ]
-    if not sandbox_available() and not unsandboxed_ok:
+    if not sandbox_available(sandbox) and not unsandboxed_ok:
         return root, [
             _finding(
                 "this project needs a build step, and runshot runs build scripts only inside a sandbox, "
-                f"which is not available here ({unavailable_reason()})",
+                f"which is not available here ({unavailable_reason(sandbox)})",
                 hint="write a static project that needs no build step (plain HTML, CSS and JavaScript modules)",
             )
         ]
     if _has_dependencies(data):
-        installed = npm_install(root, limits)
+        installed = npm_install(root, limits, sandbox)
         if not installed.ok:
             return root, [_step_failed("npm install", installed, limits.install_seconds)]
-    built = npm_build(root, limits)
+    built = npm_build(root, limits, sandbox)
     if not built.ok:
         return root, [_step_failed("npm run build", built, limits.build_seconds)]
     folder, problems = output_dir(root, data)

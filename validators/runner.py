@@ -1,26 +1,35 @@
-"""Validate one project: serve it, load its entry page in Chromium, run the checks, collect findings.
+"""Validate one project: build it if needed, serve it, load its entry page in Chromium, run the checks.
 
     with Validator() as validator:
         result = validator.validate(Path("out"), spec)
 
 Every check runs under a deadline; a check that overruns or breaks becomes a finding itself, so a
 validation always ends with a result. One Validator keeps its browser across many validations.
+
+Where bubblewrap works (and BrowserSettings.sandbox / $RUNSHOT_SANDBOX allow it), the app's server and
+Chromium run together inside it, without network, an environment or the user's files; Playwright drives
+that Chromium from outside over its pipes. One sandboxed browser serves one project folder (bound live, so
+repair iterations need no relaunch); validating another folder relaunches it. Where bubblewrap does not
+work, a single line says so and the app is served from this process as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from runshot.errors import UsageError
 from runshot.spec import Spec
 from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
+from runshot.validators.build import build_project
 from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts, within
+from runshot.validators.sandbox import BrowserSandbox, announce_fallback, sandbox_available, sandbox_mode, why_unavailable
 from runshot.validators.runtime import check_blank, findings_from_events, screenshot
 from runshot.values import ERROR, WARNING, Finding, dedupe
 
@@ -103,8 +112,20 @@ def entry_file(project_dir: Path, entry: str) -> Path:
     return target / "index.html" if target.is_dir() else target
 
 
+@dataclass
+class Served:
+    """Where the app is served for one validation, and what its server was asked for."""
+
+    base_url: str
+    executable: str | None  # the Chromium that can reach base_url (None: the host's own)
+    requests: Callable[[], list]  # RequestRecords answered so far in this validation
+
+
 class Validator:
-    """Runs validations with one long-lived browser. Use as a context manager (or call close())."""
+    """Runs validations with one long-lived browser. Use as a context manager (or call close()).
+
+    `sandbox_reason` is None when the browser runs inside bubblewrap, else why it does not.
+    """
 
     def __init__(
         self,
@@ -113,18 +134,50 @@ class Validator:
         host: BrowserHost | None = None,
     ):
         self.timeouts = timeouts or Timeouts()
+        self.settings = settings or (host.settings if host is not None else BrowserSettings())
+        mode = self.settings.sandbox
+        sandbox_available(mode)  # mode "require" without a working bubblewrap: EnvironmentProblem, before any launch
+        self.sandbox_reason = why_unavailable(mode)
+        if self.sandbox_reason and sandbox_mode(mode) != "off":
+            announce_fallback(self.sandbox_reason)
         self._owns_host = host is None
-        self.host = host or BrowserHost(settings)
+        self.host = host or BrowserHost(self.settings)
+        self._sandbox: BrowserSandbox | None = None  # made on first use
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.sandbox_reason is None
 
     def close(self) -> None:
-        if self._owns_host:
-            self.host.close()
+        try:
+            if self._owns_host:
+                self.host.close()
+        finally:
+            sandbox, self._sandbox = self._sandbox, None
+            if sandbox is not None:
+                sandbox.close()
 
     def __enter__(self) -> "Validator":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    @contextlib.contextmanager
+    def _serve(self, serve_dir: Path, project_dir: Path) -> Iterator[Served]:
+        """Serve `serve_dir`: inside the sandbox (bound through `project_dir`), or from this process."""
+        if not self.sandboxed:
+            from runshot.validators.server import serve
+
+            with serve(serve_dir) as server:
+                yield Served(server.base_url, None, lambda: server.requests)
+            return
+        if self._sandbox is None:
+            self._sandbox = BrowserSandbox(self.host.executable, setting=self.settings.sandbox)
+        sandbox = self._sandbox
+        wrapper = sandbox.wrapper(serve_dir, project_dir)
+        mark = sandbox.feed.mark()
+        yield Served(sandbox.base_url, str(wrapper), lambda: sandbox.feed.since(mark))
 
     def validate(
         self,
@@ -140,10 +193,24 @@ class Validator:
         unknown = [c for c in selected if c not in CHECKS]
         if unknown:
             raise UsageError(f"unknown check(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})")
-        info: dict = {"entry": spec.entry}
+        info: dict = {"entry": spec.entry, "sandbox": "bubblewrap" if self.sandboxed else f"none ({self.sandbox_reason})"}
         run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info)
 
-        if not entry_file(project_dir, spec.entry).is_file():
+        # A package.json with a build script: build first (inside the sandbox), then serve what it made.
+        with _timer(info, "build"):
+            serve_dir, built = build_project(project_dir, sandbox=self.settings.sandbox)
+        if serve_dir != project_dir or built:
+            run.checks_run.append("build")
+            run.findings += built
+            if serve_dir == project_dir:
+                info["stopped"] = "the build failed"
+                return run.result(started)
+            info["served"] = serve_dir.relative_to(project_dir).as_posix()
+        else:
+            info["seconds"].pop("build", None)
+        run.serve_dir = serve_dir
+
+        if not entry_file(serve_dir, spec.entry).is_file():
             run.findings.append(
                 Finding(
                     check="runtime",
@@ -155,13 +222,11 @@ class Validator:
             )
             return run.result(started)
 
-        from runshot.validators.server import serve
-
         t = self.timeouts
         budget = t.load + t.action * 3 + 20 + t.check * max(1, len(selected))
-        with serve(project_dir) as server:
+        with self._serve(serve_dir, project_dir) as served:
             try:
-                self.host.run(partial(self._validate_async, run, server.base_url), timeout=budget)
+                self.host.run(partial(self._validate_async, run, served.base_url, served.executable), timeout=budget)
             except CheckTimeout as exc:
                 run.findings.append(
                     Finding(
@@ -171,22 +236,25 @@ class Validator:
                         hint="look for endless loops or scripts that never yield",
                     )
                 )
-            info["requests"] = len(server.requests)
+            requests = served.requests()
+            info["requests"] = len(requests)
             if "runtime" in selected:
-                run.findings += _proxied_findings(server.requests, run.findings)
+                run.findings += _proxied_findings(requests, run.findings)
         return run.result(started)
 
-    async def _validate_async(self, run: "_Run", base_url: str) -> None:
+    async def _validate_async(self, run: "_Run", base_url: str, executable: str | None = None) -> None:
         t = self.timeouts
         events = PageEvents()
         try:
             with _timer(run.info, "load"):
-                browser = await self.host.browser()
+                browser = await self.host.browser(executable or self.host.executable)
                 run.info["browser"] = f"Chromium {browser.version}"
-                opened = self.host.open_session(base_url, run.spec.entry, timeouts=t, events=events)
+                opened = self.host.open_session(
+                    base_url, run.spec.entry, timeouts=t, events=events, executable=executable
+                )
                 session = await opened.__aenter__()
             try:
-                await self._run_checks(run, session, base_url)
+                await self._run_checks(run, session, base_url, executable)
             finally:
                 await opened.__aexit__(None, None, None)
         except PageUnresponsive as exc:
@@ -197,9 +265,11 @@ class Validator:
             run.info["stopped"] = "the entry page did not load"
         finally:
             if "runtime" in run.selected or "stopped" in run.info:
-                run.findings += findings_from_events(events, base_url, run.project_dir)
+                run.findings += findings_from_events(events, base_url, run.serve_dir)
 
-    async def _run_checks(self, run: "_Run", session: PageSession, base_url: str) -> None:
+    async def _run_checks(
+        self, run: "_Run", session: PageSession, base_url: str, executable: str | None = None
+    ) -> None:
         t = self.timeouts
         if run.screenshot_path is not None:
             with _timer(run.info, "screenshot"):
@@ -209,14 +279,15 @@ class Validator:
                     run.screenshot = None
         ctx = CheckContext(
             spec=run.spec,
-            project_dir=run.project_dir,
+            project_dir=run.serve_dir,
             base_url=base_url,
             entry_url=base_url + run.spec.entry.lstrip("/"),
             session=session,
-            open_session=partial(_open_session, self.host, base_url, run.spec.entry, t),
+            open_session=partial(_open_session, self.host, base_url, run.spec.entry, t, executable=executable),
             timeouts=t,
             strict=run.strict,
-            info={"chromium": self.host.executable},
+            # The Chromium that reaches base_url: acceptance test files launch it themselves.
+            info={"chromium": executable or self.host.executable},
         )
         for name in run.selected:
             fn = resolve_check(name)
@@ -272,6 +343,7 @@ class _Run:
     findings: list[Finding] = field(default_factory=list)
     checks_run: list[str] = field(default_factory=list)
     screenshot: Path | None = None
+    serve_dir: Path | None = None  # what is served: the project, or its build output
 
     def result(self, started: float) -> ValidationResult:
         findings = dedupe(self.findings)
@@ -326,12 +398,15 @@ def _open_session(
     timeouts: Timeouts,
     path: str | None = None,
     viewport: tuple[int, int] | None = None,
+    *,
+    executable: str | None = None,
     **options: Any,
 ):
     """CheckContext.open_session: a fresh page (the entry page unless `path`); extra keywords go to the context."""
     events = options.pop("events", None)
     return host.open_session(
-        base_url, path or entry, viewport, timeouts, events=events, context_options=options or None
+        base_url, path or entry, viewport, timeouts, events=events, context_options=options or None,
+        executable=executable,
     )
 
 

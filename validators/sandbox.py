@@ -106,9 +106,9 @@ class SandboxResult:
 # ---- is bubblewrap there, and does it work? ----
 
 
-def sandbox_mode() -> str:
-    """"off", "require" or "auto", from $RUNSHOT_SANDBOX."""
-    value = os.environ.get(SANDBOX_ENV, "").strip().lower()
+def sandbox_mode(setting: str | None = None) -> str:
+    """"off", "require" or "auto": $RUNSHOT_SANDBOX when set, else `setting` (e.g. BrowserSettings.sandbox)."""
+    value = os.environ.get(SANDBOX_ENV, "").strip().lower() or (setting or "").strip().lower()
     if value in OFF_VALUES:
         return "off"
     if value in REQUIRE_VALUES:
@@ -116,9 +116,9 @@ def sandbox_mode() -> str:
     return "auto"
 
 
-def bwrap_path() -> str | None:
+def bwrap_path(setting: str | None = None) -> str | None:
     """The bwrap executable to use, or None when sandboxing is off or bwrap is not installed."""
-    if sandbox_mode() == "off":
+    if sandbox_mode(setting) == "off":
         return None
     configured = os.environ.get(BWRAP_ENV, "").strip()
     if configured:
@@ -146,27 +146,48 @@ def _userns_works(bwrap: str) -> bool:
     return _probe(bwrap, True) is None
 
 
-def unavailable_reason() -> str | None:
-    """None when sandboxing works; otherwise one line saying why untrusted code runs without it."""
-    if sandbox_mode() == "off":
-        return f"sandboxing is off ({SANDBOX_ENV}=off): generated code runs with browser-level blocking only"
-    path = bwrap_path()
+FALLBACK = "generated code runs with browser-level blocking only"
+
+
+def why_unavailable(setting: str | None = None) -> str | None:
+    """None when sandboxing works; otherwise the short reason ("bubblewrap (bwrap) is not installed")."""
+    if sandbox_mode(setting) == "off":
+        return f"sandboxing is off ({SANDBOX_ENV}=off)" if os.environ.get(SANDBOX_ENV) else "sandboxing is off"
+    path = bwrap_path(setting)
     if path is None:
         configured = os.environ.get(BWRAP_ENV, "").strip()
-        what = f"{BWRAP_ENV}={configured} was not found" if configured else "bubblewrap (bwrap) is not installed"
-        return f"{what}: generated code runs with browser-level blocking only (install the bubblewrap package)"
-    why = None if _userns_works(path) else _probe(path, False)
-    if why:
-        return f"{why}: generated code runs with browser-level blocking only"
-    return None
+        return f"{BWRAP_ENV}={configured} was not found" if configured else "bubblewrap (bwrap) is not installed"
+    return None if _userns_works(path) else _probe(path, False)
 
 
-def sandbox_available() -> bool:
-    """True when bubblewrap is enabled, installed and works. RUNSHOT_SANDBOX=require turns 'no' into an error."""
-    reason = unavailable_reason()
-    if reason and sandbox_mode() == "require":
-        raise EnvironmentProblem(f"{SANDBOX_ENV}=require, but {reason.split(':')[0]}")
-    return reason is None
+def unavailable_reason(setting: str | None = None) -> str | None:
+    """None when sandboxing works; otherwise one line saying why untrusted code runs without it."""
+    why = why_unavailable(setting)
+    if why is None:
+        return None
+    if sandbox_mode(setting) != "off" and bwrap_path(setting) is None:
+        return f"{why}: {FALLBACK} (install the bubblewrap package)"
+    return f"{why}: {FALLBACK}"
+
+
+def sandbox_available(setting: str | None = None) -> bool:
+    """True when bubblewrap is enabled, installed and works. Mode "require" turns 'no' into an error."""
+    why = why_unavailable(setting)
+    if why and sandbox_mode(setting) == "require":
+        raise EnvironmentProblem(f"{SANDBOX_ENV}=require, but {why}")
+    return why is None
+
+
+_ANNOUNCED: set[str] = set()
+
+
+def announce_fallback(reason: str) -> bool:
+    """Say once per process (on stderr) that the browser runs without bubblewrap; True when this call said it."""
+    if reason in _ANNOUNCED:
+        return False
+    _ANNOUNCED.add(reason)
+    print(f"bubblewrap not available ({reason}): {FALLBACK}", file=sys.stderr, flush=True)
+    return True
 
 
 # ---- the bwrap command line ----
@@ -344,16 +365,20 @@ def _kill_group(pgid: int) -> None:
 
 
 def run_sandboxed(
-    command: list[str], spec: SandboxSpec, timeout: float, output_limit: int = 1_000_000
+    command: list[str],
+    spec: SandboxSpec,
+    timeout: float,
+    output_limit: int = 1_000_000,
+    setting: str | None = None,
 ) -> SandboxResult:
     """Run `command` in the sandbox (or, without bubblewrap, as a plain process with the same small environment).
 
     At `timeout` seconds the whole process group is killed (inside bubblewrap: the whole PID namespace).
     Output beyond `output_limit` bytes per stream keeps its beginning and end.
     """
-    sandboxed = sandbox_available()
+    sandboxed = sandbox_available(setting)
     if sandboxed:
-        argv, cwd, env = bwrap_argv(spec, command), None, {}
+        argv, cwd, env = bwrap_argv(spec, command, bwrap_path(setting)), None, {}
     else:
         argv, cwd, env = list(command), (str(spec.cwd) if spec.cwd else None), dict(spec.env)
         if argv and "/" not in argv[0]:
@@ -428,18 +453,31 @@ def tool_paths(executable: str) -> list[Path]:
     return [folder]
 
 
-def chromium_spec(serve_root: Path, executable: str, mount_root: Path | None = None) -> SandboxSpec:
-    """The sandbox for Chromium plus the static server: nothing writable but its own tmpfs folders, no network."""
+def chromium_spec(
+    serve_root: Path, executable: str, mount_root: Path | None = None, log_dir: Path | None = None
+) -> SandboxSpec:
+    """The sandbox for Chromium plus the static server: nothing writable but its own tmpfs folders, no network.
+
+    `log_dir` (read-only inside) holds the FIFO the server reports its requests to; a FIFO can be written
+    on a read-only mount, nothing else in that folder can.
+    """
     env = minimal_env()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    extra = [log_dir] if log_dir is not None else []
     return SandboxSpec(
         writable=[],
-        readonly=[mount_root or serve_root, *python_paths(), *tool_paths(executable)],
+        readonly=[mount_root or serve_root, *extra, *python_paths(), *tool_paths(executable)],
         network=False,
         env=env,
         cwd=Path("/tmp"),
         tmp_mb=1024,  # Debian's launcher moves shared memory to /tmp when /dev/shm looks small
     )
+
+
+def folder_identity(path: Path) -> str:
+    """Which folder a path names right now (device:inode): a folder deleted and made again is a new one."""
+    info = os.stat(path)
+    return f"{info.st_dev}:{info.st_ino}"
 
 
 def chromium_wrapper(
@@ -448,6 +486,8 @@ def chromium_wrapper(
     port: int,
     workdir: Path,
     mount_root: Path | None = None,
+    log: Path | None = None,
+    setting: str | None = None,
 ) -> Path:
     """Write an executable script that Playwright can launch as Chromium (`executable_path=`).
 
@@ -455,22 +495,28 @@ def chromium_wrapper(
     `serve_root` on 127.0.0.1:`port` inside it, then Chromium with Playwright's arguments. Playwright talks to
     Chromium over inherited pipes, so the driver stays outside. Chromium's profile is a tmpfs inside the sandbox.
     `mount_root` (default: `serve_root`) is the folder bound read-only; give the project folder when the served
-    folder (a build's dist/) may be deleted and made again while the browser lives.
+    folder (a build's dist/) may be deleted and made again while the browser lives. `log` is a FIFO (see
+    server.RequestFeed) that the server writes its request records to.
+
+    The script's name depends on everything it does, including which folder `mount_root` is right now: when the
+    folder is replaced by a new one, a new script (so a new browser, binding the new folder) is needed.
     """
-    bwrap = bwrap_path()
-    if bwrap is None or not sandbox_available():
-        raise EnvironmentProblem(unavailable_reason() or "bubblewrap is not available")
+    bwrap = bwrap_path(setting)
+    if bwrap is None or not sandbox_available(setting):
+        raise EnvironmentProblem(unavailable_reason(setting) or "bubblewrap is not available")
     serve_root = _real(serve_root)
     if mount_root is not None and not serve_root.is_relative_to(_real(mount_root)):
         raise ValueError(f"{serve_root} is not inside {mount_root}")
     if not 0 < int(port) < 65536:
         raise ValueError(f"bad port {port}")
     chromium = os.path.abspath(shutil.which(executable) or executable)
-    spec = chromium_spec(serve_root, executable, mount_root)
-    inner = [
-        str(_real(sys.executable)), "-I", "-B", "-m", "runshot.validators.serve_cli",
-        str(serve_root), str(int(port)), "--exec", chromium,
-    ]
+    log_dir = _real(log).parent if log is not None else None
+    spec = chromium_spec(serve_root, executable, mount_root, log_dir)
+    inner = [str(_real(sys.executable)), "-I", "-B", "-m", "runshot.validators.serve_cli", str(serve_root),
+             str(int(port))]
+    if log is not None:
+        inner += ["--log", str(log_dir / Path(log).name)]
+    inner += ["--exec", chromium]
     before = bwrap_argv(spec, [], bwrap=bwrap)[:-1]  # everything up to the final "--"
 
     def words(items: list[str]) -> str:
@@ -480,6 +526,7 @@ def chromium_wrapper(
         [
             "#!/bin/sh",
             "# Written by runshot: Chromium and the app's static server inside bubblewrap, without network.",
+            f"# Bound folder: {mount_root or serve_root} ({folder_identity(mount_root or serve_root)})",
             "# Playwright passes a temporary profile folder; inside the sandbox it becomes a private tmpfs.",
             'profile=""',
             'for arg do case "$arg" in --user-data-dir=*) profile="${arg#--user-data-dir=}" ;; esac; done',
@@ -496,9 +543,63 @@ def chromium_wrapper(
     # One script per (root, port, browser): a host relaunching its browser later must find its own script.
     key = hashlib.sha256(script.encode()).hexdigest()[:12]
     target = workdir / f"chromium-sandboxed-{int(port)}-{key}.sh"
+    if target.is_file() and target.read_text() == script:
+        return target
     fd, temp = tempfile.mkstemp(dir=workdir, prefix=".chromium-", suffix=".sh")
     with os.fdopen(fd, "w") as handle:
         handle.write(script)
     os.chmod(temp, 0o755)
     os.replace(temp, target)  # a running copy of the old script keeps reading its own file
     return target
+
+
+SANDBOX_PORT = 8000  # the app's port inside the sandbox: its loopback is its own, so any port will do
+
+
+class BrowserSandbox:
+    """What a validator needs to run Chromium and the app's server inside bubblewrap, folder after folder.
+
+    It owns a private working folder with the wrapper scripts (one per served folder, see `chromium_wrapper`)
+    and a FIFO through which every sandboxed server reports its requests (`feed`). Close it when done.
+    """
+
+    MAX_WRAPPERS = 32
+
+    def __init__(self, chromium: str, port: int = SANDBOX_PORT, setting: str | None = None):
+        from runshot.validators.server import RequestFeed
+
+        self.chromium = chromium
+        self.port = int(port)
+        self.setting = setting
+        self.workdir = Path(tempfile.mkdtemp(prefix="runshot-browser-"))
+        (self.workdir / "log").mkdir(mode=0o700)
+        self.feed = RequestFeed(self.workdir / "log" / "requests")
+        self._wrappers: dict[tuple[str, str, str], Path] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def wrapper(self, serve_root: Path, mount_root: Path | None = None) -> Path:
+        """The Chromium to launch for serving `serve_root` (bound through `mount_root`, default itself)."""
+        mount = _real(mount_root or serve_root)
+        key = (str(_real(serve_root)), str(mount), folder_identity(mount))
+        found = self._wrappers.get(key)
+        if found is not None and found.is_file():
+            return found
+        if len(self._wrappers) >= self.MAX_WRAPPERS:
+            self._wrappers.clear()
+        made = chromium_wrapper(self.chromium, Path(key[0]), self.port, self.workdir / "bin", mount,
+                                log=self.feed.path, setting=self.setting)
+        self._wrappers[key] = made
+        return made
+
+    def close(self) -> None:
+        self.feed.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "BrowserSandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

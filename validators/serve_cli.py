@@ -1,11 +1,13 @@
 """Serve one folder on 127.0.0.1:PORT with runshot's static server; optionally start a program beside it.
 
-    python -m runshot.validators.serve_cli ROOT PORT                 # serve until interrupted
-    python -m runshot.validators.serve_cli ROOT PORT --exec PROG ARGS...
+    python -m runshot.validators.serve_cli ROOT PORT [--log FIFO]                 # serve until interrupted
+    python -m runshot.validators.serve_cli ROOT PORT [--log FIFO] --exec PROG ARGS...
 
 With --exec the port is bound and listening first, the server moves to a child process, and this process
 becomes PROG (keeping its pid and any inherited file descriptors, such as Playwright's pipes to Chromium).
 The sandbox's Chromium wrapper uses this so the browser and the app's server share one private loopback.
+With --log every request is written to FIFO as one line (see server.RequestFeed), so the process that
+started the sandbox still learns what the app's server was asked for.
 """
 
 from __future__ import annotations
@@ -17,29 +19,44 @@ import sys
 import threading
 from pathlib import Path
 
-from runshot.validators import server as static
+from runshot.validators.server import RequestRecord, StaticServer, record_line
 
-USAGE = "usage: python -m runshot.validators.serve_cli ROOT PORT [--exec PROGRAM ARGS...]"
-
-
-class _FixedPortServer(static._Server):
-    """The static server's HTTP server, bound to a chosen port instead of a free one."""
-
-    def __init__(self, root: Path, port: int):
-        self._wanted_port = port
-        super().__init__(root, [], threading.Lock())
-
-    def server_bind(self) -> None:
-        self.server_address = ("127.0.0.1", self._wanted_port)
-        super().server_bind()
+USAGE = "usage: python -m runshot.validators.serve_cli ROOT PORT [--log FIFO] [--exec PROGRAM ARGS...]"
 
 
-def make_server(root: Path, port: int) -> static._Server:
-    """A listening server for `root` on 127.0.0.1:`port` (the same rules as StaticServer: no .git, 204 favicon)."""
-    resolved = Path(root).resolve()
-    if not resolved.is_dir():
-        raise NotADirectoryError(f"{root}: not a directory")
-    return _FixedPortServer(resolved, port)
+class _LogWriter:
+    """Writes each request record to a FIFO; silently does nothing when there is no FIFO or no reader."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.fd = -1
+        self.lock = threading.Lock()
+
+    def open(self) -> None:
+        if self.path is None:
+            return
+        try:
+            # Non-blocking open fails at once (ENXIO) when nobody reads; then writes block, so no record is lost.
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            os.set_blocking(self.fd, True)
+        except OSError as exc:
+            print(f"serve_cli: not logging requests to {self.path}: {exc}", file=sys.stderr)
+            self.fd = -1
+
+    def __call__(self, record: RequestRecord) -> None:
+        if self.fd < 0:
+            return
+        with self.lock:
+            try:
+                os.write(self.fd, record_line(record))
+            except OSError:
+                os.close(self.fd)
+                self.fd = -1
+
+
+def make_server(root: Path, port: int, log: _LogWriter | None = None) -> StaticServer:
+    """A listening server for `root` on 127.0.0.1:`port` (the same rules as always: no .git, 204 favicon)."""
+    return StaticServer(root, port, on_request=log, keep_requests=log is None).listen()
 
 
 def _die_with_parent() -> None:
@@ -51,8 +68,9 @@ def _die_with_parent() -> None:
         pass
 
 
-def serve_then_exec(root: Path, port: int, program: list[str]) -> None:
-    server = make_server(root, port)  # listening before the program starts: no race for the first request
+def serve_then_exec(root: Path, port: int, program: list[str], log_path: Path | None = None) -> None:
+    log = _LogWriter(log_path)
+    server = make_server(root, port, log)  # listening before the program starts: no race for the first request
     parent = os.getpid()
     child = os.fork()
     if child == 0:
@@ -62,11 +80,12 @@ def serve_then_exec(root: Path, port: int, program: list[str]) -> None:
         keep = server.fileno()
         os.closerange(3, keep)
         os.closerange(keep + 1, 65536)
+        log.open()
         try:
             server.serve_forever(poll_interval=0.2)
         finally:
             os._exit(0)
-    server.socket.close()
+    # The listening socket is close-on-exec: the program does not inherit it.
     os.execvp(program[0], program)
 
 
@@ -79,15 +98,25 @@ def main(argv: list[str] | None = None) -> int:
         if not program:
             print(USAGE, file=sys.stderr)
             return 2
+    log_path: Path | None = None
+    if "--log" in args:
+        at = args.index("--log")
+        if at + 1 >= len(args):
+            print(USAGE, file=sys.stderr)
+            return 2
+        log_path = Path(args[at + 1])
+        del args[at:at + 2]
     if len(args) != 2 or not args[1].isdigit() or not 0 < int(args[1]) < 65536:
         print(USAGE, file=sys.stderr)
         return 2
     root, port = Path(args[0]), int(args[1])
     try:
         if program:
-            serve_then_exec(root, port, program)
+            serve_then_exec(root, port, program, log_path)
             return 0  # not reached: exec replaced this process
-        server = make_server(root, port)
+        log = _LogWriter(log_path)
+        log.open()
+        server = make_server(root, port, log if log_path else None)
     except OSError as exc:
         print(f"serve_cli: {exc}", file=sys.stderr)
         return 1
@@ -97,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
     return 0
 
 

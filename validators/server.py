@@ -1,18 +1,26 @@
-"""A small static file server for one project folder, on 127.0.0.1 and a free port.
+"""A small static file server for one project folder, on 127.0.0.1 and a free (or chosen) port.
 
 It serves files below its root and nothing else: no directory listings, no `..`, no symlinks that
 lead outside the root, never `.git` or `.runshot`. Every request is recorded (path, status).
+
+A server running in another process (inside the sandbox) can hand its records to this process through a
+FIFO: it writes `record_line(record)` for each request, and a `RequestFeed` here reads them as they come.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import mimetypes
+import os
+import select
 import shutil
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote, unquote, urlsplit
 
 HIDDEN_DIRS = frozenset({".git", ".runshot"})
@@ -189,42 +197,88 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, root: Path, log: list[RequestRecord], lock: threading.Lock):
+    def __init__(
+        self,
+        root: Path,
+        log: list[RequestRecord] | None,
+        lock: threading.Lock,
+        port: int = 0,
+        on_request: Callable[[RequestRecord], None] | None = None,
+    ):
         self.root = root
         self._log = log
         self._lock = lock
-        super().__init__(("127.0.0.1", 0), _Handler)
+        self._on_request = on_request
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def record(self, method: str, path: str, status: int) -> None:
+        entry = RequestRecord(method, path, int(status))
         with self._lock:
-            self._log.append(RequestRecord(method, path, int(status)))
+            if self._log is not None:
+                self._log.append(entry)
+        if self._on_request is not None:
+            self._on_request(entry)
 
     def handle_error(self, request, client_address) -> None:
         pass  # quiet: a broken connection from the browser is not our problem
 
 
 class StaticServer:
-    """Serves `root` on http://127.0.0.1:<free port>/ from a daemon thread. Use as a context manager."""
+    """Serves `root` on http://127.0.0.1:<port>/ (a free port unless `port` is given). Use as a context manager.
 
-    def __init__(self, root: Path | str):
+    `start()` serves from a daemon thread; `listen()` then `serve_forever()` serves from the calling thread
+    (the sandbox's server binds first, forks, and serves in the child). `on_request` sees every record as it
+    is made; `keep_requests=False` keeps none in memory (a long-lived server that only reports them).
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        port: int = 0,
+        on_request: Callable[[RequestRecord], None] | None = None,
+        keep_requests: bool = True,
+    ):
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise NotADirectoryError(f"{root}: not a directory")
+        if not 0 <= int(port) < 65536:
+            raise ValueError(f"bad port {port}")
+        self._wanted_port = int(port)
+        self._on_request = on_request
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._log: list[RequestRecord] = []
+        self._serving = False
+        self._log: list[RequestRecord] | None = [] if keep_requests else None
         self._lock = threading.Lock()
         self._port: int | None = None
 
-    def start(self) -> "StaticServer":
+    def listen(self) -> "StaticServer":
+        """Bind and listen (connections queue up until the server serves)."""
         if self._server is None:
-            self._server = _Server(self.root, self._log, self._lock)
+            self._server = _Server(self.root, self._log, self._lock, self._wanted_port, self._on_request)
             self._port = self._server.server_address[1]
+        return self
+
+    def start(self) -> "StaticServer":
+        """Listen, and serve from a daemon thread."""
+        if self._thread is None:
+            server = self.listen()._server
+            self._serving = True
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="runshot-static", daemon=True
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="runshot-static", daemon=True
             )
             self._thread.start()
         return self
+
+    def serve_forever(self, poll_interval: float = 0.2) -> None:
+        """Serve from the calling thread until close() is called from another thread."""
+        server = self.listen()._server
+        self._serving = True
+        server.serve_forever(poll_interval=poll_interval)
+
+    def fileno(self) -> int:
+        """The listening socket's file descriptor (close-on-exec)."""
+        return self.listen()._server.fileno()
 
     @property
     def port(self) -> int:
@@ -239,18 +293,20 @@ class StaticServer:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """Every request answered so far (kept after close)."""
+        """Every request answered so far (kept after close; none with keep_requests=False)."""
         with self._lock:
-            return list(self._log)
+            return list(self._log or [])
 
     def close(self) -> None:
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
+            if self._serving:
+                server.shutdown()
             server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+        self._serving = False
 
     def __enter__(self) -> "StaticServer":
         return self.start()
@@ -259,6 +315,126 @@ class StaticServer:
         self.close()
 
 
-def serve(root: Path | str) -> StaticServer:
+def serve(root: Path | str, port: int = 0) -> StaticServer:
     """`with serve(folder) as server: ... server.base_url ...`"""
-    return StaticServer(root)
+    return StaticServer(root, port)
+
+
+# ---- request records across processes ----
+
+LINE_PATH_CHARS = 500  # keeps every encoded line below PIPE_BUF, so concurrent writers never interleave
+
+
+def record_line(record: RequestRecord) -> bytes:
+    """One record as a line for a RequestFeed (at most a few KB, written with a single write)."""
+    data = {"m": record.method[:16], "p": record.path[:LINE_PATH_CHARS], "s": int(record.status)}
+    return (json.dumps(data, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def parse_record_line(line: bytes) -> RequestRecord | None:
+    """The record in one line, or None for anything that is not one (the writer side is untrusted)."""
+    try:
+        data = json.loads(line.decode("utf-8"))
+        method, path, status = data["m"], data["p"], data["s"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if not (isinstance(method, str) and isinstance(path, str) and isinstance(status, int)):
+        return None
+    return RequestRecord(method[:16], path[:LINE_PATH_CHARS], status)
+
+
+class RequestFeed:
+    """Request records that static servers in other processes write into a FIFO, collected here.
+
+    The FIFO is made at `path` (its folder must exist and stay private). Writers open it for writing and write
+    `record_line(...)` per request. A reader thread keeps the pipe drained; `since(mark)` first reads whatever
+    is already in the pipe, so every record written before the call is included.
+    """
+
+    MAX_RECORDS = 100_000  # kept in memory; later ones are only counted
+    MAX_LINE = 8192
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        os.mkfifo(self.path, 0o600)
+        # Read-write: the pipe never reports end-of-file, and writers never block on open.
+        self._fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        self._records: list[RequestRecord] = []
+        self._count = 0
+        self._partial = b""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="runshot-request-feed", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN)
+        while not self._stop.is_set():
+            try:
+                if poller.poll(500):
+                    self._drain()
+            except OSError:
+                return
+
+    def _drain(self) -> None:
+        with self._lock:
+            if self._fd < 0:
+                return
+            while True:
+                try:
+                    chunk = os.read(self._fd, 65536)
+                except OSError as exc:
+                    if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                        return
+                    raise
+                if not chunk:
+                    return
+                self._take(chunk)
+
+    def _take(self, chunk: bytes) -> None:
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > self.MAX_LINE:
+            self._partial = b""  # not a record: drop it
+        for line in lines:
+            record = parse_record_line(line) if line.strip() else None
+            if record is None:
+                continue
+            self._count += 1
+            if len(self._records) < self.MAX_RECORDS:
+                self._records.append(record)
+
+    def mark(self) -> int:
+        """How many records arrived so far; give it to `since` later."""
+        self._drain()
+        with self._lock:
+            return self._count
+
+    def since(self, mark: int = 0) -> list[RequestRecord]:
+        """Records that arrived after `mark` (up to MAX_RECORDS in all)."""
+        self._drain()
+        with self._lock:
+            return list(self._records[mark:])
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            os.write(self._fd, b"\n")  # wakes the reader thread at once
+        except OSError:
+            pass
+        self._thread.join(2)
+        with self._lock:
+            fd, self._fd = self._fd, -1
+            if fd >= 0:
+                os.close(fd)
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+    def __enter__(self) -> "RequestFeed":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
