@@ -7,6 +7,7 @@ give a finding of the check that looks for it.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,37 @@ def validator():
         yield v
 
 
+# Broken dialogs: the correct APG dialog of good_dialog with single behaviours switched off by
+# data attributes on <body> (its dialog.js reads them), so each variant differs in exactly one way.
+DIALOG_VARIANTS = {
+    "bad_dialog_unnamed": "data-no-modal data-no-name",
+    "bad_dialog_focus": "data-no-focus",
+    "bad_dialog_escape": "data-no-escape",
+    "bad_dialog_return": "data-no-return",
+    "bad_dialog_trap": "data-no-trap",
+}
+
+
 @pytest.fixture(scope="module")
-def validate(validator):
+def fixture_dir(tmp_path_factory):
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in DIALOG_VARIANTS:
+            return FIXTURES / name
+        if name not in made:
+            target = tmp_path_factory.mktemp("checks") / name
+            shutil.copytree(FIXTURES / "good_dialog", target)
+            page = target / "index.html"
+            page.write_text(page.read_text().replace("<body>", f"<body {DIALOG_VARIANTS[name]}>", 1))
+            made[name] = target
+        return made[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def validate(validator, fixture_dir):
     """Validate a fixture with some checks; each (fixture, checks, animated) runs once per module."""
     cache: dict = {}
 
@@ -70,7 +100,7 @@ def validate(validator):
         key = (name, checks, animated)
         if key not in cache:
             spec = Spec(title=name, body="A test fixture.", source="test", animated=animated)
-            cache[key] = validator.validate(FIXTURES / name, spec, checks=list(checks))
+            cache[key] = validator.validate(fixture_dir(name), spec, checks=list(checks))
         return cache[key]
 
     return run
