@@ -23,6 +23,23 @@ from pathlib import Path
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
+def collect(runs_dir: Path, rows: dict) -> None:
+    for report_path in sorted(runs_dir.glob("*/.runshot/report.json")):
+        report = json.loads(report_path.read_text())
+        its = report["iterations"]
+        if not report.get("stopped_because"):
+            continue  # still running or killed: not a finished run
+        rows[report_path.parents[1].name].append({
+            "one_shot": bool(its and its[0]["passed"]),
+            "passed": bool(report["passed"]),
+            "iterations": len(its),
+            "seconds": report["seconds"]["total"],
+            "model_seconds": sum(i["seconds"]["model"] for i in its),
+            "completion_tokens": report["usage"]["completion_tokens"],
+            "prompt_tokens": report["usage"]["prompt_tokens"],
+        })
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("specs", nargs="*", type=Path)
@@ -33,13 +50,20 @@ def main() -> int:
     ap.add_argument("--checks", default=None)
     ap.add_argument("--keep", type=Path, help="keep the runs under this folder")
     ap.add_argument("--base-url")
+    ap.add_argument("--from", dest="existing", type=Path, nargs="+",
+                    help="summarise finished batch folders instead of running new ones")
     args = ap.parse_args()
     specs = args.specs or sorted(SAMPLES.glob("*.md"))
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="runshot-bench-"))
     rows: dict[str, list[dict]] = defaultdict(list)
     wall_total = 0.0
-    for r in range(1, args.runs + 1):
+    existing = args.existing or []
+    for r in range(1, (0 if existing else args.runs) + len(existing) + 1):
+        if existing:
+            runs_dir = existing[r - 1]
+            collect(runs_dir, rows)
+            continue
         runs_dir = root / f"run-{r}"
         cmd = [sys.executable, "-m", "runshot", "batch", *map(str, specs), "-o", str(runs_dir),
                "--model", args.model, "--max-iterations", str(args.max_iterations), "--jobs", str(args.jobs)]
@@ -53,23 +77,15 @@ def main() -> int:
         if proc.returncode not in (0, 1):
             print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"batch exit {proc.returncode}")
             return proc.returncode
-        for report_path in sorted(runs_dir.glob("*/.runshot/report.json")):
-            report = json.loads(report_path.read_text())
-            its = report["iterations"]
-            rows[report_path.parents[1].name].append({
-                "one_shot": bool(its and its[0]["passed"]),
-                "passed": bool(report["passed"]),
-                "iterations": len(its),
-                "seconds": report["seconds"]["total"],
-                "model_seconds": sum(i["seconds"]["model"] for i in its),
-                "completion_tokens": report["usage"]["completion_tokens"],
-                "prompt_tokens": report["usage"]["prompt_tokens"],
-            })
+        collect(runs_dir, rows)
 
     def pct(xs):
         return f"{100 * sum(xs) / len(xs):.0f}%" if xs else "-"
 
-    print(f"model: {args.model}; runs: {args.runs}; max iterations: {args.max_iterations}; jobs: {args.jobs}")
+    if existing:
+        print(f"summary of {len(existing)} finished batch folder(s): {', '.join(map(str, existing))}")
+    else:
+        print(f"model: {args.model}; runs: {args.runs}; max iterations: {args.max_iterations}; jobs: {args.jobs}")
     print(f"{'spec':24} {'one-shot':>9} {'repaired':>9} {'iters':>6} {'s/iter':>7} {'model s/iter':>13} {'gen tok/s':>10}")
     everything = []
     for name, items in sorted(rows.items()):
