@@ -39,6 +39,9 @@ def _parse_checks(value: str | None) -> list[str] | None:
 def _browser_options(f):
     f = click.option("--chromium", "chromium", metavar="PATH", envvar="RUNSHOT_CHROMIUM",
                      help="Chromium/Chrome executable (default: chromium on PATH).")(f)
+    f = click.option("--sandbox", type=click.Choice(["auto", "off", "require"]), default=None,
+                     help="Run the app's server and Chromium in bubblewrap: auto (where it works), off, require "
+                          "[RUNSHOT_SANDBOX].")(f)
     f = click.option("--checks", metavar="LIST", help=f"Comma-separated checks to run (default all: {','.join(CHECK_NAMES)}).")(f)
     f = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(f)
     f = click.option("--page-timeout", type=click.FloatRange(1, 600), default=15.0, show_default=True,
@@ -48,12 +51,13 @@ def _browser_options(f):
     return f
 
 
-def _validator(stack: ExitStack, chromium: str | None, page_timeout: float, check_timeout: float):
+def _validator(stack: ExitStack, chromium: str | None, page_timeout: float, check_timeout: float,
+               sandbox: str | None = None):
     from runshot.validators.browser import BrowserSettings
     from runshot.validators.context import Timeouts
     from runshot.validators.runner import Validator
 
-    settings = BrowserSettings(executable=chromium)
+    settings = BrowserSettings(executable=chromium, sandbox=sandbox or "auto")
     timeouts = Timeouts(load=page_timeout, check=check_timeout)
     return stack.enter_context(Validator(settings, timeouts))
 
@@ -99,7 +103,7 @@ def cli() -> None:
 @_browser_options
 def new(spec, out, resume, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline, retries,
         max_files, max_file_bytes, max_total_bytes, max_depth, run_timeout,
-        chromium, checks, strict, page_timeout, check_timeout):
+        chromium, sandbox, checks, strict, page_timeout, check_timeout):
     """Generate a project for SPEC (a spec file, or the prompt itself) into OUT and repair it until it passes."""
     from runshot.config import resolve_endpoint
     from runshot.generator.client import ModelSettings, complete, make_client
@@ -145,7 +149,7 @@ def new(spec, out, resume, model, base_url, api_key, max_iterations, max_tokens,
                                      max_retries=retries)
         console.print(f"[bold]runshot[/bold] {the_spec.title!r} → {out_dir}  (model {settings.name} at {settings.base_url})")
         client = make_client(settings)
-        validator = _validator(stack, chromium, page_timeout, check_timeout)
+        validator = _validator(stack, chromium, page_timeout, check_timeout, sandbox)
 
         def ask(messages, on_progress):
             return complete(client, settings, messages, on_progress=on_progress)
@@ -284,8 +288,8 @@ class _ConsoleProgress:
 @click.option("--summary", "summary_path", metavar="PATH", help="Write a Markdown summary (for a CI job summary).")
 @click.option("--screenshot", "screenshot_path", metavar="PATH", help="Save a screenshot of the entry page.")
 @_browser_options
-def check(directory, spec_path, json_path, junit_path, summary_path, screenshot_path, chromium, checks, strict,
-          page_timeout, check_timeout):
+def check(directory, spec_path, json_path, junit_path, summary_path, screenshot_path, chromium, sandbox, checks,
+          strict, page_timeout, check_timeout):
     """Validate an existing project in DIR (no model needed)."""
     from runshot import outputs
 
@@ -297,7 +301,7 @@ def check(directory, spec_path, json_path, junit_path, summary_path, screenshot_
     selected = _parse_checks(checks)
     started = time.monotonic()
     with ExitStack() as stack:
-        validator = _validator(stack, chromium, page_timeout, check_timeout)
+        validator = _validator(stack, chromium, page_timeout, check_timeout, sandbox)
         with console.status(f"checking {root} in headless Chromium…"):
             result = validator.validate(root.resolve(), spec,
                                         checks=selected, strict=strict,

@@ -63,7 +63,8 @@ def _check_many(directories, changed, base, **opts):
     with ExitStack() as stack:
         validator = None
         if dirs:
-            validator = _validator(stack, opts.get("chromium"), opts["page_timeout"], opts["check_timeout"])
+            validator = _validator(stack, opts.get("chromium"), opts["page_timeout"], opts["check_timeout"],
+                                   opts.get("sandbox"))
 
         def validate(root, spec, shot):
             with console.status(f"checking {root} in headless Chromium…"):
@@ -123,7 +124,8 @@ _register_check()
 @click.option("--spec", "spec_path", metavar="SPEC", help="Spec file (default: DIR/.runshot/spec.md when present).")
 @click.option("--json", "json_path", metavar="PATH", help="Write the current verdicts and regressions as JSON.")
 @_browser_options
-def regress(directories, baseline_path, spec_path, json_path, chromium, checks, strict, page_timeout, check_timeout):
+def regress(directories, baseline_path, spec_path, json_path, chromium, sandbox, checks, strict, page_timeout,
+            check_timeout):
     """Re-check projects and fail (exit 1) when a check that passed in the baseline fails now.
 
     Each DIR is matched to the baseline project of the same name and re-checked with the checks the baseline ran
@@ -150,7 +152,7 @@ def regress(directories, baseline_path, spec_path, json_path, chromium, checks, 
     found: list = []
     out_projects = []
     with ExitStack() as stack:
-        validator = _validator(stack, chromium, page_timeout, check_timeout)
+        validator = _validator(stack, chromium, page_timeout, check_timeout, sandbox)
         for root, base in pairs:
             names = selected or [c for c in base.checks if c in CHECK_NAMES] or None
             with console.status(f"re-checking {root}…"):
@@ -350,7 +352,7 @@ def _print_summary(data: dict, console: Console) -> None:
               help="Retries of a model call after 429, 5xx or a dropped connection.")
 @_browser_options
 def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, base_url, api_key, max_iterations,
-          max_tokens, token_budget, call_timeout, deadline, retries, chromium, checks, strict, page_timeout,
+          max_tokens, token_budget, call_timeout, deadline, retries, chromium, sandbox, checks, strict, page_timeout,
           check_timeout):
     """Generate and validate many specs (files, or folders of *.md) with one or more models.
 
@@ -391,7 +393,7 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, base_
         needed = sorted({j.model for j in todo})
         setup = _Models(stack, console, needed, base_url, api_key, call_timeout, deadline, max_tokens, retries,
                         root) if todo else None
-        settings = BrowserSettings(executable=chromium)
+        settings = BrowserSettings(executable=chromium, sandbox=sandbox or "auto")
         timeouts = Timeouts(load=page_timeout, check=check_timeout)
         pool = stack.enter_context(b.ValidatorPool(browser_jobs, lambda: Validator(settings, timeouts)))
 

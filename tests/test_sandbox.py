@@ -202,6 +202,7 @@ def test_fallback_runs_plainly_with_the_same_small_environment(monkeypatch, tmp_
 
 
 def test_missing_bwrap_falls_back_unless_required(monkeypatch):
+    monkeypatch.delenv("RUNSHOT_SANDBOX", raising=False)  # the default mode, whatever the test run says
     monkeypatch.setenv("RUNSHOT_BWRAP", "/nonexistent/bwrap")
     assert bwrap_path() is None
     assert "was not found" in unavailable_reason()

@@ -617,6 +617,7 @@ class BrowserHost:
             if thread is None or not thread.is_alive():
                 with contextlib.suppress(Exception):
                     loop.close()
+            self._running = None
             home, self._home = self._home, None
             if home:
                 shutil.rmtree(home, ignore_errors=True)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from runshot.validators.sandbox import minimal_env
 from runshot.validators.browser import INIT_SCRIPT, BrowserSettings, find_chromium, origin_of, same_origin
 
 
@@ -27,6 +28,7 @@ class _RunshotPage:
         if browser_name == "chromium":
             args["executable_path"] = find_chromium()
             args["args"] = BrowserSettings().launch_args()
+            args["env"] = minimal_env()  # the API key never reaches the browser
         return args
 
     @pytest.fixture(scope="session")

@@ -29,7 +29,13 @@ from runshot.spec import Spec
 from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
 from runshot.validators.build import build_project
 from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts, within
-from runshot.validators.sandbox import BrowserSandbox, announce_fallback, sandbox_available, sandbox_mode, why_unavailable
+from runshot.validators.sandbox import (
+    BrowserSandbox,
+    announce_fallback,
+    sandbox_available,
+    sandbox_mode,
+    why_unavailable,
+)
 from runshot.validators.runtime import check_blank, findings_from_events, screenshot
 from runshot.values import ERROR, WARNING, Finding, dedupe
 
@@ -164,8 +170,13 @@ class Validator:
         self.close()
 
     @contextlib.contextmanager
-    def _serve(self, serve_dir: Path, project_dir: Path) -> Iterator[Served]:
-        """Serve `serve_dir`: inside the sandbox (bound through `project_dir`), or from this process."""
+    def serving(self, serve_dir: Path, project_dir: Path | None = None) -> Iterator[Served]:
+        """Serve `serve_dir` as validations do: inside the sandbox (binding `project_dir`, default `serve_dir`,
+        which must contain it), or from this process. Open pages with
+        `host.open_session(served.base_url, ..., executable=served.executable)`.
+        """
+        serve_dir = Path(serve_dir).resolve()
+        project_dir = Path(project_dir).resolve() if project_dir is not None else serve_dir
         if not self.sandboxed:
             from runshot.validators.server import serve
 
@@ -193,21 +204,21 @@ class Validator:
         unknown = [c for c in selected if c not in CHECKS]
         if unknown:
             raise UsageError(f"unknown check(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})")
-        info: dict = {"entry": spec.entry, "sandbox": "bubblewrap" if self.sandboxed else f"none ({self.sandbox_reason})"}
+        sandbox = "bubblewrap" if self.sandboxed else f"none ({self.sandbox_reason})"
+        info: dict = {"entry": spec.entry, "sandbox": sandbox}
         run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info)
 
         # A package.json with a build script: build first (inside the sandbox), then serve what it made.
-        with _timer(info, "build"):
-            serve_dir, built = build_project(project_dir, sandbox=self.settings.sandbox)
+        build_started = time.monotonic()
+        serve_dir, built = build_project(project_dir, sandbox=self.settings.sandbox)
         if serve_dir != project_dir or built:
+            info.setdefault("seconds", {})["build"] = round(time.monotonic() - build_started, 3)
             run.checks_run.append("build")
             run.findings += built
             if serve_dir == project_dir:
                 info["stopped"] = "the build failed"
                 return run.result(started)
             info["served"] = serve_dir.relative_to(project_dir).as_posix()
-        else:
-            info["seconds"].pop("build", None)
         run.serve_dir = serve_dir
 
         if not entry_file(serve_dir, spec.entry).is_file():
@@ -224,7 +235,7 @@ class Validator:
 
         t = self.timeouts
         budget = t.load + t.action * 3 + 20 + t.check * max(1, len(selected))
-        with self._serve(serve_dir, project_dir) as served:
+        with self.serving(serve_dir, project_dir) as served:
             try:
                 self.host.run(partial(self._validate_async, run, served.base_url, served.executable), timeout=budget)
             except CheckTimeout as exc:

@@ -11,6 +11,11 @@ What a sandboxed process gets (see docs/threat-model.md for why):
 
 Without bubblewrap (or with RUNSHOT_SANDBOX=off) commands run as plain subprocesses with the same small
 environment, in their own process group; the browser then relies on its in-browser blocking alone.
+
+The mode comes from $RUNSHOT_SANDBOX when set, else from the caller's setting (BrowserSettings.sandbox):
+"auto" (sandbox when bubblewrap works, else say so once), "off", or "require" (its absence is an error).
+`BrowserSandbox` is what the Validator uses: one Chromium wrapper script per served folder (Playwright
+launches it as the browser) and a FIFO through which the sandboxed server reports its requests.
 """
 
 from __future__ import annotations
@@ -107,8 +112,11 @@ class SandboxResult:
 
 
 def sandbox_mode(setting: str | None = None) -> str:
-    """"off", "require" or "auto": $RUNSHOT_SANDBOX when set, else `setting` (e.g. BrowserSettings.sandbox)."""
-    value = os.environ.get(SANDBOX_ENV, "").strip().lower() or (setting or "").strip().lower()
+    """"off", "require" or "auto": an explicit `setting` (a --sandbox flag), else $RUNSHOT_SANDBOX, else auto."""
+    chosen = (setting or "").strip().lower()
+    if chosen in ("", "auto"):
+        chosen = os.environ.get(SANDBOX_ENV, "").strip().lower()
+    value = chosen
     if value in OFF_VALUES:
         return "off"
     if value in REQUIRE_VALUES:
