@@ -437,6 +437,7 @@ def python_paths() -> list[Path]:
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
         paths.add(_real(prefix))
     paths.add(_real(sys.executable).parent)
+    paths.add(Path(os.path.abspath(sys.executable)).parent)
     for name in ("runshot", "runshot.validators"):
         found = importlib.util.find_spec(name)
         for location in (found.submodule_search_locations or []) if found else []:
@@ -520,7 +521,8 @@ def chromium_wrapper(
     chromium = os.path.abspath(shutil.which(executable) or executable)
     log_dir = _real(log).parent if log is not None else None
     spec = chromium_spec(serve_root, executable, mount_root, log_dir)
-    inner = [str(_real(sys.executable)), "-I", "-B", "-m", "runshot.validators.serve_cli", str(serve_root),
+    # sys.executable as it is, not resolved: in a virtual environment the link is what finds its site-packages.
+    inner = [os.path.abspath(sys.executable), "-I", "-B", "-m", "runshot.validators.serve_cli", str(serve_root),
              str(int(port))]
     if log is not None:
         inner += ["--log", str(log_dir / Path(log).name)]
