@@ -464,6 +464,8 @@ class LocalServer:
                 "--port", str(self.port),
                 "--n_ctx", str(self.n_ctx),
                 "--n_threads", str(self.n_threads),
+                # Queue concurrent requests (batch --jobs N) instead of cutting the running answer off empty.
+                "--interrupt_requests", "false",
             ]
             with self.log_path.open("wb") as log:
                 self._proc = subprocess.Popen(

@@ -286,7 +286,8 @@ def test_server_becomes_ready_with_a_clean_environment(tmp_path, monkeypatch):
         pid = server.pid
     assert info["pid"] == pid
     assert info["argv"] == ["--model", str(model), "--model_alias", "fake-model", "--host", "127.0.0.1",
-                            "--port", str(server.port), "--n_ctx", "2048", "--n_threads", "2"]
+                            "--port", str(server.port), "--n_ctx", "2048", "--n_threads", "2",
+                            "--interrupt_requests", "false"]
     env = info["env"]
     assert "OPENAI_API_KEY" not in env and "HF_TOKEN" not in env and "MY_SECRET_THING" not in env
     assert set(env) - {"LC_CTYPE"} <= {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
