@@ -193,7 +193,8 @@ def test_pytest_plugin_turns_folders_into_items(tmp_path: Path):
     assert proc.returncode == 1, out + proc.stderr
     assert "1 failed, 1 passed" in out
     assert "[exception]" in out and "[request]" in out and "missing.js" in out
-    shot_lines = [line for line in out.splitlines() if line.startswith("screenshot: ")]
+    # One failing item, one screenshot (its line may repeat in the summary, which CI=true prints in full).
+    shot_lines = sorted({line for line in out.splitlines() if line.startswith("screenshot: ")})
     assert len(shot_lines) == 1
     shot = Path(shot_lines[0].split(": ", 1)[1])
     assert shot.parent == shots and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -226,13 +226,15 @@ def test_fallback_is_announced_once(monkeypatch, capsys):
     assert "bubblewrap" not in capsys.readouterr().err
 
 
-def test_settings_choose_the_mode_and_the_environment_wins(monkeypatch):
+def test_flag_beats_environment_beats_default(monkeypatch):
     monkeypatch.delenv("RUNSHOT_SANDBOX", raising=False)
     assert sandbox_module.sandbox_mode("off") == "off" and sandbox_module.sandbox_mode("require") == "require"
     with Validator(BrowserSettings(sandbox="off")) as validator:
         assert not validator.sandboxed and validator.sandbox_reason == "sandboxing is off"
     monkeypatch.setenv("RUNSHOT_SANDBOX", "off")
-    assert sandbox_module.sandbox_mode("require") == "off"
+    # An explicit setting (the --sandbox flag) wins over the environment; "auto" (the default) defers to it.
+    assert sandbox_module.sandbox_mode("require") == "require"
+    assert sandbox_module.sandbox_mode("auto") == "off" and sandbox_module.sandbox_mode(None) == "off"
 
 
 # ---- builds ----
