@@ -51,6 +51,25 @@ def _browser_options(f):
     return f
 
 
+def _model_options(f):
+    """Flags shared by the commands that call a model (`new`, `batch`)."""
+    f = click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
+                  help="Retries of a model call after 429, 5xx or a dropped connection.")(f)
+    f = click.option("--deadline", type=click.FloatRange(1, 86400), default=None,
+                  help="Seconds for one model answer, retries included (default 900, local model 1800).")(f)
+    f = click.option("--timeout", "call_timeout", type=click.FloatRange(1, 3600), default=None,
+                  help="Seconds per model call attempt (default 120, local model 600).")(f)
+    f = click.option("--token-budget", type=click.IntRange(1, 10**9), default=None,
+                  help="Stop repairing once this many tokens (prompt + completion) were spent.")(f)
+    f = click.option("--max-tokens", type=click.IntRange(256, 1_000_000), default=None,
+                  help="Cap on completion tokens per model answer.")(f)
+    f = click.option("--max-iterations", type=click.IntRange(1, 50), default=4, show_default=True,
+                  help="Model calls: the first generation plus up to N-1 repairs.")(f)
+    f = click.option("--api-key", metavar="KEY", help="API key [OPENAI_API_KEY]; never written anywhere.")(f)
+    f = click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint [OPENAI_BASE_URL].")(f)
+    return f
+
+
 def _validator(stack: ExitStack, chromium: str | None, page_timeout: float, check_timeout: float,
                sandbox: str | None = None):
     from runshot.validators.browser import BrowserSettings
@@ -76,20 +95,7 @@ def cli() -> None:
 @click.option("-o", "--out", "out", metavar="OUT", help="New folder for the project (absent or empty).")
 @click.option("--resume", "resume", metavar="OUT", help="Continue an interrupted run in OUT from its last committed iteration.")
 @click.option("--model", metavar="M", help="Model name, 'local', or 'local:/path/model.gguf' [RUNSHOT_MODEL].")
-@click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint [OPENAI_BASE_URL].")
-@click.option("--api-key", metavar="KEY", help="API key [OPENAI_API_KEY]; never written anywhere.")
-@click.option("--max-iterations", type=click.IntRange(1, 50), default=4, show_default=True,
-              help="Model calls: the first generation plus up to N-1 repairs.")
-@click.option("--max-tokens", type=click.IntRange(256, 1_000_000), default=None,
-              help="Cap on completion tokens per model answer.")
-@click.option("--token-budget", type=click.IntRange(1, 10**9), default=None,
-              help="Stop repairing once this many tokens (prompt + completion) were spent.")
-@click.option("--timeout", "call_timeout", type=click.FloatRange(1, 3600), default=None,
-              help="Seconds per model call attempt (default 120, local model 600).")
-@click.option("--deadline", type=click.FloatRange(1, 86400), default=None,
-              help="Seconds for one model answer, retries included (default 900, local model 1800).")
-@click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
-              help="Retries of a model call after 429, 5xx or a dropped connection.")
+@_model_options
 @click.option("--max-files", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="Most files the model may write.")
 @click.option("--max-file-bytes", type=click.IntRange(1, 10**9), default=1_000_000, show_default=True,

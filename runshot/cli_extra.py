@@ -21,6 +21,7 @@ from rich.table import Table
 from runshot.cli import (
     CHECK_NAMES,
     _browser_options,
+    _model_options,
     _console,
     _parse_checks,
     _print_findings,
@@ -336,20 +337,7 @@ def _print_summary(data: dict, console: Console) -> None:
               help="Model to run every spec with; repeat to compare models side by side.")
 @click.option("--shard", "shard_text", metavar="K/N", help="Run only the K-th of N slices of the sorted runs.")
 @click.option("--resume", is_flag=True, help="Reuse runs in RUNS_DIR that already finished.")
-@click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint [OPENAI_BASE_URL].")
-@click.option("--api-key", metavar="KEY", help="API key [OPENAI_API_KEY]; never written anywhere.")
-@click.option("--max-iterations", type=click.IntRange(1, 50), default=4, show_default=True,
-              help="Model calls per run: the first generation plus up to N-1 repairs.")
-@click.option("--max-tokens", type=click.IntRange(256, 1_000_000), default=None,
-              help="Cap on completion tokens per model answer.")
-@click.option("--token-budget", type=click.IntRange(1, 10**9), default=None,
-              help="Per run: stop repairing once this many tokens were spent.")
-@click.option("--timeout", "call_timeout", type=click.FloatRange(1, 3600), default=None,
-              help="Seconds per model call attempt (default 120, local model 600).")
-@click.option("--deadline", type=click.FloatRange(1, 86400), default=None,
-              help="Seconds for one model answer, retries included (default 900, local model 1800).")
-@click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
-              help="Retries of a model call after 429, 5xx or a dropped connection.")
+@_model_options
 @_browser_options
 def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, base_url, api_key, max_iterations,
           max_tokens, token_budget, call_timeout, deadline, retries, chromium, sandbox, checks, strict, page_timeout,

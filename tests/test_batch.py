@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from counterapp import answer
 from fakeopenai import FakeOpenAI
 from runshot.batch import ValidatorPool, parse_shard, plan, shard
 from runshot.errors import UsageError
@@ -20,27 +21,6 @@ from runshot.spec import Spec
 
 CLI = "import runshot.cli_extra; from runshot.cli import main; main()"
 FIXTURES = Path(__file__).parent / "fixtures" / "ci"
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body><main><h1>{title}</h1>
-<button type="button" id="inc">Increment</button>
-<p role="status" id="out">0</p>
-</main><script src="app.js"></script>{extra}</body></html>
-"""
-JS = """let n = 0;
-document.getElementById('inc').addEventListener('click', () => {
-  n += 1;
-  document.getElementById('out').textContent = String(n);
-});
-"""
-
-
-def answer(title: str, broken: bool = False) -> str:
-    extra = "<script>notDefinedAnywhere();</script>" if broken else ""
-    return (f"Here it is.\n\n### index.html\n```html\n{PAGE.format(title=title, extra=extra)}```\n\n"
-            f"### app.js\n```js\n{JS}```\n")
-
 
 def write_specs(folder: Path, titles: list[str]) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)

@@ -12,31 +12,10 @@ from pathlib import Path
 import git
 import pytest
 
+from counterapp import answer
 from fakeopenai import FakeOpenAI
 
 CLI = "import runshot.cli_extra; from runshot.cli import main; main()"
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title></head>
-<body><main><h1>{title}</h1>
-<button type="button" id="inc">Increment</button>
-<p role="status" id="out">0</p>
-</main><script src="app.js"></script>{extra}</body></html>
-"""
-JS = """let n = 0;
-document.getElementById('inc').addEventListener('click', () => {
-  n += 1;
-  document.getElementById('out').textContent = String(n);
-});
-"""
-
-
-def answer(title: str, broken: bool) -> str:
-    extra = "<script>notDefinedAnywhere();</script>" if broken else ""
-    return (f"Files:\n\n### index.html\n```html\n{PAGE.format(title=title, extra=extra)}```\n\n"
-            f"### app.js\n```js\n{JS}```\n")
-
 
 def model(body: dict) -> str:
     """'Repaired' is broken at first and fixed once the repair prompt names the error; 'Stuck' stays broken."""
