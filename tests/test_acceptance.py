@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PROJECTS = FIXTURES / "projects"
 SPECS = FIXTURES / "specs"
 TIMEOUTS = Timeouts(load=4.0, action=2.0, check=60.0, settle=0.2)
-FAST = Timeouts(load=4.0, action=0.6, check=20.0, settle=0.2)  # for steps meant to fail
+FAST = Timeouts(load=4.0, action=1.5, check=30.0, settle=0.2)  # for steps meant to fail
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ FAILING = {
     ),
     "fill on a button": (
         "- fill: {role: button, name: Increment, value: x}",
-        'expected filling role=button name="Increment" to work, page showed it could not be done within 0.6 s',
+        'expected filling role=button name="Increment" to work, page showed it could not be done within 1.5 s',
     ),
     "press on a missing target": (
         "- press: {label: Search, key: Enter}",
