@@ -5,7 +5,6 @@ Plain steps with their dependencies passed in: `ask` talks to a model, `validate
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from runshot.errors import ModelError, RunshotError
 from runshot.generator.client import Completion
 from runshot.generator.parse import parse_files
 from runshot.generator.prompts import generation_messages, repair_messages
-from runshot.generator.safepaths import read_project, vet_deleted, vet_files, write_files
+from runshot.generator.safepaths import vet_deleted, vet_files, write_files
 from runshot.report import REPORT_DIR, Iteration, Report, load_report, pick_best, write_json
 from runshot.spec import Spec
 from runshot.values import ERROR, WARNING, Files, Finding, Limits, dedupe, errors
@@ -282,10 +281,3 @@ def _write_transcript(state_dir: Path, number: int, messages: list[dict], comple
 def _save(report: Report, state_dir: Path, started: float, before: float = 0.0) -> None:
     report.total_seconds = before + time.monotonic() - started
     write_json(state_dir / "report.json", report.to_dict())
-
-
-def load_project_files(root: Path, limits: Limits | None = None) -> Files:
-    return read_project(root, limits or Limits())
-
-
-__all__ = ["run_new", "RunOptions", "Progress", "load_project_files", "RunshotError"]
