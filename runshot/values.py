@@ -22,6 +22,8 @@ class Finding:
     where: "file:line", a selector, or a URL when known
     hint: a one-line suggestion for the fix
     evidence: a short excerpt (HTML, accessibility tree, page text), already truncated
+    rule: the rule that produced it: an axe-core rule id ("color-contrast") or the check's own
+          ("semantics/no-main", "keyboard/trap"); the severity policy maps rule ids to default severities
     """
 
     check: str
@@ -30,6 +32,7 @@ class Finding:
     where: str = ""
     hint: str = ""
     evidence: str = ""
+    rule: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -45,6 +48,8 @@ class Finding:
             data["hint"] = self.hint
         if self.evidence:
             data["evidence"] = self.evidence
+        if self.rule:
+            data["rule"] = self.rule
         return data
 
     @classmethod
@@ -56,6 +61,7 @@ class Finding:
             where=str(data.get("where", "")),
             hint=str(data.get("hint", "")),
             evidence=str(data.get("evidence", "")),
+            rule=str(data.get("rule", "")),
         )
 
 

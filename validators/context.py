@@ -8,6 +8,7 @@ so they start from a freshly loaded page and do not disturb each other.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncContextManager, Awaitable, Callable, TypeVar
@@ -101,6 +102,12 @@ class CheckContext:
     @property
     def page(self):
         return self.session.page
+
+    @contextlib.asynccontextmanager
+    async def new_page(self, path: str | None = None, viewport: tuple[int, int] | None = None):
+        """An isolated fresh page (its own browser context) with the entry page (or `path`) loaded."""
+        async with self.open_session(path, viewport) as session:
+            yield session.page
 
     async def within(self, awaitable: Awaitable[T], what: str, seconds: float | None = None) -> T:
         return await within(awaitable, seconds if seconds is not None else self.timeouts.action, what)

@@ -10,6 +10,7 @@ a click and after each key, each in its own fresh page; changes seen while idle 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -335,8 +336,7 @@ def _capped(items: list, make) -> list[Finding]:
     out = [make(x) for x in items[:MAX_PER_KIND]]
     if len(items) > MAX_PER_KIND and out:
         f = out[-1]
-        out[-1] = Finding(f.check, f.severity, f"{f.message} (and {len(items) - MAX_PER_KIND} more like it)",
-                          f.where, f.hint, f.evidence)
+        out[-1] = dataclasses.replace(f, message=f"{f.message} (and {len(items) - MAX_PER_KIND} more like it)")
     return out
 
 

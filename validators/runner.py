@@ -16,6 +16,7 @@ work, a single line says so and the app is served from this process as before.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import time
 from dataclasses import dataclass, field
@@ -360,7 +361,7 @@ class _Run:
         findings = dedupe(self.findings)
         if self.strict:
             findings = [
-                Finding(f.check, ERROR, f.message, f.where, f.hint, f.evidence) if f.severity == WARNING else f
+                dataclasses.replace(f, severity=ERROR) if f.severity == WARNING else f
                 for f in findings
             ]
         passed = not any(f.is_error for f in findings)
