@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runshot import __version__
-from runshot.values import Finding, Usage, errors
+from runshot.values import STATE_DIR, Finding, Usage, errors
 
-REPORT_DIR = ".runshot"
+REPORT_DIR = STATE_DIR
 
 
 @dataclass

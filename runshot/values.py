@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+STATE_DIR = ".runshot"  # runshot's own folder inside a project: report, spec copy, screenshots, transcript
+
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)

@@ -85,6 +85,32 @@ async def within(awaitable: Awaitable[T], seconds: float, what: str) -> T:
         raise CheckTimeout(what, seconds) from None
 
 
+# Resolves once the DOM has been quiet for `quiet` ms (after two animation frames), or after `most` ms at the latest.
+_SETTLE_JS = """([quiet, most]) => new Promise((resolve) => {
+  const started = performance.now();
+  let last = started, done = false;
+  const finish = () => { if (!done) { done = true; observer.disconnect(); resolve(performance.now() - started); } };
+  const observer = new MutationObserver(() => { last = performance.now(); });
+  observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  const tick = () => {
+    if (done) return;
+    const now = performance.now();
+    if (now - last >= quiet || now - started >= most) finish(); else setTimeout(tick, Math.min(quiet, 25));
+  };
+  requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(tick, 0)));
+  setTimeout(finish, most + 50);
+})"""
+
+
+async def settle(page: Any, quiet: float = 0.08, most: float = 0.3, deadline: float = 3.0) -> None:
+    """Wait until the page's DOM stops changing (`quiet` s without a mutation), at most `most` s.
+
+    Use instead of a fixed sleep after an interaction. A page too busy to answer ends the wait at `deadline`
+    with CheckTimeout, as any other browser call would.
+    """
+    await within(page.evaluate(_SETTLE_JS, [quiet * 1000, most * 1000]), deadline, "waiting for the page to settle")
+
+
 @dataclass
 class CheckContext:
     spec: Spec
@@ -108,6 +134,11 @@ class CheckContext:
         """An isolated fresh page (its own browser context) with the entry page (or `path`) loaded."""
         async with self.open_session(path, viewport) as session:
             yield session.page
+
+    async def settle(self, page: Any = None, quiet: float = 0.08, most: float | None = None) -> None:
+        """Wait for `page` (default the entry page) to stop changing; at most `timeouts.settle` s."""
+        await settle(page or self.page, quiet, self.timeouts.settle if most is None else most,
+                     self.timeouts.action)
 
     async def within(self, awaitable: Awaitable[T], what: str, seconds: float | None = None) -> T:
         return await within(awaitable, seconds if seconds is not None else self.timeouts.action, what)

@@ -58,6 +58,15 @@ class ValidationResult:
 
 
 @dataclass(frozen=True)
+class ValidationRequest:
+    """One project to validate in `Validator.validate_many`."""
+
+    project_dir: Path
+    spec: Spec
+    screenshot_path: Path | None = None
+
+
+@dataclass(frozen=True)
 class LazyCheck:
     """A check living in another module, imported on first use; absent modules mean 'skip this check'."""
 
@@ -139,7 +148,10 @@ class Validator:
         settings: BrowserSettings | None = None,
         timeouts: Timeouts | None = None,
         host: BrowserHost | None = None,
+        check_jobs: int | None = None,
     ):
+        # How many interacting checks of one validation may run at once (None: sized to the cores; 1: in turn).
+        self.check_jobs = check_jobs
         self.timeouts = timeouts or Timeouts()
         self.settings = settings or (host.settings if host is not None else BrowserSettings())
         mode = self.settings.sandbox
@@ -253,6 +265,23 @@ class Validator:
             if "runtime" in selected:
                 run.findings += _proxied_findings(requests, run.findings)
         return run.result(started)
+
+    def validate_many(
+        self,
+        requests: Iterable[ValidationRequest],
+        checks: Iterable[str] | None = None,
+        strict: bool = False,
+        jobs: int = 1,
+        on_done: Callable[[ValidationRequest, ValidationResult], None] | None = None,
+    ) -> list[ValidationResult]:
+        """Validate several projects with this validator's browser, up to `jobs` at once; results in request order."""
+        results = []
+        for request in requests:
+            result = self.validate(request.project_dir, request.spec, checks, request.screenshot_path, strict)
+            if on_done is not None:
+                on_done(request, result)
+            results.append(result)
+        return results
 
     async def _validate_async(self, run: "_Run", base_url: str, executable: str | None = None) -> None:
         t = self.timeouts
