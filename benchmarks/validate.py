@@ -15,12 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from runshot import wiring
 from runshot.generator.client import Completion
 from runshot.loop import RunOptions, run_new
 from runshot.spec import load_spec, parse_spec_text
-from runshot.validators.browser import BrowserSettings
-from runshot.validators.context import Timeouts
-from runshot.validators.runner import Validator
+from runshot.validators.registry import built_in_registry
 from runshot.values import Usage
 
 SPEC = """---
@@ -57,6 +56,8 @@ def main() -> int:
     ap.add_argument("--spec")
     args = ap.parse_args()
     checks = args.checks.split(",") if args.checks else None
+    # Every validator here is made the way `runshot check` makes them (page/check timeouts as the CLI's defaults).
+    make_validator = wiring.validator_factory(wiring.BrowserOptions(), built_in_registry())
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -71,12 +72,12 @@ def main() -> int:
         cold = []
         for _ in range(args.runs):
             t = time.perf_counter()
-            with Validator(BrowserSettings(), Timeouts()) as v:
+            with make_validator() as v:
                 v.validate(project, spec, checks=checks)
             cold.append(time.perf_counter() - t)
 
         warm = []
-        with Validator(BrowserSettings(), Timeouts()) as v:
+        with make_validator() as v:
             v.validate(project, spec, checks=checks)  # launch outside the measurement
             for _ in range(args.runs):
                 t = time.perf_counter()
@@ -92,7 +93,7 @@ def main() -> int:
                 return Completion(text=next(answers), finish_reason="stop", usage=Usage(100, 100), seconds=0.0,
                                   attempts=1, continuations=0, usage_estimated=False)
 
-            with Validator(BrowserSettings(), Timeouts()) as v:
+            with make_validator() as v:
                 v.validate(project, spec, checks=checks)  # warm browser, as in a real run
                 report = run_new(parse_spec_text(SPEC), tmp / f"out{i}", ask,
                                  lambda d, s, shot: v.validate(d, s, checks=checks, screenshot_path=shot),

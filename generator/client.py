@@ -62,7 +62,9 @@ class ModelSettings:
 
     def redacted(self) -> dict:
         """What may be written to reports and transcripts: never the key."""
-        return {"name": self.name, "base_url": safe_url(self.base_url) if self.base_url else None}
+        from runshot.redact import redact_url
+
+        return {"name": self.name, "base_url": redact_url(self.base_url) if self.base_url else None}
 
 
 @dataclass

@@ -25,6 +25,7 @@ import jinja2
 
 from runshot import __version__
 from runshot.batch import slug, summarize
+from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
 
 MOBILE_VIEWPORT = (375, 667)
@@ -87,8 +88,10 @@ def duration(seconds) -> str:
     return f"{minutes} min {rest} s"
 
 
-def build_gallery(sources: list[Path], site: Path, mobile: bool = True, chromium: str | None = None) -> Built:
-    """Build the site into `site` (created; expected empty) from the runs found in `sources`."""
+def build_gallery(sources: list[Path], site: Path, mobile: bool = True, chromium: str | None = None,
+                  secrets: tuple[str, ...] = ()) -> Built:
+    """Build the site into `site` (created; expected empty) from the runs found in `sources`. Credentials in URLs
+    and the given secret values never reach a page."""
     site = Path(site)
     site.mkdir(parents=True, exist_ok=True)
     built = Built(site=site)
@@ -111,17 +114,18 @@ def build_gallery(sources: list[Path], site: Path, mobile: bool = True, chromium
                 "iterations": len(p["iterations"]), "status": "passed" if p["passed"] else "failed"}
                for p in projects]
     totals = summarize(entries)
-    (site / "index.html").write_text(
-        env.get_template("index.html.j2").render(root="", projects=projects, summary=totals["summary"],
-                                                 models=totals["models"], **common),
-        encoding="utf-8")
+    def write(path: Path, text: str) -> None:
+        path.write_text(redact_text(text, secrets), encoding="utf-8")
+
+    write(site / "index.html", env.get_template("index.html.j2").render(
+        root="", projects=projects, summary=totals["summary"], models=totals["models"], **common))
     for p in projects:
-        (site / "p" / p["slug"] / "index.html").write_text(
-            env.get_template("project.html.j2").render(root="../../", p=p, **common), encoding="utf-8")
+        write(site / "p" / p["slug"] / "index.html",
+              env.get_template("project.html.j2").render(root="../../", p=p, **common))
     built.projects = projects
-    (site / "gallery.json").write_text(json.dumps({"runshot_version": __version__, **totals, "projects": [
+    write(site / "gallery.json", json.dumps({"runshot_version": __version__, **totals, "projects": [
         {k: v for k, v in p.items() if k in ("slug", "title", "model", "passed", "tokens", "seconds", "best_iteration")}
-        for p in projects]}, indent=2) + "\n", encoding="utf-8")
+        for p in projects]}, indent=2) + "\n")
     return built
 
 
@@ -285,6 +289,7 @@ def _mobile_screenshots(site: Path, projects: list[dict], chromium: str | None, 
         return
     from runshot.validators.browser import BrowserSettings
     from runshot.validators.context import Timeouts
+    from runshot.validators.registry import built_in_registry
     from runshot.validators.runner import Validator
     from runshot.validators.runtime import screenshot
     from runshot.validators.server import serve
@@ -296,7 +301,7 @@ def _mobile_screenshots(site: Path, projects: list[dict], chromium: str | None, 
                                      context_options={"is_mobile": True, "has_touch": True}) as session:
             await screenshot(session.page, path, timeouts)
 
-    with Validator(BrowserSettings(executable=chromium), timeouts) as validator:
+    with Validator(BrowserSettings(executable=chromium), timeouts, registry=built_in_registry()) as validator:
         for p in todo:
             folder = site / "p" / p["slug"]
             target = folder / "mobile.png"

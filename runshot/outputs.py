@@ -1,4 +1,8 @@
-"""Machine-readable verdicts for CI: JSON, JUnit XML (one testcase per check), a Markdown summary."""
+"""Machine-readable verdicts for CI: JSON, JUnit XML (one testcase per check), a Markdown summary.
+
+Checks appear in the order they ran (the check registry's order), then the finding names no check of that name
+reported under (console, request, build, ...). Everything written goes through `runshot.redact`.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from runshot import __version__
+from runshot.redact import redact_text
 from runshot.values import Finding, errors
-
-# The checks a validation can report on, in the order a reader expects them.
-CHECK_ORDER = (
-    "runtime", "console", "exception", "request", "network", "crash", "dialog", "blank", "timeout",
-    "a11y", "semantics", "acceptance", "keyboard", "modal", "motion", "mobile", "sweep", "format", "path",
-)
 
 
 def check_json(name: str, passed: bool, findings: list[Finding], checks_run: list[str], info: dict) -> dict:
@@ -93,8 +92,9 @@ def _describe(f: Finding) -> str:
     return "\n".join(parts)
 
 
-def write_text(path: str, text: str) -> None:
-    """Write to PATH, or to standard output when PATH is '-'."""
+def write_text(path: str, text: str, secrets: tuple[str, ...] = ()) -> None:
+    """Write to PATH, or to standard output when PATH is '-'; credentials in URLs and `secrets` are redacted."""
+    text = redact_text(text, secrets)
     if path == "-":
         print(text, end="")
         return

@@ -61,14 +61,22 @@ class _State:
         self.config = config
         self.explicit_specs: set[Path] = set()
         self.validator = None
+        self.registry = None
         self.screenshots: Path | None = None
+
+    def get_registry(self):
+        """Built-in and plugin checks, discovered once per session (a broken plugin: one warning line)."""
+        if self.registry is None:
+            from runshot.validators.registry import load_registry
+
+            self.registry = load_registry()
+        return self.registry
 
     def get_validator(self):
         if self.validator is None:
-            from runshot.validators.browser import BrowserSettings
-            from runshot.validators.runner import Validator
+            from runshot import wiring
 
-            self.validator = Validator(BrowserSettings())
+            self.validator = wiring.validator_factory(wiring.BrowserOptions(), self.get_registry())()
         return self.validator
 
     def screenshot_dir(self) -> Path:
@@ -93,12 +101,11 @@ def _check_names(config: pytest.Config) -> list[str] | None:
     if not value:
         return None
     names = [v.strip() for v in value.split(",") if v.strip()]
-    from runshot.cli import CHECK_NAMES  # only reached when the option is used
-
-    unknown = [n for n in names if n not in CHECK_NAMES]
+    registry = _state(config).get_registry()  # only reached when the option is used
+    unknown = registry.unknown(names)
     if unknown:
         raise pytest.UsageError(f"--runshot-checks: unknown check(s) {', '.join(unknown)} "
-                                f"(known: {', '.join(CHECK_NAMES)})")
+                                f"(known: {registry.describe_known()})")
     return names
 
 
@@ -204,7 +211,9 @@ class RunshotItem(pytest.Item):
         given = self.config.getoption("runshot_spec")
         if given:
             return parse_spec_file(Path(given))
-        kept = self.project / ".runshot" / "spec.md"
+        from runshot.values import STATE_DIR
+
+        kept = self.project / STATE_DIR / "spec.md"
         if kept.is_file():
             return parse_spec_file(kept)
         return Spec(title=self.project.resolve().name, body="", source="(none)")

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from runshot.errors import UsageError
+from runshot.values import STATE_DIR
 
 # The finding names the `runtime` check reports under (console errors, uncaught exceptions, failed requests, ...).
 RUNTIME_PARTS = frozenset({"runtime", "blank", "console", "crash", "dialog", "exception", "network", "request",
                            "timeout"})
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
-OWN_FOLDER = ".runshot"
+OWN_FOLDER = STATE_DIR
 
 
 # ------------------------------------------------------------------ what changed
@@ -262,6 +263,12 @@ class Regression:
         where = f" ({first.get('where')})" if first.get("where") else ""
         return (f"{self.project}: '{self.check}' passed in the baseline, now {len(self.errors)} error(s): "
                 f"{str(first.get('message', ''))[:200]}{where}")
+
+
+def checks_to_rerun(baseline: BaselineProject, known: Iterable[str]) -> list[str] | None:
+    """The checks the baseline ran that are still registered (None: it names none of them, so run every check)."""
+    names = set(known)
+    return [c for c in baseline.checks if c in names] or None
 
 
 def regressions(baseline: BaselineProject, current: dict) -> list[Regression]:

@@ -19,7 +19,7 @@ from runshot.batch import ValidatorPool, parse_shard, plan, shard
 from runshot.errors import UsageError
 from runshot.spec import Spec
 
-CLI = "import runshot.cli_extra; from runshot.cli import main; main()"
+CLI = "from runshot.cli import main; main()"
 FIXTURES = Path(__file__).parent / "fixtures" / "ci"
 
 def write_specs(folder: Path, titles: list[str]) -> list[Path]:

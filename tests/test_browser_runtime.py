@@ -15,12 +15,18 @@ from runshot.errors import EnvironmentProblem, UsageError
 from runshot.spec import Spec
 from runshot.validators.browser import DIALOG_CAP, BrowserHost, BrowserSettings, find_chromium
 from runshot.validators.context import CheckTimeout, PageEvents, Timeouts
-from runshot.validators.runner import CHECKS, ValidationResult, Validator, validate_once
+from runshot.validators.registry import function_check
+from runshot.validators.runner import ValidationResult, Validator, validate_once
 from runshot.validators.runtime import findings_from_events, where_for
 from runshot.validators.server import serve
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 TIMEOUTS = Timeouts(load=4.0, action=2.0, check=8.0, settle=0.3)
+
+
+def add_check(monkeypatch, validator: Validator, name: str, fn) -> None:
+    """Register a test-only check on this validator for the length of one test."""
+    monkeypatch.setattr(validator, "registry", validator.registry.with_checks(function_check(name, fn)))
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +161,8 @@ def test_page_that_hangs_during_a_check_stops_the_run(validator: Validator, monk
     async def check_after(ctx):
         raise AssertionError("must not run after the page froze")
 
-    monkeypatch.setitem(CHECKS, "freeze", check_freeze)
-    monkeypatch.setitem(CHECKS, "after", check_after)
+    add_check(monkeypatch, validator, "freeze", check_freeze)
+    add_check(monkeypatch, validator, "after", check_after)
     started = time.monotonic()
     result = run(validator, "good", checks=["runtime", "freeze", "after"])
     assert time.monotonic() - started < TIMEOUTS.action * 3 + 6
@@ -177,7 +183,7 @@ def test_crashed_page_is_a_finding_and_stops_the_checks(validator: Validator, mo
         await asyncio.sleep(0.3)
         return []
 
-    monkeypatch.setitem(CHECKS, "crasher", check_crash)
+    add_check(monkeypatch, validator, "crasher", check_crash)
     result = run(validator, "good", checks=["crasher", "runtime"])
     assert only(result, "crash").severity == "error"
     assert result.checks_run == ["crasher"] and result.info["skipped"] == ["runtime"]
@@ -191,8 +197,8 @@ def test_a_broken_check_is_a_warning_and_an_overrun_an_error(validator: Validato
     async def check_slow(ctx):
         await asyncio.sleep(60)
 
-    monkeypatch.setitem(CHECKS, "broken", check_broken)
-    monkeypatch.setitem(CHECKS, "slow", check_slow)
+    add_check(monkeypatch, validator, "broken", check_broken)
+    add_check(monkeypatch, validator, "slow", check_slow)
     monkeypatch.setattr(validator, "timeouts", Timeouts(load=4, action=2, check=1.5, settle=0.3))
     result = run(validator, "good", checks=["broken", "slow", "runtime"])
     broken = only(result, "broken")

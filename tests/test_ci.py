@@ -19,8 +19,7 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures" / "ci"
 GOOD = FIXTURES / "good_app"
 BROKEN = FIXTURES / "broken_app"
-# Registers the extra commands whether or not runshot.cli imports them itself.
-CLI = "import runshot.cli_extra; from runshot.cli import main; main()"
+CLI = "from runshot.cli import main; main()"
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess:

@@ -384,4 +384,4 @@ def test_no_api_key_sends_a_placeholder(fake_openai):
 
 def test_redacted_drops_credentials_in_the_url():
     settings = ModelSettings("qwen", "https://user:pw@example.test:8443/v1/?key=abc", api_key=KEY)
-    assert settings.redacted() == {"name": "qwen", "base_url": "https://example.test:8443/v1"}
+    assert settings.redacted() == {"name": "qwen", "base_url": "https://***@example.test:8443/v1/?key=***"}

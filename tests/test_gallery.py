@@ -15,7 +15,7 @@ import pytest
 from counterapp import answer
 from fakeopenai import FakeOpenAI
 
-CLI = "import runshot.cli_extra; from runshot.cli import main; main()"
+CLI = "from runshot.cli import main; main()"
 
 def model(body: dict) -> str:
     """'Repaired' is broken at first and fixed once the repair prompt names the error; 'Stuck' stays broken."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -30,6 +29,7 @@ from runshot.spec import Spec
 from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
 from runshot.validators.build import build_project
 from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts, within
+from runshot.validators.registry import Registry, load_registry
 from runshot.validators.sandbox import (
     BrowserSandbox,
     announce_fallback,
@@ -37,7 +37,7 @@ from runshot.validators.sandbox import (
     sandbox_mode,
     why_unavailable,
 )
-from runshot.validators.runtime import check_blank, findings_from_events, screenshot
+from runshot.validators.runtime import findings_from_events, screenshot
 from runshot.values import ERROR, WARNING, Finding, dedupe
 
 CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
@@ -64,61 +64,6 @@ class ValidationRequest:
     project_dir: Path
     spec: Spec
     screenshot_path: Path | None = None
-
-
-@dataclass(frozen=True)
-class LazyCheck:
-    """A check living in another module, imported on first use; absent modules mean 'skip this check'."""
-
-    module: str
-    attr: str
-
-    def load(self) -> CheckFn | None:
-        try:
-            mod = importlib.import_module(self.module)
-        except ModuleNotFoundError as exc:
-            if exc.name and self.module.startswith(exc.name):
-                return None
-            raise
-        return getattr(mod, self.attr, None)
-
-    async def __call__(self, ctx: CheckContext) -> list[Finding]:
-        fn = self.load()
-        if fn is None:
-            raise ImportError(f"{self.module}.{self.attr} is not available")
-        return await fn(ctx)
-
-
-async def check_runtime(ctx: CheckContext) -> list[Finding]:
-    """The entry page must show something; its console, errors and requests are collected after all checks."""
-    return await check_blank(ctx)
-
-
-async def _check_acceptance(ctx: CheckContext) -> list[Finding]:
-    from runshot.validators.acceptance import check_acceptance
-
-    return await check_acceptance(ctx)
-
-
-CHECKS: dict[str, CheckFn] = {
-    "runtime": check_runtime,
-    "a11y": LazyCheck("runshot.validators.a11y", "check_a11y"),
-    "semantics": LazyCheck("runshot.validators.semantics", "check_semantics"),
-    "acceptance": _check_acceptance,
-    "keyboard": LazyCheck("runshot.validators.keyboard", "check_keyboard"),
-    "dialog": LazyCheck("runshot.validators.dialogs", "check_dialogs"),
-    "motion": LazyCheck("runshot.validators.motion", "check_motion"),
-    "mobile": LazyCheck("runshot.validators.mobile", "check_mobile"),
-    "sweep": LazyCheck("runshot.validators.sweep", "check_sweep"),
-}
-
-
-def resolve_check(name: str) -> CheckFn | None:
-    """The check's function, or None when its module is not installed."""
-    fn = CHECKS.get(name)
-    if isinstance(fn, LazyCheck):
-        return fn.load()
-    return fn
 
 
 def entry_file(project_dir: Path, entry: str) -> Path:
@@ -149,7 +94,10 @@ class Validator:
         timeouts: Timeouts | None = None,
         host: BrowserHost | None = None,
         check_jobs: int | None = None,
+        registry: Registry | None = None,
     ):
+        # The checks this validator knows (default: the built-ins and installed plugins).
+        self.registry = registry if registry is not None else load_registry()
         # How many interacting checks of one validation may run at once (None: sized to the cores; 1: in turn).
         self.check_jobs = check_jobs
         self.timeouts = timeouts or Timeouts()
@@ -213,10 +161,10 @@ class Validator:
     ) -> ValidationResult:
         started = time.monotonic()
         project_dir = Path(project_dir).resolve()
-        selected = list(CHECKS) if checks is None else [c for c in checks]
-        unknown = [c for c in selected if c not in CHECKS]
+        selected = self.registry.names() if checks is None else [c for c in checks]
+        unknown = self.registry.unknown(selected)
         if unknown:
-            raise UsageError(f"unknown check(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})")
+            raise UsageError(f"unknown check(s): {', '.join(unknown)} (known: {self.registry.describe_known()})")
         sandbox = "bubblewrap" if self.sandboxed else f"none ({self.sandbox_reason})"
         info: dict = {"entry": spec.entry, "sandbox": sandbox}
         run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info)
@@ -331,7 +279,7 @@ class Validator:
             info={"chromium": executable or self.host.executable},
         )
         for name in run.selected:
-            fn = resolve_check(name)
+            fn = self.registry.resolve(name)
             if fn is None or session.events.crashed:
                 run.info.setdefault("skipped", []).append(name)
                 continue

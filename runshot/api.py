@@ -1,0 +1,225 @@
+"""runshot from Python: `generate` a project from a spec, `check` an existing one.
+
+    import runshot
+
+    result = runshot.check("site/", checks=["runtime", "a11y"])
+    if not result.passed:
+        for f in result.findings:
+            print(f.severity, f.check, f.message)
+
+    report = runshot.generate("A counter with an Increment button", "out/", model="gpt-4o-mini")
+
+The command line's `new` and `check` are thin clients of these two functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from runshot.errors import UsageError
+from runshot.values import STATE_DIR, Finding, Limits
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one project."""
+
+    passed: bool
+    findings: list[Finding]
+    info: dict = field(default_factory=dict)  # entry page, sandbox, browser, seconds per check, ...
+    seconds: float = 0.0
+    checks_run: list[str] = field(default_factory=list)
+    screenshot: Path | None = None
+    name: str = ""  # the project folder's name
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.is_error]
+
+    @classmethod
+    def from_validation(cls, result, name: str = "") -> "CheckResult":
+        return cls(passed=result.passed, findings=list(result.findings), info=dict(result.info),
+                   seconds=result.seconds, checks_run=list(result.checks_run), screenshot=result.screenshot,
+                   name=name)
+
+
+def as_spec(spec, project: Path | None = None):
+    """A Spec from a Spec, a spec file path, or prompt text; None means the project's kept spec, else none."""
+    from runshot.spec import Spec, load_spec, parse_spec_file
+
+    if isinstance(spec, Spec):
+        return spec
+    if spec is None:
+        if project is not None and (project / STATE_DIR / "spec.md").is_file():
+            return parse_spec_file(project / STATE_DIR / "spec.md")
+        name = project.resolve().name if project is not None else "project"
+        return Spec(title=name, body="", source="(none)")
+    return load_spec(str(spec))
+
+
+def check_spec(root: Path, spec_path: str | None):
+    """The spec `runshot check` uses for `root`: the given file, else the kept `.runshot/spec.md`, else none."""
+    if spec_path:
+        if not Path(spec_path).exists():
+            raise UsageError(f"{spec_path}: spec file not found")
+        return as_spec(Path(spec_path))
+    return as_spec(None, root)
+
+
+def _registry(registry):
+    from runshot.validators.registry import load_registry
+
+    return registry if registry is not None else load_registry()
+
+
+def select_checks(names: Iterable[str] | str | None, registry) -> list[str] | None:
+    """Check names (a list or 'a,b'), validated against the registry; None means every registered check."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = list(names)
+    if not names:
+        return None
+    unknown = registry.unknown(names)
+    if unknown:
+        raise UsageError(f"--checks: unknown check(s) {', '.join(unknown)} (known: {registry.describe_known()})")
+    return names
+
+
+def check(path, spec=None, checks=None, *, strict: bool = False, screenshot=None, chromium: str | None = None,
+          sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
+          check_jobs: int | None = None, registry=None, validator=None) -> CheckResult:
+    """Validate the web project in `path` (no model needed). `spec`: a Spec, a spec file path or prompt text
+    (default: the project's `.runshot/spec.md`, else none); `checks`: names (default: every registered check)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise UsageError(f"{path}: not a folder")
+    return check_many([root], [as_spec(spec, root)], checks, strict=strict,
+                      screenshots=[Path(screenshot) if screenshot else None], chromium=chromium, sandbox=sandbox,
+                      page_timeout=page_timeout, check_timeout=check_timeout, check_jobs=check_jobs,
+                      registry=registry, validator=validator)[0]
+
+
+def check_many(paths: list[Path], specs: list, checks=None, *, strict: bool = False, screenshots=None, jobs: int = 1,
+               on_done: Callable[[CheckResult], None] | None = None, chromium: str | None = None,
+               sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
+               check_jobs: int | None = None, registry=None, validator=None) -> list[CheckResult]:
+    """Validate several projects with one browser, up to `jobs` at once; results in the order of `paths`."""
+    from runshot import wiring
+    from runshot.validators.runner import ValidationRequest
+
+    registry = validator.registry if validator is not None else _registry(registry)
+    selected = select_checks(checks, registry)
+    shots = list(screenshots or [None] * len(paths))
+    requests = [ValidationRequest(Path(p).resolve(), s, shot) for p, s, shot in zip(paths, specs, shots)]
+    names = {r.project_dir: Path(p).resolve().name for r, p in zip(requests, paths)}
+
+    def done(request, result):
+        if on_done is not None:
+            on_done(CheckResult.from_validation(result, names[request.project_dir]))
+
+    with ExitStack() as stack:
+        if validator is None:
+            browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
+                                            check_timeout=check_timeout, check_jobs=check_jobs)
+            validator = wiring.open_validator(stack, browser, registry)
+        results = validator.validate_many(requests, checks=selected, strict=strict, jobs=jobs, on_done=done)
+    return [CheckResult.from_validation(r, names[q.project_dir]) for q, r in zip(requests, results)]
+
+
+def run_options(**values):
+    """RunOptions from keyword values, leaving out those this version of the loop does not have yet
+    (`candidates`, `derive_checks` arrive with the candidates work)."""
+    from runshot.loop import RunOptions
+
+    known = {f.name for f in dataclasses.fields(RunOptions)}
+    return RunOptions(**{k: v for k, v in values.items() if k in known})
+
+
+def require_empty_out(out_dir: Path) -> None:
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise UsageError(f"{out_dir}: exists and is not a folder; choose a new OUT (nothing was changed)")
+        if any(out_dir.iterdir()):
+            raise UsageError(f"{out_dir}: not empty; choose a new or empty OUT (nothing was changed)")
+
+
+def keep_spec_copy(spec, out_dir: Path) -> None:
+    """Keep the spec beside the report so `runshot check OUT` re-runs the same acceptance checks."""
+    src = Path(spec.source)
+    dest = out_dir / STATE_DIR / "spec.md"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if spec.source != "prompt" and src.is_file():
+        shutil.copyfile(src, dest)
+    else:
+        dest.write_text(f"---\ntitle: {json.dumps(spec.title)}\n---\n{spec.body}\n", encoding="utf-8")
+
+
+def resume_spec(out_dir: Path):
+    """The spec of an interrupted run in `out_dir` (the copy kept there)."""
+    from runshot.spec import parse_spec_file
+
+    kept = out_dir / STATE_DIR / "spec.md"
+    if not (out_dir / STATE_DIR / "report.json").is_file() or not kept.is_file():
+        raise UsageError(f"{out_dir}: not a runshot project to resume (no {STATE_DIR}/report.json and spec.md)")
+    return parse_spec_file(kept)
+
+
+def generate(spec, out, *, model: str | None = None, base_url: str | None = None, api_key: str | None = None,
+             max_iterations: int = 4, max_tokens: int | None = None, token_budget: int | None = None,
+             timeout: float | None = None, deadline: float | None = None, retries: int = 4,
+             limits: Limits | None = None, run_timeout: float | None = None, checks=None, strict: bool = False,
+             candidates: int = 1, derive_checks: bool = True, chromium: str | None = None,
+             sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
+             check_jobs: int | None = None, resume: bool = False, progress=None, registry=None,
+             on_start: Callable[[object, object, Path], None] | None = None,
+             note: Callable[[str], None] | None = None, status=None):
+    """Generate a project for `spec` (a Spec, a spec file path, or prompt text) into `out` (absent or empty) and
+    repair it until it passes; returns the Report (also in OUT/.runshot/report.json). With `resume`, `spec` may
+    be None and the run in `out` continues. Model settings fall back to the environment and config file as on
+    the command line. `on_start(spec, model, out)` is called once the model is ready (`model.description` is
+    redacted)."""
+    from runshot import wiring
+    from runshot.config import resolve_endpoint
+    from runshot.loop import run_new
+
+    out_dir = Path(out)
+    if resume:
+        the_spec = as_spec(spec) if spec is not None else resume_spec(out_dir)
+    else:
+        the_spec = as_spec(spec)
+        require_empty_out(out_dir)
+    registry = _registry(registry)
+    selected = select_checks(checks, registry)
+    endpoint = resolve_endpoint(model, base_url, api_key)
+    browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
+                                    check_timeout=check_timeout, check_jobs=check_jobs)
+    with ExitStack() as stack:
+        wiring.check_browser(browser)  # no browser: fail before spending tokens
+        the_model = wiring.open_model(stack, endpoint, wiring.ModelOptions(timeout, deadline, max_tokens, retries),
+                                      note=note, status=status)
+        if on_start is not None:
+            on_start(the_spec, the_model, out_dir)
+        validator = wiring.open_validator(stack, browser, registry)
+
+        def validate(project_dir, s, shot):
+            return validator.validate(project_dir, s, checks=selected, screenshot_path=shot, strict=strict)
+
+        if not resume:
+            keep_spec_copy(the_spec, out_dir)
+        # model_info is the redacted description: report, transcript and commit messages never see credentials.
+        return run_new(
+            the_spec, out_dir, the_model.ask, validate,
+            model_info=dict(the_model.description),
+            options=run_options(max_iterations=max_iterations, limits=limits or Limits(), token_budget=token_budget,
+                                run_timeout=run_timeout, candidates=candidates, derive_checks=derive_checks),
+            progress=progress,
+            resume=resume,
+        )

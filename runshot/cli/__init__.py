@@ -1,0 +1,107 @@
+"""The command line. Each command group lives in its own module and attaches itself through `register(group)`;
+`build_cli()` calls them in COMMANDS order. The command modules import only `runshot.cli.common`, never this
+package's names, so nothing imports back what imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from runshot import __version__
+from runshot.errors import RunshotError
+
+# The modules whose `register(group)` adds commands, in the order `runshot --help` lists them.
+COMMANDS = ("new", "check", "checks", "batch", "ci", "gallery", "model")
+
+
+def build_cli() -> click.Group:
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="runshot")
+    def cli() -> None:
+        """Turn a spec into a one-shot runnable web project, checked in headless Chromium."""
+
+    for name in COMMANDS:
+        importlib.import_module(f"runshot.cli.{name}").register(cli)
+    return cli
+
+
+cli = build_cli()
+
+
+def _argv_secrets(argv: list[str]) -> list[str]:
+    """Secret values given on the command line (--api-key, credentials inside --base-url)."""
+    from runshot.redact import url_secrets
+
+    found: list[str] = []
+    for i, arg in enumerate(argv):
+        for flag in ("--api-key", "--base-url"):
+            value = None
+            if arg == flag and i + 1 < len(argv):
+                value = argv[i + 1]
+            elif arg.startswith(flag + "="):
+                value = arg.split("=", 1)[1]
+            if value:
+                found += [value] if flag == "--api-key" else url_secrets(value)
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: expected failures print one line and exit with their documented code. Whatever the commands
+    print passes through `runshot.redact` (no URL credentials, no API key)."""
+    from runshot.redact import RedactingStream
+    from runshot.wiring import endpoint_secrets
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    secrets = _argv_secrets(args) + list(endpoint_secrets())
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout, secrets), RedactingStream(sys.stderr, secrets)
+    try:
+        _run(args)
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdout, sys.stderr = saved
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _run(argv: list[str]) -> None:
+    try:
+        cli.main(args=argv, prog_name="runshot", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        _say(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(2)
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else "runshot"
+        _say(f"{cmd}: error: {exc.format_message()}")
+        sys.exit(2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _say("runshot: interrupted; finished iterations are committed and the report is saved "
+             "(continue with: runshot new --resume OUT)")
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        _say(f"runshot: error: {exc.format_message()}")
+        sys.exit(exc.exit_code)
+    except RunshotError as exc:
+        _say(f"runshot: {exc.message}")
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # a bug in runshot, not the user's fault: say so in one line
+        if os.environ.get("RUNSHOT_DEBUG"):
+            raise
+        _say(f"runshot: internal error: {type(exc).__name__}: {exc} (set RUNSHOT_DEBUG=1 for a traceback)")
+        sys.exit(4)
+    sys.exit(0)

@@ -1,0 +1,134 @@
+"""What the commands share: option groups, consoles, check selection, printing findings."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from runshot.errors import UsageError
+
+
+def console() -> Console:
+    """The console for progress and verdicts: standard error."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    probe = Console(file=sys.stdout)
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False, width=None if probe.is_terminal else 120)
+
+
+def registry():
+    """Every registered check: built-ins, then installed plugins (a broken plugin is one warning line)."""
+    from runshot.validators.registry import load_registry
+
+    return load_registry(warn=lambda line: click.echo(line, err=True))
+
+
+def parse_checks(value: str | None, known) -> list[str] | None:
+    """`--checks a,b` checked against the registry `known` (unknown names: a usage error listing the known)."""
+    from runshot.api import select_checks
+
+    return select_checks(value, known)
+
+
+def secrets(api_key: str | None = None, base_url: str | None = None) -> tuple[str, ...]:
+    """Secret values to scrub from files written: the API key and URL credentials (flags and environment)."""
+    from runshot.redact import url_secrets
+    from runshot.wiring import endpoint_secrets
+
+    extra = [api_key or ""] + url_secrets(base_url)
+    return tuple(dict.fromkeys([s for s in extra if s] + list(endpoint_secrets())))
+
+
+def browser(opts: dict, check_jobs: int | None = None):
+    """BrowserOptions from the flags of `browser_options`."""
+    from runshot.wiring import BrowserOptions
+
+    return BrowserOptions(chromium=opts.get("chromium"), sandbox=opts.get("sandbox"),
+                          page_timeout=opts["page_timeout"], check_timeout=opts["check_timeout"],
+                          check_jobs=check_jobs)
+
+
+def browser_options(f):
+    f = click.option("--chromium", "chromium", metavar="PATH", envvar="RUNSHOT_CHROMIUM",
+                     help="Chromium/Chrome executable (default: chromium on PATH).")(f)
+    f = click.option("--sandbox", type=click.Choice(["auto", "off", "require"]), default=None,
+                     help="Run the app's server and Chromium in bubblewrap: auto (where it works), off, require "
+                          "[RUNSHOT_SANDBOX].")(f)
+    f = click.option("--checks", metavar="LIST",
+                     help="Comma-separated checks to run (default: every registered check; `runshot checks` "
+                          "lists them).")(f)
+    f = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(f)
+    f = click.option("--page-timeout", type=click.FloatRange(1, 600), default=15.0, show_default=True,
+                     help="Seconds for one page load.")(f)
+    f = click.option("--check-timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+                     help="Seconds for one check.")(f)
+    return f
+
+
+def model_options(f):
+    """Flags shared by the commands that call a model (`new`, `batch`)."""
+    f = click.option("--no-derive-checks", "no_derive_checks", is_flag=True,
+                     help="Do not let the model write acceptance checks for a spec that has none.")(f)
+    f = click.option("--candidates", type=click.IntRange(1, 16), default=1, show_default=True,
+                     help="First attempts per spec; the best one is repaired further.")(f)
+    f = click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
+                     help="Retries of a model call after 429, 5xx or a dropped connection.")(f)
+    f = click.option("--deadline", type=click.FloatRange(1, 86400), default=None,
+                     help="Seconds for one model answer, retries included (default 900, local model 1800).")(f)
+    f = click.option("--timeout", "call_timeout", type=click.FloatRange(1, 3600), default=None,
+                     help="Seconds per model call attempt (default 120, local model 600).")(f)
+    f = click.option("--token-budget", type=click.IntRange(1, 10**9), default=None,
+                     help="Stop repairing once this many tokens (prompt + completion) were spent.")(f)
+    f = click.option("--max-tokens", type=click.IntRange(256, 1_000_000), default=None,
+                     help="Cap on completion tokens per model answer.")(f)
+    f = click.option("--max-iterations", type=click.IntRange(1, 50), default=4, show_default=True,
+                     help="Model calls: the first generation plus up to N-1 repairs.")(f)
+    f = click.option("--api-key", metavar="KEY", help="API key [OPENAI_API_KEY]; never written anywhere.")(f)
+    f = click.option("--base-url", metavar="URL",
+                     help="OpenAI-compatible endpoint [OPENAI_BASE_URL]; credentials in it are never shown.")(f)
+    return f
+
+
+def print_findings(out: Console, name: str, result, timings: bool = False) -> None:
+    """Each finding (errors first), then one verdict line; with `timings`, seconds per check and in all."""
+    errs = [f for f in result.findings if f.is_error]
+    warns = [f for f in result.findings if not f.is_error]
+    for f in errs + warns:
+        where = f" ({f.where})" if f.where else ""
+        style = "red" if f.is_error else "yellow"
+        out.print(f"{f.severity:7} [{f.check}] {f.message}{where}", style=style, markup=False, soft_wrap=True)
+    if timings:
+        print_timings(out, name, result)
+    verdict = "PASSED" if result.passed else "FAILED"
+    out.print(f"{verdict}: {name}: {len(errs)} error(s), {len(warns)} warning(s) in {result.seconds:.1f} s",
+              style="bold green" if result.passed else "bold red", markup=False)
+
+
+def print_timings(out: Console, name: str, result) -> None:
+    seconds = (result.info or {}).get("seconds") or {}
+    parts = [f"{check} {float(s):.2f}" for check, s in seconds.items()]
+    out.print(f"timings: {name}: " + (", ".join(parts) if parts else "none recorded")
+              + f"; total {result.seconds:.2f} s", markup=False)
+
+
+def spec_files(args: tuple[str, ...]):
+    """Spec files given as files or folders of *.md, each once, in order."""
+    from pathlib import Path
+
+    found: list[Path] = []
+    for a in args:
+        p = Path(a)
+        if p.is_dir():
+            inside = sorted(x for x in p.glob("*.md") if x.is_file())
+            if not inside:
+                raise UsageError(f"{a}: no *.md spec files in that folder")
+            found += inside
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise UsageError(f"{a}: spec file not found (batch takes spec files or folders of them)")
+    return list(dict.fromkeys(found))

@@ -1,0 +1,80 @@
+"""`runshot new`: generate a project for a spec and repair it until it passes (a client of runshot.api.generate)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from runshot.cli import common
+from runshot.errors import UsageError
+from runshot.values import STATE_DIR, Limits
+
+
+@click.command()
+@click.argument("spec", required=False)
+@click.option("-o", "--out", "out", metavar="OUT", help="New folder for the project (absent or empty).")
+@click.option("--resume", "resume", metavar="OUT", help="Continue an interrupted run in OUT from its last committed iteration.")
+@click.option("--model", metavar="M", help="Model name, 'local', or 'local:/path/model.gguf' [RUNSHOT_MODEL].")
+@common.model_options
+@click.option("--max-files", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Most files the model may write.")
+@click.option("--max-file-bytes", type=click.IntRange(1, 10**9), default=1_000_000, show_default=True,
+              help="Largest file the model may write, in bytes.")
+@click.option("--max-total-bytes", type=click.IntRange(1, 10**10), default=5_000_000, show_default=True,
+              help="Most bytes the model may write in all.")
+@click.option("--max-depth", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Deepest path (folders plus file name).")
+@click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
+              help="Seconds for the whole run; no new iteration starts after that.")
+@common.browser_options
+def new(spec, out, resume, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline,
+        retries, candidates, no_derive_checks, max_files, max_file_bytes, max_total_bytes, max_depth, run_timeout,
+        chromium, sandbox, checks, strict, page_timeout, check_timeout):
+    """Generate a project for SPEC (a spec file, or the prompt itself) into OUT and repair it until it passes."""
+    from runshot import api
+    from runshot.cli.progress import ConsoleProgress
+    from runshot.procs import terminate_as_interrupt
+    from runshot.report import summary_lines
+    from runshot.spec import load_spec
+
+    console = common.console()
+    if resume:
+        if spec or out:
+            raise UsageError(f"--resume OUT takes no SPEC and no -o: the spec is the one kept in OUT/{STATE_DIR}/spec.md")
+        out_dir = Path(resume)
+        the_spec = api.resume_spec(out_dir)
+    else:
+        if not spec or not out:
+            raise UsageError("runshot new needs SPEC and -o OUT (or --resume OUT)")
+        the_spec = load_spec(spec)
+        out_dir = Path(out)
+        api.require_empty_out(out_dir)
+    registry = common.registry()
+    selected = common.parse_checks(checks, registry)
+    limits = Limits(max_files=max_files, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes,
+                    max_depth=max_depth)
+
+    def started(s, the_model, where):
+        console.print(f"[bold]runshot[/bold] {s.title!r} → {where}  (model {the_model.name} at {the_model.where})")
+
+    terminate_as_interrupt()
+    with ConsoleProgress(console) as progress:
+        report = api.generate(
+            the_spec, out_dir, model=model, base_url=base_url, api_key=api_key, max_iterations=max_iterations,
+            max_tokens=max_tokens, token_budget=token_budget, timeout=call_timeout, deadline=deadline,
+            retries=retries, limits=limits, run_timeout=run_timeout, checks=selected, strict=strict,
+            candidates=candidates, derive_checks=not no_derive_checks, chromium=chromium, sandbox=sandbox,
+            page_timeout=page_timeout, check_timeout=check_timeout, resume=bool(resume), progress=progress,
+            registry=registry, on_start=started, note=lambda text: console.print(text, markup=False),
+            status=console.status,
+        )
+    for i, line in enumerate(summary_lines(report)):
+        style = ("bold green" if report.passed else "bold red") if i == 0 else None
+        console.print(line, style=style, markup=False)
+    console.print(f"project: {out_dir}   report: {out_dir / STATE_DIR / 'report.json'}", markup=False)
+    sys.exit(0 if report.passed else 1)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(new)

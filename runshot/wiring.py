@@ -1,0 +1,169 @@
+"""From settings (flags, environment, config file) to working parts: a model client with its `ask` function and
+redacted description, and a validator. `runshot new`, `runshot batch`, the Python API, the pytest plugin and the
+benchmarks all build their parts here, so they cannot drift apart.
+
+    endpoint = resolve_endpoint(model, base_url, api_key)
+    with ExitStack() as stack:
+        model = open_model(stack, endpoint, ModelOptions(retries=4))
+        validator = open_validator(stack, BrowserOptions(chromium=None))
+        run_new(spec, out, model.ask, ..., model_info=model.description, ...)
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, ContextManager
+
+from runshot.config import Endpoint
+from runshot.errors import UsageError
+from runshot.redact import redact_url, strip_query, url_secrets
+
+Note = Callable[[str], None]
+Status = Callable[[str], ContextManager]
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Limits of one model answer; None means the default for the kind of endpoint (hosted or local)."""
+
+    timeout: float | None = None  # seconds per attempt (hosted 120, local 600)
+    deadline: float | None = None  # seconds per answer, retries included (hosted 900, local 1800)
+    max_tokens: int | None = None
+    retries: int = 4
+
+
+@dataclass(frozen=True)
+class BrowserOptions:
+    chromium: str | None = None
+    sandbox: str | None = None  # "auto" (default), "off", "require"
+    page_timeout: float = 15.0
+    check_timeout: float = 60.0
+    check_jobs: int | None = None  # interacting checks of one validation at once (None: sized to the cores)
+
+
+@dataclass
+class Model:
+    """A model ready to answer: `ask(messages, on_progress)` is what the repair loop calls."""
+
+    settings: object  # runshot.generator.client.ModelSettings (holds the key: never print it)
+    client: object
+    description: dict  # {"name", "base_url"} with credentials redacted: fit for reports and consoles
+    secrets: tuple[str, ...]  # values to scrub from anything written (API key, URL password, query tokens)
+
+    def ask(self, messages: list[dict], on_progress=None):
+        from runshot.generator.client import complete
+
+        return complete(self.client, self.settings, messages, on_progress=on_progress)
+
+    @property
+    def name(self) -> str:
+        return self.description["name"]
+
+    @property
+    def where(self) -> str:
+        return self.description.get("base_url") or "(local)"
+
+
+def endpoint_secrets(endpoint: Endpoint | None = None, env: dict | None = None) -> tuple[str, ...]:
+    """Secret values known for this run: the API key and credentials inside the base URL (flags or environment)."""
+    env = os.environ if env is None else env
+    found: list[str] = []
+    if endpoint is not None:
+        found += [endpoint.api_key or ""] + url_secrets(endpoint.base_url)
+    found += [env.get("OPENAI_API_KEY") or ""] + url_secrets(env.get("OPENAI_BASE_URL"))
+    return tuple(dict.fromkeys(s for s in found if s))
+
+
+def make_model_client(settings):
+    """An openai client for `settings`. Query parameters of the base URL (e.g. `?api-key=…`) are sent as the
+    client's default query, because the client would otherwise glue its request paths after them."""
+    from runshot.generator.client import make_client
+
+    if not settings.base_url or "?" not in settings.base_url:
+        return make_client(settings)
+    bare, params = strip_query(settings.base_url)
+    client = make_client(replace(settings, base_url=bare))
+    return client.with_options(default_query=params) if params else client
+
+
+def only_model(endpoint: Endpoint) -> str:
+    """No model named for an endpoint: the one model it serves, or a usage error asking for a name."""
+    from runshot.generator.client import ModelSettings
+
+    try:
+        client = make_model_client(ModelSettings(name="", base_url=endpoint.base_url, api_key=endpoint.api_key,
+                                                 timeout=10))
+        ids = [m.id for m in client.models.list()]
+    except Exception:  # noqa: BLE001 (an endpoint that cannot list models just needs a name)
+        ids = []
+    if len(ids) == 1:
+        return ids[0]
+    raise UsageError("no model named: pass --model NAME (or set RUNSHOT_MODEL)")
+
+
+def start_local(stack: ExitStack, endpoint: Endpoint, note: Note | None = None,
+                status: Status | None = None) -> tuple[str, str]:
+    """Start the embedded model's server (stopped when `stack` closes): (base URL, model name)."""
+    from runshot.generator import local
+
+    path = local.resolve_local(endpoint.model)
+    hint = "" if endpoint.origin != "default" else " (no endpoint configured; use --base-url/--model for a hosted one)"
+    if note is not None:
+        note(f"model: local {path.name}{hint}")
+    with (status or (lambda text: nullcontext()))("starting the local model server…"):
+        server = stack.enter_context(local.LocalServer(path, log_dir=Path(local.cache_dir()) / "logs"))
+    return server.base_url, path.stem
+
+
+def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = ModelOptions(),
+               note: Note | None = None, status: Status | None = None,
+               local_servers: dict[str, tuple[str, str]] | None = None) -> Model:
+    """The model behind `endpoint`, ready to ask. A local model's server is started (once per GGUF when
+    `local_servers` is shared between calls) and stopped with `stack`."""
+    from runshot.generator.client import ModelSettings
+
+    if endpoint.is_local:
+        servers = {} if local_servers is None else local_servers
+        if endpoint.model not in servers:
+            servers[endpoint.model] = start_local(stack, endpoint, note, status)
+        base, name = servers[endpoint.model]
+        settings = ModelSettings(name=name, base_url=base, api_key=None, timeout=options.timeout or 600,
+                                 deadline=options.deadline or 1800, max_tokens=options.max_tokens,
+                                 max_retries=options.retries)
+    else:
+        name = endpoint.model or only_model(endpoint)
+        settings = ModelSettings(name=name, base_url=endpoint.base_url, api_key=endpoint.api_key,
+                                 timeout=options.timeout or 120, deadline=options.deadline or 900,
+                                 max_tokens=options.max_tokens, max_retries=options.retries)
+    description = {"name": settings.name, "base_url": redact_url(settings.base_url) if settings.base_url else None}
+    return Model(settings, make_model_client(settings), description, endpoint_secrets(endpoint))
+
+
+def check_browser(browser: BrowserOptions) -> None:
+    """Fail early (before any tokens are spent) when no Chromium can be found."""
+    from runshot.validators.browser import BrowserSettings
+
+    BrowserSettings(executable=browser.chromium).resolve_executable()
+
+
+def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None) -> Callable[[], object]:
+    """A function making Validators with these options (for pools that start one browser per slot)."""
+    from runshot.validators.browser import BrowserSettings
+    from runshot.validators.context import Timeouts
+    from runshot.validators.runner import Validator
+
+    settings = BrowserSettings(executable=browser.chromium, sandbox=browser.sandbox or "auto")
+    timeouts = Timeouts(load=browser.page_timeout, check=browser.check_timeout)
+
+    def make():
+        return Validator(settings, timeouts, check_jobs=browser.check_jobs, registry=registry)
+
+    return make
+
+
+def open_validator(stack: ExitStack, browser: BrowserOptions = BrowserOptions(), registry=None):
+    """A Validator (closed with `stack`)."""
+    return stack.enter_context(validator_factory(browser, registry)())
