@@ -1,0 +1,110 @@
+"""The check registry: one list of checks, built-ins first (runtime leading), then plugins; every consumer uses it."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+
+from runshot import regress
+from runshot.errors import UsageError
+from runshot.spec import Spec
+from runshot.validators.registry import (
+    BUILT_IN,
+    BUILT_INS,
+    Check,
+    Registry,
+    built_in_registry,
+    function_check,
+    load_registry,
+    plugin_checks,
+)
+from runshot.validators.runner import Validator
+
+GOOD = Path(__file__).parent / "fixtures" / "ci" / "good_app"
+NAMES = ["runtime", "a11y", "semantics", "acceptance", "keyboard", "dialog", "motion", "mobile", "sweep"]
+
+
+def test_built_ins_in_order_with_what_they_need():
+    reg = built_in_registry()
+    assert reg.names() == NAMES
+    assert all(c.source == BUILT_IN and c.built_in for c in reg)
+    needs = {c.name: c.needs for c in reg}
+    assert needs["runtime"] == "page" and needs["acceptance"] == "isolated" and needs["mobile"] == "viewport"
+    for c in reg:
+        fn = c.load()
+        assert fn is not None and callable(fn), c.name
+        assert isinstance(c.rules, dict)
+        assert all(sev in ("error", "warning") for sev in c.rules.values()), c.name
+
+
+def test_declared_rules_and_needs_are_read_from_the_module(tmp_path: Path, monkeypatch):
+    """A new built-in is one module plus one registry line; its RULES and NEEDS come from the module."""
+    (tmp_path / "runshot_extra_check.py").write_text(
+        "NEEDS = 'viewport'\nRULES = {'extra/x': 'warning'}\n\nasync def check_extra(ctx):\n    return []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    line = Check("extra", BUILT_IN, "runshot_extra_check", "check_extra")
+    reg = Registry(BUILT_INS + (line,))
+    assert reg.names()[-1] == "extra" and reg.get("extra").needs == "viewport"
+    assert reg.get("extra").rules == {"extra/x": "warning"}
+    (tmp_path / "runshot_plain_check.py").write_text("async def check_plain(ctx):\n    return []\n")
+    undeclared = Check("plain", BUILT_IN, "runshot_plain_check", "check_plain", default_needs="isolated")
+    assert undeclared.needs == "isolated" and undeclared.rules == {}
+    missing = Check("gone", BUILT_IN, "runshot_no_such_check_module", "check")
+    assert missing.load() is None  # not installed: the validator skips it
+
+
+def test_plugin_entry_points_clashes_and_broken_ones(tmp_path: Path, monkeypatch):
+    (tmp_path / "runshot_ep_plugin.py").write_text("async def check(ctx):\n    return []\n")
+    (tmp_path / "runshot_ep_broken.py").write_text("raise RuntimeError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    eps = [
+        EntryPoint("zeta", "runshot_ep_plugin:check", "runshot.checks"),
+        EntryPoint("alpha", "runshot_ep_plugin:check", "runshot.checks"),
+        EntryPoint("a11y", "runshot_ep_plugin:check", "runshot.checks"),
+        EntryPoint("broken", "runshot_ep_broken:check", "runshot.checks"),
+        EntryPoint("nofn", "runshot_ep_plugin", "runshot.checks"),
+    ]
+    warnings: list[str] = []
+    reg = load_registry(warn=warnings.append, entry_points=eps)
+    assert reg.names() == NAMES + ["alpha", "zeta"]  # plugins after the built-ins, by name
+    assert len(warnings) == 3 and list(reg.warnings) == warnings
+    assert any("'a11y'" in w and "already taken" in w for w in warnings)
+    assert any("'broken'" in w and "RuntimeError: boom at import" in w for w in warnings)
+    assert any("'nofn'" in w and "module:function" in w for w in warnings)
+    assert all("\n" not in w for w in warnings)
+    checks, more = plugin_checks(eps[:2] + eps[:1])
+    assert [c.name for c in checks] == ["alpha", "zeta"] and len(more) == 1  # a second 'zeta' clashes too
+
+
+def test_regress_keeps_registered_plugin_checks():
+    reg = built_in_registry().with_checks(function_check("title", lambda ctx: None, source="runshot-title"))
+    base = regress.BaselineProject("p", checks=["runtime", "title", "gone"], failing=set(), reported=set())
+    assert regress.checks_to_rerun(base, reg.names()) == ["runtime", "title"]
+    assert regress.checks_to_rerun(regress.BaselineProject("p", ["gone"], set(), set()), reg.names()) is None
+
+
+def test_validator_runs_registry_checks_in_order_and_refuses_unknown_names():
+    calls: list[str] = []
+
+    async def first(ctx):
+        calls.append("first")
+        return []
+
+    async def second(ctx):
+        calls.append("second")
+        from runshot import Finding
+
+        return [Finding("second", "warning", f"saw {await ctx.page.title()}", rule="second/seen")]
+
+    reg = built_in_registry().with_checks(function_check("first", first), function_check("second", second))
+    spec = Spec(title="good", body="", source="(none)")
+    with Validator(registry=reg) as validator:
+        result = validator.validate(GOOD, spec, checks=["runtime", "second", "first"])
+        assert result.checks_run == ["runtime", "second", "first"] and calls == ["second", "first"]
+        assert [f.message for f in result.findings if f.check == "second"] == ["saw Counter"]
+        with pytest.raises(UsageError) as err:
+            validator.validate(GOOD, spec, checks=["runtime", "nonsense"])
+        assert "nonsense" in err.value.message and "known: runtime, a11y" in err.value.message
