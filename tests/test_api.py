@@ -66,3 +66,33 @@ def test_generate_against_the_scripted_server(tmp_path: Path):
     assert (out / ".runshot" / "spec.md").is_file() and (out / "index.html").is_file()
     with pytest.raises(UsageError, match="not empty"):
         runshot.generate("again", out, model="scripted", base_url=fake.base_url)
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("OPENAI_", "RUNSHOT_MODEL"))}
+    return subprocess.run([sys.executable, "-m", "runshot", *args], capture_output=True, text=True, timeout=300,
+                          env=env, cwd=cwd)
+
+
+def test_check_jobs_and_timings(tmp_path: Path):
+    out = tmp_path / "many.json"
+    proc = cli("check", str(FIXTURES / "good_app"), str(FIXTURES / "broken_app"), "--checks", "runtime", "--jobs",
+               "2", "--jobs-checks", "1", "--timings", "--json", str(out))
+    assert proc.returncode == 1, proc.stderr
+    timing_lines = [line for line in proc.stderr.splitlines() if line.startswith("timings: ")]
+    assert sorted(line.split(":")[1].strip() for line in timing_lines) == ["broken_app", "good_app"]
+    assert all("runtime" in line and "total" in line for line in timing_lines)
+    data = json.loads(out.read_text())
+    assert [p["project"] for p in data["projects"]] == ["good_app", "broken_app"]
+    assert all("runtime" in p["info"]["seconds"] for p in data["projects"])
+    assert cli("check", str(FIXTURES / "good_app"), "--jobs", "0").returncode == 2
+
+
+def test_new_takes_candidates_and_no_derive_checks(tmp_path: Path):
+    with FakeOpenAI(answer("Counter"), answer("Counter"), answer("Counter")) as fake:
+        proc = cli("new", "A counter with an Increment button", "-o", str(tmp_path / "out"), "--model", "scripted",
+                   "--base-url", fake.base_url, "--checks", "runtime", "--candidates", "2", "--no-derive-checks")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "out" / ".runshot" / "report.json").read_text())["passed"] is True
+    bad = cli("new", "x", "-o", str(tmp_path / "o2"), "--candidates", "0")
+    assert bad.returncode == 2 and "--candidates" in bad.stderr

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from runshot.cli import common
+import runshot.cli.common as common
 from runshot.errors import UsageError
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from runshot.cli import common
+import runshot.cli.common as common
 from runshot.errors import UsageError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from runshot.cli import common
+import runshot.cli.common as common
 
 
 @click.group()

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from runshot.cli import common
+import runshot.cli.common as common
 from runshot.errors import UsageError
 from runshot.values import STATE_DIR, Limits
 
