@@ -36,6 +36,7 @@ from runshot.batchjson import (  # noqa: F401 (the batch's JSON, importable from
 )
 from runshot.errors import RunshotError, UsageError
 from runshot.loop import Progress, run_new
+from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
 from runshot.values import Limits
 
@@ -244,7 +245,7 @@ class JobProgress(Progress):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
         with self.log_path.open("a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} {text}\n")
+            fh.write(f"{stamp} {redact_text(text)}\n")  # no URL credentials, even inside a traceback
 
     def iteration_started(self, number: int, repair: bool) -> None:
         self.number = number

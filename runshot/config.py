@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runshot.errors import UsageError
+from runshot.redact import redact_url
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
@@ -50,8 +51,8 @@ class Endpoint:
     def is_local(self) -> bool:
         return self.model == LOCAL or self.model.startswith(LOCAL + ":")
 
-    def __repr__(self) -> str:  # never show the key
-        return f"Endpoint(model={self.model!r}, base_url={self.base_url!r}, origin={self.origin!r})"
+    def __repr__(self) -> str:  # never show the key, nor credentials inside the URL
+        return f"Endpoint(model={self.model!r}, base_url={redact_url(self.base_url)!r}, origin={self.origin!r})"
 
 
 def resolve_endpoint(
@@ -85,6 +86,6 @@ def resolve_endpoint(
         url = OPENAI_BASE_URL
         url_origin = "default"
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must start with http:// or https:// (got {url!r})")
+        raise UsageError(f"--base-url must start with http:// or https:// (got {redact_url(url)!r})")
     origin = m_origin or url_origin or "environment"
     return Endpoint(model=m or "", base_url=url.rstrip("/"), api_key=key, origin=origin)

@@ -165,3 +165,15 @@ def test_error_lines_never_echo_the_key(tmp_path: Path, argv: list[str]):
     assert proc.returncode == 2
     assert "--base-url must start with http" in proc.stderr
     assert_clean(proc.stdout + proc.stderr, "a usage error")
+
+
+def test_endpoint_repr_and_errors_redact_the_url():
+    from runshot.config import resolve_endpoint
+    from runshot.errors import UsageError
+
+    endpoint = resolve_endpoint("m", f"https://user:{PASSWORD}@h.test/v1?token={QUERY_TOKEN}", API_KEY, env={},
+                                config={})
+    assert_clean(repr(endpoint), "Endpoint's repr")
+    with pytest.raises(UsageError) as err:
+        resolve_endpoint("m", f"ftp://user:{PASSWORD}@h.test/v1", None, env={}, config={})
+    assert_clean(err.value.message, "the usage error")
