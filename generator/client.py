@@ -93,13 +93,20 @@ def complete(
     messages: list[dict],
     on_progress: Callable[[int, float], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    temperature: float | None = None,
+    seed: int | None = None,
 ) -> Completion:
     """One judged answer: retries and continuations included, within settings.deadline.
 
     on_progress(tokens_so_far, elapsed_seconds) is called as tokens arrive (once per answer when not streaming);
     after a retry the count restarts from what the earlier, complete parts held.
+    temperature overrides settings.temperature for this answer; seed asks for a reproducible sample (an endpoint
+    that rejects the parameter with HTTP 400 is asked again without it).
+    A streamed answer that starts re-sending a file it already finished, or repeats one line over and over, is
+    stopped there (see RepeatGuard): what came is kept and finish_reason is "repeat".
     """
-    run = _Run(client, settings, on_progress, sleep)
+    run = _Run(client, settings, on_progress, sleep, temperature=temperature, seed=seed)
     text = ""
     usage = Usage()
     estimated = False
@@ -168,8 +175,10 @@ class _DeadlineHit(Exception):
 class _Run:
     """The state of one complete() call: its clock, attempt count and progress."""
 
-    def __init__(self, client, settings: ModelSettings, on_progress, sleep):
+    def __init__(self, client, settings: ModelSettings, on_progress, sleep, temperature=None, seed=None):
         self.client = client
+        self.temperature = settings.temperature if temperature is None else temperature
+        self.seed = seed
         self.settings = settings
         self.on_progress = on_progress
         self.sleep = sleep
@@ -230,8 +239,10 @@ class _Run:
             kwargs["stream_options"] = {"include_usage": True}
         if settings.max_tokens is not None:
             kwargs["max_tokens"] = settings.max_tokens
-        if settings.temperature is not None:
-            kwargs["temperature"] = settings.temperature
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
         try:
             with self.client.chat.completions.with_streaming_response.create(**kwargs) as response:
                 self.reached = True
@@ -247,6 +258,9 @@ class _Run:
                 return answer
         except openai.APIStatusError as err:
             self.reached = True
+            if err.status_code == 400 and self.seed is not None and "seed" in _server_message(err).lower():
+                self.seed = None  # this endpoint takes no seed: ask again without one
+                raise _Retry("the endpoint does not take a seed; asking without one", wait=0.0) from None
             raise self._status_problem(err) from None
         except openai.APITimeoutError as err:
             if isinstance(err.__cause__, _http.ConnectTimeout):
@@ -296,6 +310,7 @@ class _Run:
         finish: str | None = None
         usage: Usage | None = None
         done = False
+        guard = RepeatGuard()
         for data in _sse_data(chunks):
             if data.strip() == "[DONE]":
                 done = True
@@ -320,6 +335,9 @@ class _Run:
                 if isinstance(piece, str) and piece:
                     sink.append(piece)
                     got = True
+                    if key == "content" and guard.feed(piece):
+                        log.info("the answer started repeating itself (%s); stopping the stream", guard.why)
+                        return _Answer(guard.kept("".join(content)), "".join(refusal), "repeat", usage)
             if delta.get("reasoning_content") or delta.get("reasoning"):
                 got = True  # thinking models: not part of the answer, but it is progress
             if got:
@@ -348,6 +366,87 @@ class _Run:
 
     def _clean(self, text: str) -> str:
         return redact(_one_line(text, 300), self.settings.api_key)
+
+
+# --- the repeat guard ------------------------------------------------------------------------------------------
+
+
+_HEADING_PATH = re.compile(r"^#{1,6}\s+`?(?P<path>[\w./@+-]+\.[A-Za-z0-9]{1,12})`?\s*:?\s*$")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
+REPEAT_LINES = 30  # the same non-blank line this many times in a row is a loop, not code
+
+
+class RepeatGuard:
+    """Watches a streamed answer line by line and says when it starts repeating itself.
+
+    Two signs: a `### path` heading for a file whose block already closed, followed by a whole file again (an edit
+    block after a repeated heading is fine), and one non-blank line sent REPEAT_LINES times in a row.
+    `kept(text)` is the answer up to where the repetition began.
+    """
+
+    def __init__(self, repeat_lines: int = REPEAT_LINES):
+        self.repeat_lines = repeat_lines
+        self.partial = ""
+        self.offset = 0  # characters of the answer in complete lines so far
+        self.finished: set[str] = set()  # paths whose whole-file block closed
+        self.current: str | None = None  # path of the block being read
+        self.fence: str | None = None
+        self.pending: tuple[str, int] | None = None  # (path, offset) of a heading naming a finished file
+        self.pending_fence = False
+        self.last = ""
+        self.run = 0
+        self.run_start = 0
+        self.cut: int | None = None
+        self.why = ""
+
+    def feed(self, piece: str) -> bool:
+        """Take more of the answer; True once it repeats (then stop reading)."""
+        self.partial += piece
+        while "\n" in self.partial and self.cut is None:
+            line, self.partial = self.partial.split("\n", 1)
+            self._line(line)
+            self.offset += len(line) + 1
+        return self.cut is not None
+
+    def kept(self, text: str) -> str:
+        return text if self.cut is None else text[: self.cut]
+
+    def _line(self, line: str) -> None:
+        stripped = line.strip()
+        if stripped and stripped == self.last:
+            self.run += 1
+            if self.run >= self.repeat_lines:
+                self._stop(self.run_start + len(line) + 1, f"the same line {self.run} times in a row")
+                return
+        elif stripped:
+            self.last, self.run, self.run_start = stripped, 1, self.offset
+        fence = _FENCE.match(line)
+        if self.fence is not None:
+            if fence and fence.group(1)[0] == self.fence[0] and len(fence.group(1)) >= len(self.fence) \
+                    and not fence.group(2).strip():
+                if self.current:
+                    self.finished.add(self.current)
+                self.fence, self.current = None, None
+            elif self.pending is not None and stripped:
+                if "<<<<<<<" in stripped:
+                    self.pending = None  # an edit block: repeating the heading is how edits are written
+                else:
+                    self._stop(self.pending[1], f"{self.pending[0]} sent again")
+            return
+        if fence:
+            self.fence = fence.group(1)
+            return
+        heading = _HEADING_PATH.match(stripped)
+        if heading:
+            path = heading.group("path")
+            self.current = path
+            self.pending = (path, self.offset) if path in self.finished else None
+        elif stripped and "<<<<<<<" in stripped:
+            self.pending = None
+            self.current = None
+
+    def _stop(self, at: int, why: str) -> None:
+        self.cut, self.why = at, why
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------
