@@ -337,7 +337,7 @@ def run_batch(
             progress.log(f"run {job.name}: spec {job.spec_path}, model {job.model or '(default)'}")
             report = run_new(spec, out, guarded_ask, validate, model_info=model_info(job),
                              options=RunOptions(max_iterations=options.max_iterations, limits=options.limits,
-                                                token_budget=options.token_budget),
+                                                token_budget=options.token_budget, derive_checks=False),
                              progress=progress)
             if finish is not None:
                 finish(job, spec, out)
