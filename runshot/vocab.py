@@ -114,7 +114,7 @@ def expand_shorthand(action: str, raw) -> dict | None:
 
 
 def step_language() -> list[dict]:
-    """The actions for a prompt: [{"name", "description", "keys", "example"}]."""
+    """The actions for a prompt: [{"name", "description", "arguments", "example"}]."""
     out = []
     for a in ACTIONS.values():
         keys = list(a.required) + [f"{k} (optional)" for k in a.optional if k not in EXPECTATIONS]
@@ -122,5 +122,5 @@ def step_language() -> list[dict]:
             keys.insert(0, "a target")
         elif a.target == "optional":
             keys.insert(0, "a target (optional)")
-        out.append({"name": a.name, "description": a.description, "keys": keys, "example": a.example})
+        out.append({"name": a.name, "description": a.description, "arguments": keys, "example": a.example})
     return out
