@@ -26,6 +26,7 @@ _NULL = re.compile(r"Cannot (?:read|set) propert(?:y|ies) of null", re.I)
 _LOOKUP = re.compile(
     r"""(?P<call>getElementById|querySelector(?:All)?|getElementsByClassName)\(\s*(?P<q>['"`])(?P<arg>[^'"`]+)(?P=q)\s*\)"""
 )
+_USED = re.compile(r"\b([A-Za-z_$][\w$]*)\s*(?:\?\.|\.)\s*[A-Za-z_$]")
 _ID_ATTR = re.compile(r"""\bid\s*=\s*["']([^"']+)["']""", re.I)
 _CLASS_ATTR = re.compile(r"""\bclass\s*=\s*["']([^"']+)["']""", re.I)
 
@@ -67,7 +68,7 @@ def enrich(f: Finding, files: dict[str, str], entry: str = "index.html") -> Find
     frame = code_frame(lines, number)
     hint = f.hint
     if _NULL.search(f.message + " " + f.evidence):
-        lookup = _null_lookup(lines[number - 1], files)
+        lookup = _null_lookup(lines, number, files)
         if lookup:
             hint = lookup + (" " + hint if hint else "")
     evidence = f"{path} around line {number}:\n{frame}" + (f"\n\n{f.evidence}" if f.evidence else "")
@@ -97,8 +98,22 @@ def _line_ref(f: Finding, files: dict[str, str], entry: str) -> tuple[str, int] 
     return None
 
 
-def _null_lookup(source_line: str, files: dict[str, str]) -> str:
+def _null_lookup(lines: list[str], number: int, files: dict[str, str]) -> str:
+    """The lookup that found nothing: on the failing line, or where the variable used there was assigned."""
+    source_line = lines[number - 1]
     lookups = list(_LOOKUP.finditer(source_line))
+    where = "on that line"
+    if not lookups:
+        for name in dict.fromkeys(_USED.findall(source_line)):
+            assign = re.compile(rf"\b{re.escape(name)}\s*=\s*[\w.]*?" + _LOOKUP.pattern)
+            for n in range(number - 1, 0, -1):
+                m = assign.search(lines[n - 1])
+                if m:
+                    lookups = list(_LOOKUP.finditer(lines[n - 1][m.start():]))[:1]
+                    where = f"(line {n}, where {name} was set)"
+                    break
+            if lookups:
+                break
     if not lookups:
         return ""
     ids, classes = html_names(files)
@@ -108,7 +123,7 @@ def _null_lookup(source_line: str, files: dict[str, str]) -> str:
         said.append(f"{call}('{arg}') found nothing")
     have = f"the HTML has ids: {', '.join(ids[:MAX_NAMES]) or '(none)'}"
     have += f"; classes: {', '.join(classes[:MAX_NAMES]) or '(none)'}"
-    return "; ".join(said) + f" on that line: {have}."
+    return "; ".join(said) + f" {where}: {have}."
 
 
 def html_names(files: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -38,6 +38,9 @@ def test_a_null_property_error_gets_a_code_frame_and_the_names_the_html_has():
     hint = enrich(f2, FILES).hint
     assert "querySelector('#new-task') found nothing" in hint
     assert "ids: list, add" in hint and "classes: tasks, big, primary" in hint
+    # On line 3 the null is `form`, set by the lookup on line 2.
+    hint3 = out.hint
+    assert "querySelector('#new-task') found nothing (line 2, where form was set)" in hint3 and "check the lookup" in hint3
 
 
 def test_findings_without_a_line_stay_as_they_are_and_reach_the_prompt_capped():
