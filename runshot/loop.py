@@ -6,6 +6,7 @@ Several first attempts are runshot.candidates; acceptance checks written from th
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from runshot import gitrepo, steps
@@ -93,15 +94,9 @@ def _iterate(run: Run, number: int) -> Iteration | None:
 
 def _out_of_time(run: Run, number: int, first: int) -> str | None:
     limit = run.options.run_timeout
-    if limit is not None and number > first and _elapsed(run) > limit:
+    if limit is not None and number > first and time.monotonic() - run.started > limit:
         return f"run time limit of {limit:g} s reached"
     return None
-
-
-def _elapsed(run: Run) -> float:
-    import time
-
-    return time.monotonic() - run.started
 
 
 def _open(spec, out, ask, validate, model_info, options, progress, resume) -> Run:

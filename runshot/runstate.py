@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from runshot.report import Report
+from runshot.report import REPORT_DIR, Report
 from runshot.spec import Spec
 from runshot.values import Files, Finding, Limits
 
@@ -104,8 +104,6 @@ class Run:
 
     @property
     def state_dir(self) -> Path:
-        from runshot.report import REPORT_DIR
-
         return self.out / REPORT_DIR
 
 
