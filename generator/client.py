@@ -162,8 +162,9 @@ class _Answer:
 class _Retry(Exception):
     """A problem worth another attempt. wait: what the server asked for (Retry-After), if anything."""
 
-    def __init__(self, message: str, *, wait: float | None = None, unreachable: bool = False):
+    def __init__(self, message: str, *, wait: float | None = None, unreachable: bool = False, free: bool = False):
         super().__init__(message)
+        self.free = free  # not the endpoint's fault (a parameter it does not take): costs no retry
         self.message = message
         self.wait = wait
         self.unreachable = unreachable
@@ -209,6 +210,9 @@ class _Run:
                 raise self._deadline_error(last) from None
             except _Retry as problem:
                 last = problem
+                if problem.free:
+                    tries -= 1
+                    continue
             if tries > self.settings.max_retries:
                 raise self._final_error(last, tries)
             wait = last.wait if last.wait is not None else _backoff(tries - 1)
@@ -261,7 +265,7 @@ class _Run:
             self.reached = True
             if err.status_code == 400 and self.seed is not None and "seed" in _server_message(err).lower():
                 self.seed = None  # this endpoint takes no seed: ask again without one
-                raise _Retry("the endpoint does not take a seed; asking without one", wait=0.0) from None
+                raise _Retry("the endpoint does not take a seed; asking without one", free=True) from None
             raise self._status_problem(err) from None
         except openai.APITimeoutError as err:
             if isinstance(err.__cause__, _http.ConnectTimeout):

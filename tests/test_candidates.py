@@ -90,7 +90,8 @@ def test_the_winner_continues_into_repair(fake_openai, validator, tmp_path: Path
 
 def test_seed_is_dropped_for_an_endpoint_that_rejects_it(fake_openai):
     fake_openai.script(Reply(status=400, content="Unrecognized request argument supplied: seed"), "fine")
-    settings = ModelSettings(name="m", base_url=fake_openai.base_url, api_key="k", timeout=10, deadline=30)
+    settings = ModelSettings(name="m", base_url=fake_openai.base_url, api_key="k", timeout=10, deadline=30,
+                             max_retries=0)
     result = complete(make_client(settings), settings, [{"role": "user", "content": "hi"}], seed=7, temperature=0.5)
     assert result.text == "fine"
     first, second = fake_openai.chat_requests
