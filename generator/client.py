@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - depends on the installed openai versio
     import httpx as _http
 
 from runshot.errors import ModelError, UsageError
+from runshot.generator.repeatguard import RepeatGuard
 from runshot.values import Usage
 
 log = logging.getLogger(__name__)
@@ -95,13 +96,20 @@ def complete(
     messages: list[dict],
     on_progress: Callable[[int, float], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    temperature: float | None = None,
+    seed: int | None = None,
 ) -> Completion:
     """One judged answer: retries and continuations included, within settings.deadline.
 
     on_progress(tokens_so_far, elapsed_seconds) is called as tokens arrive (once per answer when not streaming);
     after a retry the count restarts from what the earlier, complete parts held.
+    temperature overrides settings.temperature for this answer; seed asks for a reproducible sample (an endpoint
+    that rejects the parameter with HTTP 400 is asked again without it).
+    A streamed answer that starts re-sending a file it already finished, or repeats one line over and over, is
+    stopped there (see RepeatGuard): what came is kept and finish_reason is "repeat".
     """
-    run = _Run(client, settings, on_progress, sleep)
+    run = _Run(client, settings, on_progress, sleep, temperature=temperature, seed=seed)
     text = ""
     usage = Usage()
     estimated = False
@@ -156,8 +164,9 @@ class _Answer:
 class _Retry(Exception):
     """A problem worth another attempt. wait: what the server asked for (Retry-After), if anything."""
 
-    def __init__(self, message: str, *, wait: float | None = None, unreachable: bool = False):
+    def __init__(self, message: str, *, wait: float | None = None, unreachable: bool = False, free: bool = False):
         super().__init__(message)
+        self.free = free  # not the endpoint's fault (a parameter it does not take): costs no retry
         self.message = message
         self.wait = wait
         self.unreachable = unreachable
@@ -170,8 +179,10 @@ class _DeadlineHit(Exception):
 class _Run:
     """The state of one complete() call: its clock, attempt count and progress."""
 
-    def __init__(self, client, settings: ModelSettings, on_progress, sleep):
+    def __init__(self, client, settings: ModelSettings, on_progress, sleep, temperature=None, seed=None):
         self.client = client
+        self.temperature = settings.temperature if temperature is None else temperature
+        self.seed = seed
         self.settings = settings
         self.on_progress = on_progress
         self.sleep = sleep
@@ -201,6 +212,9 @@ class _Run:
                 raise self._deadline_error(last) from None
             except _Retry as problem:
                 last = problem
+                if problem.free:
+                    tries -= 1
+                    continue
             if tries > self.settings.max_retries:
                 raise self._final_error(last, tries)
             wait = last.wait if last.wait is not None else _backoff(tries - 1)
@@ -232,8 +246,10 @@ class _Run:
             kwargs["stream_options"] = {"include_usage": True}
         if settings.max_tokens is not None:
             kwargs["max_tokens"] = settings.max_tokens
-        if settings.temperature is not None:
-            kwargs["temperature"] = settings.temperature
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
         try:
             with self.client.chat.completions.with_streaming_response.create(**kwargs) as response:
                 self.reached = True
@@ -249,6 +265,9 @@ class _Run:
                 return answer
         except openai.APIStatusError as err:
             self.reached = True
+            if err.status_code == 400 and self.seed is not None and "seed" in _server_message(err).lower():
+                self.seed = None  # this endpoint takes no seed: ask again without one
+                raise _Retry("the endpoint does not take a seed; asking without one", free=True) from None
             raise self._status_problem(err) from None
         except openai.APITimeoutError as err:
             if isinstance(err.__cause__, _http.ConnectTimeout):
@@ -298,6 +317,7 @@ class _Run:
         finish: str | None = None
         usage: Usage | None = None
         done = False
+        guard = RepeatGuard()
         for data in _sse_data(chunks):
             if data.strip() == "[DONE]":
                 done = True
@@ -322,6 +342,9 @@ class _Run:
                 if isinstance(piece, str) and piece:
                     sink.append(piece)
                     got = True
+                    if key == "content" and guard.feed(piece):
+                        log.info("the answer started repeating itself (%s); stopping the stream", guard.why)
+                        return _Answer(guard.kept("".join(content)), "".join(refusal), "repeat", usage)
             if delta.get("reasoning_content") or delta.get("reasoning"):
                 got = True  # thinking models: not part of the answer, but it is progress
             if got:

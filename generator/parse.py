@@ -33,6 +33,7 @@ from runshot.values import ERROR, WARNING, Finding
 CHECK = "format"
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+FENCE_OPEN = _FENCE_OPEN
 _FILE_OPEN = re.compile(
     r"""<file\s+(?:path|name|filename)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s>]+))[^>]*?(?P<selfclose>/)?>""",
     re.I,
@@ -104,8 +105,11 @@ class _Taken:
     line: int  # 1-based line of the answer where the file began
 
 
-def parse_files(text: str) -> ParseResult:
-    """Take every file out of a model's answer; say exactly what was wrong with the rest."""
+def parse_files(text: str, expect_files: bool = True) -> ParseResult:
+    """Take every file out of a model's answer; say exactly what was wrong with the rest.
+
+    With expect_files=False (the answer also held edit blocks), an answer without whole files is no finding.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     taken, findings, deleted, unlabeled = _scan(text, depth=0)
 
@@ -136,7 +140,7 @@ def parse_files(text: str) -> ParseResult:
     for path, content in files.items():
         findings.extend(_placeholders(path, content))
 
-    if not files and not deleted:
+    if not files and not deleted and expect_files:
         findings.insert(0, _no_files(text, unlabeled))
     return ParseResult(files=files, findings=findings, format=_format_name(styles, bool(files)), deleted=deleted)
 
@@ -328,6 +332,17 @@ def _looks_like_path(token: str) -> bool:
     if "/" in token.replace("\\", "/") and re.fullmatch(r"[\w.@+-]+", name):
         return True  # a nested file without an extension (scripts/build, .git/hooks/pre-commit)
     return name.startswith(".") and len(name) > 1 and name[1:].replace("-", "").replace("_", "").isalnum()
+
+
+def line_path(line: str) -> str | None:
+    """The file path a line written above a block names ("### app.js", "**app.js**", "File: app.js"), if any."""
+    found = _line_path(line.strip()) if line.strip() else None
+    return found[0] if found else None
+
+
+def info_path(info: str) -> str:
+    """The file path a fence's info string names (```js app.js, ```html path=index.html), or ""."""
+    return _info_path(info.strip())[1]
 
 
 def _line_path(stripped: str) -> tuple[str, str] | None:

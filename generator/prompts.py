@@ -16,6 +16,7 @@ from typing import Iterable
 import jinja2
 
 from runshot.spec import Spec, Step
+from runshot.vocab import ACTIONS, TARGET_KINDS
 from runshot.values import ERROR, Finding, dedupe, truncate
 
 TEMPLATE_PACKAGE = "runshot.templates"
@@ -59,7 +60,7 @@ def render(name: str, **values) -> str:
 def generation_messages(spec: Spec) -> list[dict]:
     """System + user messages asking for the whole project."""
     return [
-        {"role": "system", "content": render("system.j2", entry=spec.entry)},
+        {"role": "system", "content": render("system.j2", entry=spec.entry, edits=False)},
         {
             "role": "user",
             "content": render("generate.j2", spec=spec, checks=describe_checks(spec)),
@@ -73,8 +74,12 @@ def repair_messages(
     findings: list[Finding],
     iteration: int,
     limits: PromptLimits | None = None,
+    edits: bool = True,
 ) -> list[dict]:
-    """System + user messages showing the current files and what is wrong, asking for changed files only."""
+    """System + user messages showing the current files and what is wrong, asking for changed files only.
+
+    With `edits`, both messages explain SEARCH/REPLACE edit blocks (generator/edits.py) besides whole files.
+    """
     limits = limits or PromptLimits()
     groups, left_out = group_findings(findings, files, spec.entry, limits)
     shown, hidden = _select_files(files, groups, spec.entry, limits.max_files_chars)
@@ -90,9 +95,10 @@ def repair_messages(
         error_count=sum(1 for f in kept if f["severity"] == ERROR),
         warning_count=sum(1 for f in kept if f["severity"] != ERROR),
         left_out=left_out,
+        edits=edits,
     )
     return [
-        {"role": "system", "content": render("system.j2", entry=spec.entry)},
+        {"role": "system", "content": render("system.j2", entry=spec.entry, edits=edits)},
         {"role": "user", "content": user},
     ]
 
@@ -250,32 +256,21 @@ def describe_target(args: dict) -> str:
 
 
 def describe_step(step: Step) -> str:
+    """One step in plain words, from the phrase the step vocabulary gives its action."""
     a = step.args
-    target = describe_target(a)
-    action = step.action
-    if action == "click":
-        return f"click {target}"
-    if action == "fill":
-        return f'type "{a.get("value")}" into {target}'
-    if action == "press":
-        return f"press {a.get('key')}" + (f" in {target}" if target else "")
-    if action == "check":
-        return f"check {target}"
-    if action == "select":
-        return f'choose "{a.get("value")}" in {target}'
-    if action == "hover":
-        return f"hover over {target}"
-    if action == "wait":
-        return f"wait {a.get('ms')} ms"
-    if action == "goto":
-        return f"open {a.get('path')}"
-    if action == "expect":
+    action = ACTIONS.get(step.action)
+    if action is None:
+        return step.describe()
+    if step.action == "expect":
         return _describe_expect(a)
-    return step.describe()
+    target = describe_target(a)
+    phrase = action.phrase if target or not action.phrase_no_target else action.phrase_no_target
+    values = {k: a.get(k) for k in action.required + action.optional}
+    return phrase.format(target=target, **values)
 
 
 def _describe_expect(a: dict) -> str:
-    target_keys = {"role", "name", "label", "testid", "css"}
+    target_keys = set(TARGET_KINDS) | {"name"}
     has_target = any(k in a for k in target_keys)
     target = describe_target(a if has_target else {k: v for k, v in a.items() if k == "text"})
     parts = []

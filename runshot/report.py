@@ -24,6 +24,9 @@ class Iteration:
     files_changed: list[str] = field(default_factory=list)
     note: str = ""  # e.g. "no usable files", "errors repeat the previous iteration"
     validated: bool = False
+    kind: str = ""  # "first", "candidates" (the best of several first attempts), "repair", "retry", "fresh"
+    temperature: float | None = None  # sampling temperature asked for, when not the endpoint's default
+    acceptance_passed: int = 0  # acceptance steps that passed (a tie-breaker between candidates)
 
     @property
     def error_count(self) -> int:
@@ -46,6 +49,11 @@ class Iteration:
         }
         if self.note:
             data["note"] = self.note
+        if self.kind:
+            data["kind"] = self.kind
+        if self.temperature is not None:
+            data["temperature"] = self.temperature
+        data["acceptance_steps_passed"] = self.acceptance_passed
         return data
 
 
@@ -62,6 +70,9 @@ def iteration_from_dict(data: dict) -> Iteration:
         files_changed=list(data.get("files_changed", [])),
         note=str(data.get("note", "")),
         validated=data.get("commit") is not None,
+        kind=str(data.get("kind", "")),
+        temperature=data.get("temperature"),
+        acceptance_passed=int(data.get("acceptance_steps_passed", 0)),
     )
 
 
@@ -74,6 +85,15 @@ class Report:
     stopped_because: str = ""
     total_seconds: float = 0.0
     info: dict = field(default_factory=dict)
+    # Several first attempts (--candidates): [{"number", "commit", "branch", "errors", "warnings",
+    # "acceptance_steps_passed", "tokens", "temperature", "seed", "note"}], and which one won and why.
+    candidates: list[dict] = field(default_factory=list)
+    winner: dict | None = None
+    # Model calls that belong to no iteration (the candidates that lost, deriving checks): their tokens.
+    other_usage: Usage = field(default_factory=Usage)
+    # Acceptance checks written by the model from the spec's words (when the spec had none).
+    derived_checks: list[dict] = field(default_factory=list)
+    doubtful_checks: list[str] = field(default_factory=list)  # derived checks that possibly check the wrong thing
 
     @property
     def best(self) -> Iteration | None:
@@ -92,6 +112,7 @@ class Report:
         total = Usage()
         for it in self.iterations:
             total.add(it.usage)
+        total.add(self.other_usage)
         return total
 
     def to_dict(self) -> dict:
@@ -108,7 +129,19 @@ class Report:
             "usage": self.usage.to_dict(),
             "seconds": {"total": round(self.total_seconds, 3)},
             "info": self.info,
-        }
+        } | self._extra_fields()
+
+    def _extra_fields(self) -> dict:
+        data: dict = {}
+        if self.candidates:
+            data["candidates"] = self.candidates
+            data["winner"] = self.winner
+        if self.other_usage.total:
+            data["usage_outside_iterations"] = self.other_usage.to_dict()
+        if self.derived_checks:
+            data["derived_checks"] = self.derived_checks
+            data["possibly_wrong_checks"] = self.doubtful_checks
+        return data
 
 
 def load_report(path: Path) -> Report:
@@ -120,6 +153,12 @@ def load_report(path: Path) -> Report:
     report.stopped_because = data.get("stopped_because", "")
     report.total_seconds = float((data.get("seconds") or {}).get("total", 0.0))
     report.info = data.get("info", {})
+    report.candidates = list(data.get("candidates", []))
+    report.winner = data.get("winner")
+    other = data.get("usage_outside_iterations") or {}
+    report.other_usage = Usage(int(other.get("prompt_tokens", 0)), int(other.get("completion_tokens", 0)))
+    report.derived_checks = list(data.get("derived_checks", []))
+    report.doubtful_checks = list(data.get("possibly_wrong_checks", []))
     return report
 
 
@@ -159,6 +198,11 @@ def summary_lines(report: Report) -> list[str]:
             lines.append(f"  … and {errs - 5} more error(s): see .runshot/report.json")
     else:
         lines.append(f"no iteration produced a usable project ({len(report.iterations)} model answer(s))")
+    if report.winner:
+        lines.append(f"{len(report.candidates)} candidates: number {report.winner.get('number')} won "
+                     f"({report.winner.get('reason', '')})")
+    for name in report.doubtful_checks:
+        lines.append(f"possibly a wrong check (derived from the spec, failed every time): {name}")
     if report.stopped_because:
         lines.append(f"stopped: {report.stopped_because}")
     u = report.usage

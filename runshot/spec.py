@@ -9,10 +9,11 @@ from pathlib import Path
 import yaml
 
 from runshot.errors import UsageError
+from runshot.vocab import ACTION_NAMES as ACTIONS
+from runshot.vocab import EXPECTATIONS as _EXPECTATION_WORDS
+from runshot.vocab import TARGET_KEYS, argument_problem, expand_shorthand
 
-ACTIONS = ("click", "fill", "press", "check", "select", "hover", "wait", "goto", "expect")
-TARGET_KEYS = ("role", "name", "label", "testid", "css", "text", "exact")
-EXPECTATIONS = ("visible", "hidden", "text", "value", "count", "attribute", "focused", "url")
+EXPECTATIONS = tuple(_EXPECTATION_WORDS)
 KNOWN_KEYS = {"title", "entry", "checks", "animated", "mobile", "tags", "build", "serve", "description"}
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -135,6 +136,11 @@ def parse_spec_text(text: str, source: str = "prompt", folder: Path | None = Non
     )
 
 
+def parse_checks(raw, source: str) -> tuple[AcceptanceCheck, ...]:
+    """Acceptance checks from their YAML form (a list of {name, steps}); UsageError says what is wrong."""
+    return _parse_checks(raw, source)
+
+
 def _parse_checks(raw, source: str) -> tuple[AcceptanceCheck, ...]:
     if raw is None:
         return ()
@@ -160,27 +166,13 @@ def _parse_step(raw, source: str, check: str, index: int) -> Step:
     (action, args), = raw.items()
     if action not in ACTIONS:
         raise UsageError(f"{where}: unknown action '{action}' (known: {', '.join(ACTIONS)})")
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        if action == "wait" and isinstance(args, (int, float)):
-            args = {"ms": args}
-        elif action == "goto" and isinstance(args, str):
-            args = {"path": args}
-        elif action == "press" and isinstance(args, str):
-            args = {"key": args}
-        else:
-            raise UsageError(f"{where}: '{action}' takes a mapping, e.g. {{role: button, name: Save}}")
-    if action == "fill" and "value" not in args:
-        raise UsageError(f"{where}: 'fill' needs a value")
-    if action == "select" and "value" not in args:
-        raise UsageError(f"{where}: 'select' needs a value")
-    if action == "press" and "key" not in args:
-        raise UsageError(f"{where}: 'press' needs a key")
-    if action == "wait" and not isinstance(args.get("ms"), (int, float)):
-        raise UsageError(f"{where}: 'wait' needs ms (a number)")
-    if action == "goto" and not isinstance(args.get("path"), str):
-        raise UsageError(f"{where}: 'goto' needs a path")
+    expanded = expand_shorthand(action, args)
+    if expanded is None:
+        raise UsageError(f"{where}: '{action}' takes a mapping, e.g. {{role: button, name: Save}}")
+    args = expanded
+    problem = argument_problem(action, args)
+    if problem:
+        raise UsageError(f"{where}: {problem}")
     return Step(action=action, args=dict(args))
 
 

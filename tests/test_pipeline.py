@@ -134,21 +134,41 @@ def test_prose_without_files_becomes_a_finding_then_files(fake_openai, spec_file
     assert "format" in json.dumps(fake_openai.requests[1][2]["messages"]).lower()
 
 
-def test_best_iteration_wins_and_repeats_stop_the_loop(fake_openai, spec_file, tmp_path):
+def test_best_iteration_wins_and_repeats_lead_to_a_retry_then_a_fresh_start(fake_openai, spec_file, tmp_path):
+    out = tmp_path / "out"
+    one_error = GOOD_HTML.replace("</main>", "</main><script>missingFn();</script>")
+    worse = answer(("index.html", BROKEN_HTML.replace("</main>", '</main><img src="nope.png" alt="x">')))
+    fresh = answer(("index.html", GOOD_HTML), ("app.js", GOOD_JS))
+    fake_openai.script(answer(("index.html", one_error), ("app.js", GOOD_JS)), worse, worse, worse, fresh)
+    proc = new(fake_openai, spec_file, out, "--max-iterations", "5")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / ".runshot" / "report.json").read_text())
+    # 2 is worse than 1 and discarded; 3 repeats 2 (retried hotter); 4 repeats again: 5 starts afresh and passes.
+    assert [it.get("kind") for it in report["iterations"]] == ["first", "repair", "repair", "retry", "fresh"]
+    assert report["best_iteration"] == 5 and report["passed"]
+    assert "repair round" in fake_openai.chat_requests[3].body["messages"][1]["content"]
+    assert "repair round" not in fake_openai.chat_requests[4].body["messages"][1]["content"]
+    assert "repeat" in proc.stderr
+    repo = git.Repo(out)
+    assert repo.head.commit.hexsha == report["iterations"][4]["commit"]
+    assert "missingFn" not in (out / "index.html").read_text()
+    # The fresh start was written on an empty tree: nothing of the earlier iterations is left over.
+    assert sorted(repo.git.ls_files().splitlines()) == ["app.js", "index.html"]
+
+
+def test_stuck_repairs_keep_the_best_iteration(fake_openai, spec_file, tmp_path):
     out = tmp_path / "out"
     one_error = GOOD_HTML.replace("</main>", "</main><script>missingFn();</script>")
     worse = answer(("index.html", BROKEN_HTML.replace("</main>", '</main><img src="nope.png" alt="x">')))
     fake_openai.script(answer(("index.html", one_error), ("app.js", GOOD_JS)), worse, worse)
-    proc = new(fake_openai, spec_file, out, "--max-iterations", "5")
+    proc = new(fake_openai, spec_file, out, "--max-iterations", "3")
     assert proc.returncode == 1
     report = json.loads((out / ".runshot" / "report.json").read_text())
-    assert len(report["iterations"]) == 3, report["stopped_because"]
-    assert "repeat" in report["stopped_because"]
+    assert len(report["iterations"]) == 3 and "max-iterations" in report["stopped_because"]
     assert report["best_iteration"] == 1
     repo = git.Repo(out)
     assert repo.head.commit.hexsha == report["iterations"][0]["commit"]
     assert "missingFn" in (out / "index.html").read_text()
-    assert "repeat" in proc.stderr
 
 
 def test_truncated_answer_is_continued(fake_openai, spec_file, tmp_path):

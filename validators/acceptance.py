@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urljoin, urlsplit
 
-from runshot.spec import ACTIONS, AcceptanceCheck, Spec, Step
+from runshot.spec import AcceptanceCheck, Spec, Step
+from runshot.vocab import ACTION_NAMES as ACTIONS
+from runshot.vocab import EXPECTATIONS, TARGET_KINDS
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout, PageSession, Timeouts, within
 from runshot.validators.runtime import findings_from_events
@@ -33,8 +35,8 @@ from runshot.values import ERROR, Finding, truncate
 CHECK = "acceptance"
 EVIDENCE_LIMIT = 1500
 MAX_WAIT_MS = 10_000
-_TARGET_KINDS = ("role", "label", "testid", "css")
-_EXPECTATIONS = ("visible", "hidden", "text", "value", "count", "attribute", "focused", "url")
+_TARGET_KINDS = TARGET_KINDS
+_EXPECTATIONS = tuple(EXPECTATIONS)
 _POLL = 0.1
 
 

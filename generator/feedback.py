@@ -1,0 +1,141 @@
+"""Findings made easier for a small model to act on, before they go into a repair prompt.
+
+* Ordered by what unblocks most: a page that does not build, load or run comes first (nothing else can be judged
+  while it throws), then the spec's acceptance checks, then accessibility, then every other error, then warnings.
+* Capped per round: a short list of the most blocking problems is fixed more often than a long one.
+* Enriched: a `where` (or stack) pointing at `file.js:LINE` gets a code frame, the line and two either side from
+  the project's files; a "Cannot read/set properties of null" error names the lookup on that line that found
+  nothing (getElementById('x'), querySelector('.y')) and lists the ids and classes the HTML does have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from runshot.generator.prompts import file_of
+from runshot.values import Finding, dedupe, truncate
+
+BLOCKING_CHECKS = ("build", "crash", "blank", "exception", "console", "runtime", "request", "network", "format", "path")
+ACCESSIBILITY_CHECKS = ("a11y", "keyboard", "dialog", "semantics")
+FRAME_RADIUS = 2
+MAX_NAMES = 30
+
+_LINE_REF = re.compile(r"(?P<file>[\w./-]+\.(?:m?js|cjs|html?|css)):(?P<line>\d+)(?::\d+)?")
+_NULL = re.compile(r"Cannot (?:read|set) propert(?:y|ies) of null", re.I)
+_LOOKUP = re.compile(
+    r"""(?P<call>getElementById|querySelector(?:All)?|getElementsByClassName)\(\s*(?P<q>['"`])(?P<arg>[^'"`]+)(?P=q)\s*\)"""
+)
+_USED = re.compile(r"\b([A-Za-z_$][\w$]*)\s*(?:\?\.|\.)\s*[A-Za-z_$]")
+_ID_ATTR = re.compile(r"""\bid\s*=\s*["']([^"']+)["']""", re.I)
+_CLASS_ATTR = re.compile(r"""\bclass\s*=\s*["']([^"']+)["']""", re.I)
+
+
+def rank(f: Finding) -> int:
+    """0 first: what blocks the page, then acceptance, then accessibility, then other errors; warnings last."""
+    if not f.is_error:
+        return 4
+    if f.check in BLOCKING_CHECKS:
+        return 0
+    if f.check == "acceptance":
+        return 1
+    if f.check in ACCESSIBILITY_CHECKS:
+        return 2
+    return 3
+
+
+def order_and_cap(findings: list[Finding], cap: int | None) -> list[Finding]:
+    """Deduplicated, most blocking first (stable within a rank), at most `cap` of them (None: all)."""
+    unique = dedupe(list(findings))
+    ordered = sorted(unique, key=rank)
+    return ordered if cap is None or cap <= 0 else ordered[:cap]
+
+
+def for_prompt(findings: list[Finding], files: dict[str, str], cap: int | None, entry: str = "index.html") -> list[Finding]:
+    """The findings a repair round shows: ordered, capped and enriched."""
+    return [enrich(f, files, entry) for f in order_and_cap(findings, cap)]
+
+
+def enrich(f: Finding, files: dict[str, str], entry: str = "index.html") -> Finding:
+    """The finding with a code frame and, for a null lookup, what the HTML has instead."""
+    ref = _line_ref(f, files, entry)
+    if ref is None:
+        return f
+    path, number = ref
+    lines = files[path].split("\n")
+    if not 1 <= number <= len(lines):
+        return f
+    frame = code_frame(lines, number)
+    hint = f.hint
+    if _NULL.search(f.message + " " + f.evidence):
+        lookup = _null_lookup(lines, number, files)
+        if lookup:
+            hint = lookup + (" " + hint if hint else "")
+    evidence = f"{path} around line {number}:\n{frame}" + (f"\n\n{f.evidence}" if f.evidence else "")
+    return dataclasses.replace(f, evidence=truncate(evidence, 1500), hint=hint)
+
+
+def code_frame(lines: list[str], number: int, radius: int = FRAME_RADIUS) -> str:
+    """Lines number-radius … number+radius, numbered, the line itself marked with '>'."""
+    lo, hi = max(1, number - radius), min(len(lines), number + radius)
+    width = len(str(hi))
+    return "\n".join(
+        f"{'>' if n == number else ' '} {n:>{width}} | {truncate(lines[n - 1], 200)}" for n in range(lo, hi + 1)
+    )
+
+
+def _line_ref(f: Finding, files: dict[str, str], entry: str) -> tuple[str, int] | None:
+    """The first `file:LINE` of the where, message or evidence that names a project file."""
+    for text in (f.where, f.message, f.evidence):
+        for m in _LINE_REF.finditer(text or ""):
+            path = file_of(m.group(0), files, entry) or file_of(m.group("file"), files, entry)
+            if path is None:
+                tail = m.group("file").rsplit("/", 1)[-1]
+                matches = [p for p in files if p == tail or p.endswith("/" + tail)]
+                path = matches[0] if len(matches) == 1 else None
+            if path is not None:
+                return path, int(m.group("line"))
+    return None
+
+
+def _null_lookup(lines: list[str], number: int, files: dict[str, str]) -> str:
+    """The lookup that found nothing: on the failing line, or where the variable used there was assigned."""
+    source_line = lines[number - 1]
+    lookups = list(_LOOKUP.finditer(source_line))
+    where = "on that line"
+    if not lookups:
+        for name in dict.fromkeys(_USED.findall(source_line)):
+            assign = re.compile(rf"\b{re.escape(name)}\s*=\s*[\w.]*?" + _LOOKUP.pattern)
+            for n in range(number - 1, 0, -1):
+                m = assign.search(lines[n - 1])
+                if m:
+                    lookups = list(_LOOKUP.finditer(lines[n - 1][m.start():]))[:1]
+                    where = f"(line {n}, where {name} was set)"
+                    break
+            if lookups:
+                break
+    if not lookups:
+        return ""
+    ids, classes = html_names(files)
+    said = []
+    for m in lookups:
+        call, arg = m.group("call"), m.group("arg")
+        said.append(f"{call}('{arg}') found nothing")
+    have = f"the HTML has ids: {', '.join(ids[:MAX_NAMES]) or '(none)'}"
+    have += f"; classes: {', '.join(classes[:MAX_NAMES]) or '(none)'}"
+    return "; ".join(said) + f" {where}: {have}."
+
+
+def html_names(files: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The ids and classes written in the project's HTML files, in order of first appearance."""
+    ids: dict[str, None] = {}
+    classes: dict[str, None] = {}
+    for path, text in files.items():
+        if not path.lower().endswith((".html", ".htm")):
+            continue
+        for m in _ID_ATTR.finditer(text):
+            ids.setdefault(m.group(1).strip(), None)
+        for m in _CLASS_ATTR.finditer(text):
+            for name in m.group(1).split():
+                classes.setdefault(name, None)
+    return list(ids), list(classes)

@@ -1,0 +1,126 @@
+"""The step language of acceptance checks, defined once.
+
+The spec parser (runshot.spec) validates steps against it, the step runner (validators/acceptance.py) takes its
+target kinds and expectations from it, and the prompts (generator/prompts.py, templates/derive_checks.j2) describe
+steps with its phrases. Each action names the argument keys it needs, the key a bare scalar stands for
+(`- wait: 300` is `{ms: 300}`), whether it acts on a target, and a one-line description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    description: str  # one line, for people and for the model
+    required: tuple[str, ...] = ()  # argument keys that must be present
+    optional: tuple[str, ...] = ()  # other argument keys it reads
+    numeric: tuple[str, ...] = ()  # required keys that must be numbers
+    text_keys: tuple[str, ...] = ()  # required keys that must be text
+    shorthand: str | None = None  # a bare scalar argument stands for this key
+    target: str = "required"  # "required", "optional" or "none"
+    phrase: str = ""  # how a prompt says it: {target} and the argument keys are filled in
+    phrase_no_target: str = ""  # for an optional target that is absent
+    example: str = ""
+
+
+TARGET_KINDS = ("role", "label", "testid", "css")  # `text` alone is a target too (an element showing it)
+TARGET_KEYS = ("role", "name", "label", "testid", "css", "text", "exact")
+TARGET_DESCRIPTION = (
+    "a target is {role, name} (an ARIA role and accessible name; exact: true for an exact name), {label} (a form "
+    "field by its label), {testid} (data-testid), {css} (a CSS selector), or {text} alone (an element showing "
+    "that text)"
+)
+
+EXPECTATIONS: dict[str, str] = {
+    "visible": "the target is visible (the default when no expectation is given)",
+    "hidden": "the target is hidden or absent",
+    "text": "the target's text contains this (alone, `text` is the target instead)",
+    "value": "a form field's value is exactly this",
+    "count": "how many elements match the target",
+    "attribute": "the target has these attributes, {name: value}",
+    "focused": "the target has keyboard focus",
+    "url": "the page address contains this (no target needed)",
+}
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("click", "click the target", phrase="click {target}", example="- click: {role: button, name: Save}"),
+        Action(
+            "fill", "type a value into a form field", required=("value",), phrase='type "{value}" into {target}',
+            example="- fill: {label: New task, value: Buy milk}",
+        ),
+        Action(
+            "press", "press a key on the target, or on whatever has focus when no target is given",
+            required=("key",), shorthand="key", target="optional", phrase="press {key} in {target}",
+            phrase_no_target="press {key}", example="- press: {key: Enter}",
+        ),
+        Action(
+            "check", "tick a checkbox or radio button (value: false unticks it)", optional=("value", "checked"),
+            phrase="check {target}", example="- check: {label: Done}",
+        ),
+        Action(
+            "select", "choose an option of a <select>", required=("value",), phrase='choose "{value}" in {target}',
+            example="- select: {label: Size, value: Large}",
+        ),
+        Action("hover", "move the mouse over the target", phrase="hover over {target}",
+               example="- hover: {role: link, name: Help}"),
+        Action(
+            "wait", "wait this many milliseconds", required=("ms",), numeric=("ms",), shorthand="ms", target="none",
+            phrase="wait {ms} ms", example="- wait: {ms: 300}",
+        ),
+        Action(
+            "goto", "open another page of the app", required=("path",), text_keys=("path",), shorthand="path",
+            target="none", phrase="open {path}", example="- goto: {path: about.html}",
+        ),
+        Action(
+            "expect", "check the page: a target and one or more expectations (" + ", ".join(EXPECTATIONS) + ")",
+            optional=tuple(EXPECTATIONS), target="optional", example='- expect: {role: status, text: "1"}',
+        ),
+    )
+}
+
+ACTION_NAMES = tuple(ACTIONS)
+
+
+def argument_problem(action: str, args: dict) -> str | None:
+    """What is wrong with a step's arguments, or None; `args` is a mapping (shorthands already expanded)."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        return f"unknown action '{action}' (known: {', '.join(ACTION_NAMES)})"
+    for key in spec.required:
+        if key not in args:
+            return f"'{action}' needs {key}"
+        if key in spec.numeric and (isinstance(args[key], bool) or not isinstance(args[key], (int, float))):
+            return f"'{action}' needs {key} (a number)"
+        if key in spec.text_keys and not isinstance(args[key], str):
+            return f"'{action}' needs {key} (text)"
+    return None
+
+
+def expand_shorthand(action: str, raw) -> dict | None:
+    """A step's arguments as a mapping: None stays {}, a bare scalar becomes {shorthand: value}; None if neither."""
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    spec = ACTIONS.get(action)
+    if spec is not None and spec.shorthand and isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        return {spec.shorthand: raw}
+    return None
+
+
+def step_language() -> list[dict]:
+    """The actions for a prompt: [{"name", "description", "arguments", "example"}]."""
+    out = []
+    for a in ACTIONS.values():
+        keys = list(a.required) + [f"{k} (optional)" for k in a.optional if k not in EXPECTATIONS]
+        if a.target == "required":
+            keys.insert(0, "a target")
+        elif a.target == "optional":
+            keys.insert(0, "a target (optional)")
+        out.append({"name": a.name, "description": a.description, "arguments": keys, "example": a.example})
+    return out

@@ -1,0 +1,54 @@
+"""Findings made actionable for the prompt: ordering by what unblocks most, a cap, code frames, null lookups."""
+
+from __future__ import annotations
+
+from runshot.generator.feedback import enrich, for_prompt, order_and_cap
+from runshot.generator.prompts import repair_messages
+from runshot.spec import Spec
+from runshot.values import ERROR, WARNING, Finding
+
+HTML = '<main><h1>Todo</h1><ul id="list" class="tasks big"></ul><button id="add" class="primary">Add</button></main>\n'
+JS = "const list = document.getElementById('list');\nconst form = document.querySelector('#new-task');\n" \
+     "form.addEventListener('submit', add);\nfunction add() {}\nlist.append('x');\n"
+FILES = {"index.html": HTML, "app.js": JS}
+
+
+def test_order_puts_what_blocks_the_page_first_and_caps_the_round():
+    findings = [
+        Finding("semantics", WARNING, "no landmark"),
+        Finding("a11y", ERROR, "button has no name", rule="button-name"),
+        Finding("acceptance", ERROR, "adds: step 2 failed"),
+        Finding("exception", ERROR, "TypeError at load"),
+        Finding("a11y", ERROR, "contrast", rule="color-contrast"),
+    ]
+    ordered = order_and_cap(findings, cap=3)
+    assert [f.check for f in ordered] == ["exception", "acceptance", "a11y"]
+    assert ordered[2].message == "button has no name"
+    assert len(order_and_cap(findings, cap=None)) == 5
+
+
+def test_a_null_property_error_gets_a_code_frame_and_the_names_the_html_has():
+    f = Finding("exception", ERROR, "TypeError: Cannot read properties of null (reading 'addEventListener')",
+                where="http://127.0.0.1:8123/app.js:3:6", hint="check the lookup")
+    out = enrich(f, FILES)
+    assert "> 3 | form.addEventListener('submit', add);" in out.evidence
+    assert "  1 | const list" in out.evidence and "  5 | list.append" in out.evidence
+    # The lookup is on line 2, not line 3: the frame shows it; the hint names lookups only on the failing line.
+    f2 = Finding("exception", ERROR, "TypeError: Cannot set properties of null (setting 'x')", where="app.js:2")
+    hint = enrich(f2, FILES).hint
+    assert "querySelector('#new-task') found nothing" in hint
+    assert "ids: list, add" in hint and "classes: tasks, big, primary" in hint
+    # On line 3 the null is `form`, set by the lookup on line 2.
+    hint3 = out.hint
+    assert "querySelector('#new-task') found nothing (line 2, where form was set)" in hint3 and "check the lookup" in hint3
+
+
+def test_findings_without_a_line_stay_as_they_are_and_reach_the_prompt_capped():
+    plain = Finding("request", ERROR, "missing.css answered 404", where="http://127.0.0.1:8123/missing.css")
+    assert enrich(plain, FILES) == plain
+    many = [Finding("console", ERROR, f"error number {i}", where=f"app.js:{i % 5 + 1}") for i in range(20)]
+    shown = for_prompt(many, FILES, cap=12)
+    assert len(shown) == 12 and all("app.js around line" in f.evidence for f in shown)
+    text = repair_messages(Spec(title="Todo", body="A todo list.", source="prompt"), FILES, shown, 2)[1]["content"]
+    assert "error number 11" in text and "error number 12" not in text
+    assert "app.js around line" in text
