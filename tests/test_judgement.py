@@ -134,7 +134,7 @@ def test_never_cleared_canvas_is_caught_with_its_frames(validate, tmp_path):
     saved = sorted((project / STATE_DIR / "motion").glob("never-cleared-*.png"))
     assert len(saved) == 2 and f"{STATE_DIR}/motion/never-cleared-2.png" in f.evidence
     first, last = (_ink_share(p) for p in saved)
-    assert last > first and last > 0.3  # the saved frames really show the growing tangle
+    assert last > first and last > 0.15  # the saved frames really show the growing tangle
 
 
 def test_blank_canvas_is_an_error(validate):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 TOLERANCE = 24  # per channel (0-255): smaller differences are smoothing noise of the downscale
 NEVER_CLEARED_COVERAGE = 0.5  # covered share at the end that makes an only-growing drawing a tangle
-NEVER_CLEARED_GROWTH = 0.1  # or, short of that: covered share it gained while never losing a pixel
+NEVER_CLEARED_GROWTH = 0.02  # or, short of that: covered share it gained while never losing a pixel
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def analyse(frames: list[Frame]) -> Verdict | None:
     flat = [len({_quantize(p) for p in f.pixels()}) <= 1 for f in frames]
     blank = all(flat)
     removed_share = sum(cleared) / total
-    grows = sum(1 for n in added if n > 0) >= len(added) - 1 and coverage[-1] > coverage[0]
+    grows = sum(added) > 0 and coverage[-1] > coverage[0]
     never_cleared = (
         not blank
         and removed_share <= 0.002

@@ -233,6 +233,7 @@ def _frame_findings(ctx: CheckContext, canvas: dict, frames: list[Frame], moving
     verdict = analyse(frames)
     if verdict is None:
         return []
+    ctx.info.setdefault("motion", {})["frames"] = verdict.summary()
     where, name = canvas.get("sel", ""), label(canvas)
     summary = f"{len(frames)} frames {INTERVAL:g} s apart, {frames[0].width}x{frames[0].height} px; " + \
         verdict.summary()
