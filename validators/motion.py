@@ -29,7 +29,7 @@ from runshot.validators.frames import Frame, analyse, save_frames
 CHECK = "motion"
 NEEDS = "isolated"
 SAMPLES = 6  # canvas frames over about two seconds
-INTERVAL = 0.35
+INTERVAL = 0.45
 SMALL_WIDTH = 128  # frames are downscaled to this width before they are compared
 RUN_SECONDS = 3.0  # total time the page is watched for errors
 
