@@ -47,6 +47,7 @@ class Spec:
     entry: str = "index.html"
     checks: tuple[AcceptanceCheck, ...] = ()
     animated: bool = False
+    animated_explicit: bool = False  # the front matter said `animated:` (true or false); else motion may be inferred
     folder: Path | None = None  # the spec file's folder (pytest acceptance files live there)
     extra: dict = field(default_factory=dict)
 
@@ -131,6 +132,7 @@ def parse_spec_text(text: str, source: str = "prompt", folder: Path | None = Non
         entry=entry.strip(),
         checks=checks,
         animated=animated,
+        animated_explicit="animated" in meta,
         folder=folder,
         extra=extra,
     )

@@ -219,12 +219,12 @@ def test_alert_loop_is_recorded_capped_and_does_not_hang(validator: Validator) -
     started = time.monotonic()
     result = run(validator, "alert_loop")
     assert time.monotonic() - started < 10
-    finding = only(result, "dialog")
-    assert finding.severity == "warning"
+    finding = only(result, "runtime")
+    assert (finding.severity, finding.rule) == ("warning", "runtime/alert")
     assert "alert() dialog(s)" in finding.message and "Are you still there? 1" in finding.message
     assert result.passed
     strict = run(validator, "alert_loop", strict=True)
-    assert not strict.passed and only(strict, "dialog").severity == "error"
+    assert not strict.passed and only(strict, "runtime").severity == "error"
 
     host = validator.host
     with serve(PROJECTS / "alert_loop") as server:

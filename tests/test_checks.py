@@ -27,7 +27,7 @@ GOOD = {"good_app": False, "good_dialog": False, "good_canvas": True, "good_css_
 # fixture, check, severity, words in the message, where (selector), how many findings of that check (None: any)
 BAD = [
     ("bad_clickable_div", "semantics", ERROR, "is not a button or link", "#like", 1),
-    ("bad_no_main", "semantics", ERROR, "no <main> landmark", "body", 1),
+    ("bad_no_main", "semantics", WARNING, "no <main> landmark", "body", 1),
     ("bad_missing_alt", "semantics", ERROR, "has no alt attribute", "body > main > img", 1),
     ("bad_unlabeled_input", "semantics", ERROR, "has no label", "#note", 1),
     ("bad_no_lang", "semantics", ERROR, "no lang attribute", "html", 1),
@@ -50,7 +50,7 @@ BAD = [
     ("bad_static_canvas", "motion", ERROR, "nothing moved", "#stage", 1),
     ("bad_anim_errors", "motion", ERROR, "threw an uncaught exception", None, 1),
     ("bad_overflow", "mobile", ERROR, "scrolls sideways", "body > main > table", 1),
-    ("bad_offscreen_main", "mobile", ERROR, "outside the first screen", "body > main", 1),
+    ("bad_offscreen_main", "mobile", WARNING, "below the first screen", "body > main", 1),
     ("bad_button_throws", "sweep", ERROR, 'Clicking button "Reset" (#reset) throws', "#reset", 1),
     ("bad_button_freezes", "sweep", ERROR, "froze the page", "#find", 1),
 ]
@@ -166,6 +166,7 @@ def test_axe_source_can_be_replaced(validator, tmp_path, monkeypatch):
     fake = tmp_path / "axe.min.js"
     fake.write_text(
         "window.axe = {version: '0.0-test', run: async () => ({violations: [{id: 'fake-rule', impact: 'critical',"
+        " tags: ['wcag2a', 'wcag111'],"
         " help: 'Fake help', helpUrl: 'https://example.invalid/fake', nodes: [{target: ['h1'],"
         " html: '<h1>Notes</h1>', failureSummary: 'Fix any of the following:\\n  Do the fake thing'}]}]})};"
     )
@@ -174,7 +175,7 @@ def test_axe_source_can_be_replaced(validator, tmp_path, monkeypatch):
     result = validator.validate(FIXTURES / "bad_no_main", spec, checks=["a11y"])
     assert result.info["axe_version"] == "0.0-test"
     (f,) = result.findings
-    assert (f.check, f.severity, f.where) == ("a11y", ERROR, "h1")
+    assert (f.check, f.severity, f.where, f.rule) == ("a11y", ERROR, "h1", "fake-rule")
     assert "fake-rule" in f.message and "Fake help" in f.message
     assert f.hint == "Do the fake thing — https://example.invalid/fake"
 

@@ -15,12 +15,21 @@ from pathlib import Path
 from runshot.errors import EnvironmentProblem
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext
+from runshot.validators.policy import axe_kind, axe_severity
 
 CHECK = "a11y"
-TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
+NEEDS = "page"
+TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
 NODES_PER_RULE = 5
 MAX_RECORDED = 25  # elements per rule kept in ctx.info["axe_failures"] for other checks
-SERIOUS = ("serious", "critical")
+
+# Findings carry the axe rule id itself; its severity comes from the rule's tags (see policy.axe_severity).
+RULES = {
+    "wcag": ERROR,  # any axe rule tagged wcag2a/wcag2aa/wcag21a/wcag21aa/wcag22aa: a WCAG A/AA failure
+    "best-practice": WARNING,  # landmark-one-main, page-has-heading-one, region, aria-dialog-name, ...
+    "experimental": WARNING,  # rules axe itself marks as not settled
+    "a11y/not-run": WARNING,  # the page broke window.axe: nothing was checked, nothing is known broken
+}
 
 _RUN_AXE = """async (options) => {
   if (!window.axe || typeof window.axe.run !== 'function') return {missing: true};
@@ -28,7 +37,7 @@ _RUN_AXE = """async (options) => {
   return {
     version: window.axe.version || '',
     violations: result.violations.map((v) => ({
-      id: v.id, impact: v.impact || '', help: v.help || '', helpUrl: v.helpUrl || '',
+      id: v.id, impact: v.impact || '', help: v.help || '', helpUrl: v.helpUrl || '', tags: v.tags || [],
       nodes: v.nodes.map((n) => ({
         target: n.target, html: n.html || '', impact: n.impact || '', summary: n.failureSummary || '',
       })),
@@ -97,29 +106,36 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
     if not isinstance(result, dict) or result.get("missing"):
         # The page replaced or broke window.axe: that is the page's doing, not ours.
         return [Finding(CHECK, WARNING, "axe-core could not run in this page (window.axe was overwritten?)",
-                        where=ctx.spec.entry, hint="Do not define a global named 'axe'.")]
+                        where=ctx.spec.entry, hint="Do not define a global named 'axe'.", rule="a11y/not-run")]
     ctx.info["axe_version"] = result.get("version", "")
     findings: list[Finding] = []
     failed: dict[str, list[str]] = {}
+    reported: dict[str, str] = {}
     for rule in result.get("violations", []):
         nodes = rule.get("nodes") or []
         shown = nodes[:NODES_PER_RULE]
         more = len(nodes) - len(shown)
+        tags = rule.get("tags") or []
+        kind = axe_kind(tags) if tags else ""
+        rule_severity = axe_severity(tags, rule.get("impact") or "")
+        reported[rule["id"]] = rule_severity
         for node in nodes[:MAX_RECORDED]:
-            if (node.get("impact") or rule.get("impact")) in SERIOUS:
+            if axe_severity(tags, node.get("impact") or rule.get("impact") or "") == ERROR:
                 failed.setdefault(rule["id"], []).append(_target(node.get("target")))
         for i, node in enumerate(shown):
             impact = node.get("impact") or rule.get("impact") or ""
-            severity = ERROR if impact in SERIOUS else WARNING
+            severity = axe_severity(tags, impact)
             where = _target(node.get("target"))
-            message = f"axe rule '{rule['id']}' ({impact or 'unrated'}): {rule.get('help', '')}"
+            rating = ", ".join(x for x in (impact or "unrated", kind) if x)
+            message = f"axe rule '{rule['id']}' ({rating}): {rule.get('help', '')}"
             if more and i == len(shown) - 1:
                 message += f" (and {more} more element{'s' if more > 1 else ''} with the same problem)"
             hint = _fix_line(node.get("summary", ""))
             if rule.get("helpUrl"):
                 hint = f"{hint} — {rule['helpUrl']}" if hint else rule["helpUrl"]
             findings.append(Finding(CHECK, severity, message, where=where, hint=truncate(hint, 300),
-                                    evidence=truncate(node.get("html", ""), 300)))
-    # Other checks (semantics) use this to avoid reporting the same element twice.
+                                    evidence=truncate(node.get("html", ""), 300), rule=rule["id"]))
+    # Other checks (semantics) use these to avoid reporting the same problem twice.
     ctx.info["axe_failures"] = failed
+    ctx.info["axe_rules"] = reported
     return findings

@@ -2,46 +2,46 @@
 that still activate with Enter/Space (no page handler cancelling those keys), and custom controls
 (role=button and the like) that answer Enter/Space the way they answer a click.
 
-All probing happens in fresh sessions; the entry page shared by the read-only checks is not touched.
-Custom controls are compared by what changes in the page (a MutationObserver plus form state and URL) after
-a click and after each key, each in its own fresh page; changes seen while idle are ignored.
+All probing happens in one session of its own; the entry page shared by the read-only checks is not touched.
+Tab is walked once. Custom controls are then compared by what changes in the page (a MutationObserver plus form
+state and URL) after a click and after each key; changes seen while idle are ignored. Between tries the page is
+put back cheaply: Escape closes what was opened, and the page is reloaded only when that did not restore it.
+
+Native controls are judged by what the platform does: an already checked radio button does nothing on Space, a
+date or time field keeps focus while Tab walks its inner fields, and a key only counts as cancelled when a page
+handler really cancelled it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
-from playwright.async_api import Error as PlaywrightError
-
 from runshot.values import ERROR, WARNING, Finding, truncate
-from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label, run_limited
+from runshot.validators.context import CheckContext
+from runshot.validators.domtools import budget_for, js, label
+from runshot.validators.keyboard_keys import native_activation, probe_guarded, reload
 
 CHECK = "keyboard"
+NEEDS = "isolated"
 MAX_PRESSES = 150
 MAX_PROBES = 6
-MAX_NATIVE = 10  # native controls whose Enter/Space activation is tried
-PARALLEL = 3  # fresh pages probed at the same time
 MAX_PER_KIND = 8
 STUCK_PRESSES = 3
+# Controls whose inner fields take Tab presses while the element itself keeps focus (month/day/year, media
+# controls): focus may stay this many presses before it is taken as stuck.
+INNER_FIELD_PRESSES = 10
+INNER_FIELD_TYPES = {"date", "time", "datetime-local", "month", "week"}
+INNER_FIELD_TAGS = {"video", "audio"}
 
-# Keys a custom control of each role must answer (APG). "any" means one of them is enough.
-ROLE_KEYS = {
-    "button": ("all", ("Enter", "Space")),
-    "link": ("all", ("Enter",)),
-    "checkbox": ("all", ("Space",)),
-    "switch": ("all", ("Space",)),
-    "radio": ("all", ("Space",)),
-    "menuitemcheckbox": ("all", ("Space",)),
-    "menuitemradio": ("all", ("Space",)),
-    "tab": ("any", ("Enter", "Space")),
-    "menuitem": ("any", ("Enter", "Space")),
-    "option": ("any", ("Enter", "Space")),
-    "treeitem": ("any", ("Enter", "Space")),
+RULES = {
+    "keyboard/trap": ERROR,  # WCAG 2.1.2 No Keyboard Trap (later unreachable controls are part of this finding)
+    "keyboard/tab-blocked": ERROR,  # WCAG 2.1.1: Tab moves focus nowhere at all
+    "keyboard/unreachable": ERROR,  # WCAG 2.1.1: a visible control Tab cannot reach (negative tabindex, skipped)
+    "keyboard/key-cancelled": ERROR,  # WCAG 2.1.1: a page handler cancels Enter/Space on a native control
+    "keyboard/custom-keys": ERROR,  # WCAG 2.1.1: a custom control answers the mouse but not its keys
+    "keyboard/unresponsive": ERROR,  # the page hung while a control was tried
+    "keyboard/focus-invisible": WARNING,  # WCAG 2.4.7, but judged from style snapshots: a heuristic
 }
-# Roles whose widgets commonly act on focus (automatic activation): count focus effects as keyboard effects.
-ACT_ON_FOCUS = {"tab", "option", "treeitem", "menuitem", "menuitemradio", "radio"}
 
 _SNAP = r"""
 const SNAP = (el) => {
@@ -95,6 +95,7 @@ for (const el of scope.querySelectorAll(SEL)) {
   d.native = native;
   d.type = String(el.type || '').toLowerCase();
   d.custom = !native && ROLES.includes(role);
+  d.controls = !!(el.localName === 'video' || el.localName === 'audio') && el.controls;
   d.snap = SNAP(el);
   list.push(el);
   out.push(d);
@@ -115,40 +116,38 @@ const frame = !!(a && ['iframe', 'frame', 'object', 'embed'].includes(a.localNam
 return {idx, body, inModal, frame, d: (body || idx >= 0) ? null : RS.desc(a), snap: body || frame ? '' : SNAP(a)};
 """
 
-# Records which parts of the page change (target selector | kind | attribute), and the page's form state.
-_WATCH = r"""
-const seen = new Set();
-window.__runshotChanges = seen;
-const mo = new MutationObserver((records) => {
-  for (const m of records) {
-    if (seen.size > 300) return;
-    const t = m.target.nodeType === 1 ? m.target : m.target.parentElement;
-    seen.add(RS.sel(t) + '|' + m.type + '|' + (m.attributeName || ''));
-  }
-});
-mo.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
-return true;
-"""
-
-_TAKE = r"""
-const seen = window.__runshotChanges;
-const out = seen ? Array.from(seen) : null;
-if (seen) seen.clear();
-const form = Array.from(document.querySelectorAll('input,select,textarea')).slice(0, 200)
-  .map((e) => (e.type === 'checkbox' || e.type === 'radio') ? String(e.checked) : String(e.value)).join('\u0001');
-return {changes: out, form, url: location.href};
-"""
+def _stuck_limit(step: dict, items: list[dict]) -> int:
+    """Presses focus may stay on one element before it counts as stuck (more for fields with inner parts)."""
+    idx = step.get("idx", -1)
+    if idx is None or idx < 0 or idx >= len(items):
+        return STUCK_PRESSES
+    item = items[idx]
+    if item.get("tag") == "input" and item.get("type") in INNER_FIELD_TYPES:
+        return INNER_FIELD_PRESSES
+    if item.get("tag") in INNER_FIELD_TAGS and item.get("controls"):
+        return INNER_FIELD_PRESSES
+    return STUCK_PRESSES
 
 
-async def _settle(ctx: CheckContext) -> None:
-    await asyncio.sleep(ctx.timeouts.settle)
+def _tail_run(steps: list[dict]) -> int:
+    """How many of the last steps stayed on the same element."""
+    if not steps or steps[-1]["body"]:
+        return 0
+    key = steps[-1]["key"]
+    n = 0
+    for st in reversed(steps):
+        if st["key"] != key:
+            break
+        n += 1
+    return n
 
 
-async def _tab_walk(ctx: CheckContext, page, count: int, budget) -> tuple[list[dict], bool]:
+async def _tab_walk(ctx: CheckContext, page, items: list[dict], budget) -> tuple[list[dict], bool]:
     """Press Tab until focus comes back round to where it started; (the steps, whether it came round)."""
     steps: list[dict] = []
     first_key = None
-    presses = min(MAX_PRESSES, count + 5)
+    presses = min(MAX_PRESSES, len(items) + 5 + INNER_FIELD_PRESSES * sum(
+        1 for i in range(len(items)) if _stuck_limit({"idx": i}, items) > STUCK_PRESSES))
     for _ in range(presses):
         if budget.spent:
             break
@@ -166,170 +165,27 @@ async def _tab_walk(ctx: CheckContext, page, count: int, budget) -> tuple[list[d
             first_key = step["key"]
         elif step["key"] == first_key and previous != first_key:
             return steps, True  # the Tab cycle came back to where it started
-        tail = steps[-STUCK_PRESSES:]
-        if len(tail) == STUCK_PRESSES and not tail[0]["body"] and all(st["key"] == tail[0]["key"] for st in tail):
+        if _tail_run(steps) >= _stuck_limit(step, items):
             break  # stuck on one element
     return steps, False
 
 
-def _trap(steps: list[dict]) -> tuple[list[dict], bool] | None:
+def _trap(steps: list[dict], items: list[dict]) -> tuple[list[dict], bool] | None:
     """(the elements focus stays among, whether it is stuck on one) when Tab cannot leave them; None when fine."""
-    first = next((s["key"] for s in steps if not s["body"]), None)
-    tail = steps[-STUCK_PRESSES:]
-    if len(tail) == STUCK_PRESSES and not tail[0]["body"] and all(s["key"] == tail[0]["key"] for s in tail):
-        return ([tail[0]], True)
+    if steps and _tail_run(steps) >= _stuck_limit(steps[-1], items):
+        return ([steps[-1]], True)
+    # Presses that stayed on one element (inner fields of a date input) are one stop of the walk.
+    stops = [s for i, s in enumerate(steps) if i == 0 or s["key"] != steps[i - 1]["key"]]
+    first = next((s["key"] for s in stops if not s["body"]), None)
     seen: dict = {}
-    for i, s in enumerate(steps):
+    for i, s in enumerate(stops):
         if s["body"]:
             continue
         if s["key"] in seen and s["key"] != first:
-            loop = [x for x in steps[seen[s["key"]]:i] if not x["body"]]
+            loop = [x for x in stops[seen[s["key"]]:i] if not x["body"]]
             return (loop, False)
         seen.setdefault(s["key"], i)
     return None
-
-
-async def _changes_after(ctx: CheckContext, session, selector: str, action: str, role: str) -> dict | None:
-    """In a fresh session: what changes when `action` ("click", "Enter", "Space") hits the element.
-
-    Returns {"effects": set, "noise": set}, or None when the element is not there.
-    """
-    page = session.page
-    loc = page.locator(selector).first
-    if await ctx.within(loc.count(), "finding the control") == 0:
-        return None
-    watch_first = action != "click" and role in ACT_ON_FOCUS
-    if action == "click":
-        # Focus and hover first, so that what focus or hover alone changes is not taken for the click's effect.
-        await ctx.within(loc.focus(), "focusing the control")
-        await ctx.within(loc.hover(timeout=ctx.timeouts.action * 800), "moving the mouse over the control")
-    elif not watch_first:
-        await ctx.within(loc.focus(), "focusing the control")
-    await ctx.within(page.evaluate(js(_WATCH)), "watching the page")
-    await _settle(ctx)
-    before = await ctx.within(page.evaluate(js(_TAKE)), "reading page changes")
-    noise = set(before["changes"] or [])
-    dialogs_before = len(session.events.dialogs)
-    if action == "click":
-        await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
-    else:
-        if watch_first:
-            await ctx.within(loc.focus(), "focusing the control")
-        await ctx.within(page.keyboard.press(action), f"pressing {action}")
-    await _settle(ctx)
-    effects: set = set()
-    try:
-        after = await ctx.within(page.evaluate(js(_TAKE)), "reading page changes")
-    except CheckTimeout:
-        raise
-    except PlaywrightError:  # the page navigated away while we read it
-        after = {"changes": None, "form": None, "url": page.url}
-    if after["changes"] is None:
-        effects.add("navigation")
-    else:
-        effects |= set(after["changes"]) - noise
-    if after["url"] != before["url"]:
-        effects.add("url:" + after["url"])
-    if after["form"] is not None and after["form"] != before["form"]:
-        effects.add("form")
-    if len(session.events.dialogs) > dialogs_before:
-        effects.add("alert")
-    return {"effects": effects, "noise": noise}
-
-
-async def _probe_control(ctx: CheckContext, item: dict, budget) -> Finding | None:
-    role = item.get("role") or ""
-    mode, keys = ROLE_KEYS.get(role, ("any", ("Enter", "Space")))
-    selector = item["sel"]
-
-    async def attempt(action: str):
-        async with ctx.open_session() as s:
-            return await _changes_after(ctx, s, selector, action, role)
-
-    # The click and the keys each get their own fresh page, all at the same time.
-    results = await asyncio.gather(*(attempt(a) for a in ("click", *keys)), return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-    clicked, *pressed = results
-    if not clicked or any(p is None for p in pressed):
-        return None  # the control is not there in a fresh page
-    # What changed by itself in any of the pages (clocks, frame counters) says nothing about the control.
-    noise = clicked["noise"].union(*(p["noise"] for p in pressed))
-    if not clicked["effects"] - noise:
-        return None  # a click shows no effect we can see: nothing to compare against
-    works = {key: bool(p["effects"] - noise) for key, p in zip(keys, pressed)}
-    failed = [key for key in keys if not works[key]]
-    if not failed or (mode == "any" and len(failed) < len(keys)):
-        return None
-    keys_text = " or ".join(failed) if mode == "any" else " and ".join(failed)
-    return Finding(
-        CHECK, ERROR,
-        f"{label(item)} reacts to a mouse click but not to the {keys_text} key{'s' if len(failed) > 1 else ''}",
-        where=selector,
-        hint=("Use a native <button>, or handle keydown for "
-              + " and ".join(keys) + " and run the same action as the click."),
-        evidence=truncate(item.get("html", ""), 300),
-    )
-
-
-# Keys that make the browser itself activate (click) a focused native control.
-def _native_keys(item: dict) -> tuple[str, ...]:
-    tag, kind = item.get("tag"), item.get("type", "")
-    if tag == "a":
-        return ("Enter",)
-    if tag in ("button", "summary"):
-        return ("Enter", "Space")
-    if tag == "input":
-        if kind in ("button", "submit", "reset", "image"):
-            return ("Enter", "Space")
-        if kind in ("checkbox", "radio"):
-            return ("Space",)
-    return ()
-
-
-# While armed, a click on the target is recorded and stopped before the page's own handlers see it.
-_ARM = r"""
-if (!window.__runshotGuard) {
-  window.__runshotGuard = true;
-  window.addEventListener('click', (e) => {
-    const t = window.__runshotTarget;
-    if (t && (e.target === t || t.contains(e.target))) {
-      window.__runshotHit = true;
-      e.stopImmediatePropagation();
-      e.preventDefault();
-    }
-  }, true);
-}
-const el = document.querySelector(arg);
-window.__runshotTarget = el;
-window.__runshotHit = false;
-if (!el) return false;
-el.focus();
-return RS.active() === el;
-"""
-
-
-async def _native_activation(ctx: CheckContext, page, reached: list[dict], budget) -> list[tuple[dict, list[str]]]:
-    """Native buttons, links and checkboxes whose browser activation by key is cancelled by the page."""
-    out = []
-    tried = 0
-    for item in reached:
-        keys = _native_keys(item) if item.get("native") else ()
-        if not keys or tried >= MAX_NATIVE or budget.spent:
-            continue
-        tried += 1
-        dead = []
-        for key in keys:
-            if not await ctx.within(page.evaluate(js(_ARM), item["sel"]), "focusing a control"):
-                break
-            await ctx.within(page.keyboard.press(key), f"pressing {key}")
-            if not await ctx.within(page.evaluate("() => window.__runshotHit === true"), "reading the activation"):
-                dead.append(key)
-        if dead:
-            out.append((item, dead))
-    await ctx.within(page.evaluate("() => { window.__runshotTarget = null; }"), "disarming")
-    return out
 
 
 def _capped(items: list, make) -> list[Finding]:
@@ -349,15 +205,38 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         items: list[dict] = collected["items"]
         if not items:
             return []
-        steps, completed = await _tab_walk(ctx, page, len(items), budget)
+        steps, completed = await _tab_walk(ctx, page, items, budget)
         reached = {st["idx"] for st in steps if st["idx"] >= 0}
-        dead_keys = await _native_activation(ctx, page, [items[i] for i in sorted(reached)], budget)
+        dead_keys = await native_activation(ctx, page, [items[i] for i in sorted(reached)], budget)
+        probes = [items[i] for i in sorted(reached) if items[i]["custom"]][:MAX_PROBES]
+        results = []
+        if probes and not budget.spent:
+            await reload(ctx, page)  # the walk and the key tries above left focus and guards behind
+            for item in probes:
+                if budget.spent:
+                    break
+                results.append(await probe_guarded(ctx, s, item))
+    ctx.info["keyboard_probes"] = len(results)
 
     # A composite widget (tabs, listbox, grid, radio group) is one tab stop: reaching one part reaches it.
     reached_groups = {items[i]["group"] for i in reached if items[i]["group"]} | {items[i]["sel"] for i in reached}
-    trap = None if completed else _trap(steps)
+    trap = None if completed else _trap(steps, items)
+    if trap and all(st.get("inModal") for st in trap[0]):
+        trap = None  # an open modal dialog keeps focus on purpose
 
-    if trap and not all(st.get("inModal") for st in trap[0]):
+    unreachable = []
+    behind_trap = []
+    for item in items:
+        if item["index"] in reached or (item["group"] and item["group"] in reached_groups):
+            continue
+        if item["tabIndex"] < 0:
+            unreachable.append(item)  # its own cause, whatever else happens
+        elif trap:
+            behind_trap.append(item)  # one cause: the trap; reported as part of it
+        elif completed:
+            unreachable.append(item)
+
+    if trap:
         elems, stuck = trap
         descs = [items[st["idx"]] if st["idx"] >= 0 else (st["d"] or {}) for st in elems]
         where = descs[0].get("sel", "")
@@ -366,24 +245,21 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         else:
             msg = "Keyboard trap: Tab keeps cycling through " + ", ".join(label(d) for d in descs[:4]) + \
                   " and never reaches the rest of the page"
+        if behind_trap:
+            n = len(behind_trap)
+            names = ", ".join(label(d) for d in behind_trap[:3]) + (", …" if n > 3 else "")
+            msg += f"; {n} later control{'s' if n > 1 else ''} could not be reached because of it ({names})"
         findings.append(Finding(CHECK, ERROR, msg, where=where,
                                 hint="Do not cancel or redirect Tab outside an open modal dialog; let focus move on.",
-                                evidence=truncate(descs[0].get("html", ""), 300)))
+                                evidence=truncate(descs[0].get("html", ""), 300), rule="keyboard/trap"))
 
     if steps and all(st["body"] for st in steps) and any(item["tabIndex"] >= 0 for item in items):
         findings.append(Finding(
             CHECK, ERROR, f"Pressing Tab never moves focus to any control ({len(steps)} presses tried)",
             where="body",
             hint="Do not cancel Tab in a keydown handler (call preventDefault only for the keys you use).",
-            evidence=truncate(items[0].get("html", ""), 300)))
-
-    unreachable = []
-    for item in items:
-        if item["index"] in reached or (item["group"] and item["group"] in reached_groups):
-            continue
-        definitely = item["tabIndex"] < 0
-        if definitely or completed or trap:
-            unreachable.append(item)
+            evidence=truncate(items[0].get("html", ""), 300), rule="keyboard/tab-blocked"))
+        unreachable = [item for item in unreachable if item["tabIndex"] < 0]
 
     def unreach(item: dict) -> Finding:
         if item["tabIndex"] < 0 and item.get("tabindex") is not None:
@@ -392,14 +268,12 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         elif item["tabIndex"] < 0:
             why = "it is not focusable"
             hint = 'Use a native <button>/<a href>, or add tabindex="0" to the custom control.'
-        elif trap:
-            why = "a keyboard trap stops focus before it"
-            hint = "Fix the keyboard trap reported above."
         else:
             why = "Tab skips it"
             hint = "Do not intercept Tab; keep the control in the normal tab order."
         return Finding(CHECK, ERROR, f"{label(item)} cannot be reached with the Tab key: {why}",
-                       where=item["sel"], hint=hint, evidence=truncate(item.get("html", ""), 300))
+                       where=item["sel"], hint=hint, evidence=truncate(item.get("html", ""), 300),
+                       rule="keyboard/unreachable")
 
     findings += _capped(unreachable, unreach)
 
@@ -410,7 +284,7 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         where=pair[0]["sel"],
         hint="Call preventDefault() only for the keys your handler uses, and not while focus is on a button, "
              "link or form field.",
-        evidence=truncate(pair[0].get("html", ""), 300)))
+        evidence=truncate(pair[0].get("html", ""), 300), rule="keyboard/key-cancelled"))
 
     invisible = []
     checked = set()
@@ -425,22 +299,7 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         CHECK, WARNING, f"{label(item)} shows no visible focus indicator when reached with Tab",
         where=item["sel"],
         hint="Do not remove the outline without a replacement: add a :focus-visible style (outline or box-shadow).",
-        evidence=truncate(item.get("html", ""), 300)))
+        evidence=truncate(item.get("html", ""), 300), rule="keyboard/focus-invisible"))
 
-    probes = [items[i] for i in sorted(reached) if items[i]["custom"]][:MAX_PROBES]
-    results = await run_limited([lambda p=p: _probe_guarded(ctx, p, budget) for p in probes], PARALLEL, budget)
-    ctx.info["keyboard_probes"] = sum(1 for r in results if r is not None)
     findings += [f for f in results if isinstance(f, Finding)]
     return findings
-
-
-async def _probe_guarded(ctx: CheckContext, item: dict, budget) -> Finding | bool:
-    """A finding, or True when the control was probed without problem."""
-    try:
-        return await _probe_control(ctx, item, budget) or True
-    except CheckTimeout as exc:
-        return Finding(CHECK, ERROR, f"The page stopped responding while {exc.what} on {label(item)}",
-                       where=item["sel"], hint="Look for an endless loop in this control's handlers.",
-                       evidence=truncate(item.get("html", ""), 300))
-    except PlaywrightError:  # the control could not be clicked or focused here: nothing to compare
-        return True

@@ -1,4 +1,10 @@
-"""A phone-sized viewport (375×667): no sideways scrolling, and the main content shows on the first screen."""
+"""A phone-sized viewport (375×667): no sideways scrolling, something painted on the first screen, and the
+main content reachable there.
+
+Whether anything shows is judged from what is painted inside the viewport (element boxes meeting it, rendered,
+with text of their own or a replaced/graphic element), never from document scroll sizes: a full-screen layout
+(``html, body {height: 100vh; overflow: hidden}``) shows its content although the document does not scroll.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,16 @@ from runshot.validators.context import CheckContext
 from runshot.validators.domtools import js, label
 
 CHECK = "mobile"
+NEEDS = "viewport"
 VIEWPORT = (375, 667)
+
+RULES = {
+    "mobile/overflow": ERROR,  # WCAG 1.4.10 Reflow: content needs sideways scrolling at 320-375 CSS px
+    "mobile/blank": ERROR,  # nothing at all is painted on a phone's screen
+    "mobile/main-unreachable": ERROR,  # main lies where scrolling cannot bring it (beside/above, or scroll locked)
+    "mobile/main-offscreen": WARNING,  # main starts below the first screen: reachable by scrolling, a layout choice
+    "mobile/no-viewport-meta": WARNING,  # phones zoom out; usable, but a best practice is missed
+}
 
 _MEASURE = r"""
 const W = innerWidth, H = innerHeight;
@@ -38,22 +53,38 @@ if (width > W + 1 && document.body) {
   outer.sort((a, b) => b.right - a.right);
   out.culprits = outer.slice(0, 3).map((o) => Object.assign(RS.desc(o.el), {right: Math.round(o.right), w: Math.round(o.width)}));
 }
-let main = Array.from(document.querySelectorAll('main,[role=main]')).find(RS.shown) || null;
-let chosen = 'main';
-if (!main && document.body) {
-  chosen = 'first content';
-  main = Array.from(document.body.querySelectorAll('h1,h2,p,form,canvas,section,article,ul,ol,table,img,button,input'))
-    .find(RS.shown) || null;
+// What is painted on the first screen: element boxes meeting the viewport, rendered (visibility, opacity,
+// display, content-visibility), holding their own text or being a replaced/graphic element.
+const GRAPHIC = new Set(['img', 'canvas', 'svg', 'video', 'iframe', 'object', 'embed', 'input', 'select', 'textarea',
+  'button', 'meter', 'progress', 'picture']);
+const painted = [];
+const meets = (r) => r.width >= 1 && r.height >= 1 && r.right > 0 && r.bottom > 0 && r.left < W && r.top < H;
+const rendered = (el) => !el.checkVisibility
+  || el.checkVisibility({checkVisibilityCSS: true, visibilityProperty: true, checkOpacity: true, opacityProperty: true});
+if (document.body) {
+  const all = document.body.querySelectorAll('*');
+  for (let i = 0; i < all.length && i < 5000 && painted.length < 3; i++) {
+    const el = all[i];
+    if (['script', 'style', 'noscript', 'template', 'head', 'title'].includes(el.localName)) continue;
+    const own = GRAPHIC.has(el.localName)
+      || Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim())
+      || getComputedStyle(el).backgroundImage !== 'none';
+    if (!own || !meets(el.getBoundingClientRect()) || !rendered(el)) continue;
+    painted.push(RS.desc(el));
+  }
 }
+out.painted = painted;
+out.bodyStart = document.body ? RS.html(document.body, 300) : '';
+const main = Array.from(document.querySelectorAll('main,[role=main]')).find(RS.shown) || null;
 out.main = main ? RS.desc(main) : null;
-out.chosen = chosen;
 if (main) {
   const r = main.getBoundingClientRect();
-  const w = Math.max(0, Math.min(r.right, W) - Math.max(r.left, 0));
-  const h = Math.max(0, Math.min(r.bottom, H) - Math.max(r.top, 0));
-  out.visibleArea = w * h;
   out.rect = [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)];
-  out.inView = w >= 1 && h >= 1;
+  out.inView = meets(r);
+  out.sideways = r.right <= 0 || r.left >= W || r.bottom <= 0;  // not where vertical scrolling goes
+  const oy = (e) => e ? getComputedStyle(e).overflowY : 'visible';
+  const locked = ['hidden', 'clip'].includes(oy(root)) || ['hidden', 'clip'].includes(oy(document.body));
+  out.canScroll = !locked && Math.max(root.scrollHeight, document.body.scrollHeight) > H + 1;
 }
 return out;
 """
@@ -72,23 +103,30 @@ async def check_mobile(ctx: CheckContext) -> list[Finding]:
             where=culprits[0]["sel"] if culprits else "body",
             hint="Avoid fixed widths wider than the screen: use max-width: 100%, flex-wrap, relative units or a "
                  "media query for narrow screens.",
-            evidence=truncate(culprits[0].get("html", "") if culprits else "", 300)))
+            evidence=truncate(culprits[0].get("html", "") if culprits else "", 300), rule="mobile/overflow"))
     main = m.get("main")
-    if main is None:
+    if not m.get("painted"):
         findings.append(Finding(
-            CHECK, ERROR, f"At {VIEWPORT[0]}×{VIEWPORT[1]} no content is visible on the page",
-            where="body", hint="Make sure the page's content is not hidden on narrow screens."))
-    elif not m.get("inView"):
-        what = "The <main> content" if m.get("chosen") == "main" else f"The first content ({label(main)})"
+            CHECK, ERROR, f"At {VIEWPORT[0]}×{VIEWPORT[1]} nothing is painted on the first screen "
+                          "(no visible text, image, canvas or control meets the viewport)",
+            where="body", hint="Make sure the page's content is not hidden, transparent or placed off-screen on "
+                               "narrow screens.",
+            evidence=truncate(m.get("bodyStart", ""), 300), rule="mobile/blank"))
+    elif main is not None and not m.get("inView"):
+        unreachable = m.get("sideways") or not m.get("canScroll")
+        where_to = ("outside the screen where scrolling cannot bring it" if unreachable
+                    else "below the first screen")
         findings.append(Finding(
-            CHECK, ERROR,
-            f"{what} is outside the first screen at {VIEWPORT[0]}×{VIEWPORT[1]} (box at {m.get('rect')})",
+            CHECK, ERROR if unreachable else WARNING,
+            f"The <main> content is {where_to} at {VIEWPORT[0]}×{VIEWPORT[1]} (box at {m.get('rect')})",
             where=main.get("sel", ""),
             hint="Lay the page out so the main content starts on the first screen of a phone.",
-            evidence=truncate(main.get("html", ""), 300)))
+            evidence=truncate(main.get("html", ""), 300),
+            rule="mobile/main-unreachable" if unreachable else "mobile/main-offscreen"))
     if not m.get("viewportMeta"):
         findings.append(Finding(
             CHECK, WARNING, "The page has no <meta name=\"viewport\">, so phones render it zoomed out",
             where="head",
-            hint='Add <meta name="viewport" content="width=device-width, initial-scale=1"> to <head>.'))
+            hint='Add <meta name="viewport" content="width=device-width, initial-scale=1"> to <head>.',
+            rule="mobile/no-viewport-meta"))
     return findings

@@ -11,7 +11,22 @@ from runshot.validators.browser import DIALOG_CAP
 from runshot.validators.context import CheckContext, PageEvents, Timeouts, within
 from runshot.values import ERROR, WARNING, Finding, truncate
 
+CHECK = "runtime"
+NEEDS = "page"
 MAX_PER_KIND = 10  # findings of one kind from one page; the rest are summarised
+
+# The page's own run-time record. Findings keep their historical check names (exception, request, network,
+# console, crash, blank); every one carries a runtime/* rule.
+RULES = {
+    "runtime/exception": ERROR,  # an uncaught exception stops the rest of that script
+    "runtime/request-failed": ERROR,  # a file the app asks for is missing or failing
+    "runtime/blocked-request": ERROR,  # the app reaches outside itself; it must work offline
+    "runtime/console-error": ERROR,  # the app itself reports that something went wrong
+    "runtime/crash": ERROR,  # the renderer died
+    "runtime/blank": ERROR,  # nothing at all is rendered
+    "runtime/alert": WARNING,  # alert/confirm/prompt work, but block the page: a usability problem
+    "runtime/more": ERROR,  # the summary line for more problems of an error kind than are listed
+}
 _IGNORED_FAILURES = ("net::ERR_ABORTED",)  # navigation away, AbortController, a closed page
 _FRAME = re.compile(r"\(?((?:https?|blob):[^\s()]+?):(\d+):(\d+)\)?\s*$")
 
@@ -73,6 +88,7 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 where=_first_frame(stack, base_url, project_dir),
                 hint="fix the code that throws; an uncaught error stops the rest of that script",
                 evidence=truncate(stack, 800) if stack else "",
+                rule="runtime/exception",
             )
         )
     findings += _overflow("exception", len(events.page_errors))
@@ -101,6 +117,7 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 message=f"{req.get('method', 'GET')} {shown} failed: {reason}",
                 where=shown,
                 hint=hint,
+                rule="runtime/request-failed",
             )
         )
     findings += _overflow("request", len(failed))
@@ -122,6 +139,7 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 where=b["url"],
                 hint="ship the file inside the project (no CDN, no external API, no tracking); "
                 "use relative paths such as ./data.json",
+                rule="runtime/blocked-request",
             )
         )
     findings += _overflow("network", len(blocked))
@@ -140,6 +158,7 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 message=f"console error: {truncate(c.get('text', ''), 500)}",
                 where=where_for(c.get("url", ""), c.get("line"), base_url, project_dir),
                 hint="a working app logs no errors; fix the cause rather than removing the log",
+                rule="runtime/console-error",
             )
         )
     findings += _overflow("console", len(console))
@@ -153,11 +172,12 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
         first = truncate(items[0].get("message", ""), 120)
         findings.append(
             Finding(
-                check="dialog",
+                check=CHECK,
                 severity=WARNING,
                 message=f"the page opened {count} {kind}() dialog(s), first: {first!r}",
                 hint="show messages inside the page (a status line or a <dialog> element) instead of "
                 "alert/confirm/prompt, which block the page",
+                rule="runtime/alert",
             )
         )
 
@@ -168,6 +188,7 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 severity=ERROR,
                 message="the page crashed (the renderer ran out of memory or failed)",
                 hint="look for runaway loops that allocate memory, or huge arrays/strings built at start-up",
+                rule="runtime/crash",
             )
         )
     return findings
@@ -181,6 +202,7 @@ def _overflow(check: str, total: int) -> list[Finding]:
             check=check,
             severity=ERROR,
             message=f"{total - MAX_PER_KIND} more {check} problems of this kind not listed",
+            rule="runtime/more",
         )
     ]
 
@@ -225,6 +247,7 @@ async def check_blank(ctx: CheckContext) -> list[Finding]:
             hint="render the interface on load; check that the script runs, targets elements that exist, "
             "and that nothing is hidden with display:none, opacity:0 or zero size",
             evidence=truncate(result.get("html", ""), 1200),
+            rule="runtime/blank",
         )
     ]
 

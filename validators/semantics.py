@@ -3,11 +3,17 @@ one h1, a page language, labelled form controls, named buttons and links, images
 
 Click listeners are found with Chromium's DevTools ``getEventListeners`` (through a CDP session, nothing
 injected before the page loads). Where CDP is not available, ``onclick`` attributes and properties are used.
-If the a11y check already reported the same element for the equivalent axe rule (as an error), the finding
-is not repeated here; run alone, this check reports everything itself.
+If the a11y check already reported the same element for the equivalent axe rule (as an error), or the same
+page-level problem (no main landmark, no h1), the finding is not repeated here; run alone, this check reports
+everything itself.
+
+A missing ``<main>`` or ``<h1>`` is a best practice (axe files them so), not a failure: a correct widget shown on
+its own has neither. They are warnings; the generator still asks for both.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -16,7 +22,28 @@ from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import JS_LIB, js, label
 
 CHECK = "semantics"
+NEEDS = "page"
 MAX_PER_KIND = 8
+
+RULES = {
+    "semantics/clickable-div": ERROR,  # WCAG 2.1.1/4.1.2: a mouse-only control with no role, often unfocusable
+    "semantics/no-lang": ERROR,  # WCAG 3.1.1: the page language cannot be determined
+    "semantics/img-alt": ERROR,  # WCAG 1.1.1: an image without a text alternative
+    "semantics/unlabeled": ERROR,  # WCAG 1.3.1/4.1.2: a form control without any accessible name
+    "semantics/unnamed": ERROR,  # WCAG 4.1.2: a button or link without an accessible name
+    "semantics/placeholder-label": WARNING,  # named, but only by a placeholder that vanishes while typing
+    "semantics/no-main": WARNING,  # best practice (axe landmark-one-main): a lone widget needs none
+    "semantics/many-mains": WARNING,  # best practice (axe landmark-no-duplicate-main)
+    "semantics/no-h1": WARNING,  # best practice (axe page-has-heading-one)
+    "semantics/many-h1": WARNING,  # best practice: one page title
+}
+
+# Page-level axe rules (any severity) that report the same thing as one of ours.
+AXE_SAME_PAGE_RULE = {
+    "semantics/no-main": "landmark-one-main",
+    "semantics/many-mains": "landmark-no-duplicate-main",
+    "semantics/no-h1": "page-has-heading-one",
+}
 
 # axe rules (reported as errors by the a11y check) that cover the same problem as ours.
 AXE_EQUIVALENT = {
@@ -68,6 +95,8 @@ for (const el of all) {
     if (!pointerTop(el)) continue;
     for (let a = el.parentElement; a; a = a.parentElement) if (listened.has(a)) { delegated = true; break; }
     if (!delegated && !globalListener) continue;
+    // A row or card around real controls: the container's handler serves them (keyboard users use them).
+    if (el.querySelector(NATIVE)) continue;
   } else {
     if (el.querySelector(NATIVE)) continue;  // a wrapper that delegates to real controls inside it
     const kids = Array.from(el.querySelectorAll('*')).slice(0, 400);
@@ -171,9 +200,12 @@ def _capped(items: list, make) -> list[Finding]:
     if len(items) > MAX_PER_KIND and out:
         last = out[-1]
         more = len(items) - MAX_PER_KIND
-        out[-1] = Finding(last.check, last.severity, f"{last.message} (and {more} more like it)", last.where,
-                          last.hint, last.evidence)
+        out[-1] = dataclasses.replace(last, message=f"{last.message} (and {more} more like it)")
     return out
+
+
+def _said_by_axe(ctx: CheckContext, rule: str) -> bool:
+    return AXE_SAME_PAGE_RULE.get(rule, "") in (ctx.info.get("axe_rules") or {})
 
 
 async def check_semantics(ctx: CheckContext) -> list[Finding]:
@@ -194,7 +226,7 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
             where=d.get("sel", ""),
             hint="Use a <button type=\"button\"> (or <a href> for navigation) instead of a clickable "
                  f"<{d.get('tag') or 'div'}>, or add role=\"button\", tabindex=\"0\" and Enter/Space key handling.",
-            evidence=truncate(d.get("html", ""), 300),
+            evidence=truncate(d.get("html", ""), 300), rule="semantics/clickable-div",
         )
 
     findings += _capped(clickables, clickable)
@@ -207,38 +239,40 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
         findings.append(Finding(
             CHECK, ERROR, "The <html> element has no lang attribute, so screen readers cannot pick the language",
             where="html", hint='Write <html lang="en"> (or the page\'s language code).',
-            evidence=truncate(scan.get("htmlTag", ""), 200)))
+            evidence=truncate(scan.get("htmlTag", ""), 200), rule="semantics/no-lang"))
 
     if not scan.get("mains"):
-        findings.append(Finding(
-            CHECK, ERROR, "The page has no <main> landmark",
-            where="body", hint="Wrap the page's primary content in one <main> element.",
-            evidence=truncate(scan.get("bodyStart", ""), 300)))
-    elif len(scan["mains"]) > 1:
+        if not _said_by_axe(ctx, "semantics/no-main"):
+            findings.append(Finding(
+                CHECK, WARNING, "The page has no <main> landmark",
+                where="body", hint="Wrap the page's primary content in one <main> element.",
+                evidence=truncate(scan.get("bodyStart", ""), 300), rule="semantics/no-main"))
+    elif len(scan["mains"]) > 1 and not _said_by_axe(ctx, "semantics/many-mains"):
         findings.append(Finding(
             CHECK, WARNING, f"The page has {len(scan['mains'])} visible <main> landmarks; it should have one",
             where=scan["mains"][1].get("sel", ""), hint="Keep a single <main>; use <section> for the others.",
-            evidence=truncate(scan["mains"][1].get("html", ""), 300)))
+            evidence=truncate(scan["mains"][1].get("html", ""), 300), rule="semantics/many-mains"))
 
     h1s = scan.get("h1s") or []
     if not h1s:
-        findings.append(Finding(
-            CHECK, ERROR, "The page has no <h1> heading naming it",
-            where="body",
-            hint="Add one <h1> with the page or app title at the top of <main> (visually hidden is fine on "
-                 "full-screen pages).",
-            evidence=truncate(scan.get("bodyStart", ""), 300)))
+        if not _said_by_axe(ctx, "semantics/no-h1"):
+            findings.append(Finding(
+                CHECK, WARNING, "The page has no <h1> heading naming it",
+                where="body",
+                hint="Add one <h1> with the page or app title at the top of <main> (visually hidden is fine on "
+                     "full-screen pages).",
+                evidence=truncate(scan.get("bodyStart", ""), 300), rule="semantics/no-h1"))
     elif len(h1s) > 1:
         findings.append(Finding(
             CHECK, WARNING, f"The page has {len(h1s)} <h1> headings; it should have exactly one",
             where=h1s[1].get("sel", ""), hint="Keep one <h1> for the page title; make the others <h2>.",
-            evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300)))
+            evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300), rule="semantics/many-h1"))
 
     findings += _capped(scan.get("images") or [], lambda d: Finding(
         CHECK, ERROR, f"{label(d)} has no alt attribute",
         where=d.get("sel", ""),
         hint='Add alt="…" describing the image, or alt="" if it is purely decorative.',
-        evidence=truncate(d.get("html", ""), 300)))
+        evidence=truncate(d.get("html", ""), 300), rule="semantics/img-alt"))
 
     def unlabeled(d: dict) -> Finding:
         if d.get("placeholder"):
@@ -246,12 +280,12 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
                 CHECK, WARNING, f"{label(d)} is labelled only by its placeholder \"{d['placeholder']}\"",
                 where=d.get("sel", ""),
                 hint="Add a visible <label for=…> (placeholders disappear while typing and are not labels).",
-                evidence=truncate(d.get("html", ""), 300))
+                evidence=truncate(d.get("html", ""), 300), rule="semantics/placeholder-label")
         return Finding(
             CHECK, ERROR, f"Form control {label(d)} has no label",
             where=d.get("sel", ""),
             hint="Add <label for=\"id\">…</label> (or wrap it in a <label>, or give it aria-label).",
-            evidence=truncate(d.get("html", ""), 300))
+            evidence=truncate(d.get("html", ""), 300), rule="semantics/unlabeled")
 
     findings += _capped(scan.get("unlabeled") or [], unlabeled)
 
@@ -259,5 +293,5 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
         CHECK, ERROR, f"{label(d)} has no accessible name (no text, aria-label or alt on its icon)",
         where=d.get("sel", ""),
         hint="Give it visible text, or aria-label=\"…\" when it shows only an icon.",
-        evidence=truncate(d.get("html", ""), 300)))
+        evidence=truncate(d.get("html", ""), 300), rule="semantics/unnamed"))
     return findings
