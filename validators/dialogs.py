@@ -275,7 +275,7 @@ async def _examine(walk: Walk, dlg: dict, opener: dict | None, opener_focusable:
     elif opener:
         head = f"Dialog {label(dlg)} opened by {who}"
     else:
-        head = f"Dialog {label(dlg)}, open when the page loads,"
+        head = f"Dialog {label(dlg)} (open when the page loads)"
     evidence = truncate(dlg.get("html", ""), 300)
     findings: list[Finding] = []
 
@@ -430,6 +430,8 @@ async def check_dialogs(ctx: CheckContext) -> list[Finding]:
                     return out
 
                 findings += await _guarded(walk, dlg, at_load)
+                if walk.prelude is not None:  # dismissed: the page behind it is live now, look again
+                    found = await ctx.within(walk.page.evaluate(js(_DISCOVER)), "looking for dialog openers")
             openers = _ordered(found)[:MAX_OPENERS]
             for opener in openers:
                 if budget.spent:

@@ -72,22 +72,23 @@ const KEY = '__runshotWatch';
 if (window[KEY]) { try { window[KEY].obs.disconnect(); } catch (e) {} }
 const all = document.body ? Array.from(document.body.querySelectorAll('*')).slice(0, 5000) : [];
 const shownBefore = new WeakSet(all.filter(RS.shown));
-const content = new Set(), attrs = new Set();
+const added = new Set(), content = new Set(), attrs = new Set();
 const obs = new MutationObserver((list) => {
   for (const m of list) {
-    if (content.size + attrs.size > 2000) return;
-    if (m.type === 'childList') m.addedNodes.forEach((n) => content.add(n.nodeType === 1 ? n : n.parentElement));
+    if (added.size + content.size + attrs.size > 2000) return;
+    if (m.type === 'childList') m.addedNodes.forEach((n) => (n.nodeType === 1 ? added : content).add(n.nodeType === 1 ? n : n.parentElement));
     else if (m.type === 'characterData') content.add(m.target.parentElement);
     else attrs.add(m.target);
   }
 });
 obs.observe(document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
-Object.defineProperty(window, KEY, {value: {obs, shownBefore, content, attrs}, configurable: true, enumerable: false});
+Object.defineProperty(window, KEY, {value: {obs, shownBefore, added, content, attrs}, configurable: true, enumerable: false});
 return true;
 """
 
-# What the watch saw: the topmost elements that were added, changed their text, or became visible.
-# An element whose attributes changed counts only when it, or something inside it, was hidden before.
+# What the watch saw: the topmost elements that were added or became visible ("scope"; an element whose
+# attributes changed counts when it, or something inside it, was hidden before), and those that only changed
+# their text ("text").
 _CHANGES = r"""
 const w = window.__runshotWatch;
 if (!w) return null;
@@ -97,12 +98,13 @@ const usable = (el) => el && el.nodeType === 1 && el.isConnected && el !== docum
   && el !== document.documentElement && RS.shown(el);
 const revealed = (el) => !w.shownBefore.has(el)
   || Array.from(el.querySelectorAll('*')).slice(0, 500).some((k) => !w.shownBefore.has(k) && RS.shown(k));
-const cands = new Set();
-for (const el of w.content) if (usable(el)) cands.add(el);
-for (const el of w.attrs) if (usable(el) && revealed(el)) cands.add(el);
-const list = Array.from(cands);
-const tops = list.filter((el) => !list.some((o) => o !== el && o.contains(el)));
-return {scope: tops.slice(0, 30).map(RS.sel).filter((s) => s && !s.includes('>>')), url: location.href};
+const shown = new Set();
+for (const el of w.added) if (usable(el)) shown.add(el);
+for (const el of w.attrs) if (usable(el) && revealed(el)) shown.add(el);
+const texts = Array.from(w.content).filter((el) => usable(el) && !Array.from(shown).some((o) => o.contains(el)));
+const topmost = (list) => list.filter((el) => !list.some((o) => o !== el && o.contains(el)));
+const sels = (list) => topmost(list).slice(0, 30).map(RS.sel).filter((s) => s && !s.includes('>>'));
+return {scope: sels(Array.from(shown)), text: sels(texts), url: location.href};
 """
 
 
@@ -327,7 +329,7 @@ class Walk:
         await self.ctx.within(self.page.evaluate(js(_WATCH)), "watching the page for changes")
 
     async def changes(self) -> dict | None:
-        """{"scope": [selectors of what appeared or changed], "url"}; None when the page was replaced."""
+        """{"scope": [what appeared], "text": [what changed only its text], "url"}; None: another document."""
         try:
             return await self.ctx.within(self.page.evaluate(js(_CHANGES)), "reading what changed")
         except PlaywrightError:
