@@ -1,22 +1,35 @@
-"""Click every visible button and in-app link once (each in a fresh page): none may throw or log an error.
+"""Click every visible button and in-app link once: none may throw, log an error, freeze or crash the page.
 
+One isolated page is walked: each control is clicked on the page in its loaded state; the page is reloaded
+(storage cleared) only when a click changed it (a cheap signature of the document and storage differs) and is
+replaced when a click froze it. What a click made appear (a panel, the next step, a game-over screen) is run
+through axe-core as a state of its own, for the first few clicks that change something (see
+``states.check_state``): those findings carry axe rule ids and say "After clicking …".
 Links that leave the app (another origin) are never clicked. Repeated controls (same kind and name, e.g. twenty
 "Delete" buttons) are tried once.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from playwright.async_api import Error as PlaywrightError
 
 from runshot.values import ERROR, Finding, truncate
+from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label, run_limited, short_url
+from runshot.validators.domtools import budget_for, js, label, short_url
+from runshot.validators.states import Walk, check_state, seen_keys
 
 CHECK = "sweep"
+NEEDS = "isolated"
+RULES: dict[str, str] = {
+    "sweep/freeze": ERROR,  # the click handler never gives the page back (an endless loop)
+    "sweep/exception": ERROR,  # the click throws an uncaught exception
+    "sweep/console-error": ERROR,  # the click logs an error to the console
+    "sweep/crash": ERROR,  # the page crashed after the click
+}
+# Findings for what a click made appear carry axe rule ids (e.g. "label", "color-contrast").
 MAX_CONTROLS = 12
-PARALLEL = 3  # fresh pages clicked at the same time
+MAX_STATES = 3  # clicks whose result is run through axe-core
 
 _CONTROLS = r"""
 const out = [];
@@ -52,39 +65,48 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
-async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
+async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
+    ctx = walk.ctx
+    await walk.restore()
+    page = walk.page
+    loc = page.locator(control["sel"]).first
+    if await ctx.within(loc.count(), "finding the control") == 0:
+        return []
+    session = walk.session
+    await walk.watch()
+    mark = session.events.mark()
     froze: CheckTimeout | None = None
-    async with ctx.open_session() as s:
-        page = s.page
-        loc = page.locator(control["sel"]).first
-        if await ctx.within(loc.count(), "finding the control") == 0:
-            return []
-        mark = s.events.mark()
-        clicked = True
+    clicked = True
+    try:
+        await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+    except CheckTimeout as exc:
+        froze = exc
+    except PlaywrightError:
+        clicked = False  # not clickable (covered, detached), or the click handler never returned
+    if froze is None:
         try:
-            await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+            await ctx.settle(page)
         except CheckTimeout as exc:
             froze = exc
         except PlaywrightError:
-            clicked = False  # not clickable (covered, detached), or the click handler never returned
-        if froze is None:
-            try:
-                await asyncio.sleep(ctx.timeouts.settle)
-                await ctx.within(page.evaluate("() => 0"), "answering after the click")
-            except CheckTimeout as exc:
-                froze = exc
-            except PlaywrightError:
-                pass  # a navigation replaced the page: its events still arrive
-        new = s.events.since(mark)
-        if not clicked and froze is None and not new.page_errors and not new.console_errors:
-            return []  # the keyboard check judges whether controls can be reached
-    findings: list[Finding] = []
+            pass  # a navigation replaced the page: its events still arrive
+    new = session.events.since(mark)
     who = label(control)
+    findings: list[Finding] = []
     if froze is not None:
+        await walk.fresh()
         findings.append(Finding(
             CHECK, ERROR, f"Clicking {who} froze the page ({froze.what} took over {froze.seconds:g} s)",
             where=control["sel"], hint="Look for an endless loop in this control's click handler.",
-            evidence=truncate(control.get("html", ""), 300)))
+            evidence=truncate(control.get("html", ""), 300), rule="sweep/freeze"))
+    elif not await walk.settled() and clicked and states["left"] > 0:
+        changed = await walk.changes()
+        if changed and changed["scope"]:  # None: the click loaded another document
+            states["left"] -= 1
+            findings += await check_state(ctx, page, f"after clicking {who}", changed["scope"], states["seen"],
+                                          check=CHECK)
+    if not clicked and froze is None and not new.page_errors and not new.console_errors:
+        return findings  # the keyboard check judges whether controls can be reached
     seen: set[str] = set()
     for err in new.page_errors:
         msg = _first_line(err.get("message", "")) or "unknown error"
@@ -94,7 +116,7 @@ async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
         findings.append(Finding(
             CHECK, ERROR, f"Clicking {who} throws an uncaught exception: {truncate(msg, 200)}",
             where=control["sel"], hint="Fix the exception in this control's click handler (see the stack).",
-            evidence=truncate((err.get("stack") or msg), 400)))
+            evidence=truncate((err.get("stack") or msg), 400), rule="sweep/exception"))
     for err in new.console_errors:
         text = err.get("text", "")
         if text in seen:
@@ -104,28 +126,46 @@ async def _try(ctx: CheckContext, control: dict) -> list[Finding]:
         findings.append(Finding(
             CHECK, ERROR, f"Clicking {who} logs a console error{at}: {truncate(_first_line(text), 200)}",
             where=control["sel"], hint="Fix what this control's click handler does wrong.",
-            evidence=truncate(text, 400)))
+            evidence=truncate(text, 400), rule="sweep/console-error"))
     if new.crashed:
         findings.append(Finding(CHECK, ERROR, f"Clicking {who} crashes the page", where=control["sel"],
-                                hint="Look for runaway memory use in this control's click handler."))
+                                hint="Look for runaway memory use in this control's click handler.",
+                                rule="sweep/crash"))
+        await walk.fresh()
     return findings
 
 
-async def _try_guarded(ctx: CheckContext, control: dict) -> list[Finding]:
+async def _try_guarded(walk: Walk, control: dict, states: dict) -> list[Finding]:
     try:
-        return await _try(ctx, control)
-    except (CheckTimeout, PlaywrightError):
-        return []  # a fresh page could not be opened or the control not found: nothing learnt about the click
+        return await _try(walk, control, states)
+    except PlaywrightError:
+        walk.dirty = True  # the page navigated or replaced the control mid-way: nothing learnt about the click
+        return []
+    except CheckTimeout:
+        await walk.fresh()  # the page stopped answering outside the click itself: start again
+        return []
 
 
 async def check_sweep(ctx: CheckContext) -> list[Finding]:
     budget = budget_for(ctx)
-    controls = await ctx.within(ctx.page.evaluate(js(_CONTROLS)), "listing buttons and links")
-    # Buttons first: within the cap they matter more than links, which mostly just navigate.
-    controls.sort(key=lambda c: c.get("tag") == "a")
-    chosen = controls[:MAX_CONTROLS]
-    results = await run_limited([lambda c=c: _try_guarded(ctx, c) for c in chosen], PARALLEL, budget)
-    ctx.info["sweep_clicked"] = sum(1 for r in results if r is not None)
-    if len(controls) > ctx.info["sweep_clicked"]:
-        ctx.info["sweep_not_clicked"] = len(controls) - ctx.info["sweep_clicked"]
-    return [f for r in results if r for f in r]
+    findings: list[Finding] = []
+    states = {"left": MAX_STATES, "seen": seen_keys(ctx)}
+    clicked = 0
+    walk = Walk(ctx)
+    async with walk:
+        controls = await ctx.within(walk.page.evaluate(js(_CONTROLS)), "listing buttons and links")
+        # Buttons first: within the cap they matter more than links, which mostly just navigate.
+        controls.sort(key=lambda c: c.get("tag") == "a")
+        try:
+            for control in controls[:MAX_CONTROLS]:
+                if budget.spent:
+                    break
+                clicked += 1
+                findings += await _try_guarded(walk, control, states)
+        except (CheckTimeout, PageLoadError):
+            pass  # not even a fresh page answers: report what was found so far
+    ctx.info["sweep_clicked"] = clicked
+    ctx.info["sweep_reloads"] = walk.reloads
+    if len(controls) > clicked:
+        ctx.info["sweep_not_clicked"] = len(controls) - clicked
+    return findings

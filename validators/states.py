@@ -1,0 +1,336 @@
+"""Pages after an interaction: checking a state the page reached, and walking one page through many clicks.
+
+The a11y and semantics checks look at the entry page as it loaded. What appears later (an opened dialog, a
+menu, the next step of a form, a game-over screen) is checked here: ``check_state`` runs axe-core once, scoped
+to what changed, plus the semantic rules that apply to a subtree (clickable elements that are not controls),
+and names the state in every finding ("After clicking button "Rules" (#open-rules): …"). A finding already
+reported for the loaded page or for an earlier state (same rule, same element) is not repeated.
+
+``Walk`` is one isolated page a check drives through many interactions: it watches what a click changes, tells
+whether the page is back in its loaded state (a cheap signature of the document and its storage), and reloads
+only when it is not. A page that froze is replaced by a fresh one.
+"""
+
+from __future__ import annotations
+
+from playwright.async_api import Error as PlaywrightError
+
+from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators import a11y
+from runshot.validators.browser import PageLoadError, load_page
+from runshot.validators.context import CheckContext, CheckTimeout, PageSession
+from runshot.validators.domtools import js, label
+from runshot.validators.semantics import find_clickables
+
+CHECK = "a11y"  # the check named in state findings unless the caller gives its own
+MAX_SCOPE = 10  # changed elements handed to axe as its context
+STATE_KEY = "axe_state_failures"  # ctx.info: rule -> targets reported for later states (like "axe_failures")
+CLICKABLE_RULE = "semantics/clickable-not-control"
+
+_HAS_AXE = "() => !!(window.axe && typeof window.axe.run === 'function')"
+
+_RUN_AXE_IN = """async ([include, options]) => {
+  if (!window.axe || typeof window.axe.run !== 'function') return {missing: true};
+  let context = document;
+  if (include && include.length) {
+    const nodes = [];
+    for (const s of include) { try { const e = document.querySelector(s); if (e) nodes.push(e); } catch (err) {} }
+    if (!nodes.length) return {violations: []};
+    context = {include: nodes};
+  }
+  const result = await window.axe.run(context, options);
+  return {
+    version: window.axe.version || '',
+    violations: result.violations.map((v) => ({
+      id: v.id, impact: v.impact || '', help: v.help || '', helpUrl: v.helpUrl || '', tags: v.tags || [],
+      nodes: v.nodes.map((n) => ({
+        target: n.target, html: n.html || '', impact: n.impact || '', summary: n.failureSummary || '',
+      })),
+    })),
+  };
+}"""
+
+# Which of the given clickables (selectors) lie inside one of the scope elements.
+_INSIDE = r"""
+const [scope, sels] = arg;
+const roots = scope.map((s) => { try { return document.querySelector(s); } catch (e) { return null; } }).filter(Boolean);
+return sels.filter((s) => { let e = null; try { e = document.querySelector(s); } catch (err) {} return e && roots.some((r) => r.contains(e)); });
+"""
+
+# A fingerprint of the document and its storage: equal fingerprints mean the page is back where it was.
+_SIGNATURE = r"""() => {
+  const hash = (s) => { let h = 0; for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; return h; };
+  const doc = document.documentElement ? document.documentElement.outerHTML : '';
+  let store = '';
+  try { store = JSON.stringify(Object.entries(localStorage)) + JSON.stringify(Object.entries(sessionStorage)); } catch (e) {}
+  return location.href + '|' + doc.length + ':' + hash(doc) + '|' + store.length + ':' + hash(store);
+}"""
+
+# Start recording what changes: which elements are shown now, and every mutation from here on.
+_WATCH = r"""
+const KEY = '__runshotWatch';
+if (window[KEY]) { try { window[KEY].obs.disconnect(); } catch (e) {} }
+const all = document.body ? Array.from(document.body.querySelectorAll('*')).slice(0, 5000) : [];
+const shownBefore = new WeakSet(all.filter(RS.shown));
+const added = new Set(), content = new Set(), attrs = new Set();
+const obs = new MutationObserver((list) => {
+  for (const m of list) {
+    if (added.size + content.size + attrs.size > 2000) return;
+    if (m.type === 'childList') m.addedNodes.forEach((n) => (n.nodeType === 1 ? added : content).add(n.nodeType === 1 ? n : n.parentElement));
+    else if (m.type === 'characterData') content.add(m.target.parentElement);
+    else attrs.add(m.target);
+  }
+});
+obs.observe(document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
+Object.defineProperty(window, KEY, {value: {obs, shownBefore, added, content, attrs}, configurable: true, enumerable: false});
+return true;
+"""
+
+# What the watch saw: the topmost elements that were added or became visible ("scope"; an element whose
+# attributes changed counts when it, or something inside it, was hidden before), and those that only changed
+# their text ("text").
+_CHANGES = r"""
+const w = window.__runshotWatch;
+if (!w) return null;
+w.obs.disconnect();
+delete window.__runshotWatch;
+const usable = (el) => el && el.nodeType === 1 && el.isConnected && el !== document.body
+  && el !== document.documentElement && RS.shown(el);
+const revealed = (el) => !w.shownBefore.has(el)
+  || Array.from(el.querySelectorAll('*')).slice(0, 500).some((k) => !w.shownBefore.has(k) && RS.shown(k));
+const shown = new Set();
+for (const el of w.added) if (usable(el)) shown.add(el);
+for (const el of w.attrs) if (usable(el) && revealed(el)) shown.add(el);
+const texts = Array.from(w.content).filter((el) => usable(el) && !Array.from(shown).some((o) => o.contains(el)));
+const topmost = (list) => list.filter((el) => !list.some((o) => o !== el && o.contains(el)));
+const sels = (list) => topmost(list).slice(0, 30).map(RS.sel).filter((s) => s && !s.includes('>>'));
+return {scope: sels(Array.from(shown)), text: sels(texts), url: location.href};
+"""
+
+
+def seen_keys(ctx: CheckContext) -> set[tuple[str, str]]:
+    """(rule, target) pairs already reported: axe failures on the loaded page and on earlier states."""
+    keys: set[tuple[str, str]] = set()
+    for name in ("axe_failures", STATE_KEY):
+        for rule, targets in (ctx.info.get(name) or {}).items():
+            keys.update((rule, t) for t in targets)
+    return keys
+
+
+def _remember(ctx: CheckContext, rule: str, target: str) -> None:
+    ctx.info.setdefault(STATE_KEY, {}).setdefault(rule, []).append(target)
+
+
+def _severity(rule: dict, impact: str) -> str:
+    """As the a11y check rates axe results: serious or critical is an error, except best practices."""
+    if "best-practice" in (rule.get("tags") or []):
+        return WARNING
+    return ERROR if impact in a11y.SERIOUS else WARNING
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+async def ensure_axe(ctx: CheckContext, page) -> None:
+    """Inject axe-core into `page` unless it is already there."""
+    if await ctx.within(page.evaluate(_HAS_AXE), "looking for axe-core"):
+        return
+    await ctx.within(page.evaluate(a11y.axe_source()), "injecting axe-core", max(ctx.timeouts.action * 4, 10.0))
+
+
+async def axe_in(ctx: CheckContext, page, include: list[str] | None = None) -> dict:
+    """Run axe-core (the a11y check's rule tags) on the elements `include` names, or on the whole document."""
+    await ensure_axe(ctx, page)
+    options = {"runOnly": {"type": "tag", "values": list(a11y.TAGS)}, "resultTypes": ["violations"],
+               "iframes": False}
+    return await ctx.within(page.evaluate(_RUN_AXE_IN, [list(include or []), options]), "running axe-core",
+                            max(ctx.timeouts.action * 4, 10.0))
+
+
+async def check_state(
+    ctx: CheckContext,
+    page,
+    label: str,
+    changed_selector: str | list[str] | None = None,
+    seen: set[tuple[str, str]] | None = None,
+    *,
+    check: str = CHECK,
+    skip_rules: tuple[str, ...] = (),
+) -> list[Finding]:
+    """Accessibility findings for the state `page` is in now, each naming the state.
+
+    `label` says how the state was reached ("after clicking button "Rules" (#open-rules)"). `changed_selector`
+    (one selector or several) scopes the run to what changed; None checks the whole document. `seen` holds
+    (rule, target) pairs not to report again; it is updated. When None, it starts from what the a11y check found
+    on the loaded page and what earlier states reported (``ctx.info``). `check` names the check the findings
+    belong to; `skip_rules` are axe rules the caller judges itself. One axe run; never raises for a page that
+    went away or stopped answering (nothing is reported then).
+    """
+    if seen is None:
+        seen = seen_keys(ctx)
+    include = [changed_selector] if isinstance(changed_selector, str) else list(changed_selector or [])
+    include = [s for s in include if s][:MAX_SCOPE]
+    head = _capital(label.strip())
+    findings: list[Finding] = []
+    try:
+        result = await axe_in(ctx, page, include)
+    except (CheckTimeout, PlaywrightError):
+        return []
+    if not isinstance(result, dict) or result.get("missing"):
+        return []
+    for rule in result.get("violations", []):
+        if rule["id"] in skip_rules:
+            continue
+        shown = 0
+        for node in rule.get("nodes") or []:
+            where = a11y._target(node.get("target"))
+            key = (rule["id"], where)
+            if key in seen:
+                continue
+            seen.add(key)
+            _remember(ctx, *key)
+            if shown >= a11y.NODES_PER_RULE:
+                continue
+            shown += 1
+            impact = node.get("impact") or rule.get("impact") or ""
+            hint = a11y._fix_line(node.get("summary", ""))
+            if rule.get("helpUrl"):
+                hint = f"{hint} — {rule['helpUrl']}" if hint else rule["helpUrl"]
+            findings.append(Finding(
+                check, _severity(rule, impact),
+                f"{head}: axe rule '{rule['id']}' ({impact or 'unrated'}): {rule.get('help', '')}",
+                where=where, hint=truncate(hint, 300), evidence=truncate(node.get("html", ""), 300),
+                rule=rule["id"]))
+    findings += await _clickables(ctx, page, head, include, seen, check)
+    return findings
+
+
+async def _clickables(ctx, page, head: str, include: list[str], seen: set, check: str) -> list[Finding]:
+    """Elements in the changed part that react to clicks but are neither controls nor given a role."""
+    if not include:
+        return []  # the whole page: the semantics check judged it as loaded
+    try:
+        found = await find_clickables(ctx, page)
+        inside = set(await ctx.within(page.evaluate(js(_INSIDE), [include, [d["sel"] for d in found]]),
+                                      "placing clickable elements")) if found else set()
+    except (CheckTimeout, PlaywrightError):
+        return []
+    out = []
+    for d in found:
+        if d["sel"] not in inside or (CLICKABLE_RULE, d["sel"]) in seen:
+            continue
+        seen.add((CLICKABLE_RULE, d["sel"]))
+        _remember(ctx, CLICKABLE_RULE, d["sel"])
+        out.append(Finding(
+            check, ERROR, f"{head}: {label(d)} reacts to clicks but is not a button or link (no role, "
+                          "not reachable with the keyboard)" if d.get("tabindex") is None else
+                          f"{head}: {label(d)} reacts to clicks but is not a button or link (no role)",
+            where=d["sel"],
+            hint='Use a <button type="button"> (or <a href> for navigation), or add role="button", '
+                 'tabindex="0" and Enter/Space key handling.',
+            evidence=truncate(d.get("html", ""), 300), rule=CLICKABLE_RULE))
+        if len(out) >= 5:
+            break
+    return out
+
+
+class Walk:
+    """One isolated page (its own context) that a check drives through many interactions.
+
+    ``watch()`` before an interaction and ``changes()`` after it tell what appeared; ``settled()`` compares the
+    page with its state right after loading and marks it dirty when they differ; ``restore()`` reloads a dirty
+    page (storage and cookies cleared first, so it loads as fresh); ``fresh()`` replaces a page that froze.
+    """
+
+    def __init__(self, ctx: CheckContext, path: str | None = None):
+        self.ctx = ctx
+        self.path = path
+        self.session: PageSession | None = None
+        self.dirty = False
+        self.reloads = 0
+        self._opened = None
+        self._clean = ""
+        self.prelude = None  # async (page) -> None: run after every (re)load, e.g. to close a dialog open at load
+
+    @property
+    def page(self):
+        return self.session.page
+
+    @property
+    def events(self):
+        return self.session.events
+
+    async def __aenter__(self) -> "Walk":
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._close()
+
+    async def _open(self) -> None:
+        opened = self.ctx.open_session(self.path)
+        self.session = await opened.__aenter__()
+        self._opened = opened
+        await self._loaded()
+
+    async def _close(self) -> None:
+        opened, self._opened = self._opened, None
+        if opened is not None:
+            await opened.__aexit__(None, None, None)
+
+    async def _loaded(self) -> None:
+        await self.ctx.settle(self.page)
+        if self.prelude is not None:
+            try:
+                await self.prelude(self.page)
+            except (CheckTimeout, PlaywrightError):
+                pass
+        await self.rebase()
+
+    async def rebase(self) -> None:
+        """Take the page as it is now for its loaded state."""
+        self._clean = await self.signature()
+        self.dirty = False
+
+    async def signature(self) -> str:
+        return await self.ctx.within(self.page.evaluate(_SIGNATURE), "reading the page's state")
+
+    async def settled(self) -> bool:
+        """True when the page is back in its loaded state; otherwise it is marked for a reload."""
+        try:
+            same = await self.signature() == self._clean
+        except (CheckTimeout, PlaywrightError):
+            same = False
+        self.dirty = self.dirty or not same
+        return same
+
+    async def restore(self) -> None:
+        """Bring a dirty page back to its loaded state (a reload; a fresh page when the reload fails)."""
+        if not self.dirty:
+            return
+        self.reloads += 1
+        try:
+            await self.ctx.within(self.page.evaluate(
+                "() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }"), "clearing storage")
+            await self.ctx.within(self.page.context.clear_cookies(), "clearing cookies")
+            url = self.session.url
+            await load_page(self.page, url, self.ctx.timeouts, self.events)
+            await self._loaded()
+        except (CheckTimeout, PlaywrightError, PageLoadError):  # a page that will not reload is replaced
+            await self.fresh()
+
+    async def fresh(self) -> None:
+        """Close this page's context (even if its page hangs) and open a new one."""
+        await self._close()
+        await self._open()
+
+    async def watch(self) -> None:
+        await self.ctx.within(self.page.evaluate(js(_WATCH)), "watching the page for changes")
+
+    async def changes(self) -> dict | None:
+        """{"scope": [what appeared], "text": [what changed only its text], "url"}; None: another document."""
+        try:
+            return await self.ctx.within(self.page.evaluate(js(_CHANGES)), "reading what changed")
+        except PlaywrightError:
+            return None
