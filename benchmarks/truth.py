@@ -1,6 +1,7 @@
 """How often runshot's verdicts are right: precision and recall per check over a labelled corpus.
 
-    python benchmarks/truth.py [--json PATH] [--only NAME] [--checks LIST] [--no-fixtures]
+    python benchmarks/truth.py [--json PATH] [--only NAME] [--checks LIST] [--no-fixtures] [--shard K/N]
+    python benchmarks/truth.py --from-json PART.json... [--json ALL.json]    # figures of several shards together
 
 Runs the Validator with its default settings (every check unless --checks) over each app of
 tests/fixtures/corpus/ (labelled by its label.yaml) and over tests/fixtures/checks/good_*/bad_* (labelled below),
@@ -32,7 +33,7 @@ import yaml
 
 from runshot.spec import Spec, parse_spec_file
 from runshot.validators.runner import CHECKS, Validator
-from runshot.values import ERROR
+from runshot.values import ERROR, Finding
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -154,19 +155,40 @@ def run(apps: list[tuple[str, Path, dict]], checks: list[str] | None) -> list[di
     return results
 
 
+def load_results(paths: list[Path]) -> list[dict]:
+    """The per-app results of saved runs, labels read again from the apps' folders."""
+    labels = {name: label for name, _, label in corpus_apps()}
+    out = []
+    for path in paths:
+        for app in json.loads(path.read_text())["apps_detail"]:
+            findings = [Finding(**{k: v for k, v in f.items() if k in Finding.__dataclass_fields__})
+                        for f in app["findings"]]
+            out.append({"name": app["name"], "label": labels[app["name"]], "findings": findings,
+                        "passed": app["passed"], "seconds": app["seconds"]})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the figures and every case to this file")
     parser.add_argument("--only", help="run one app (a folder name of the corpus or of the check fixtures)")
     parser.add_argument("--checks", help="comma-separated checks (default: all)")
     parser.add_argument("--no-fixtures", action="store_true", help="the corpus only, not tests/fixtures/checks")
+    parser.add_argument("--shard", help="K/N: run the K-th of N slices of the apps (for several machines)")
+    parser.add_argument("--from-json", type=Path, nargs="+", help="recount saved --json runs instead of running")
     args = parser.parse_args(argv)
-    apps = corpus_apps(args.only, fixtures=not args.no_fixtures)
-    if not apps:
-        print(f"no app named {args.only!r}", file=sys.stderr)
-        return 2
     checks = args.checks.split(",") if args.checks else None
-    results = run(apps, checks)
+    if args.from_json:
+        results = load_results(args.from_json)
+    else:
+        apps = corpus_apps(args.only, fixtures=not args.no_fixtures)
+        if args.shard:
+            k, n = (int(x) for x in args.shard.split("/"))
+            apps = apps[k - 1::n]
+        if not apps:
+            print(f"no app named {args.only!r}", file=sys.stderr)
+            return 2
+        results = run(apps, checks)
     scored = score(results, checks or [c for c in CHECKS] + ["build"])
     print(f"\n{'check':12} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4} {'precision':>10} {'recall':>7}")
     table = {}
