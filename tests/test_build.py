@@ -202,3 +202,51 @@ def test_a_file_bigger_than_the_write_limit_cannot_be_written(tmp_path):
     assert len(findings) == 1 and "npm run build failed" in findings[0].message
     big = tmp_path / "dist" / "big.bin"
     assert not big.exists() or big.stat().st_size <= 1_000_000
+
+
+# ---- limits that protect the machine without breaking ordinary tools ----
+
+WASM_JS = BUILD_JS + """
+// What rolldown, esbuild-wasm and es-module-lexer do: instantiate WebAssembly with a memory. V8 reserves
+// gigabytes of address space for it (guard regions) while touching a few pages.
+const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 3, 1, 0, 1]);  // a module with one memory
+const instances = [];
+for (let i = 0; i < 8; i++) instances.push(new WebAssembly.Instance(new WebAssembly.Module(bytes)));
+const memories = [];
+for (let i = 0; i < 8; i++) memories.push(new WebAssembly.Memory({ initial: 16, maximum: 65536 }));
+console.log("wasm instances:", instances.length, "memories:", memories.length);
+"""
+
+
+@needs_npm_and_bwrap
+def test_webassembly_builds_are_not_broken_by_the_memory_limit(tmp_path):
+    make_project(tmp_path, build_js=WASM_JS)
+    folder, findings = build_project(tmp_path)
+    assert findings == [], findings[0].evidence if findings else ""
+    assert folder == (tmp_path / "dist").resolve()
+
+
+@needs_npm_and_bwrap
+def test_a_build_that_holds_too_much_memory_is_stopped(tmp_path):
+    hog = 'const keep = []; for (;;) { keep.push(Buffer.alloc(16 * 1024 * 1024, 1)); }'
+    make_project(tmp_path, build_js=hog)
+    started = time.monotonic()
+    folder, findings = build_project(tmp_path, BuildLimits(memory_mb=300, build_seconds=60))
+    assert time.monotonic() - started < 30
+    assert folder == tmp_path.resolve() and len(findings) == 1
+    assert "stopped: resident memory over 300 MB" in findings[0].message
+    # The same build with room to spare for a modest allocation passes.
+    modest = BUILD_JS + 'const b = Buffer.alloc(50 * 1024 * 1024, 1); console.log(b.length);'
+    make_project(tmp_path, build_js=modest)
+    assert build_project(tmp_path, BuildLimits(memory_mb=300))[1] == []
+
+
+@needs_npm_and_bwrap
+def test_a_fork_bomb_is_stopped_at_the_process_limit(tmp_path):
+    bomb = ('const { spawn } = require("child_process");'
+            'for (let i = 0; i < 100; i++) spawn("sleep", ["30"]); setTimeout(() => {}, 30000);')
+    make_project(tmp_path, build_js=bomb)
+    started = time.monotonic()
+    folder, findings = build_project(tmp_path, BuildLimits(max_processes=40, build_seconds=60))
+    assert time.monotonic() - started < 20
+    assert len(findings) == 1 and "stopped: more than 40 processes" in findings[0].message

@@ -7,7 +7,7 @@ Steps, each under its own deadline:
    file/link paths or tarballs: those are fetched, or read from the disk, whatever `--ignore-scripts` says);
 2. `npm install --ignore-scripts` with the network (the registry needs it) but an empty environment and
    only the project folder writable; the lockfile is ignored (its `resolved` URLs could point anywhere);
-3. `npm run build` without any network, with address-space and file-size limits;
+3. `npm run build` without any network, with limits on time, resident memory, process count and file size;
 4. check what it produced (files, bytes, depth) and serve that folder: `runshot.serve` in package.json, else
    `dist/`, else `build/`.
 
@@ -17,6 +17,7 @@ A project without package.json, or without a build script, is served as it is. B
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -57,8 +58,12 @@ class BuildLimits:
 
     install_seconds: float = 300.0  # npm install
     build_seconds: float = 120.0  # npm run build
-    memory_mb: int = 4096  # address space of npm/node and their children (V8 reserves much more than it uses)
+    # Resident memory (RSS) of npm, node and all their children together, watched while they run. Not the
+    # address space: WebAssembly (rolldown in Vite, esbuild-wasm, es-module-lexer) and V8 reserve gigabytes
+    # they never touch, so an RLIMIT_AS cap breaks ordinary builds without protecting anything.
+    memory_mb: int = 4096
     max_write_bytes: int = 100_000_000  # largest single file a build step may write
+    max_processes: int = 256  # processes at once (npm, sh, node, esbuild's service...): stops fork bombs
     output: Limits = field(default_factory=Limits)  # what may be served: files, bytes per file and in all, depth
 
 
@@ -254,7 +259,8 @@ def _spec(root: Path, network: bool, limits: BuildLimits, tmp_mb: int) -> Sandbo
         network=network,
         env=env,
         cwd=root,
-        memory_mb=limits.memory_mb,
+        resident_mb=limits.memory_mb,
+        max_processes=limits.max_processes,
         max_file_bytes=limits.max_write_bytes,
         tmp_mb=tmp_mb,
     )
@@ -280,9 +286,13 @@ def npm_build(root: Path, limits: BuildLimits | None = None, sandbox: str | None
 def _step_failed(what: str, result: SandboxResult, seconds: float) -> Finding:
     if result.timed_out:
         message = f"{what} ran over its time limit of {seconds:g} s and was stopped"
+    elif result.stopped_for:
+        message = f"{what} was stopped: {result.stopped_for}"
     else:
         message = f"{what} failed (exit code {result.returncode})"
-    return _finding(message, hint="make the build finish quickly and without network access",
+    hint = ("keep the build within its limits (memory, processes)" if result.stopped_for
+            else "make the build finish quickly and without network access")
+    return _finding(message, hint=hint,
                     evidence=result.tail(EVIDENCE_CHARS))
 
 
@@ -303,7 +313,7 @@ def build_project(
         limits = BuildLimits(output=limits)
     limits = limits or BuildLimits()
     if timeout is not None:
-        limits = BuildLimits(limits.install_seconds, timeout, limits.memory_mb, limits.max_write_bytes, limits.output)
+        limits = dataclasses.replace(limits, build_seconds=timeout)
     root = Path(root).resolve()
     if not (root / "package.json").is_file():
         return root, []

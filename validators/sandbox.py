@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runshot.errors import EnvironmentProblem
+from runshot.validators.proctree import process_tree, tree_usage
 
 SANDBOX_ENV = "RUNSHOT_SANDBOX"  # "off" disables, "require" fails when bubblewrap does not work, else auto
 BWRAP_ENV = "RUNSHOT_BWRAP"  # path of the bwrap executable, default: bwrap on PATH
@@ -74,7 +75,11 @@ class SandboxSpec:
     readonly: extra folders it may read (tools outside /usr, the project for a server).
     network: True shares the host's network (only for installing packages; never for generated code).
     env: the whole environment inside; nothing else leaks in.
-    memory_mb: address-space limit (RLIMIT_AS) of the command and its children; None for none.
+    memory_mb: address-space limit (RLIMIT_AS) of the command and its children; None for none. It breaks
+        programs that reserve much more than they use (WebAssembly, Chromium): prefer resident_mb.
+    resident_mb: resident memory (RSS) of the command and all its descendants together, watched while it runs;
+        past it the whole process tree is killed. None for no limit.
+    max_processes: how many processes the command and its descendants may be at once, watched the same way.
     max_file_bytes: largest file the command may write (RLIMIT_FSIZE); None for no limit.
     """
 
@@ -84,6 +89,8 @@ class SandboxSpec:
     env: dict[str, str] = field(default_factory=minimal_env)
     cwd: Path | None = None
     memory_mb: int | None = None
+    resident_mb: int | None = None
+    max_processes: int | None = None
     max_file_bytes: int | None = None
     tmp_mb: int = TMP_MB
     drop_uid: bool = True  # as root: become 65534 inside a user namespace
@@ -91,16 +98,18 @@ class SandboxSpec:
 
 @dataclass
 class SandboxResult:
-    returncode: int | None  # None when killed at the deadline
+    returncode: int | None  # None when killed (at the deadline or by the watchdog)
     stdout: str
     stderr: str
     timed_out: bool
     seconds: float
     sandboxed: bool
+    stopped_for: str = ""  # why the watchdog killed it ("resident memory over 4096 MB"), else ""
+    peak_resident_mb: float = 0.0  # the most resident memory the process tree was seen to hold (when watched)
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.stopped_for
 
     def tail(self, limit: int = 2000) -> str:
         """The end of the combined output: what a build failure's evidence should show."""
@@ -348,21 +357,58 @@ class _Capture:
         return head + tail
 
 
+def _exited(pid: int) -> bool:
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
 def _wait_unreaped(pid: int, timeout: float) -> bool:
     """Wait up to `timeout` seconds for `pid` to exit, leaving it a zombie; True when it exited."""
     deadline = time.monotonic() + max(timeout, 0.0)
     delay = 0.002
     while True:
-        try:
-            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
-        except ChildProcessError:
+        if _exited(pid):
             return True
         left = deadline - time.monotonic()
         if left <= 0:
             return False
         time.sleep(min(delay, left))
         delay = min(delay * 2, 0.025)
+
+
+WATCH_SECONDS = 0.05  # how often the watchdog measures a process tree
+
+
+def _watch(pid: int, spec: SandboxSpec, timeout: float) -> tuple[bool, str, float]:
+    """Wait for `pid` like _wait_unreaped, measuring its tree as it runs: (exited, why it was stopped, peak MB).
+
+    Limits on resident memory and process count are enforced here rather than with RLIMIT_AS/RLIMIT_NPROC:
+    the address space says nothing about memory use (WebAssembly reserves gigabytes it never touches), and
+    RLIMIT_NPROC does not hold for root nor across user namespaces."""
+    if not spec.resident_mb and not spec.max_processes:
+        return _wait_unreaped(pid, timeout), "", 0.0
+    deadline = time.monotonic() + max(timeout, 0.0)
+    peak = 0.0
+    while True:
+        if _wait_unreaped(pid, min(WATCH_SECONDS, max(deadline - time.monotonic(), 0.0))):
+            return True, "", peak
+        resident, count = tree_usage(pid)
+        peak = max(peak, resident / 1048576)
+        if spec.resident_mb and resident > spec.resident_mb * 1048576:
+            return False, f"resident memory over {spec.resident_mb} MB", peak
+        if spec.max_processes and count > spec.max_processes:
+            return False, f"more than {spec.max_processes} processes", peak
+        if time.monotonic() >= deadline:
+            return False, "", peak
+
+
+def _kill_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _kill_group(pgid: int) -> None:
@@ -381,7 +427,8 @@ def run_sandboxed(
 ) -> SandboxResult:
     """Run `command` in the sandbox (or, without bubblewrap, as a plain process with the same small environment).
 
-    At `timeout` seconds the whole process group is killed (inside bubblewrap: the whole PID namespace).
+    At `timeout` seconds the whole process group is killed (inside bubblewrap: the whole PID namespace), and
+    so it is as soon as the tree goes over `spec.resident_mb` or `spec.max_processes` (`stopped_for` says which).
     Output beyond `output_limit` bytes per stream keeps its beginning and end.
     """
     sandboxed = sandbox_available(setting)
@@ -404,21 +451,29 @@ def run_sandboxed(
         close_fds=True,
     )
     out, err = _Capture(proc.stdout, output_limit), _Capture(proc.stderr, output_limit)
+    stopped_for, peak = "", 0.0
     try:
-        timed_out = not _wait_unreaped(proc.pid, timeout)
+        exited, stopped_for, peak = _watch(proc.pid, spec, timeout)
+        timed_out = not exited and not stopped_for
     finally:
         # Whatever is left of the group (background children, the command itself at the deadline) goes now.
         # The command is not reaped yet, so its process group id cannot have been reused meanwhile.
+        # Inside bubblewrap, killing it ends its PID namespace, and with it every process in there.
+        if stopped_for and not sandboxed:
+            for pid in process_tree(proc.pid)[1:]:  # descendants that left the group (setsid) go too
+                _kill_pid(pid)
         _kill_group(proc.pid)
         proc.wait()
     seconds = time.monotonic() - started
     result = SandboxResult(
-        returncode=None if timed_out else proc.returncode,
+        returncode=None if timed_out or stopped_for else proc.returncode,
         stdout=out.text(2),
         stderr=err.text(2),
         timed_out=timed_out,
         seconds=seconds,
         sandboxed=sandboxed,
+        stopped_for=stopped_for,
+        peak_resident_mb=round(peak, 1),
     )
     for stream in (proc.stdout, proc.stderr):
         try:
