@@ -349,9 +349,11 @@ def _prune_empty(real_root: Path, folder: Path) -> None:
         folder = folder.parent
 
 
-def read_project(root: Path, limits: Limits) -> dict[str, str]:
-    """The project's text files (for repair prompts): no .git, .runshot, node_modules, links, binaries,
-    or files whose path would be refused (secrets such as .env never go to a model). Sorted by path."""
+def read_project(root: Path, limits: Limits, skip_dirs: Iterable[str] = ()) -> dict[str, str]:
+    """The project's text files (for repair prompts): no .git, .runshot, node_modules (or other `skip_dirs`),
+    links, binaries, or files whose path would be refused (secrets such as .env never go to a model).
+    Sorted by path."""
+    skipped = SKIP_DIRS | {d.casefold() for d in skip_dirs}
     root = Path(root)
     out: dict[str, str] = {}
     total = 0
@@ -370,7 +372,7 @@ def read_project(root: Path, limits: Limits) -> dict[str, str]:
                 if entry.is_symlink():
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name.casefold() in SKIP_DIRS or depth + 1 >= limits.max_depth:
+                    if entry.name.casefold() in skipped or depth + 1 >= limits.max_depth:
                         continue
                     stack.append((Path(entry.path), rel + "/", depth + 1))
                 elif entry.is_file(follow_symlinks=False):

@@ -1,0 +1,248 @@
+"""Where `runshot fix` works: a branch in the user's repository, or a copy in a new one.
+
+In a git repository the user's branch and working tree are never touched: the fix runs in a linked
+worktree (a temporary folder) on a new branch `runshot/fix-<n>` made from HEAD; the run's report,
+screenshots and transcript go to `.git/runshot/fix-<n>/`, so the working tree gains no untracked files.
+Outside git, the folder is copied into OUT, which becomes a new repository; the folder itself is never written.
+
+    target = prepare_fix(Path("app"), out=None, allow_dirty=False)
+    try:
+        ...run the repair loop in target.project_dir, state in target.state_dir...
+    finally:
+        finish_fix(target, best_sha)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from runshot import gitrepo
+from runshot.errors import UsageError
+from runshot.values import STATE_DIR
+
+FIX_PREFIX = "runshot/fix-"
+# Never sent to a model and never copied: dependencies, build output, caches, lockfiles.
+SKIP_DIRS = {".git", STATE_DIR, "node_modules", "dist", "build", ".next", ".nuxt", ".svelte-kit", ".cache",
+             ".parcel-cache", ".turbo", ".vite", "coverage", "__pycache__", ".venv", "venv", "bower_components"}
+LOCKFILES = {"package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "bun.lock"}
+
+
+@dataclass
+class FixTarget:
+    """What a fix run works on."""
+
+    source: Path  # the user's folder (read, never written)
+    project_dir: Path  # where the loop writes and validates: the project inside the work tree
+    work_tree: Path  # the linked worktree (git) or OUT (copy)
+    state_dir: Path  # report.json, screenshots/, transcript/
+    branch: str  # the branch the fix commits to
+    iterations_branch: str  # every iteration, in order
+    start_commit: str  # the commit the fix starts from
+    in_git: bool  # True: a branch of the user's repository; False: a copy in OUT
+    repo_root: Path  # the repository holding `branch`
+    subdir: str = ""  # the project's folder inside the repository ("" for its root)
+    dirty_included: bool = False  # uncommitted changes were carried over (--allow-dirty)
+
+
+def find_repo(folder: Path) -> git.Repo | None:
+    """The git repository holding `folder`, or None."""
+    try:
+        return git.Repo(folder, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def next_fix_number(repo: git.Repo) -> int:
+    """1 + the highest n of the existing `runshot/fix-<n>` branches (and report folders)."""
+    used = {0}
+    for head in repo.heads:
+        name = head.name
+        if name.startswith(FIX_PREFIX):
+            digits = name[len(FIX_PREFIX):].split("-", 1)[0]
+            if digits.isdigit():
+                used.add(int(digits))
+    reports = Path(repo.git_dir) / "runshot"
+    if reports.is_dir():
+        for child in reports.iterdir():
+            digits = child.name[len("fix-"):] if child.name.startswith("fix-") else ""
+            if digits.isdigit():
+                used.add(int(digits))
+    return max(used) + 1
+
+
+def dirty_paths(repo: git.Repo, subdir: str = "") -> list[str]:
+    """Uncommitted changes under `subdir`: modified, staged, deleted and untracked (not ignored) files."""
+    args = ["--porcelain", "--untracked-files=all", "--", subdir or "."]
+    lines = repo.git.status(*args).splitlines()
+    return [line[3:] for line in lines if line.strip()]
+
+
+def prepare_fix(folder: Path, out: Path | None = None, allow_dirty: bool = False) -> FixTarget:
+    """Set up where a fix runs; raises UsageError (exit 2) when it cannot, having changed nothing."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    folder = folder.resolve()
+    repo = find_repo(folder)
+    if repo is not None and repo.working_tree_dir is not None:
+        if out is not None:
+            raise UsageError(f"{folder} is in a git repository: the fix goes to a new branch there; "
+                             "-o OUT is only for folders outside git")
+        return _prepare_branch(repo, folder, allow_dirty)
+    if out is None:
+        raise UsageError(f"{folder} is not in a git repository: give -o OUT for the fixed copy "
+                         "(the folder itself is never changed)")
+    return _prepare_copy(folder, Path(out))
+
+
+def _prepare_branch(repo: git.Repo, folder: Path, allow_dirty: bool) -> FixTarget:
+    root = Path(repo.working_tree_dir).resolve()
+    subdir = folder.relative_to(root).as_posix() if folder != root else ""
+    try:
+        start = repo.head.commit.hexsha
+    except ValueError:
+        raise UsageError(f"{root}: the repository has no commit yet; commit the project first") from None
+    changed = dirty_paths(repo, subdir)
+    if changed and not allow_dirty:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise UsageError(f"{folder}: uncommitted changes ({shown}); commit or stash them, or pass --allow-dirty "
+                         "(nothing was changed)")
+    number = next_fix_number(repo)
+    branch = f"{FIX_PREFIX}{number}"
+    state_dir = Path(repo.git_dir).resolve() / "runshot" / f"fix-{number}"
+    state_dir.mkdir(parents=True, exist_ok=False)
+    work_tree = Path(tempfile.mkdtemp(prefix=f"runshot-fix-{number}-"))
+    work_tree.rmdir()  # git worktree add wants to create it
+    iterations = f"{branch}-iterations"
+    repo.git.worktree("add", "-q", "-b", iterations, str(work_tree), start)
+    target = FixTarget(
+        source=folder, project_dir=work_tree / subdir if subdir else work_tree, work_tree=work_tree,
+        state_dir=state_dir, branch=branch, iterations_branch=iterations, start_commit=start, in_git=True,
+        repo_root=root, subdir=subdir,
+    )
+    wt = git.Repo(work_tree)
+    _configure(wt)
+    if changed:
+        _carry_over(folder, target.project_dir, changed, root, subdir)
+        target.start_commit = gitrepo.commit_all(wt, "runshot fix: start from the uncommitted working tree")
+        target.dirty_included = True
+    return target
+
+
+def _configure(repo: git.Repo) -> None:
+    with repo.config_writer("worktree" if _has_worktree_config(repo) else "repository") as cfg:
+        cfg.set_value("commit", "gpgsign", "false")
+
+
+def _has_worktree_config(repo: git.Repo) -> bool:
+    try:
+        return repo.git.config("--get", "extensions.worktreeConfig") == "true"
+    except git.GitCommandError:
+        return False
+
+
+def _carry_over(folder: Path, dest: Path, changed: list[str], root: Path, subdir: str) -> None:
+    """Copy the working tree's uncommitted state of the changed paths into the fix's work tree."""
+    for rel in changed:
+        rel = rel.strip('"')
+        if " -> " in rel:  # a rename: the new name holds the content
+            rel = rel.split(" -> ", 1)[1]
+        inside = rel[len(subdir) + 1:] if subdir and rel.startswith(subdir + "/") else rel
+        src = root / rel
+        target = dest / inside
+        if src.is_symlink():
+            continue
+        if src.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+        elif not src.exists() and target.is_file():
+            target.unlink()
+
+
+def _prepare_copy(folder: Path, out: Path) -> FixTarget:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out}: not empty; choose a new or empty OUT (nothing was changed)")
+    if out.resolve() == folder or folder in out.resolve().parents:
+        raise UsageError(f"{out}: must not be inside {folder} (the folder is never written)")
+    out.mkdir(parents=True, exist_ok=True)
+    copy_project(folder, out)
+    repo = gitrepo.init_repo(out)
+    start = gitrepo.commit_all(repo, f"runshot fix: copy of {folder.name}")
+    return FixTarget(
+        source=folder, project_dir=out.resolve(), work_tree=out.resolve(), state_dir=out.resolve() / STATE_DIR,
+        branch=gitrepo.MAIN_BRANCH, iterations_branch=gitrepo.ITERATIONS_BRANCH, start_commit=start,
+        in_git=False, repo_root=out.resolve(),
+    )
+
+
+def copy_project(src: Path, dest: Path) -> int:
+    """Copy a project's own files (no dependencies, build output, links or runshot state); returns the count."""
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not os.path.islink(os.path.join(dirpath, d)))
+        rel_dir = Path(dirpath).relative_to(src)
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            target = dest / rel_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            count += 1
+    return count
+
+
+def finish_fix(target: FixTarget, best_sha: str | None) -> None:
+    """Leave the fix branch at the best iteration and remove the temporary work tree (git), or check out
+    the best iteration in OUT (copy)."""
+    if not target.in_git:
+        if best_sha is not None:
+            gitrepo.finish(gitrepo.open_repo(target.work_tree), best_sha)
+        return
+    repo = git.Repo(target.repo_root)
+    repo.git.branch("-f", target.branch, best_sha or target.start_commit)
+    try:
+        repo.git.worktree("remove", "--force", str(target.work_tree))
+    except git.GitCommandError:
+        shutil.rmtree(target.work_tree, ignore_errors=True)
+        repo.git.worktree("prune")
+
+
+def model_visible(path: str) -> bool:
+    """Whether a project file may be shown to a model: no dependencies, build output, lockfiles or state."""
+    parts = path.split("/")
+    if any(p in SKIP_DIRS for p in parts[:-1]):
+        return False
+    return parts[-1] not in LOCKFILES and not parts[-1].endswith((".min.js", ".map"))
+
+
+def tracked_and_unignored(project_dir: Path) -> set[str] | None:
+    """The project's files as git sees them (tracked plus untracked-not-ignored), relative to project_dir;
+    None outside git."""
+    repo = find_repo(project_dir)
+    if repo is None or repo.working_tree_dir is None:
+        return None
+    out = repo.git.ls_files("--cached", "--others", "--exclude-standard", "--", str(project_dir))
+    root = Path(repo.working_tree_dir).resolve()
+    base = project_dir.resolve().relative_to(root).as_posix()
+    names = set()
+    for line in out.splitlines():
+        rel = line[len(base) + 1:] if base != "." and line.startswith(base + "/") else line
+        names.add(rel)
+    return names
+
+
+def fix_files(project_dir: Path, limits) -> dict[str, str]:
+    """The text files a fix may show the model: what read_project allows, minus dependencies, build output,
+    lockfiles and whatever the repository's .gitignore excludes."""
+    from runshot.generator.safepaths import read_project
+
+    files = read_project(project_dir, limits, skip_dirs=SKIP_DIRS)
+    known = tracked_and_unignored(project_dir)
+    return {p: c for p, c in files.items() if model_visible(p) and (known is None or p in known)}
