@@ -5,6 +5,9 @@
 
 Every check runs under a deadline; a check that overruns or breaks becomes a finding itself, so a
 validation always ends with a result. One Validator keeps its browser across many validations.
+The checks of one validation follow a plan (validators/plan.py): those that only read the loaded page run
+in turn on it, those that open their own pages run side by side (`check_jobs`). `validate_many` validates
+several projects at once.
 
 Where bubblewrap works (and BrowserSettings.sandbox / $RUNSHOT_SANDBOX allow it), the app's server and
 Chromium run together inside it, without network, an environment or the user's files; Playwright drives
@@ -321,6 +324,7 @@ class Validator:
         check_jobs = check_jobs_for(self.check_jobs)
         if self.check_jobs is None and jobs > 1:
             check_jobs = max(1, check_jobs // jobs)
+
         def one(validator: Validator, request: ValidationRequest) -> ValidationResult:
             return validator._validate(request.project_dir, request.spec, checks, request.screenshot_path,
                                        strict, check_jobs)
