@@ -57,8 +57,7 @@ ISOLATION_ARGS = (
 )
 
 DEFAULT_VIEWPORT = (1280, 800)
-NETWORK_QUIET = 0.05  # s without a request of the app in flight, after load
-DOM_QUIET = 0.08  # s without a DOM change, after that (bounded by Timeouts.settle)
+DOM_QUIET = 0.08  # s without a DOM change after load (bounded by Timeouts.settle)
 DIALOG_CAP = 20  # dialogs recorded per page; later ones are still dismissed
 BLOCK_MARK = "__runshot_blocked__ "
 
@@ -696,24 +695,22 @@ async def load_page(page: Any, url: str, timeouts: Timeouts, events: PageEvents,
         if events.crashed:
             raise PageLoadError(f"the page crashed while loading {where}") from None
         raise PageLoadError(f"loading {where} failed: {str(exc).splitlines()[0]}") from None
-    # Settled: the app's own requests quiet, then its DOM quiet for a moment (which also shows that the page
-    # answers). A request started meanwhile (a fetch after a render) means one more round, within the cap.
-    inflight = inflight if inflight is not None else Inflight()
-    loop = asyncio.get_running_loop()
-    cap = loop.time() + timeouts.settle + 1.5
-    for _ in range(3):
-        await settle(inflight, min(timeouts.settle, NETWORK_QUIET), max(0.0, cap - loop.time()))
-        changes = getattr(inflight, "changes", 0)
-        try:
-            await dom_settle(page, DOM_QUIET, timeouts.settle, timeouts.action)
-        except CheckTimeout:
-            raise PageUnresponsive("the page to respond after loading", timeouts.action, phase="after load") from None
-        except PlaywrightError as exc:
-            if events.crashed:
-                raise PageLoadError(f"the page crashed right after loading {where}") from None
-            raise PageLoadError(f"the page at {where} went away after loading: {str(exc).splitlines()[0]}") from None
-        if not inflight and getattr(inflight, "changes", 0) == changes or loop.time() >= cap:
-            break
+    # Settled: the app's own requests quiet for `timeouts.settle` (at most 1.5 s more) and, meanwhile, its DOM
+    # quiet for a moment, which also shows that the page still answers.
+    network = asyncio.ensure_future(
+        settle(inflight if inflight is not None else Inflight(), timeouts.settle, timeouts.settle + 1.5)
+    )
+    try:
+        await dom_settle(page, DOM_QUIET, timeouts.settle, timeouts.action)
+        await network
+    except CheckTimeout:
+        raise PageUnresponsive("the page to respond after loading", timeouts.action, phase="after load") from None
+    except PlaywrightError as exc:
+        if events.crashed:
+            raise PageLoadError(f"the page crashed right after loading {where}") from None
+        raise PageLoadError(f"the page at {where} went away after loading: {str(exc).splitlines()[0]}") from None
+    finally:
+        network.cancel()
 
 
 async def _call(coro_fn: Callable[[], Awaitable[T]]) -> T:
