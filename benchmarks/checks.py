@@ -1,68 +1,270 @@
-"""Time of the full check set: on a typical app and on each sample's reference app, cold and warm.
+"""How long `runshot check` takes, against a yardstick measured in the same run, and how it scales with --jobs.
 
-    python benchmarks/checks.py [--runs 3] [--checks LIST]
+    python benchmarks/checks.py [--runs 1] [--quick] [--sandbox both|on|off] [--part all|ratio|throughput]
+                                [--apps 20] [--jobs 4] [--checks-only LIST]
 
-Cold: a new browser for each pass. Warm: one browser kept open (as across the iterations of `runshot new`).
-Also prints the median time of each check in the warm passes. Reference apps live in tests/fixtures/samples/.
+Apps: every sample's reference app (tests/fixtures/samples/*, with its spec from samples/) and the check
+fixtures (tests/fixtures/checks/*, tests/fixtures/corpus/* when present).
+
+Ratio part, per app, for all checks and for `--checks runtime`:
+- cold: `python -m runshot check APP` in a new process, as a CI job runs it (one process per app), beside the
+  yardstick in a new process: a minimal Playwright script that serves the folder, opens the page in Chromium,
+  collects console errors and runs axe-core once;
+- warm: one Validator kept open (as across the iterations of `runshot new`) beside a yardstick with a kept browser.
+Then runshot ÷ yardstick per app and the median of those ratios, and the median seconds of each check.
+
+Throughput part: N apps (corpus apps repeated as temporary copies) through `Validator.validate_many` with
+jobs 1 and with --jobs, in apps per minute, and the speed-up.
+
+Both parts run with the sandbox on and off (RUNSHOT_SANDBOX) unless --sandbox says otherwise. The machine
+may be shared: take the figures as rough, and prefer --runs 3 for anything you want to quote.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
+import http.server
+import json
+import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from runshot.spec import load_spec
-from runshot.validators.browser import BrowserSettings
-from runshot.validators.context import Timeouts
-from runshot.validators.runner import Validator
-
 ROOT = Path(__file__).resolve().parents[1]
+QUICK_FIXTURES = ("good_app", "good_dialog", "bad_keyboard_trap", "bad_button_throws", "bad_no_main")
 
 
-def targets() -> list[tuple[str, Path, str | None]]:
-    out = [("typical app (good fixture)", ROOT / "tests" / "fixtures" / "projects" / "good", None)]
+# ---------------------------------------------------------------- the apps
+
+
+def apps(quick: bool) -> list[tuple[str, Path, Path | None]]:
+    """(name, folder, spec file or None) for every app measured."""
+    out: list[tuple[str, Path, Path | None]] = []
     for app in sorted((ROOT / "tests" / "fixtures" / "samples").iterdir()):
         spec = ROOT / "samples" / f"{app.name}.md"
-        if app.is_dir() and spec.exists():
-            out.append((f"sample {app.name}", app, str(spec)))
+        if app.is_dir():
+            out.append((f"sample/{app.name}", app, spec if spec.is_file() else None))
+    for corpus in ("checks", "corpus"):
+        folder = ROOT / "tests" / "fixtures" / corpus
+        if not folder.is_dir():
+            continue
+        for app in sorted(folder.iterdir()):
+            if app.is_dir() and (app / "index.html").is_file() and (not quick or app.name in QUICK_FIXTURES):
+                out.append((f"{corpus}/{app.name}", app, None))
     return out
+
+
+def spec_for(folder: Path, spec_file: Path | None):
+    from runshot.spec import Spec, load_spec
+
+    if spec_file is not None:
+        return load_spec(str(spec_file))
+    return Spec(title=folder.name, body="", source="(none)")
+
+
+# ---------------------------------------------------------------- the yardstick
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@functools.lru_cache(maxsize=1)
+def _axe() -> str:
+    from runshot.validators.a11y import axe_source
+
+    return axe_source()
+
+
+def _serve(folder: Path) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(_Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+async def yardstick_page(browser, folder: Path, entry: str = "index.html") -> dict:
+    """Serve `folder`, open its page in a fresh context of `browser`, collect console errors, run axe once."""
+    server = _serve(folder)
+    try:
+        context = await browser.new_context()
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"http://127.0.0.1:{server.server_address[1]}/{entry}", wait_until="load")
+        await page.evaluate(_axe())
+        found = await page.evaluate("async () => (await axe.run(document)).violations.length")
+        await context.close()
+        return {"errors": len(errors), "violations": found}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def yardstick_cold(folder: Path) -> dict:
+    from playwright.async_api import async_playwright
+
+    from runshot.validators.browser import find_chromium
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=find_chromium(), args=["--disable-gpu"])
+        try:
+            return await yardstick_page(browser, folder)
+        finally:
+            await browser.close()
+
+
+class WarmYardstick:
+    """The yardstick with one browser kept open, on a loop of its own."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pw = self.browser = None
+
+    def __enter__(self) -> "WarmYardstick":
+        from playwright.async_api import async_playwright
+
+        from runshot.validators.browser import find_chromium
+
+        async def start():
+            self.pw = await async_playwright().start()
+            self.browser = await self.pw.chromium.launch(executable_path=find_chromium(), args=["--disable-gpu"])
+
+        self.loop.run_until_complete(start())
+        return self
+
+    def measure(self, folder: Path) -> float:
+        started = time.perf_counter()
+        self.loop.run_until_complete(yardstick_page(self.browser, folder))
+        return time.perf_counter() - started
+
+    def __exit__(self, *exc) -> None:
+        async def stop():
+            await self.browser.close()
+            await self.pw.stop()
+
+        self.loop.run_until_complete(stop())
+        self.loop.close()
+
+
+def timed(command: list[str], env: dict) -> tuple[float, dict]:
+    """Wall seconds of `command`, and the JSON it wrote to the file named by a "{json}" argument, if any."""
+    with tempfile.TemporaryDirectory(prefix="runshot-bench-") as tmp:
+        out = Path(tmp) / "result.json"
+        command = [str(out) if part == "{json}" else part for part in command]
+        started = time.perf_counter()
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+        data = json.loads(out.read_text()) if out.is_file() else {}
+    return seconds, data
+
+
+# ---------------------------------------------------------------- the parts
+
+
+def ratio_part(args, mode: str, selection: list) -> None:
+    from runshot.validators.runner import Validator
+
+    env = {**os.environ, "RUNSHOT_SANDBOX": mode}
+    os.environ["RUNSHOT_SANDBOX"] = mode
+    for label, checks in (("all checks", None), ("--checks runtime", ["runtime"])):
+        print(f"\n== sandbox {mode}, {label} ==")
+        print(f"{'app':32} {'cold':>7} {'yard':>6} {'ratio':>6} | {'warm':>6} {'yard':>6} {'ratio':>6}")
+        cold_ratios, warm_ratios = [], []
+        cold_checks: dict[str, list[float]] = defaultdict(list)
+        warm_checks: dict[str, list[float]] = defaultdict(list)
+        with Validator() as validator, WarmYardstick() as yard:
+            for name, folder, spec_file in selection:
+                spec = spec_for(folder, spec_file)
+                command = [sys.executable, "-m", "runshot", "check", str(folder), "--json", "{json}"]
+                if spec_file is not None:
+                    command += ["--spec", str(spec_file)]
+                if checks:
+                    command += ["--checks", ",".join(checks)]
+                cold, ycold, warm, ywarm = [], [], [], []
+                validator.validate(folder, spec, checks=checks)  # warm up for this folder (sandbox: its browser)
+                yard.measure(folder)
+                for _ in range(args.runs):
+                    seconds, data = timed(command, env)
+                    cold.append(seconds)
+                    for check, s in ((data.get("info") or {}).get("seconds") or {}).items():
+                        cold_checks[check].append(float(s))
+                    ycold.append(timed([sys.executable, __file__, "--yardstick", str(folder)], env)[0])
+                    started = time.perf_counter()
+                    result = validator.validate(folder, spec, checks=checks)
+                    warm.append(time.perf_counter() - started)
+                    for check, s in (result.info.get("seconds") or {}).items():
+                        warm_checks[check].append(float(s))
+                    ywarm.append(yard.measure(folder))
+                c, yc, w, yw = (statistics.median(x) for x in (cold, ycold, warm, ywarm))
+                cold_ratios.append(c / yc)
+                warm_ratios.append(w / yw)
+                print(f"{name:32} {c:6.2f}s {yc:5.2f}s {c / yc:6.2f} | {w:5.2f}s {yw:5.2f}s {w / yw:6.2f}", flush=True)
+        print(f"median ratio runshot ÷ yardstick: cold {statistics.median(cold_ratios):.2f}, "
+              f"warm {statistics.median(warm_ratios):.2f}")
+        for title, per in (("cold", cold_checks), ("warm", warm_checks)):
+            print(f"median seconds per check ({title}): "
+                  + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in per.items()))
+
+
+def throughput_part(args, mode: str, selection: list) -> None:
+    from runshot.validators.runner import ValidationRequest, Validator
+
+    os.environ["RUNSHOT_SANDBOX"] = mode
+    print(f"\n== throughput, sandbox {mode}: {args.apps} apps, all checks ==")
+    with tempfile.TemporaryDirectory(prefix="runshot-bench-") as tmp:
+        requests = []
+        for i in range(args.apps):
+            name, folder, spec_file = selection[i % len(selection)]
+            copy = Path(tmp) / f"{i:02d}-{folder.name}"
+            shutil.copytree(folder, copy)
+            requests.append(ValidationRequest(copy, spec_for(folder, spec_file)))
+        rates, verdicts = {}, {}
+        for jobs in (1, args.jobs):
+            started = time.perf_counter()
+            with Validator() as validator:
+                results = validator.validate_many(requests, jobs=jobs)
+            seconds = time.perf_counter() - started
+            rates[jobs] = len(requests) / seconds * 60
+            verdicts[jobs] = [(r.passed, sorted((f.check, f.rule, f.where) for f in r.findings)) for r in results]
+            print(f"jobs {jobs}: {seconds:6.1f}s, {rates[jobs]:5.1f} apps/min", flush=True)
+        same = sum(a == b for a, b in zip(verdicts[1], verdicts[args.jobs]))
+        print(f"jobs {args.jobs} ÷ jobs 1: {rates[args.jobs] / rates[1]:.2f}× "
+              f"(same findings for {same}/{len(requests)} apps)")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--checks", default=None)
+    ap.add_argument("--runs", type=int, default=1, help="measurements per app (median taken)")
+    ap.add_argument("--quick", action="store_true", help="samples and a few fixtures, 8 apps for throughput")
+    ap.add_argument("--sandbox", choices=("both", "on", "off"), default="both")
+    ap.add_argument("--part", choices=("all", "ratio", "throughput"), default="all")
+    ap.add_argument("--apps", type=int, default=None, help="apps in the throughput part (default 20, quick 8)")
+    ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--yardstick", metavar="DIR", help=argparse.SUPPRESS)  # one cold yardstick run, then exit
     args = ap.parse_args()
-    checks = args.checks.split(",") if args.checks else None
-    per_check: dict[str, list[float]] = defaultdict(list)
-    print(f"{'project':34} {'cold median':>12} {'warm median':>12} {'errors':>7} {'warnings':>9}")
-    for name, project, spec_path in targets():
-        spec = load_spec(spec_path) if spec_path else load_spec(f"{project.name} app")
-        cold, warm = [], []
-        result = None
-        for _ in range(args.runs):
-            t = time.perf_counter()
-            with Validator(BrowserSettings(), Timeouts()) as v:
-                v.validate(project, spec, checks=checks)
-            cold.append(time.perf_counter() - t)
-        with Validator(BrowserSettings(), Timeouts()) as v:
-            v.validate(project, spec, checks=checks)
-            for _ in range(args.runs):
-                t = time.perf_counter()
-                result = v.validate(project, spec, checks=checks)
-                warm.append(time.perf_counter() - t)
-                for check, seconds in (result.info.get("seconds") or {}).items():
-                    per_check[check].append(float(seconds))
-        errs = sum(1 for f in result.findings if f.is_error)
-        print(f"{name:34} {statistics.median(cold):11.2f}s {statistics.median(warm):11.2f}s {errs:7d} "
-              f"{len(result.findings) - errs:9d}")
-    if per_check:
-        print("median per check (warm): " + ", ".join(
-            f"{c} {statistics.median(v):.2f}s" for c, v in per_check.items()))
+    if args.yardstick:
+        print(json.dumps(asyncio.run(yardstick_cold(Path(args.yardstick)))))
+        return 0
+    args.apps = args.apps or (8 if args.quick else 20)
+    selection = apps(args.quick)
+    modes = ["auto", "off"] if args.sandbox == "both" else ["auto" if args.sandbox == "on" else "off"]
+    print(f"{len(selection)} apps, {os.cpu_count()} cores, runs {args.runs}")
+    for mode in modes:
+        if args.part in ("all", "ratio"):
+            ratio_part(args, mode, selection)
+        if args.part in ("all", "throughput"):
+            throughput_part(args, mode, selection)
     return 0
 
 

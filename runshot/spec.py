@@ -11,7 +11,7 @@ import yaml
 from runshot.errors import UsageError
 from runshot.vocab import ACTION_NAMES as ACTIONS
 from runshot.vocab import EXPECTATIONS as _EXPECTATION_WORDS
-from runshot.vocab import TARGET_KEYS, argument_problem, expand_shorthand
+from runshot.vocab import argument_problem, expand_shorthand
 
 EXPECTATIONS = tuple(_EXPECTATION_WORDS)
 KNOWN_KEYS = {"title", "entry", "checks", "animated", "mobile", "tags", "build", "serve", "description"}

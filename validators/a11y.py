@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import os
+import re
 from pathlib import Path
 
 from runshot.errors import EnvironmentProblem
@@ -61,15 +62,30 @@ def axe_source_path() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _read_source(path: str) -> str:
+def _read_source(path: str) -> tuple[str, str]:
+    """axe-core's source (read once per process and path) and the version its banner names ("" if none)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        source = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read axe-core from {path}: {exc.strerror or exc}") from None
+    found = re.search(r"axe v(\d[\w.+-]*)", source[:300])
+    return source, found.group(1) if found else ""
 
 
 def axe_source() -> str:
-    return _read_source(str(axe_source_path()))
+    return _read_source(str(axe_source_path()))[0]
+
+
+# True when this very axe-core already sits in the page (injected earlier): no need to send and compile it again.
+_HAS_AXE = "(v) => !!(v && window.axe && typeof window.axe.run === 'function' && window.axe.version === v)"
+
+
+async def inject_axe(ctx: CheckContext, page, seconds: float) -> None:
+    """Put axe-core into `page` with evaluate (a page's CSP cannot block it), unless it is there already."""
+    source, version = _read_source(str(axe_source_path()))
+    if version and await ctx.within(page.evaluate(_HAS_AXE, version), "looking for axe-core", seconds):
+        return
+    await ctx.within(page.evaluate(source), "injecting axe-core", seconds)
 
 
 def _target(target) -> str:
@@ -90,9 +106,8 @@ def _fix_line(summary: str) -> str:
 
 
 async def run_axe(ctx: CheckContext, page) -> dict:
-    source = axe_source()
     seconds = max(ctx.timeouts.action * 4, 10.0)
-    await ctx.within(page.evaluate(source), "injecting axe-core", seconds)
+    await inject_axe(ctx, page, seconds)
     options = {
         "runOnly": {"type": "tag", "values": list(TAGS)},
         "resultTypes": ["violations"],

@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 from runshot.errors import EnvironmentProblem
 from runshot.validators.context import CheckTimeout, PageEvents, PageSession, Timeouts, within
+from runshot.validators.context import settle as dom_settle
 from runshot.validators.sandbox import minimal_env
 
 T = TypeVar("T")
@@ -56,6 +57,7 @@ ISOLATION_ARGS = (
 )
 
 DEFAULT_VIEWPORT = (1280, 800)
+DOM_QUIET = 0.08  # s without a DOM change after load (bounded by Timeouts.settle)
 DIALOG_CAP = 20  # dialogs recorded per page; later ones are still dismissed
 BLOCK_MARK = "__runshot_blocked__ "
 
@@ -326,8 +328,54 @@ def instrument_page(page: Any, events: PageEvents, inflight: set | None = None) 
         page.on("requestfinished", lambda request: inflight.discard(request))
 
 
+class Inflight(set):
+    """The page's own requests in flight (others are blocked before they start); wakes `quiet()` on changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = 0
+        self._wake: asyncio.Event | None = None
+
+    def add(self, item: Any) -> None:
+        super().add(item)
+        self._changed()
+
+    def discard(self, item: Any) -> None:
+        if item in self:
+            super().discard(item)
+            self._changed()
+
+    def _changed(self) -> None:
+        self.changes += 1
+        if self._wake is not None:
+            self._wake.set()
+
+    async def quiet(self, quiet: float, cap: float) -> None:
+        """Return once nothing has been in flight for `quiet` seconds, or after `cap` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cap
+        self._wake = asyncio.Event()
+        try:
+            while True:
+                self._wake.clear()
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return
+                wait = remaining if self else min(quiet, remaining)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    if not self:
+                        return  # quiet for `quiet` s (or the cap was reached)
+        finally:
+            self._wake = None
+
+
 async def settle(inflight: set, quiet: float, cap: float) -> None:
     """Wait until no request has been in flight for `quiet` seconds, at most `cap` seconds."""
+    if isinstance(inflight, Inflight):
+        await inflight.quiet(quiet, cap)
+        return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cap
     calm_since: float | None = None
@@ -341,7 +389,7 @@ async def settle(inflight: set, quiet: float, cap: float) -> None:
             return
         if now >= deadline:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
 
 
 class BrowserHost:
@@ -518,7 +566,7 @@ class BrowserHost:
             context.set_default_timeout(timeouts.action * 1000)
             context.set_default_navigation_timeout(timeouts.load * 1000)
             page = await within(context.new_page(), max(timeouts.action, 5), "opening a page")
-            inflight: set = set()
+            inflight = Inflight()
             instrument_page(page, events, inflight)
             await load_page(page, url, timeouts, events, inflight)
             yield PageSession(page=page, events=events, url=url)
@@ -630,7 +678,7 @@ class BrowserHost:
 
 
 async def load_page(page: Any, url: str, timeouts: Timeouts, events: PageEvents, inflight: set | None = None) -> None:
-    """Navigate under the load deadline, let the network settle briefly, and make sure the page still answers."""
+    """Navigate under the load deadline, wait for the app's requests and DOM to settle, check the page answers."""
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -647,15 +695,22 @@ async def load_page(page: Any, url: str, timeouts: Timeouts, events: PageEvents,
         if events.crashed:
             raise PageLoadError(f"the page crashed while loading {where}") from None
         raise PageLoadError(f"loading {where} failed: {str(exc).splitlines()[0]}") from None
-    await settle(inflight if inflight is not None else set(), timeouts.settle, timeouts.settle + 1.5)
+    # Settled: the app's own requests quiet for `timeouts.settle` (at most 1.5 s more) and, meanwhile, its DOM
+    # quiet for a moment, which also shows that the page still answers.
+    network = asyncio.ensure_future(
+        settle(inflight if inflight is not None else Inflight(), timeouts.settle, timeouts.settle + 1.5)
+    )
     try:
-        await within(page.evaluate("() => 1"), timeouts.action, "the page to respond after loading")
+        await dom_settle(page, DOM_QUIET, timeouts.settle, timeouts.action)
+        await network
     except CheckTimeout:
         raise PageUnresponsive("the page to respond after loading", timeouts.action, phase="after load") from None
     except PlaywrightError as exc:
         if events.crashed:
             raise PageLoadError(f"the page crashed right after loading {where}") from None
         raise PageLoadError(f"the page at {where} went away after loading: {str(exc).splitlines()[0]}") from None
+    finally:
+        network.cancel()
 
 
 async def _call(coro_fn: Callable[[], Awaitable[T]]) -> T:

@@ -65,6 +65,11 @@ class Check:
         return getattr(mod, attr, default) if mod is not None else default
 
     @property
+    def needs_declared(self) -> bool:
+        """Whether `needs` is known (a built-in, or a module that declares NEEDS) rather than a guess."""
+        return self.built_in or self._declared("NEEDS", None) is not None
+
+    @property
     def needs(self) -> str:
         value = self._declared("NEEDS", self.default_needs)
         return value if value in NEEDS_VALUES else self.default_needs

@@ -5,6 +5,9 @@
 
 Every check runs under a deadline; a check that overruns or breaks becomes a finding itself, so a
 validation always ends with a result. One Validator keeps its browser across many validations.
+The checks of one validation follow a plan (validators/plan.py): those that only read the loaded page run
+in turn on it, those that open their own pages run side by side (`check_jobs`). `validate_many` validates
+several projects at once.
 
 Where bubblewrap works (and BrowserSettings.sandbox / $RUNSHOT_SANDBOX allow it), the app's server and
 Chromium run together inside it, without network, an environment or the user's files; Playwright drives
@@ -22,13 +25,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Iterator
-from urllib.parse import urlsplit
 
 from runshot.errors import UsageError
 from runshot.spec import Spec
 from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
 from runshot.validators.build import build_project
-from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts, within
+from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts
+from runshot.validators.jobs import run_jobs
+from runshot.validators.plan import PAGE, Step, check_jobs_for, run_plan
 from runshot.validators.registry import Registry, load_registry
 from runshot.validators.sandbox import (
     BrowserSandbox,
@@ -38,6 +42,7 @@ from runshot.validators.sandbox import (
     why_unavailable,
 )
 from runshot.validators.runtime import findings_from_events, screenshot
+from runshot.validators.served import Served, proxied_findings
 from runshot.values import ERROR, WARNING, Finding, dedupe
 
 CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
@@ -71,15 +76,6 @@ def entry_file(project_dir: Path, entry: str) -> Path:
     path = entry.split("#", 1)[0].split("?", 1)[0].strip("/")
     target = project_dir / path if path else project_dir
     return target / "index.html" if target.is_dir() else target
-
-
-@dataclass
-class Served:
-    """Where the app is served for one validation, and what its server was asked for."""
-
-    base_url: str
-    executable: str | None  # the Chromium that can reach base_url (None: the host's own)
-    requests: Callable[[], list]  # RequestRecords answered so far in this validation
 
 
 class Validator:
@@ -159,6 +155,17 @@ class Validator:
         screenshot_path: Path | None = None,
         strict: bool = False,
     ) -> ValidationResult:
+        return self._validate(project_dir, spec, checks, screenshot_path, strict, check_jobs_for(self.check_jobs))
+
+    def _validate(
+        self,
+        project_dir: Path,
+        spec: Spec,
+        checks: Iterable[str] | None,
+        screenshot_path: Path | None,
+        strict: bool,
+        check_jobs: int,
+    ) -> ValidationResult:
         started = time.monotonic()
         project_dir = Path(project_dir).resolve()
         selected = self.registry.names() if checks is None else [c for c in checks]
@@ -167,7 +174,7 @@ class Validator:
             raise UsageError(f"unknown check(s): {', '.join(unknown)} (known: {self.registry.describe_known()})")
         sandbox = "bubblewrap" if self.sandboxed else f"none ({self.sandbox_reason})"
         info: dict = {"entry": spec.entry, "sandbox": sandbox}
-        run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info)
+        run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info, check_jobs=check_jobs)
 
         # A package.json with a build script: build first (inside the sandbox), then serve what it made.
         build_started = time.monotonic()
@@ -211,8 +218,15 @@ class Validator:
             requests = served.requests()
             info["requests"] = len(requests)
             if "runtime" in selected:
-                run.findings += _proxied_findings(requests, run.findings)
+                run.findings += proxied_findings(requests, run.findings)
         return run.result(started)
+
+    def _needs(self, name: str) -> tuple[str, bool]:
+        """(what check `name` needs, whether it said so): built-ins and checks declaring NEEDS are known."""
+        check = self.registry.get(name)
+        if check is None:
+            return PAGE, False
+        return check.needs, check.needs_declared
 
     def validate_many(
         self,
@@ -222,14 +236,38 @@ class Validator:
         jobs: int = 1,
         on_done: Callable[[ValidationRequest, ValidationResult], None] | None = None,
     ) -> list[ValidationResult]:
-        """Validate several projects with this validator's browser, up to `jobs` at once; results in request order."""
-        results = []
-        for request in requests:
-            result = self.validate(request.project_dir, request.spec, checks, request.screenshot_path, strict)
-            if on_done is not None:
-                on_done(request, result)
-            results.append(result)
-        return results
+        """Validate several projects, up to `jobs` at once; results in request order, as one by one would give.
+
+        Without the sandbox all of them share this validator's browser (each in its own contexts). A sandboxed
+        browser serves one project folder, so each further job gets a validator (browser and sandbox) of its own.
+        `on_done(request, result)` is called as each finishes (from a worker thread when jobs > 1, one at a time).
+        With several jobs and `check_jobs` left to size itself, each project's checks share the cores with the
+        other jobs' checks.
+        """
+        requests = list(requests)
+        checks = None if checks is None else list(checks)
+        jobs = max(1, min(int(jobs), len(requests)))
+        check_jobs = check_jobs_for(self.check_jobs)
+        if self.check_jobs is None and jobs > 1:
+            check_jobs = max(1, check_jobs // jobs)
+
+        def one(validator: Validator, request: ValidationRequest) -> ValidationResult:
+            return validator._validate(request.project_dir, request.spec, checks, request.screenshot_path,
+                                       strict, check_jobs)
+
+        workers: list[Validator] = [self]
+        try:
+            for _ in range(jobs - 1):
+                workers.append(self._sibling() if self.sandboxed else self)
+            return run_jobs(requests, workers, one, on_done)
+        finally:
+            for worker in workers[1:]:
+                if worker is not self:
+                    worker.close()
+
+    def _sibling(self) -> "Validator":
+        """Another validator like this one, with a browser and sandbox of its own."""
+        return Validator(self.settings, self.timeouts, check_jobs=self.check_jobs, registry=self.registry)
 
     async def _validate_async(self, run: "_Run", base_url: str, executable: str | None = None) -> None:
         t = self.timeouts
@@ -278,46 +316,29 @@ class Validator:
             # The Chromium that reaches base_url: acceptance test files launch it themselves.
             info={"chromium": executable or self.host.executable},
         )
+        steps = []
         for name in run.selected:
             fn = self.registry.resolve(name)
-            if fn is None or session.events.crashed:
+            if fn is None:
                 run.info.setdefault("skipped", []).append(name)
                 continue
-            run.checks_run.append(name)
-            with _timer(run.info, name):
-                hung = await self._run_check(name, fn, ctx, run)
-            if hung and not await _responds(session.page, t):
-                run.info["stopped"] = f"the page stopped responding during the {name} check"
-                break
+            steps.append(Step(name, fn, *self._needs(name)))
+        plan = await run_plan(steps, ctx, session, t, run.check_jobs)
+        # Merged in the checks' order, whatever order they finished in.
+        for step in steps:
+            outcome = plan.outcomes.get(step.name)
+            if outcome is None:
+                continue
+            run.checks_run.append(step.name)
+            run.findings += outcome.findings
+            run.info.setdefault("seconds", {})[step.name] = outcome.seconds
+        if plan.skipped:
+            run.info.setdefault("skipped", []).extend(plan.skipped)
+            run.info["skipped"].sort(key=run.selected.index)
+        if plan.stopped:
+            run.info["stopped"] = plan.stopped
         ctx.info.pop("chromium", None)
         run.info.update(ctx.info)
-
-    async def _run_check(self, name: str, fn: CheckFn, ctx: CheckContext, run: "_Run") -> bool:
-        """Run one check under its deadline; returns True when it ran out of time (the page may be stuck)."""
-        try:
-            found = await within(fn(ctx), self.timeouts.check, f"the {name} check")
-        except CheckTimeout as exc:
-            run.findings.append(
-                Finding(
-                    check=name,
-                    severity=ERROR,
-                    message=f"the page stopped responding during the {name} check ({exc})",
-                    hint="look for endless loops, or work that blocks the page for seconds",
-                )
-            )
-            return True
-        except Exception as exc:  # noqa: BLE001 (a broken check must not end the run)
-            run.findings.append(
-                Finding(
-                    check=name,
-                    severity=WARNING,
-                    message=f"the {name} check could not finish: {type(exc).__name__}: {str(exc)[:300]}",
-                    hint="this looks like a bug in runshot or an unusual page; the other checks still ran",
-                )
-            )
-            return False
-        run.findings += list(found or [])
-        return False
 
 
 @dataclass
@@ -333,6 +354,7 @@ class _Run:
     checks_run: list[str] = field(default_factory=list)
     screenshot: Path | None = None
     serve_dir: Path | None = None  # what is served: the project, or its build output
+    check_jobs: int = 1  # isolated checks run at once
 
     def result(self, started: float) -> ValidationResult:
         findings = dedupe(self.findings)
@@ -352,34 +374,6 @@ class _Run:
         )
 
 
-def _proxied_findings(requests: list, findings: list[Finding]) -> list[Finding]:
-    """Connections that slipped past request routing and reached our server acting as the browser's proxy."""
-    known = {f.where for f in findings if f.check == "network"}
-    out = []
-    for record in requests:
-        if record.proxied and record.path not in known and not _browser_service(record.path):
-            known.add(record.path)
-            out.append(
-                Finding(
-                    check="network",
-                    severity=ERROR,
-                    message=f"blocked connection to {record.path}: the app must be self-contained and work offline",
-                    where=record.path,
-                    hint="no sockets, APIs or files outside the project (check workers too)",
-                )
-            )
-    return out
-
-
-# Chromium's own background traffic (autofill, updates, safe browsing) also goes through the proxy.
-_BROWSER_SERVICES = (".googleapis.com", ".google.com", ".gstatic.com", ".gvt1.com", ".googleusercontent.com")
-
-
-def _browser_service(target: str) -> bool:
-    host = urlsplit(target if "//" in target else f"//{target}").hostname or ""
-    return host.endswith(_BROWSER_SERVICES) or host in {s.lstrip(".") for s in _BROWSER_SERVICES}
-
-
 def _open_session(
     host: BrowserHost,
     base_url: str,
@@ -397,14 +391,6 @@ def _open_session(
         base_url, path or entry, viewport, timeouts, events=events, context_options=options or None,
         executable=executable,
     )
-
-
-async def _responds(page: Any, timeouts: Timeouts) -> bool:
-    try:
-        await within(page.evaluate("() => 1"), min(timeouts.action, 2.0), "a liveness probe")
-        return True
-    except Exception:
-        return False
 
 
 def _unresponsive(exc: PageUnresponsive, entry: str) -> Finding:

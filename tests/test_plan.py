@@ -1,0 +1,196 @@
+"""The validation plan on real pages in real Chromium: concurrent checks judge as sequential ones do,
+many projects at once give what one by one gives, and hangs stay contained."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from runshot.spec import Spec, load_spec
+from runshot.validators import runner
+from runshot.validators.context import Timeouts
+from runshot.validators.plan import check_jobs_for
+from runshot.validators.runner import CHECKS, NEEDS_TABLE, ValidationRequest, Validator, check_needs
+
+HERE = Path(__file__).parent
+REPO = HERE.parent
+CHECK_FIXTURES = sorted(p for p in (HERE / "fixtures" / "checks").iterdir() if (p / "index.html").is_file())
+SAMPLES = sorted(p for p in (HERE / "fixtures" / "samples").iterdir() if p.is_dir())
+PROJECTS = HERE / "fixtures" / "projects"
+ANIMATED = ("anim", "canvas")
+
+
+def spec_for(folder: Path) -> Spec:
+    sample = REPO / "samples" / f"{folder.name}.md"
+    if folder.parent.name == "samples" and sample.is_file():
+        return load_spec(str(sample))
+    return Spec(title=folder.name, body="A test fixture.", source="test",
+                animated=any(word in folder.name for word in ANIMATED))
+
+
+def verdict(result) -> tuple[bool, list[tuple[str, str, str, str]]]:
+    """What a validation concluded, whatever order its findings came in."""
+    return result.passed, sorted((f.check, f.severity, f.rule, f.where) for f in result.findings)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    with Validator(timeouts=Timeouts()) as v:
+        yield v
+
+
+@pytest.fixture(scope="module")
+def one_by_one(validator):
+    """Each fixture validated with every check, the checks one after another (check_jobs=1); once per module."""
+    cache: dict[Path, object] = {}
+
+    def get(folder: Path):
+        if folder not in cache:
+            validator.check_jobs = 1
+            try:
+                cache[folder] = validator.validate(folder, spec_for(folder))
+            finally:
+                validator.check_jobs = None
+        return cache[folder]
+
+    return get
+
+
+def test_built_in_checks_declare_what_they_need():
+    assert check_needs("runtime") == ("page", True)
+    assert check_needs("a11y") == ("page", True)
+    assert check_needs("keyboard") == ("isolated", True)
+    assert check_needs("mobile") == ("viewport", True)
+    assert check_needs("acceptance") == ("isolated", True)
+    assert check_jobs_for(1) == 1 and check_jobs_for(None) >= 2
+
+
+@pytest.mark.parametrize("folder", CHECK_FIXTURES + SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_concurrent_checks_judge_as_sequential_ones(validator, one_by_one, folder):
+    sequential = one_by_one(folder)
+    validator.check_jobs = 3
+    try:
+        concurrent = validator.validate(folder, spec_for(folder))
+    finally:
+        validator.check_jobs = None
+    assert verdict(concurrent) == verdict(sequential)
+    assert concurrent.checks_run == sequential.checks_run  # in the checks' order, not the order they finished
+    assert set(concurrent.info["seconds"]) >= set(concurrent.checks_run)
+
+
+def test_many_projects_at_once_give_what_one_by_one_gives(validator, one_by_one):
+    folders = [f for f in CHECK_FIXTURES if f.name in ("good_app", "bad_unreachable", "bad_button_throws",
+                                                       "good_dialog", "bad_no_main")] + SAMPLES[:2]
+    expected = [one_by_one(f) for f in folders]
+    requests = [ValidationRequest(f, spec_for(f)) for f in folders]
+    finished: list[Path] = []
+    results = validator.validate_many(requests, jobs=3, on_done=lambda req, res: finished.append(req.project_dir))
+    assert [verdict(r) for r in results] == [verdict(e) for e in expected]
+    assert [r.checks_run for r in results] == [e.checks_run for e in expected]
+    assert sorted(finished) == sorted(folders)
+    assert not all(r.passed for r in results) and any(r.passed for r in results)
+
+
+def _spec() -> Spec:
+    return Spec(title="app", body="An app.", source="prompt")
+
+
+def test_a_hung_check_is_a_finding_and_the_others_still_report(validator, monkeypatch):
+    started: dict[str, float] = {}
+
+    async def check_stuck(ctx):
+        started["stuck"] = time.monotonic()
+        async with ctx.open_session() as s:
+            await s.page.evaluate("setTimeout(() => { for (;;) {} }, 0)")
+            await asyncio.sleep(0.2)
+            await s.page.evaluate("document.title")  # never answers
+        return []
+
+    async def check_calm(ctx):
+        started["calm"] = time.monotonic()
+        async with ctx.open_session() as s:
+            items = await s.page.get_by_role("listitem").count()
+        from runshot.values import WARNING, Finding
+
+        return [Finding("calm", WARNING, f"{items} list items", where="ul", rule="calm/items")]
+
+    for name, fn in (("stuck", check_stuck), ("calm", check_calm)):
+        monkeypatch.setitem(CHECKS, name, fn)
+        monkeypatch.setitem(NEEDS_TABLE, name, "isolated")
+    monkeypatch.setattr(validator, "timeouts", Timeouts(load=8, action=3, check=4, settle=0.3))
+    monkeypatch.setattr(validator, "check_jobs", 2)
+    began = time.monotonic()
+    result = validator.validate(PROJECTS / "good", _spec(), checks=["runtime", "stuck", "calm"])
+    assert time.monotonic() - began < 4 + 12
+    assert result.checks_run == ["runtime", "stuck", "calm"]
+    (stuck,) = [f for f in result.findings if f.check == "stuck"]
+    assert stuck.severity == "error" and "did not finish within 4 s" in stuck.message
+    assert [(f.check, f.message) for f in result.findings if f.check == "calm"] == [("calm", "3 list items")]
+    assert "stopped" not in result.info  # only the stuck check's own page hung
+    assert started["calm"] < started["stuck"] + 4  # side by side, not after the stuck one gave up
+    monkeypatch.undo()
+    assert validator.validate(PROJECTS / "good", _spec(), checks=["runtime"]).passed
+
+
+def test_a_page_that_hangs_stops_the_rest(validator, monkeypatch):
+    async def check_freezer(ctx):
+        await ctx.page.evaluate("setTimeout(() => { for (;;) {} }, 0)")  # the shared page, against its NEEDS
+        await asyncio.sleep(0.2)
+        await ctx.page.evaluate("document.title")
+        return []
+
+    async def check_quick(ctx):
+        await asyncio.sleep(4)  # holds the second place in the pool, so the sleeper starts later than the freezer
+        return []
+
+    async def check_sleeper(ctx):
+        await asyncio.sleep(60)
+        return []
+
+    async def check_later(ctx):
+        raise AssertionError("must not start once the page stopped answering")
+
+    for name, fn in (("freezer", check_freezer), ("quick", check_quick), ("sleeper", check_sleeper),
+                     ("later", check_later)):
+        monkeypatch.setitem(CHECKS, name, fn)
+        monkeypatch.setitem(NEEDS_TABLE, name, "isolated")
+    monkeypatch.setattr(validator, "timeouts", Timeouts(load=8, action=1, check=6, settle=0.3))
+    monkeypatch.setattr(validator, "check_jobs", 2)
+    began = time.monotonic()
+    result = validator.validate(PROJECTS / "good", _spec(),
+                                checks=["runtime", "freezer", "quick", "sleeper", "later"])
+    assert time.monotonic() - began < 6 + 12  # the sleeper was cancelled, not waited for
+    assert result.checks_run == ["runtime", "freezer", "quick"]
+    assert "freezer" in result.info["stopped"]
+    (frozen,) = [f for f in result.findings if f.check == "freezer"]
+    assert frozen.severity == "error" and "stopped responding" in frozen.message
+    assert not any(f.check in ("sleeper", "later") for f in result.findings)
+    monkeypatch.undo()
+    assert validator.validate(PROJECTS / "good", _spec(), checks=["runtime"]).passed
+
+
+def test_undeclared_checks_keep_the_page_to_themselves(validator, monkeypatch):
+    """A check that does not say what it needs runs on the shared page, in turn, before isolated checks start."""
+    order: list[str] = []
+
+    async def check_plain(ctx):
+        order.append("plain:start")
+        await asyncio.sleep(0.5)
+        order.append("plain:end")
+        return []
+
+    async def check_side(ctx):
+        order.append("side")
+        return []
+
+    monkeypatch.setitem(CHECKS, "plain", check_plain)
+    monkeypatch.setitem(CHECKS, "side", check_side)
+    monkeypatch.setitem(NEEDS_TABLE, "side", "isolated")
+    assert runner.check_needs("plain") == ("page", False)
+    monkeypatch.setattr(validator, "check_jobs", 3)
+    result = validator.validate(PROJECTS / "good", _spec(), checks=["side", "plain"])
+    assert order == ["plain:start", "plain:end", "side"]
+    assert result.checks_run == ["side", "plain"]
