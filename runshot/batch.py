@@ -36,6 +36,7 @@ from runshot.batchjson import (  # noqa: F401 (the batch's JSON, importable from
 )
 from runshot.errors import RunshotError, UsageError
 from runshot.loop import Progress, run_new
+from runshot.runstate import call_ask
 from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
 from runshot.values import Limits
@@ -335,12 +336,12 @@ def run_batch(
         spec = specs[job.spec_path]
         ask = ask_for(job)
 
-        def guarded_ask(messages, on_progress):
+        def guarded_ask(messages, on_progress, temperature=None, seed=None):
             if stop.is_set():
                 from runshot.errors import ModelError
 
                 raise ModelError("the batch was interrupted")
-            return ask(messages, on_progress)
+            return call_ask(ask, messages, on_progress, temperature, seed)
 
         try:
             out.mkdir(parents=True, exist_ok=True)

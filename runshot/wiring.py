@@ -53,10 +53,11 @@ class Model:
     description: dict  # {"name", "base_url"} with credentials redacted: fit for reports and consoles
     secrets: tuple[str, ...]  # values to scrub from anything written (API key, URL password, query tokens)
 
-    def ask(self, messages: list[dict], on_progress=None):
+    def ask(self, messages: list[dict], on_progress=None, temperature: float | None = None, seed: int | None = None):
         from runshot.generator.client import complete
 
-        return complete(self.client, self.settings, messages, on_progress=on_progress)
+        return complete(self.client, self.settings, messages, on_progress=on_progress, temperature=temperature,
+                        seed=seed)
 
     @property
     def name(self) -> str:
