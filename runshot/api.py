@@ -14,7 +14,6 @@ The command line's `new` and `check` are thin clients of these two functions.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from contextlib import ExitStack
@@ -135,12 +134,10 @@ def check_many(paths: list[Path], specs: list, checks=None, *, strict: bool = Fa
 
 
 def run_options(**values):
-    """RunOptions from keyword values, leaving out those this version of the loop does not have yet
-    (`candidates`, `derive_checks` arrive with the candidates work)."""
+    """The loop's RunOptions from keyword values."""
     from runshot.loop import RunOptions
 
-    known = {f.name for f in dataclasses.fields(RunOptions)}
-    return RunOptions(**{k: v for k, v in values.items() if k in known})
+    return RunOptions(**values)
 
 
 def require_empty_out(out_dir: Path) -> None:

@@ -66,9 +66,10 @@ def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 
 
 def batch(fake: FakeOpenAI, specs: list[Path] | Path, runs: Path, *extra: str) -> subprocess.CompletedProcess:
+    """A batch whose model calls are exactly the scripted generations and repairs (no derived checks)."""
     spec_args = [str(specs)] if isinstance(specs, Path) else [str(s) for s in specs]
     return run_cli("batch", *spec_args, "-o", str(runs), "--base-url", fake.base_url, "--api-key", "k",
-                   "--checks", "runtime", *extra)
+                   "--checks", "runtime", "--no-derive-checks", *extra)
 
 
 # ---------------------------------------------------------------- planning and sharding
