@@ -32,7 +32,8 @@ from pathlib import Path
 import yaml
 
 from runshot.spec import Spec, parse_spec_file
-from runshot.validators.runner import CHECKS, Validator
+from runshot.validators.registry import BUILT_INS
+from runshot.validators.runner import Validator
 from runshot.values import ERROR, Finding
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no app named {args.only!r}", file=sys.stderr)
             return 2
         results = run(apps, checks)
-    scored = score(results, checks or [c for c in CHECKS] + ["build"])
+    scored = score(results, checks or [c.name for c in BUILT_INS] + ["build"])
     print(f"\n{'check':12} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4} {'precision':>10} {'recall':>7}")
     table = {}
     for check, c in scored["counts"].items():

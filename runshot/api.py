@@ -169,6 +169,21 @@ def resume_spec(out_dir: Path):
     return parse_spec_file(kept)
 
 
+@dataclass
+class FixResult:
+    """What `fix` did: the report, and where the fixed project is (a branch, or the folder OUT)."""
+
+    report: object  # runshot.report.Report
+    branch: str
+    state_dir: Path  # report.json, screenshots/, transcript/
+    in_git: bool
+    work: Path  # the user's repository (in git) or OUT
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.report.passed)
+
+
 def generate(spec, out, *, model: str | None = None, base_url: str | None = None, api_key: str | None = None,
              max_iterations: int = 4, max_tokens: int | None = None, token_budget: int | None = None,
              timeout: float | None = None, deadline: float | None = None, retries: int = 4,
@@ -183,8 +198,6 @@ def generate(spec, out, *, model: str | None = None, base_url: str | None = None
     be None and the run in `out` continues. Model settings fall back to the environment and config file as on
     the command line. `on_start(spec, model, out)` is called once the model is ready (`model.description` is
     redacted)."""
-    from runshot import wiring
-    from runshot.config import resolve_endpoint
     from runshot.loop import run_new
 
     out_dir = Path(out)
@@ -193,22 +206,12 @@ def generate(spec, out, *, model: str | None = None, base_url: str | None = None
     else:
         the_spec = as_spec(spec)
         require_empty_out(out_dir)
-    registry = _registry(registry)
-    selected = select_checks(checks, registry)
-    endpoint = resolve_endpoint(model, base_url, api_key)
-    browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
-                                    check_timeout=check_timeout, check_jobs=check_jobs)
     with ExitStack() as stack:
-        wiring.check_browser(browser)  # no browser: fail before spending tokens
-        the_model = wiring.open_model(stack, endpoint, wiring.ModelOptions(timeout, deadline, max_tokens, retries),
-                                      note=note, status=status)
+        the_model, validate = _model_and_validator(
+            stack, model, base_url, api_key, timeout, deadline, max_tokens, retries, checks, strict, chromium,
+            sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
         if on_start is not None:
             on_start(the_spec, the_model, out_dir)
-        validator = wiring.open_validator(stack, browser, registry)
-
-        def validate(project_dir, s, shot):
-            return validator.validate(project_dir, s, checks=selected, screenshot_path=shot, strict=strict)
-
         if not resume:
             keep_spec_copy(the_spec, out_dir)
         # model_info is the redacted description: report, transcript and commit messages never see credentials.
@@ -220,3 +223,60 @@ def generate(spec, out, *, model: str | None = None, base_url: str | None = None
             progress=progress,
             resume=resume,
         )
+
+
+def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | None = None,
+        base_url: str | None = None, api_key: str | None = None, max_iterations: int = 4,
+        max_tokens: int | None = None, token_budget: int | None = None, timeout: float | None = None,
+        deadline: float | None = None, retries: int = 4, limits: Limits | None = None,
+        run_timeout: float | None = None, checks=None, strict: bool = False, chromium: str | None = None,
+        sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
+        check_jobs: int | None = None, progress=None, registry=None,
+        on_start: Callable[[object, object, Path], None] | None = None,
+        note: Callable[[str], None] | None = None, status=None) -> FixResult:
+    """Repair the existing project in `path` until it passes. In a git repository the fix goes to a new branch
+    `runshot/fix-<n>` (the user's branch and files untouched, the report under `.git/runshot/fix-<n>/`);
+    outside git, `out` (absent or empty) receives a fixed copy. `spec` defaults to the project's own
+    `.runshot/spec.md`, else the default checks alone."""
+    from runshot.fixing import preflight
+    from runshot.fixrun import project_spec, run_fix
+
+    folder = Path(path)
+    preflight(folder, Path(out) if out is not None else None, allow_dirty)  # refuse before any model starts
+    the_spec = project_spec(folder, as_spec(spec) if spec is not None else None)
+    with ExitStack() as stack:
+        the_model, validate = _model_and_validator(
+            stack, model, base_url, api_key, timeout, deadline, max_tokens, retries, checks, strict, chromium,
+            sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
+        if on_start is not None:
+            on_start(the_spec, the_model, folder)
+        report, target = run_fix(
+            folder, the_model.ask, validate, dict(the_model.description), spec=the_spec,
+            out=Path(out) if out is not None else None, allow_dirty=allow_dirty,
+            options=run_options(max_iterations=max_iterations, limits=limits or Limits(), token_budget=token_budget,
+                                run_timeout=run_timeout),
+            progress=progress)
+    return FixResult(report, target.branch, target.state_dir, target.in_git,
+                     target.repo_root if target.in_git else target.work_tree)
+
+
+def _model_and_validator(stack, model, base_url, api_key, timeout, deadline, max_tokens, retries, checks, strict,
+                         chromium, sandbox, page_timeout, check_timeout, check_jobs, registry, note, status):
+    """The model (started, redacted description) and a `validate(project_dir, spec, shot)` for the loop."""
+    from runshot import wiring
+    from runshot.config import resolve_endpoint
+
+    registry = _registry(registry)
+    selected = select_checks(checks, registry)
+    endpoint = resolve_endpoint(model, base_url, api_key)
+    browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
+                                    check_timeout=check_timeout, check_jobs=check_jobs)
+    wiring.check_browser(browser)  # no browser: fail before spending tokens
+    the_model = wiring.open_model(stack, endpoint, wiring.ModelOptions(timeout, deadline, max_tokens, retries),
+                                  note=note, status=status)
+    validator = wiring.open_validator(stack, browser, registry)
+
+    def validate(project_dir, s, shot):
+        return validator.validate(project_dir, s, checks=selected, screenshot_path=shot, strict=strict)
+
+    return the_model, validate

@@ -142,7 +142,7 @@ def _reason(order: list[tuple[int, Iteration, Completion | None, dict]]) -> str:
     """Why the first of the ranked candidates beat the runner-up, in words."""
     if len(order) == 1:
         return "the only candidate that answered"
-    (k, a, _, ra), (k2, b, _, rb) = order[0], order[1]
+    (_k, a, _, ra), (k2, b, _, rb) = order[0], order[1]
     if a.validated and not b.validated:
         return "the only candidate with usable files"
     if a.error_count != b.error_count:

@@ -30,6 +30,10 @@ FIX_PREFIX = "runshot/fix-"
 # Never sent to a model and never copied: dependencies, build output, caches, lockfiles.
 SKIP_DIRS = {".git", STATE_DIR, "node_modules", "dist", "build", ".next", ".nuxt", ".svelte-kit", ".cache",
              ".parcel-cache", ".turbo", ".vite", "coverage", "__pycache__", ".venv", "venv", "bower_components"}
+# Commits in someone else's repository: runshot as author and committer, no signing prompt, no hooks; given
+# per command, so the repository's configuration is never changed.
+COMMIT_OPTIONS = ["user.name=runshot", "user.email=runshot@localhost", "commit.gpgsign=false",
+                  "core.hooksPath=/dev/null"]
 LOCKFILES = {"package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "bun.lock"}
 
 
@@ -83,8 +87,8 @@ def dirty_paths(repo: git.Repo, subdir: str = "") -> list[str]:
     return [line[3:] for line in lines if line.strip()]
 
 
-def prepare_fix(folder: Path, out: Path | None = None, allow_dirty: bool = False) -> FixTarget:
-    """Set up where a fix runs; raises UsageError (exit 2) when it cannot, having changed nothing."""
+def preflight(folder: Path, out: Path | None = None, allow_dirty: bool = False) -> git.Repo | None:
+    """Refuse (UsageError, exit 2) what a fix cannot start from, changing nothing; returns the repository."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
@@ -94,25 +98,42 @@ def prepare_fix(folder: Path, out: Path | None = None, allow_dirty: bool = False
         if out is not None:
             raise UsageError(f"{folder} is in a git repository: the fix goes to a new branch there; "
                              "-o OUT is only for folders outside git")
-        return _prepare_branch(repo, folder, allow_dirty)
+        root = Path(repo.working_tree_dir).resolve()
+        try:
+            repo.head.commit
+        except ValueError:
+            raise UsageError(f"{root}: the repository has no commit yet; commit the project first") from None
+        changed = dirty_paths(repo, folder.relative_to(root).as_posix() if folder != root else "")
+        if changed and not allow_dirty:
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            raise UsageError(f"{folder}: uncommitted changes ({shown}); commit or stash them, or pass "
+                             "--allow-dirty (nothing was changed)")
+        return repo
     if out is None:
         raise UsageError(f"{folder} is not in a git repository: give -o OUT for the fixed copy "
                          "(the folder itself is never changed)")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out}: not empty; choose a new or empty OUT (nothing was changed)")
+    if out.resolve() == folder or folder in out.resolve().parents:
+        raise UsageError(f"{out}: must not be inside {folder} (the folder is never written)")
+    return None
+
+
+def prepare_fix(folder: Path, out: Path | None = None, allow_dirty: bool = False) -> FixTarget:
+    """Set up where a fix runs; raises UsageError (exit 2) when it cannot, having changed nothing."""
+    repo = preflight(folder, out, allow_dirty)
+    folder = Path(folder).resolve()
+    if repo is not None:
+        return _prepare_branch(repo, folder)
     return _prepare_copy(folder, Path(out))
 
 
-def _prepare_branch(repo: git.Repo, folder: Path, allow_dirty: bool) -> FixTarget:
+def _prepare_branch(repo: git.Repo, folder: Path) -> FixTarget:
     root = Path(repo.working_tree_dir).resolve()
     subdir = folder.relative_to(root).as_posix() if folder != root else ""
-    try:
-        start = repo.head.commit.hexsha
-    except ValueError:
-        raise UsageError(f"{root}: the repository has no commit yet; commit the project first") from None
+    start = repo.head.commit.hexsha
     changed = dirty_paths(repo, subdir)
-    if changed and not allow_dirty:
-        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-        raise UsageError(f"{folder}: uncommitted changes ({shown}); commit or stash them, or pass --allow-dirty "
-                         "(nothing was changed)")
     number = next_fix_number(repo)
     branch = f"{FIX_PREFIX}{number}"
     state_dir = Path(repo.git_dir).resolve() / "runshot" / f"fix-{number}"
@@ -127,24 +148,12 @@ def _prepare_branch(repo: git.Repo, folder: Path, allow_dirty: bool) -> FixTarge
         repo_root=root, subdir=subdir,
     )
     wt = git.Repo(work_tree)
-    _configure(wt)
+    wt.git.set_persistent_git_options(c=COMMIT_OPTIONS)
     if changed:
         _carry_over(folder, target.project_dir, changed, root, subdir)
         target.start_commit = gitrepo.commit_all(wt, "runshot fix: start from the uncommitted working tree")
         target.dirty_included = True
     return target
-
-
-def _configure(repo: git.Repo) -> None:
-    with repo.config_writer("worktree" if _has_worktree_config(repo) else "repository") as cfg:
-        cfg.set_value("commit", "gpgsign", "false")
-
-
-def _has_worktree_config(repo: git.Repo) -> bool:
-    try:
-        return repo.git.config("--get", "extensions.worktreeConfig") == "true"
-    except git.GitCommandError:
-        return False
 
 
 def _carry_over(folder: Path, dest: Path, changed: list[str], root: Path, subdir: str) -> None:
@@ -166,10 +175,6 @@ def _carry_over(folder: Path, dest: Path, changed: list[str], root: Path, subdir
 
 
 def _prepare_copy(folder: Path, out: Path) -> FixTarget:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out}: not empty; choose a new or empty OUT (nothing was changed)")
-    if out.resolve() == folder or folder in out.resolve().parents:
-        raise UsageError(f"{out}: must not be inside {folder} (the folder is never written)")
     out.mkdir(parents=True, exist_ok=True)
     copy_project(folder, out)
     repo = gitrepo.init_repo(out)

@@ -16,7 +16,7 @@ from runshot.report import REPORT_DIR, Iteration, Report, load_report, pick_best
 from runshot.runstate import AskFn, LoopState, Progress, ProgressFn, Run, RunOptions, ValidateFn
 from runshot.spec import Spec
 
-__all__ = ["AskFn", "Progress", "ProgressFn", "RunOptions", "ValidateFn", "run_new", "INTERRUPTED"]
+__all__ = ["AskFn", "Progress", "ProgressFn", "RunOptions", "ValidateFn", "run_new", "repair_loop", "INTERRUPTED"]
 
 INTERRUPTED = "interrupted before it was judged"
 
@@ -41,20 +41,7 @@ def run_new(
     try:
         if not resume:
             derive_checks(run)
-        for number in range(first, run.options.max_iterations + 1):
-            reason = _out_of_time(run, number, first)
-            if reason is None:
-                it = _iterate(run, number)
-                if it is None:  # the endpoint failed after a project was judged: stop_reason is set
-                    break
-                reason = steps.stop_reason(run, it)
-            if reason is not None:
-                run.report.stopped_because = reason
-                break
-            steps.advance(run, it)
-        else:
-            run.report.stopped_because = run.report.stopped_because or (
-                f"reached --max-iterations {run.options.max_iterations}")
+        repair_loop(run, first)
     except KeyboardInterrupt:
         last = run.report.iterations[-1] if run.report.iterations else None
         if last is not None and last.commit is None and not last.note:
@@ -64,6 +51,24 @@ def run_new(
     finally:
         _finish(run)
     return run.report
+
+
+def repair_loop(run: Run, first: int) -> None:
+    """Iterations `first`.. until one passes, a stop rule fires or --max-iterations is reached."""
+    for number in range(first, run.options.max_iterations + 1):
+        reason = _out_of_time(run, number, first)
+        if reason is None:
+            it = _iterate(run, number)
+            if it is None:  # the endpoint failed after a project was judged: stop_reason is set
+                break
+            reason = steps.stop_reason(run, it)
+        if reason is not None:
+            run.report.stopped_because = reason
+            break
+        steps.advance(run, it)
+    else:
+        run.report.stopped_because = run.report.stopped_because or (
+            f"reached --max-iterations {run.options.max_iterations}")
 
 
 def _iterate(run: Run, number: int) -> Iteration | None:

@@ -67,6 +67,7 @@ class RunOptions:
     edits: bool = True  # repair answers may use SEARCH/REPLACE edit blocks besides whole files
     retry_temperature: float = 0.9  # a repair that repeated the previous errors is retried this hot
     derive_checks: bool = True  # a spec without acceptance checks gets checks written by the model first
+    fresh_starts: bool = True  # after repeated errors, start afresh (off when fixing an existing project)
 
 
 @dataclass
@@ -101,10 +102,11 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     seconds_before: float = 0.0  # time spent by the earlier, interrupted part of a resumed run
     derived: frozenset[str] = frozenset()  # names of the acceptance checks the model wrote
+    state_path: Path | None = None  # where the report, screenshots and transcript go (default OUT/.runshot)
 
     @property
     def state_dir(self) -> Path:
-        return self.out / REPORT_DIR
+        return self.state_path if self.state_path is not None else self.out / REPORT_DIR
 
 
 def call_ask(ask: Any, messages: list[dict], on_progress: ProgressFn | None, temperature: float | None = None,

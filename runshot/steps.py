@@ -173,6 +173,8 @@ def stop_reason(run: Run, it: Iteration) -> str | None:
     budget = run.options.token_budget
     if budget is not None and run.report.usage.total >= budget:
         return f"token budget of {budget} spent"
+    if not run.options.fresh_starts and run.state.repeats >= 1 and error_set(it) == run.state.previous_errors:
+        return f"iteration {it.number} repeated the errors again after a hotter retry"
     return None
 
 

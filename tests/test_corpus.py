@@ -16,12 +16,13 @@ import pytest
 import yaml
 
 from runshot.spec import Spec, parse_spec_file
-from runshot.validators.runner import CHECKS, Validator
+from runshot.validators.registry import BUILT_INS
+from runshot.validators.runner import Validator
 from runshot.values import ERROR
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 APPS = sorted(p for p in CORPUS.iterdir() if p.is_dir())
-KNOWN_CHECKS = set(CHECKS) | {"build"}
+KNOWN_CHECKS = {c.name for c in BUILT_INS} | {"build"}
 LABEL_KEYS = {"verdict", "expect", "warnings_ok", "notes", "entry"}
 EXPECT_KEYS = {"check", "rule", "severity"}
 AXE_RULE = re.compile(r"axe rule '([\w-]+)'")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec, load_spec
-from runshot.validators import runner
 from runshot.validators.context import Timeouts
 from runshot.validators.plan import check_jobs_for
-from runshot.validators.runner import CHECKS, NEEDS_TABLE, ValidationRequest, Validator, check_needs
+from runshot.validators.registry import function_check
+from runshot.validators.runner import ValidationRequest, Validator
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
@@ -59,12 +59,16 @@ def one_by_one(validator):
     return get
 
 
-def test_built_in_checks_declare_what_they_need():
-    assert check_needs("runtime") == ("page", True)
-    assert check_needs("a11y") == ("page", True)
-    assert check_needs("keyboard") == ("isolated", True)
-    assert check_needs("mobile") == ("viewport", True)
-    assert check_needs("acceptance") == ("isolated", True)
+def _add(monkeypatch, validator, *checks) -> None:
+    monkeypatch.setattr(validator, "registry", validator.registry.with_checks(*checks))
+
+
+def test_built_in_checks_declare_what_they_need(validator):
+    assert validator.needs_of("runtime") == ("page", True)
+    assert validator.needs_of("a11y") == ("page", True)
+    assert validator.needs_of("keyboard") == ("isolated", True)
+    assert validator.needs_of("mobile") == ("viewport", True)
+    assert validator.needs_of("acceptance") == ("isolated", True)
     assert check_jobs_for(1) == 1 and check_jobs_for(None) >= 2
 
 
@@ -117,9 +121,8 @@ def test_a_hung_check_is_a_finding_and_the_others_still_report(validator, monkey
 
         return [Finding("calm", WARNING, f"{items} list items", where="ul", rule="calm/items")]
 
-    for name, fn in (("stuck", check_stuck), ("calm", check_calm)):
-        monkeypatch.setitem(CHECKS, name, fn)
-        monkeypatch.setitem(NEEDS_TABLE, name, "isolated")
+    _add(monkeypatch, validator, *(function_check(name, fn, needs="isolated")
+                                   for name, fn in (("stuck", check_stuck), ("calm", check_calm))))
     monkeypatch.setattr(validator, "timeouts", Timeouts(load=8, action=3, check=4, settle=0.3))
     monkeypatch.setattr(validator, "check_jobs", 2)
     began = time.monotonic()
@@ -153,17 +156,15 @@ def test_a_page_that_hangs_stops_the_rest(validator, monkeypatch):
     async def check_later(ctx):
         raise AssertionError("must not start once the page stopped answering")
 
-    for name, fn in (("freezer", check_freezer), ("quick", check_quick), ("sleeper", check_sleeper),
-                     ("later", check_later)):
-        monkeypatch.setitem(CHECKS, name, fn)
-        monkeypatch.setitem(NEEDS_TABLE, name, "isolated")
+    _add(monkeypatch, validator, *(function_check(name, fn, needs="isolated") for name, fn in (
+        ("freezer", check_freezer), ("quick", check_quick), ("sleeper", check_sleeper), ("later", check_later))))
     monkeypatch.setattr(validator, "timeouts", Timeouts(load=8, action=1, check=6, settle=0.3))
     monkeypatch.setattr(validator, "check_jobs", 2)
     began = time.monotonic()
     result = validator.validate(PROJECTS / "good", _spec(),
                                 checks=["runtime", "freezer", "quick", "sleeper", "later"])
     assert time.monotonic() - began < 6 + 12  # the sleeper was cancelled, not waited for
-    assert result.checks_run == ["runtime", "freezer", "quick"]
+    assert result.checks_run == ["runtime", "freezer", "quick"], (result.info, result.findings)
     assert "freezer" in result.info["stopped"]
     (frozen,) = [f for f in result.findings if f.check == "freezer"]
     assert frozen.severity == "error" and "stopped responding" in frozen.message
@@ -186,10 +187,9 @@ def test_undeclared_checks_keep_the_page_to_themselves(validator, monkeypatch):
         order.append("side")
         return []
 
-    monkeypatch.setitem(CHECKS, "plain", check_plain)
-    monkeypatch.setitem(CHECKS, "side", check_side)
-    monkeypatch.setitem(NEEDS_TABLE, "side", "isolated")
-    assert runner.check_needs("plain") == ("page", False)
+    _add(monkeypatch, validator, function_check("plain", check_plain), function_check("side", check_side,
+                                                                                       needs="isolated"))
+    assert validator.needs_of("plain") == ("page", False)
     monkeypatch.setattr(validator, "check_jobs", 3)
     result = validator.validate(PROJECTS / "good", _spec(), checks=["side", "plain"])
     assert order == ["plain:start", "plain:end", "side"]

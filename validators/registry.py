@@ -39,6 +39,7 @@ class Check:
     function: str = ""
     default_needs: str = "page"  # when the module declares no NEEDS
     fn: CheckFn | None = field(default=None, compare=False, repr=False)
+    declares_needs: bool = False  # default_needs was said by whoever registered it, not guessed
 
     def _module(self):
         return importlib.import_module(self.module) if self.module else None
@@ -67,7 +68,7 @@ class Check:
     @property
     def needs_declared(self) -> bool:
         """Whether `needs` is known (a built-in, or a module that declares NEEDS) rather than a guess."""
-        return self.built_in or self._declared("NEEDS", None) is not None
+        return self.built_in or self.declares_needs or self._declared("NEEDS", None) is not None
 
     @property
     def needs(self) -> str:
@@ -140,9 +141,10 @@ class Registry:
         return replace(self, checks=tuple(c for c in self.checks if c.name not in taken) + tuple(checks))
 
 
-def function_check(name: str, fn: CheckFn, source: str = "python", needs: str = "page") -> Check:
-    """A check given as a function (from Python code or tests) rather than by module name."""
-    return Check(name, source, default_needs=needs, fn=fn)
+def function_check(name: str, fn: CheckFn, source: str = "python", needs: str | None = None) -> Check:
+    """A check given as a function (from Python code or tests) rather than by module name; without `needs` it
+    is taken to use the shared page in ways the plan cannot know (it runs alone)."""
+    return Check(name, source, default_needs=needs or "page", fn=fn, declares_needs=needs is not None)
 
 
 def plugin_checks(entry_points: Iterable | None = None, taken: Iterable[str] = ()) -> tuple[list[Check], list[str]]:

@@ -221,7 +221,7 @@ class Validator:
                 run.findings += proxied_findings(requests, run.findings)
         return run.result(started)
 
-    def _needs(self, name: str) -> tuple[str, bool]:
+    def needs_of(self, name: str) -> tuple[str, bool]:
         """(what check `name` needs, whether it said so): built-ins and checks declaring NEEDS are known."""
         check = self.registry.get(name)
         if check is None:
@@ -322,7 +322,7 @@ class Validator:
             if fn is None:
                 run.info.setdefault("skipped", []).append(name)
                 continue
-            steps.append(Step(name, fn, *self._needs(name)))
+            steps.append(Step(name, fn, *self.needs_of(name)))
         plan = await run_plan(steps, ctx, session, t, run.check_jobs)
         # Merged in the checks' order, whatever order they finished in.
         for step in steps:
