@@ -75,8 +75,10 @@ def repair_messages(
     iteration: int,
     limits: PromptLimits | None = None,
     edits: bool = True,
+    change: str | None = None,
 ) -> list[dict]:
     """System + user messages showing the current files and what is wrong, asking for changed files only.
+    With `change` (a change request to an existing app), the prompt asks for that change first.
 
     With `edits`, both messages explain SEARCH/REPLACE edit blocks (generator/edits.py) besides whole files.
     """
@@ -96,6 +98,7 @@ def repair_messages(
         warning_count=sum(1 for f in kept if f["severity"] != ERROR),
         left_out=left_out,
         edits=edits,
+        change=change,
     )
     return [
         {"role": "system", "content": render("system.j2", entry=spec.entry, edits=edits)},

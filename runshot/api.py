@@ -233,17 +233,20 @@ def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | No
         sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
         check_jobs: int | None = None, progress=None, registry=None,
         on_start: Callable[[object, object, Path], None] | None = None,
-        note: Callable[[str], None] | None = None, status=None) -> FixResult:
+        note: Callable[[str], None] | None = None, status=None, change=None) -> FixResult:
     """Repair the existing project in `path` until it passes. In a git repository the fix goes to a new branch
     `runshot/fix-<n>` (the user's branch and files untouched, the report under `.git/runshot/fix-<n>/`);
     outside git, `out` (absent or empty) receives a fixed copy. `spec` defaults to the project's own
-    `.runshot/spec.md`, else the default checks alone."""
+    `.runshot/spec.md`, else the default checks alone. With `change` (a change request: a Spec, a spec file or
+    prompt text) the project is changed as asked first (`runshot new --from`): the result goes to `out`, or to a
+    branch `runshot/change-<n>` when `path` is in git and no `out` is given; both specs' checks run."""
     from runshot.fixing import preflight
     from runshot.fixrun import project_spec, run_fix
 
     folder = Path(path)
     preflight(folder, Path(out) if out is not None else None, allow_dirty)  # refuse before any model starts
     the_spec = project_spec(folder, as_spec(spec) if spec is not None else None)
+    the_change = as_spec(change) if change is not None else None
     with ExitStack() as stack:
         the_model, validate = _model_and_validator(
             stack, model, base_url, api_key, timeout, deadline, max_tokens, retries, checks, strict, chromium,
@@ -252,7 +255,7 @@ def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | No
             on_start(the_spec, the_model, folder)
         report, target = run_fix(
             folder, the_model.ask, validate, dict(the_model.description), spec=the_spec,
-            out=Path(out) if out is not None else None, allow_dirty=allow_dirty,
+            out=Path(out) if out is not None else None, allow_dirty=allow_dirty, change=the_change,
             options=run_options(max_iterations=max_iterations, limits=limits or Limits(), token_budget=token_budget,
                                 run_timeout=run_timeout),
             progress=progress)

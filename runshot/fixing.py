@@ -3,7 +3,8 @@
 In a git repository the user's branch and working tree are never touched: the fix runs in a linked
 worktree (a temporary folder) on a new branch `runshot/fix-<n>` made from HEAD; the run's report,
 screenshots and transcript go to `.git/runshot/fix-<n>/`, so the working tree gains no untracked files.
-Outside git, the folder is copied into OUT, which becomes a new repository; the folder itself is never written.
+Outside git (or whenever OUT is given), the folder is copied into OUT, which becomes a new repository; the folder
+itself is never written.
 
     target = prepare_fix(Path("app"), out=None, allow_dirty=False)
     try:
@@ -14,7 +15,10 @@ Outside git, the folder is copied into OUT, which becomes a new repository; the 
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import posixpath
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -26,7 +30,6 @@ from runshot import gitrepo
 from runshot.errors import UsageError
 from runshot.values import STATE_DIR
 
-FIX_PREFIX = "runshot/fix-"
 # Never sent to a model and never copied: dependencies, build output, caches, lockfiles.
 SKIP_DIRS = {".git", STATE_DIR, "node_modules", "dist", "build", ".next", ".nuxt", ".svelte-kit", ".cache",
              ".parcel-cache", ".turbo", ".vite", "coverage", "__pycache__", ".venv", "venv", "bower_components"}
@@ -62,19 +65,20 @@ def find_repo(folder: Path) -> git.Repo | None:
         return None
 
 
-def next_fix_number(repo: git.Repo) -> int:
-    """1 + the highest n of the existing `runshot/fix-<n>` branches (and report folders)."""
+def next_fix_number(repo: git.Repo, kind: str = "fix") -> int:
+    """1 + the highest n of the existing `runshot/<kind>-<n>` branches (and report folders)."""
     used = {0}
+    prefix = f"runshot/{kind}-"
     for head in repo.heads:
         name = head.name
-        if name.startswith(FIX_PREFIX):
-            digits = name[len(FIX_PREFIX):].split("-", 1)[0]
+        if name.startswith(prefix):
+            digits = name[len(prefix):].split("-", 1)[0]
             if digits.isdigit():
                 used.add(int(digits))
     reports = Path(repo.git_dir) / "runshot"
     if reports.is_dir():
         for child in reports.iterdir():
-            digits = child.name[len("fix-"):] if child.name.startswith("fix-") else ""
+            digits = child.name[len(kind) + 1:] if child.name.startswith(f"{kind}-") else ""
             if digits.isdigit():
                 used.add(int(digits))
     return max(used) + 1
@@ -93,11 +97,8 @@ def preflight(folder: Path, out: Path | None = None, allow_dirty: bool = False) 
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
     folder = folder.resolve()
-    repo = find_repo(folder)
+    repo = find_repo(folder) if out is None else None  # with OUT: a copy, wherever the folder is
     if repo is not None and repo.working_tree_dir is not None:
-        if out is not None:
-            raise UsageError(f"{folder} is in a git repository: the fix goes to a new branch there; "
-                             "-o OUT is only for folders outside git")
         root = Path(repo.working_tree_dir).resolve()
         try:
             repo.head.commit
@@ -120,25 +121,26 @@ def preflight(folder: Path, out: Path | None = None, allow_dirty: bool = False) 
     return None
 
 
-def prepare_fix(folder: Path, out: Path | None = None, allow_dirty: bool = False) -> FixTarget:
-    """Set up where a fix runs; raises UsageError (exit 2) when it cannot, having changed nothing."""
+def prepare_fix(folder: Path, out: Path | None = None, allow_dirty: bool = False, kind: str = "fix") -> FixTarget:
+    """Set up where a fix (or, with kind "change", a change) runs; raises UsageError (exit 2) when it cannot,
+    having changed nothing."""
     repo = preflight(folder, out, allow_dirty)
     folder = Path(folder).resolve()
     if repo is not None:
-        return _prepare_branch(repo, folder)
+        return _prepare_branch(repo, folder, kind)
     return _prepare_copy(folder, Path(out))
 
 
-def _prepare_branch(repo: git.Repo, folder: Path) -> FixTarget:
+def _prepare_branch(repo: git.Repo, folder: Path, kind: str) -> FixTarget:
     root = Path(repo.working_tree_dir).resolve()
     subdir = folder.relative_to(root).as_posix() if folder != root else ""
     start = repo.head.commit.hexsha
     changed = dirty_paths(repo, subdir)
-    number = next_fix_number(repo)
-    branch = f"{FIX_PREFIX}{number}"
-    state_dir = Path(repo.git_dir).resolve() / "runshot" / f"fix-{number}"
+    number = next_fix_number(repo, kind)
+    branch = f"runshot/{kind}-{number}"
+    state_dir = Path(repo.git_dir).resolve() / "runshot" / f"{kind}-{number}"
     state_dir.mkdir(parents=True, exist_ok=False)
-    work_tree = Path(tempfile.mkdtemp(prefix=f"runshot-fix-{number}-"))
+    work_tree = Path(tempfile.mkdtemp(prefix=f"runshot-{kind}-{number}-"))
     work_tree.rmdir()  # git worktree add wants to create it
     iterations = f"{branch}-iterations"
     repo.git.worktree("add", "-q", "-b", iterations, str(work_tree), start)
@@ -248,6 +250,45 @@ def fix_files(project_dir: Path, limits) -> dict[str, str]:
     lockfiles and whatever the repository's .gitignore excludes."""
     from runshot.generator.safepaths import read_project
 
-    files = read_project(project_dir, limits, skip_dirs=SKIP_DIRS)
+    generous = dataclasses.replace(limits, max_files=max(limits.max_files, 5000),
+                                   max_total_bytes=max(limits.max_total_bytes, 50_000_000))
+    files = read_project(project_dir, generous, skip_dirs=SKIP_DIRS)
     known = tracked_and_unignored(project_dir)
     return {p: c for p, c in files.items() if model_visible(p) and (known is None or p in known)}
+
+
+# Local references in HTML (src=, href=) and JavaScript/CSS (import ... from, import(), url()).
+_REFERENCE = re.compile(
+    r"""(?:\bsrc|\bhref)\s*=\s*["']([^"'#?]+)|\bfrom\s*["']([^"'#?]+)["']|\bimport\s*\(?\s*["']([^"'#?]+)["']"""
+    r"""|@import\s+(?:url\()?\s*["']?([^"')\s;]+)|url\(\s*["']?([^"')#?]+)""")
+
+
+def loaded_by(path: str, text: str) -> list[str]:
+    """The project files `path` (an HTML, JS or CSS file) refers to, as project-relative paths."""
+    base = posixpath.dirname(path)
+    out = []
+    for match in _REFERENCE.finditer(text):
+        ref = next(g for g in match.groups() if g)
+        if "//" in ref or ref.startswith(("data:", "mailto:", "javascript:")):
+            continue
+        target = posixpath.normpath(ref.lstrip("/") if ref.startswith("/") else posixpath.join(base, ref))
+        if not target.startswith(".."):
+            out.append(target)
+    return out
+
+
+def relevant_files(files: dict[str, str], entry: str, pointed_at: list[str]) -> tuple[dict[str, str], list[str]]:
+    """What a repair of an existing project needs: the files the findings point at, the entry page and what it
+    loads (followed through scripts and styles); (those files, the paths left out)."""
+    wanted = [p for p in pointed_at if p in files]
+    queue = [entry] if entry in files else []
+    seen: set[str] = set()
+    while queue:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        wanted.append(path)
+        queue += [p for p in loaded_by(path, files[path]) if p in files and p not in seen]
+    keep = dict.fromkeys(wanted)
+    return {p: files[p] for p in keep}, [p for p in files if p not in keep]

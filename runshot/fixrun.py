@@ -13,12 +13,12 @@ from pathlib import Path
 import git
 
 from runshot import steps
-from runshot.fixing import COMMIT_OPTIONS, FixTarget, finish_fix, fix_files, prepare_fix
+from runshot.fixing import COMMIT_OPTIONS, FixTarget, finish_fix, fix_files, prepare_fix, relevant_files
 from runshot.loop import INTERRUPTED, repair_loop
 from runshot.report import Iteration, Report, pick_best
 from runshot.runstate import AskFn, LoopState, Progress, Run, RunOptions, ValidateFn
 from runshot.spec import Spec
-from runshot.values import STATE_DIR
+from runshot.values import STATE_DIR, WARNING, Finding
 
 
 
@@ -34,6 +34,16 @@ def project_spec(folder: Path, spec: Spec | None) -> Spec:
     return Spec(title=folder.resolve().name, body="", source="(none)")
 
 
+def with_change(old: Spec, change: Spec) -> Spec:
+    """The spec of a changed project: the old description and checks, then the change and its own checks."""
+    names = {c.name for c in old.checks}
+    body = (old.body.rstrip() + "\n\n" if old.body.strip() else "") + f"Requested change: {change.body.strip()}"
+    return dataclasses.replace(
+        old, title=old.title, body=body, source=change.source, folder=change.folder or old.folder,
+        checks=old.checks + tuple(c for c in change.checks if c.name not in names),
+        animated=old.animated or change.animated)
+
+
 def run_fix(
     folder: Path,
     ask: AskFn,
@@ -44,15 +54,20 @@ def run_fix(
     allow_dirty: bool = False,
     options: RunOptions | None = None,
     progress: Progress | None = None,
+    change: Spec | None = None,
 ) -> tuple[Report, FixTarget]:
-    """Repair the project in `folder` until it passes; returns the report and where the result is.
+    """Repair the project in `folder` until it passes; returns the report and where the result is. With
+    `change` (a change request), first make that change (`runshot new --from`), judged by the checks of both
+    the project's spec and the change's.
 
     In a git repository the result is the branch `target.branch` (the user's branch and files untouched);
     outside git it is the repository `out`. Raises UsageError (nothing changed) when it cannot start.
     """
     folder = Path(folder)
     the_spec = project_spec(folder, spec)
-    target = prepare_fix(folder, out, allow_dirty)
+    if change is not None:
+        the_spec = with_change(the_spec, change)
+    target = prepare_fix(folder, out, allow_dirty, kind="change" if change is not None else "fix")
     options = dataclasses.replace(options or RunOptions(), derive_checks=False, fresh_starts=False)
     progress = progress or Progress()
     repo = git.Repo(target.work_tree)
@@ -67,7 +82,11 @@ def run_fix(
         (target.state_dir / sub).mkdir(parents=True, exist_ok=True)
     try:
         start = _judge_start(run, target)
-        if start.error_count == 0:
+        if change is not None:
+            run.state.next_kind, run.state.change = "change", change.body.strip()
+            report.info["start"]["change"] = change.body.strip()[:2000]
+            repair_loop(run, 1)
+        elif start.error_count == 0:
             report.stopped_because = "the project already passes every error-level check"
         else:
             repair_loop(run, 1)
@@ -91,9 +110,20 @@ def _judge_start(run: Run, target: FixTarget) -> Iteration:
     run.report.iterations.append(it)
     steps.validate(run, it, [], shot_name="start")
     state = run.state
-    state.base_files = fix_files(target.project_dir, run.options.limits)
+    everything = fix_files(target.project_dir, run.options.limits)
+    pointed_at = [f.where.split(":", 1)[0] for f in it.findings if f.where]
+    state.base_files, left_out = relevant_files(everything, run.spec.entry, pointed_at)
+    if left_out:
+        run.report.info["start"]["files_left_out"] = len(left_out)
+        run.progress.note(f"{len(state.base_files)} file(s) go to the model (the entry page, what it loads and "
+                          f"the files the findings name); {len(left_out)} other file(s) left out")
     state.base_sha = target.start_commit
     state.base_findings = list(it.findings)
+    if left_out:
+        shown = ", ".join(left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20 else "")
+        state.base_findings.append(Finding(
+            "repair", WARNING, f"{len(left_out)} other file(s) of the project are not shown: {shown}",
+            hint="change only the files shown; edit others only if a finding needs it", rule="fix/files-left-out"))
     state.files_by_number[0] = state.base_files
     state.previous_errors = steps.error_set(it)
     state.next_kind = "repair"

@@ -58,7 +58,20 @@ def junit_xml(name: str, findings: list[Finding], checks_run: list[str], seconds
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_run: list[str]) -> str:
+def fix_command(path, spec_path: str | None = None, checks: list[str] | None = None) -> str:
+    """The `runshot fix` command line that would repair a failing project checked this way."""
+    import shlex
+
+    words = ["runshot", "fix", str(path)]
+    if spec_path:
+        words += ["--spec", str(spec_path)]
+    if checks:
+        words += ["--checks", ",".join(checks)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_run: list[str],
+                     fix: str | None = None) -> str:
     groups = _group(findings, checks_run)
     lines = [f"### runshot: {name} — {'✅ passed' if passed else '❌ failed'}", "", "| check | errors | warnings |",
              "|---|---:|---:|"]
@@ -74,6 +87,8 @@ def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_ru
         if len(errs) > 50:
             lines.append(f"- … {len(errs) - 50} more")
         lines += ["", "</details>"]
+    if fix and not passed:
+        lines += ["", f"Repair it with a model: `{fix}`"]
     return "\n".join(lines) + "\n"
 
 

@@ -115,6 +115,8 @@ class ProjectCheck:
         data = outputs.check_json(self.name, r.passed, r.findings, list(r.checks_run), dict(r.info))
         data["path"] = str(self.path)
         data["seconds"] = round(self.seconds, 3)
+        if not r.passed:
+            data["fix_command"] = outputs.fix_command(self.path)
         if r.screenshot is not None:
             data["screenshot"] = str(r.screenshot)
         return data
@@ -187,7 +189,8 @@ def many_markdown(items: list[ProjectCheck], heading: str = "") -> str:
     parts = [heading + "\n"] if heading else []
     for item in items:
         r = item.result
-        parts.append(outputs.markdown_summary(item.name, r.passed, r.findings, list(r.checks_run)))
+        parts.append(outputs.markdown_summary(item.name, r.passed, r.findings, list(r.checks_run),
+                                              outputs.fix_command(item.path)))
     if not items:
         parts.append("No project to check.\n")
     return "\n".join(parts)

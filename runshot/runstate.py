@@ -80,7 +80,8 @@ class LoopState:
     files_by_number: dict[int, Files] = field(default_factory=dict)
     previous_errors: frozenset | None = None
     repeats: int = 0  # how many iterations in a row repeated the errors of the one before
-    next_kind: str = "first"  # first | repair | retry | fresh
+    next_kind: str = "first"  # first | repair | retry | fresh | change (a change request to an existing app)
+    change: str | None = None  # the change request, for the first prompt of `runshot new --from`
     temperature: float | None = None  # for the next model call; None: the endpoint's configured default
     seed: int | None = None
     derived_failures: dict[str, int] = field(default_factory=dict)  # derived check name -> failing iterations

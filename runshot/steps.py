@@ -46,7 +46,8 @@ def prompt(run: Run, number: int) -> list[dict]:
         return generation_messages(run.spec)
     shown = [f for f in state.base_findings if not _doubtful(run, f)]
     findings = for_prompt(shown, state.base_files, run.options.max_findings_per_round, run.spec.entry)
-    return repair_messages(run.spec, state.base_files, findings, number, edits=run.options.edits)
+    change = state.change if state.next_kind == "change" else None
+    return repair_messages(run.spec, state.base_files, findings, number, edits=run.options.edits, change=change)
 
 
 def ask_model(run: Run, it: Iteration, messages: list[dict]) -> Completion | None:

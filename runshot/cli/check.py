@@ -85,15 +85,20 @@ def check(directories, changed, base, spec_path, json_path, junit_path, summary_
     if single:
         item = items[0]
         r = item.result
+        repair = outputs.fix_command(item.path, spec_path, selected)
+        if not r.passed:
+            console.print(f"repair it with a model: {repair}", markup=False)
         if json_path:
             data = outputs.check_json(item.name, r.passed, r.findings, r.checks_run, dict(r.info))
             data["seconds"] = round(time.monotonic() - started, 3)
+            if not r.passed:
+                data["fix_command"] = repair
             outputs.write_text(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", secrets)
         if junit_path:
             outputs.write_text(junit_path, outputs.junit_xml(item.name, r.findings, r.checks_run, r.seconds), secrets)
         if summary_path:
-            outputs.write_text(summary_path, outputs.markdown_summary(item.name, r.passed, r.findings, r.checks_run),
-                               secrets)
+            outputs.write_text(summary_path, outputs.markdown_summary(item.name, r.passed, r.findings, r.checks_run,
+                                                                      repair), secrets)
         sys.exit(0 if r.passed else 1)
     if json_path:
         outputs.write_text(json_path, json.dumps(regress.many_json(items, extra), indent=2, ensure_ascii=False) + "\n",

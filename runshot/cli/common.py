@@ -132,3 +132,18 @@ def spec_files(args: tuple[str, ...]):
         else:
             raise UsageError(f"{a}: spec file not found (batch takes spec files or folders of them)")
     return list(dict.fromkeys(found))
+
+
+def print_outcome(console, result) -> None:
+    """The summary of a fix or change, its last line naming the branch (or folder) and the report; then exit."""
+    from runshot.report import summary_lines
+
+    report = result.report
+    for i, line in enumerate(summary_lines(report)):
+        style = ("bold green" if report.passed else "bold red") if i == 0 else None
+        console.print(line, style=style, markup=False)
+    if result.in_git:
+        console.print(f"branch: {result.branch}   report: {result.state_dir / 'report.json'}", markup=False)
+    else:
+        console.print(f"project: {result.work}   report: {result.state_dir / 'report.json'}", markup=False)
+    sys.exit(0 if report.passed else 1)

@@ -14,6 +14,8 @@ from runshot.values import STATE_DIR, Limits
 @click.command()
 @click.argument("spec", required=False)
 @click.option("-o", "--out", "out", metavar="OUT", help="New folder for the project (absent or empty).")
+@click.option("--from", "from_dir", metavar="DIR",
+              help="Change the existing project in DIR as SPEC asks (into -o OUT, or a new branch when DIR is in git).")
 @click.option("--resume", "resume", metavar="OUT", help="Continue an interrupted run in OUT from its last committed iteration.")
 @click.option("--model", metavar="M", help="Model name, 'local', or 'local:/path/model.gguf' [RUNSHOT_MODEL].")
 @common.model_options
@@ -28,7 +30,7 @@ from runshot.values import STATE_DIR, Limits
 @click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
               help="Seconds for the whole run; no new iteration starts after that.")
 @common.browser_options
-def new(spec, out, resume, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline,
+def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline,
         retries, candidates, no_derive_checks, max_files, max_file_bytes, max_total_bytes, max_depth, run_timeout,
         chromium, sandbox, checks, strict, page_timeout, check_timeout):
     """Generate a project for SPEC (a spec file, or the prompt itself) into OUT and repair it until it passes."""
@@ -39,6 +41,21 @@ def new(spec, out, resume, model, base_url, api_key, max_iterations, max_tokens,
     from runshot.spec import load_spec
 
     console = common.console()
+    if from_dir:
+        if resume or not spec:
+            raise UsageError("runshot new --from DIR needs SPEC (the change to make) and takes no --resume")
+        terminate_as_interrupt()
+        with ConsoleProgress(console) as progress:
+            result = api.fix(
+                from_dir, None, out, change=load_spec(spec), model=model, base_url=base_url, api_key=api_key,
+                max_iterations=max_iterations, max_tokens=max_tokens, token_budget=token_budget,
+                timeout=call_timeout, deadline=deadline, retries=retries,
+                limits=Limits(max_files=max_files, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes,
+                              max_depth=max_depth),
+                run_timeout=run_timeout, checks=common.parse_checks(checks, common.registry()), strict=strict,
+                chromium=chromium, sandbox=sandbox, page_timeout=page_timeout, check_timeout=check_timeout,
+                progress=progress, note=lambda text: console.print(text, markup=False), status=console.status)
+        common.print_outcome(console, result)
     if resume:
         if spec or out:
             raise UsageError(f"--resume OUT takes no SPEC and no -o: the spec is the one kept in OUT/{STATE_DIR}/spec.md")

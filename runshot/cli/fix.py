@@ -1,0 +1,63 @@
+"""`runshot fix DIR`: repair an existing project until it passes (a client of runshot.api.fix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import runshot.cli.common as common
+from runshot.values import Limits
+
+
+@click.command()
+@click.argument("directory", metavar="DIR")
+@click.option("--spec", "spec_path", metavar="SPEC",
+              help="Spec with entry page and acceptance checks (default: DIR/.runshot/spec.md, else the default "
+                   "checks alone).")
+@click.option("-o", "--out", "out", metavar="OUT",
+              help="Outside git: a new folder (absent or empty) for the fixed copy; DIR is never written.")
+@click.option("--allow-dirty", is_flag=True,
+              help="In git: start from the working tree even with uncommitted changes (they are carried over "
+                   "into the fix branch, never changed in place).")
+@click.option("--model", metavar="M", help="Model name, 'local', or 'local:/path/model.gguf' [RUNSHOT_MODEL].")
+@common.model_options
+@click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
+              help="Seconds for the whole run; no new iteration starts after that.")
+@common.browser_options
+def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_iterations, max_tokens, token_budget,
+        call_timeout, deadline, retries, candidates, no_derive_checks, run_timeout, chromium, sandbox, checks,
+        strict, page_timeout, check_timeout):
+    """Repair the project in DIR until it passes every error-level check.
+
+    In a git repository the fix goes to a new branch runshot/fix-N made from HEAD (your branch and working tree
+    are not touched; the report goes inside .git). Outside git, -o OUT receives a fixed copy.
+    """
+    from runshot import api
+    from runshot.cli.progress import ConsoleProgress
+    from runshot.procs import terminate_as_interrupt
+
+    console = common.console()
+    if candidates > 1:
+        console.print("note: fix repairs one answer at a time; --candidates applies to runshot new", markup=False)
+    spec = api.check_spec(Path(directory), spec_path) if spec_path else None
+    registry = common.registry()
+    selected = common.parse_checks(checks, registry)
+
+    def started(s, the_model, where):
+        console.print(f"[bold]runshot fix[/bold] {where}  (model {the_model.name} at {the_model.where})")
+
+    terminate_as_interrupt()
+    with ConsoleProgress(console) as progress:
+        result = api.fix(
+            directory, spec, out, allow_dirty=allow_dirty, model=model, base_url=base_url, api_key=api_key,
+            max_iterations=max_iterations, max_tokens=max_tokens, token_budget=token_budget, timeout=call_timeout,
+            deadline=deadline, retries=retries, limits=Limits(), run_timeout=run_timeout, checks=selected,
+            strict=strict, chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
+            check_timeout=check_timeout, progress=progress, registry=registry, on_start=started,
+            note=lambda text: console.print(text, markup=False), status=console.status)
+    common.print_outcome(console, result)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(fix)
