@@ -111,11 +111,6 @@ def read_info(info: str) -> tuple[str, str, bool]:
     return tokens[0].lower(), "", False
 
 
-def _may_hold_files(content: str) -> bool:
-    """An unlabeled block that wraps the whole answer (```markdown around '### path' blocks, or tags)."""
-    return "```" in content or "~~~" in content or "<file" in content.lower()
-
-
 def is_markdown(path: str, lang: str) -> bool:
     return path.lower().endswith(MARKDOWN_EXTS) or lang in _MARKDOWN_LANGS
 
