@@ -1,0 +1,236 @@
+"""The local model's server: llama.cpp's OpenAI-compatible server on 127.0.0.1 as a child process.
+
+`LocalServer` starts it for one GGUF file with a minimal environment (nothing secret), waits until it answers,
+retries on a port another process took first, and always stops it (and its process group).
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+from runshot.errors import EnvironmentProblem
+from runshot.procs import die_with_parent
+
+PORTABLE_BUILD_COMMAND = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF" '
+    "pip install --no-cache-dir 'llama-cpp-python[server]==0.3.36'"
+)
+LOCAL_EXTRA_MESSAGE = (
+    "the local model needs the 'local' extra: pip install 'runshot[local]' "
+    "(if the server then dies with 'Illegal instruction', rebuild it portably: " + PORTABLE_BUILD_COMMAND + ")"
+)
+# Modules `python -m llama_cpp.server` imports; all come with llama-cpp-python[server].
+SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+
+
+def child_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """A minimal environment for the server: PATH, HOME, LANG (and LC_ALL, TMPDIR), never anything secret."""
+    environ = dict(os.environ if environ is None else environ)
+    return {k: environ[k] for k in _PASSED_ENV if k in environ and not _SECRET_NAME.search(k)}
+
+
+def llama_cpp_available() -> bool:
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in SERVER_MODULES)
+    except (ImportError, ValueError):
+        return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class LocalServer:
+    """llama.cpp's OpenAI-compatible server for one GGUF file, as a child process on 127.0.0.1.
+
+    Use as a context manager; the child (and its process group) is stopped on exit, on an exception or
+    KeyboardInterrupt inside the block, and at interpreter exit. `command` replaces the program prefix
+    (default: this Python with `-m llama_cpp.server`); the model, host, port, context and thread arguments
+    are appended to it either way.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        *,
+        log_dir: Path | str | None = None,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        model_alias: str | None = None,
+        command: Sequence[str] | None = None,
+        host: str = "127.0.0.1",
+        ready_timeout: float = 120.0,
+        stop_timeout: float = 5.0,
+    ):
+        self.model_path = Path(model_path)
+        self.log_dir = Path(log_dir) if log_dir is not None else None
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or default_threads()
+        self.model_name = model_alias or self.model_path.stem
+        self.command = list(command) if command is not None else None
+        self.host = host
+        self.ready_timeout = ready_timeout
+        self.stop_timeout = stop_timeout
+        self.port: int | None = None
+        self.log_path: Path | None = None
+        self._proc: subprocess.Popen | None = None
+
+    # ---- public
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("LocalServer is not started")
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def __enter__(self) -> "LocalServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self._proc is not None:
+            return
+        prefix = self.command
+        if prefix is None:
+            if not llama_cpp_available():
+                raise EnvironmentProblem(LOCAL_EXTRA_MESSAGE)
+            prefix = [sys.executable, "-m", "llama_cpp.server"]
+        if not self.model_path.is_file():
+            raise EnvironmentProblem(f"local model file not found: {self.model_path}")
+        log_dir = self.log_dir or Path(tempfile.mkdtemp(prefix="runshot-local-"))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / "local-server.log"
+        for attempt in range(3):
+            self.port = free_port(self.host)
+            args = [
+                *prefix,
+                "--model", str(self.model_path),
+                "--model_alias", self.model_name,
+                "--host", self.host,
+                "--port", str(self.port),
+                "--n_ctx", str(self.n_ctx),
+                "--n_threads", str(self.n_threads),
+                # Queue concurrent requests (batch --jobs N) instead of cutting the running answer off empty.
+                "--interrupt_requests", "false",
+            ]
+            with self.log_path.open("wb") as log:
+                self._proc = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=child_env(),
+                    cwd=str(log_dir),
+                    start_new_session=True,
+                    preexec_fn=die_with_parent,  # gone even when runshot is killed with SIGKILL
+                )
+            atexit.register(self.stop)
+            try:
+                self._wait_ready()
+                return
+            except _PortTaken:
+                self.stop()
+                continue
+            except BaseException:
+                self.stop()
+                raise
+        raise EnvironmentProblem(f"local model server could not get a free port; log: {self.log_path}")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        atexit.unregister(self.stop)
+        try:
+            if proc.poll() is None:
+                self._signal(proc, signal.SIGTERM)
+                try:
+                    proc.wait(self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            self._signal(proc, signal.SIGKILL)
+            proc.wait()
+
+    # ---- internals
+    @staticmethod
+    def _signal(proc: subprocess.Popen, sig: int) -> None:
+        try:
+            if os.name == "posix":
+                os.killpg(proc.pid, sig)
+            elif proc.poll() is None:
+                proc.kill() if sig != signal.SIGTERM else proc.terminate()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None and self.log_path is not None
+        deadline = time.monotonic() + self.ready_timeout
+        url = self.base_url + "/models"
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                tail = _tail(self.log_path)
+                if re.search(r"address already in use|error while attempting to bind", tail, re.IGNORECASE):
+                    raise _PortTaken()
+                hint = ""
+                if code in (-signal.SIGILL, 128 + signal.SIGILL) or "Illegal instruction" in tail:
+                    hint = f" (this CPU needs a portable build: {PORTABLE_BUILD_COMMAND})"
+                raise EnvironmentProblem(
+                    f"local model server exited early (code {code}){hint}; log {self.log_path}:\n{tail}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2.0) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            if time.monotonic() >= deadline:
+                raise EnvironmentProblem(
+                    f"local model server did not answer within {self.ready_timeout:g} s; log {self.log_path}:\n"
+                    f"{_tail(self.log_path)}"
+                )
+            time.sleep(0.2)
+
+
+class _PortTaken(Exception):
+    pass
