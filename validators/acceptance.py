@@ -5,6 +5,7 @@ The step language (actions, targets, expectations) is defined once in runshot.vo
 - acceptance_targets: a step's target as a locator, StepFailed, waiting for a match;
 - acceptance_steps: running one check's steps and the finding a failing step becomes;
 - acceptance_expect: the `expect` step's expectations;
+- acceptance_states: axe-core and the semantic rules on the states the steps reach;
 - acceptance_pytest: acceptance tests as pytest files beside the spec (pytest-playwright's `page` fixture),
   run in a subprocess against the served app.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import time
 
 from runshot.validators.acceptance_pytest import pytest_files, run_pytest_files
+from runshot.validators.acceptance_states import StateChecks
 from runshot.validators.acceptance_steps import MAX_WAIT_MS, aria_evidence, run_check, run_step
 from runshot.validators.acceptance_targets import CHECK, EVIDENCE_LIMIT, StepFailed, Target, parse_target
 from runshot.validators.browser import PageLoadError
@@ -41,13 +43,18 @@ __all__ = [
 
 
 async def check_acceptance(ctx: CheckContext) -> list[Finding]:
-    """Every acceptance check of the spec on a fresh page, then the spec's pytest acceptance files."""
+    """Every acceptance check of the spec on a fresh page, then the spec's pytest acceptance files.
+
+    The states the steps reach are checked for accessibility too (see acceptance_states); those findings come last.
+    """
     started = time.monotonic()
     findings: list[Finding] = []
+    states = StateChecks(ctx)
     for check in ctx.spec.checks:
         try:
             async with ctx.open_session() as session:
-                failure = await run_check(check, session, ctx.base_url, ctx.timeouts)
+                watcher = states.watcher(check, session)
+                failure = await run_check(check, session, ctx.base_url, ctx.timeouts, watcher)
                 if failure is not None:
                     findings.append(failure)
                 findings.extend(findings_from_events(session.events, ctx.base_url, ctx.project_dir))
@@ -64,4 +71,6 @@ async def check_acceptance(ctx: CheckContext) -> list[Finding]:
                 files, ctx.base_url, max(budget, 5.0), ctx.timeouts, chromium=ctx.info.get("chromium"), info=ctx.info
             )
         )
-    return findings
+    if ctx.spec.checks:
+        ctx.info["acceptance_states"] = states.checked
+    return findings + states.findings()
