@@ -138,7 +138,8 @@ def test_plugin_runs_in_new(plugins: Path, tmp_path: Path):
     spec.write_text("---\ntitle: FORBIDDEN counter\n---\nA counter.\n")
     with FakeOpenAI(answer("FORBIDDEN counter"), answer("Counter")) as fake:
         proc = runshot("new", str(spec), "-o", str(tmp_path / "out"), "--base-url", fake.base_url, "--model",
-                       "scripted", "--checks", "runtime,title", "--max-iterations", "2", env=env_with(plugins))
+                       "scripted", "--checks", "runtime,title", "--max-iterations", "2", "--no-derive-checks",
+                       env=env_with(plugins))
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "out" / ".runshot" / "report.json").read_text())
     first, second = report["iterations"]
