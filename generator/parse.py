@@ -134,6 +134,7 @@ def parse_files(text: str, expect_files: bool = True) -> ParseResult:
                     "Send each file once, whole.",
                     where=path,
                     hint=f"Send {path} once, with all of its content in a single block.",
+                    rule="format/repeated-file",
                 )
             )
     deleted = [p for p in dict.fromkeys(deleted) if p]
@@ -410,8 +411,9 @@ def _is_markdown(path: str, lang: str) -> bool:
 # Findings
 
 
-def _finding(message: str, where: str = "", hint: str = "", severity: str = ERROR) -> Finding:
-    return Finding(CHECK, severity, message, where=where, hint=hint)
+def _finding(message: str, where: str = "", hint: str = "", severity: str = ERROR,
+             rule: str = "format/malformed") -> Finding:
+    return Finding(CHECK, severity, message, where=where, hint=hint, rule=rule)
 
 
 def _quote(line: str) -> str:
