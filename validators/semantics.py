@@ -84,6 +84,15 @@ const pointerTop = (el) => {
   const p = el.parentElement;
   return !(p && getComputedStyle(p).cursor === 'pointer');
 };
+// An empty layer over the whole viewport that closes an overlay when clicked (a modal's backdrop): a mouse
+// shortcut beside Escape and the overlay's own close button, which the dialog check asks for.
+const backdrop = (el) => {
+  const pos = getComputedStyle(el).position;
+  if (pos !== 'fixed' && pos !== 'absolute') return false;
+  if (RS.text(el) || el.querySelector('img,svg,canvas,video,input,select,textarea,button,a[href]')) return false;
+  const r = el.getBoundingClientRect();
+  return r.width >= innerWidth * 0.9 && r.height >= innerHeight * 0.9;
+};
 const out = [];
 for (const el of all) {
   if (out.length >= 60) break;
@@ -91,6 +100,7 @@ for (const el of all) {
   if (withRole(el)) continue;
   if (!RS.shown(el)) continue;
   const own = listened.has(el);
+  if (own && backdrop(el)) continue;
   let delegated = false;
   if (!own) {
     if (!pointerTop(el)) continue;

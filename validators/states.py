@@ -218,7 +218,7 @@ async def _clickables(ctx, page, head: str, include: list[str], seen: set, check
         return []
     out = []
     for d in found:
-        if d["sel"] not in inside or (CLICKABLE_RULE, d["sel"]) in seen:
+        if d.get("card") or d["sel"] not in inside or (CLICKABLE_RULE, d["sel"]) in seen:  # cards: a warning
             continue
         seen.add((CLICKABLE_RULE, d["sel"]))
         _remember(ctx, CLICKABLE_RULE, d["sel"])
