@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from playwright.async_api import Error as PlaywrightError
 
-from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.values import ERROR, Finding, truncate
 from runshot.validators import a11y
 from runshot.validators.browser import PageLoadError, load_page
 from runshot.validators.context import CheckContext, CheckTimeout, PageSession
 from runshot.validators.domtools import js, label
+from runshot.validators.policy import axe_severity
 from runshot.validators.semantics import find_clickables
 
 CHECK = "a11y"  # the check named in state findings unless the caller gives its own
@@ -122,10 +123,8 @@ def _remember(ctx: CheckContext, rule: str, target: str) -> None:
 
 
 def _severity(rule: dict, impact: str) -> str:
-    """As the a11y check rates axe results: serious or critical is an error, except best practices."""
-    if "best-practice" in (rule.get("tags") or []):
-        return WARNING
-    return ERROR if impact in a11y.SERIOUS else WARNING
+    """As the a11y check rates axe results: by the rule's tags (WCAG A/AA errors, best practices warnings)."""
+    return axe_severity(rule.get("tags") or [], impact)
 
 
 def _capital(text: str) -> str:
