@@ -27,7 +27,7 @@ from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import budget_for, js, label
-from runshot.validators.states import Walk, check_state, seen_keys
+from runshot.validators.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "dialog"
 NEEDS = "isolated"
@@ -454,4 +454,4 @@ async def check_dialogs(ctx: CheckContext) -> list[Finding]:
     ctx.info["dialog_reloads"] = walk.reloads
     if tried < len(_ordered(found)[:MAX_OPENERS]):
         ctx.info["dialog_openers_skipped"] = len(_ordered(found)[:MAX_OPENERS]) - tried
-    return findings
+    return not_reported_on_load(ctx, findings)
