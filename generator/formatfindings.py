@@ -42,8 +42,9 @@ _TODO_IMPLEMENT = re.compile(r"\btodo\s*:?\s*implement\b", re.I)
 _ELLIPSIS_LINE = re.compile(r"^\s*(?:\.\.\.|…)\s*$")
 
 
-def finding(message: str, where: str = "", hint: str = "", severity: str = ERROR) -> Finding:
-    return Finding(CHECK, severity, message, where=where, hint=hint)
+def finding(message: str, where: str = "", hint: str = "", severity: str = ERROR,
+            rule: str = "format/malformed") -> Finding:
+    return Finding(CHECK, severity, message, where=where, hint=hint, rule=rule)
 
 
 def _quote(line: str) -> str:

@@ -105,6 +105,7 @@ def parse_files(text: str, expect_files: bool = True) -> ParseResult:
                     "Send each file once, whole.",
                     where=path,
                     hint=f"Send {path} once, with all of its content in a single block.",
+                    rule="format/repeated-file",
                 )
             )
     deleted = [p for p in dict.fromkeys(deleted) if p]

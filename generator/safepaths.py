@@ -180,6 +180,7 @@ def vet_files(files: dict[str, str], limits: Limits, existing: Iterable[str] = (
                 f"(first left out: {', '.join(over_count[:5])}).",
                 where=over_count[0],
                 hint="Use fewer, larger files.",
+                rule="path/too-many-files",
             )
         )
     if over_total:
@@ -190,6 +191,7 @@ def vet_files(files: dict[str, str], limits: Limits, existing: Iterable[str] = (
                 f"{_human(limits.max_total_bytes)} (first left out: {', '.join(over_total[:5])}).",
                 where=over_total[0],
                 hint="Keep the project small: no embedded data or generated files.",
+                rule="path/too-large",
             )
         )
     return kept, findings
@@ -203,9 +205,11 @@ def vet_deleted(deleted: Iterable[str], existing: Iterable[str] | None = None) -
     for path in dict.fromkeys(deleted):
         reason = path_problem(path)
         if reason is not None:
-            findings.append(Finding(CHECK, ERROR, f"{path!r} was not deleted: {reason}.", where=path))
+            findings.append(Finding(CHECK, ERROR, f"{path!r} was not deleted: {reason}.", where=path,
+                                    rule="path/unsafe"))
         elif known is not None and path not in known:
-            findings.append(Finding(CHECK, WARNING, f"{path} was asked to be deleted but the project has no such file.", where=path))
+            findings.append(Finding(CHECK, WARNING, f"{path} was asked to be deleted but the project has no such file.", where=path,
+                                    rule="path/delete-missing"))
         else:
             out.append(path)
     return out, findings
@@ -247,6 +251,7 @@ def _drop(path: str, reason: str, hint: str = "") -> Finding:
         f"{shown!r} was not written: {reason}.",
         where=shown,
         hint=hint or "Use a plain relative path inside the project, such as index.html or js/app.js.",
+        rule="path/unsafe",
     )
 
 

@@ -183,3 +183,25 @@ def test_missing_axe_source_is_an_environment_problem(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNSHOT_AXE_JS", str(tmp_path / "nowhere.js"))
     with pytest.raises(EnvironmentProblem):
         a11y.axe_source()
+
+
+# Broken pages run through every check (runtime included): a failing script, a missing file, a broken dialog,
+# an animation that throws, a page too wide for a phone. Each finding they give must name its rule.
+RULED = [("bad_clickable_div", False), ("bad_dialog_trap", False), ("bad_anim_errors", True), ("bad_overflow", False)]
+
+
+@pytest.mark.parametrize("fixture, animated", RULED)
+def test_every_finding_carries_a_rule_id(validator, fixture_dir, fixture, animated):
+    spec = Spec(title=fixture, body="A test fixture.", source="test", animated=animated)
+    result = validator.validate(fixture_dir(fixture), spec)
+    assert result.findings, "a broken fixture gives findings"
+    unruled = [f.to_dict() for f in result.findings if not f.rule.strip()]
+    assert unruled == []
+    assert all(f.rule == f.rule.strip() and " " not in f.rule for f in result.findings), result.findings
+
+
+def test_runtime_findings_of_a_broken_corpus_app_carry_rule_ids(validator):
+    folder = FIXTURES.parent / "corpus" / "bad-tabs-missing-script"
+    result = validator.validate(folder, Spec(title="tabs", body="Tabs.", source="test"), checks=["runtime"])
+    runtime = [f for f in result.findings if f.severity == ERROR]
+    assert runtime and all(f.rule.startswith("runtime/") for f in runtime), [f.to_dict() for f in runtime]

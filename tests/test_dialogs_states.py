@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators import dialogs, runner, states, sweep
+from runshot.validators import dialogs, states, sweep
+from runshot.validators.registry import function_check
 from runshot.validators.runner import Validator
 from runshot.values import ERROR, WARNING
 
@@ -163,7 +164,7 @@ def test_check_state_names_the_state_and_dedupes(validator, monkeypatch):
         got.update(first=first, again=again, whole=whole)
         return first
 
-    monkeypatch.setitem(runner.CHECKS, "probe", probe)
+    monkeypatch.setattr(validator, "registry", validator.registry.with_checks(function_check("probe", probe)))
     spec = Spec(title="t", body="A test fixture.", source="test")
     validator.validate(FIXTURES / "bad_state_gameover", spec, checks=["probe"])
     assert {(f.check, f.rule, f.where) for f in got["first"]} == {("acceptance", "label", "#initials"),

@@ -67,8 +67,9 @@ class BuildLimits:
     output: Limits = field(default_factory=Limits)  # what may be served: files, bytes per file and in all, depth
 
 
-def _finding(message: str, where: str = "package.json", hint: str = "", evidence: str = "") -> Finding:
-    return Finding(CHECK, ERROR, message, where=where, hint=hint, evidence=evidence)
+def _finding(message: str, where: str = "package.json", hint: str = "", evidence: str = "",
+             rule: str = "build/invalid") -> Finding:
+    return Finding(CHECK, ERROR, message, where=where, hint=hint, evidence=evidence, rule=rule)
 
 
 def dependency_problem(spec: object) -> str | None:
@@ -202,7 +203,7 @@ def output_problems(folder: Path, limits: Limits) -> list[Finding]:
         depth = len(here.relative_to(folder).parts)
         if depth >= limits.max_depth and (dirnames or filenames):
             findings.append(_finding(f"the build output nests folders deeper than {limits.max_depth} levels",
-                                     where=str(here.relative_to(folder))))
+                                     rule="build/output-limit", where=str(here.relative_to(folder))))
             dirnames[:] = []
         for name in filenames:
             path = here / name
@@ -218,12 +219,14 @@ def output_problems(folder: Path, limits: Limits) -> list[Finding]:
             total += size
             if size > limits.max_file_bytes:
                 findings.append(_finding(f"a built file has {size} bytes, over the limit of {limits.max_file_bytes}",
-                                         where=rel))
+                                         rule="build/output-limit", where=rel))
         if count > limits.max_files:
-            findings.append(_finding(f"the build output has more than {limits.max_files} files"))
+            findings.append(_finding(f"the build output has more than {limits.max_files} files",
+                                     rule="build/output-limit"))
             break
     if total > limits.max_total_bytes:
-        findings.append(_finding(f"the build output has {total} bytes, over the limit of {limits.max_total_bytes}"))
+        findings.append(_finding(f"the build output has {total} bytes, over the limit of {limits.max_total_bytes}",
+                                 rule="build/output-limit"))
     return findings
 
 
@@ -292,7 +295,7 @@ def _step_failed(what: str, result: SandboxResult, seconds: float) -> Finding:
         message = f"{what} failed (exit code {result.returncode})"
     hint = ("keep the build within its limits (memory, processes)" if result.stopped_for
             else "make the build finish quickly and without network access")
-    return _finding(message, hint=hint,
+    return _finding(message, hint=hint, rule="build/failed",
                     evidence=result.tail(EVIDENCE_CHARS))
 
 

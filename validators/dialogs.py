@@ -27,7 +27,7 @@ from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import budget_for, js, label
-from runshot.validators.states import Walk, check_state, seen_keys
+from runshot.validators.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "dialog"
 NEEDS = "isolated"
@@ -78,24 +78,33 @@ return {declared, buttons, modal};
 """
 
 # Visible dialogs, and overlays acting as modals: fixed/absolute, on top, over COVERAGE of the viewport
-# (or aria-modal), holding something focusable, neither a dialog nor around one.
+# (or aria-modal, or over an empty backdrop), holding something focusable, neither a dialog nor around one.
 _SHOWN = r"""
 const DLG = 'dialog,[role=dialog],[role=alertdialog]';
 const dialogs = Array.from(document.querySelectorAll(DLG)).filter(RS.shown).map(RS.desc);
 const W = innerWidth, H = innerHeight;
 const overlays = [];
-for (const el of document.body ? Array.from(document.body.querySelectorAll('*')).slice(0, 3000) : []) {
+const placed = document.body ? Array.from(document.body.querySelectorAll('*')).slice(0, 3000)
+  .filter((el) => ['fixed', 'absolute'].includes(getComputedStyle(el).position) && RS.shown(el)) : [];
+// A scrim: a layer over most of the viewport that is on top at a corner (a modal's backdrop). A smaller panel
+// with controls that sits on top of it acts as a modal too.
+const corners = [[4, 4], [W - 5, 4], [4, H - 5], [W - 5, H - 5]];
+const scrims = placed.filter((el) => {
+  const r = el.getBoundingClientRect();
+  if (r.width < W * 0.9 || r.height < H * 0.9 || RS.text(el) || RS.focusables(el).length) return false;
+  return corners.some(([x, y]) => { const t = document.elementFromPoint(x, y); return t && (t === el || el.contains(t)); });
+});
+for (const el of placed) {
   if (overlays.length > 20) break;
-  const pos = getComputedStyle(el).position;
-  if (pos !== 'fixed' && pos !== 'absolute') continue;
-  if (el.localName === 'canvas' || !RS.shown(el) || el.closest(DLG) || el.closest('[aria-hidden=true]')) continue;
+  if (el.localName === 'canvas' || el.closest(DLG) || el.closest('[aria-hidden=true]')) continue;
   if (Array.from(el.querySelectorAll(DLG)).some(RS.shown)) continue;
   if (overlays.some((o) => o.el.contains(el))) continue;  // the outermost overlay stands for its parts
   const r = el.getBoundingClientRect();
   const left = Math.max(r.left, 0), top = Math.max(r.top, 0);
   const w = Math.max(0, Math.min(r.right, W) - left), h = Math.max(0, Math.min(r.bottom, H) - top);
   const modal = (el.getAttribute('aria-modal') || '').toLowerCase() === 'true';
-  if (!(modal || w * h >= arg * W * H) || !RS.focusables(el).length) continue;
+  const overScrim = scrims.some((b) => b !== el && !b.contains(el) && !el.contains(b));
+  if (!(modal || overScrim || w * h >= arg * W * H) || !RS.focusables(el).length) continue;
   const hit = w && h ? document.elementFromPoint(left + w / 2, top + h / 2) : null;
   if (!hit || !(hit === el || el.contains(hit))) continue;  // something else is on top of it
   overlays.push({el, d: RS.desc(el)});
@@ -445,4 +454,4 @@ async def check_dialogs(ctx: CheckContext) -> list[Finding]:
     ctx.info["dialog_reloads"] = walk.reloads
     if tried < len(_ordered(found)[:MAX_OPENERS]):
         ctx.info["dialog_openers_skipped"] = len(_ordered(found)[:MAX_OPENERS]) - tried
-    return findings
+    return not_reported_on_load(ctx, findings)

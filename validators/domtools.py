@@ -56,6 +56,12 @@ const RS = (() => {
     return !!(el.closest && (el.closest('[inert]') || (el.matches(':disabled'))));
   }
   function text(el) { return ((el && (el.innerText || el.textContent)) || '').replace(/\s+/g, ' ').trim(); }
+  function nameText(el) {  // text that names an element: content hidden with aria-hidden does not count
+    if (!el || !el.querySelector || !el.querySelector('[aria-hidden=true]')) return text(el);
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll('[aria-hidden=true]').forEach((e) => e.remove());
+    return (copy.textContent || '').replace(/\s+/g, ' ').trim();
+  }
   function generated(el) {  // CSS content such as .close::before { content: "×" } also names an element
     return ['::before', '::after'].map((p) => getComputedStyle(el, p).content)
       .filter((c) => c && c !== 'none' && c !== 'normal').map((c) => c.replace(/^["']|["']$/g, '')).join(' ').trim();
@@ -71,7 +77,7 @@ const RS = (() => {
     n = (el.getAttribute('aria-label') || '').trim();
     if (n) return n;
     if (el.labels && el.labels.length) {
-      n = Array.from(el.labels).map(text).join(' ').trim();
+      n = Array.from(el.labels).map(nameText).join(' ').trim();
       if (n) return n;
     }
     const tag = el.localName;
@@ -82,9 +88,9 @@ const RS = (() => {
     const textual = ['button', 'a', 'summary', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'legend', 'caption', 'label', 'option', 'li', 'td', 'th'];
     const r = (el.getAttribute('role') || '').trim();
     if (textual.includes(tag) || ['button', 'link', 'tab', 'menuitem', 'option', 'checkbox', 'radio', 'switch', 'heading', 'treeitem', 'cell'].includes(r)) {
-      n = text(el);
+      n = nameText(el);
       if (!n) {
-        n = Array.from(el.querySelectorAll('img[alt],[aria-label],svg title'))
+        n = Array.from(el.querySelectorAll('img[alt],[aria-label],svg title')).filter((e) => !e.closest('[aria-hidden=true]'))
           .map((e) => e.getAttribute('alt') || e.getAttribute('aria-label') || e.textContent).join(' ').trim();
       }
       if (!n) n = generated(el);

@@ -22,7 +22,21 @@ RULES = {
     "mobile/main-unreachable": ERROR,  # main lies where scrolling cannot bring it (beside/above, or scroll locked)
     "mobile/main-offscreen": WARNING,  # main starts below the first screen: reachable by scrolling, a layout choice
     "mobile/no-viewport-meta": WARNING,  # phones zoom out; usable, but a best practice is missed
+    "mobile/unnamed": ERROR,  # WCAG 4.1.2: a control shown only on narrow screens has no accessible name
 }
+DESKTOP = (1280, 800)  # the viewport the other checks see the page in
+
+# Buttons and links painted at phone width without an accessible name. The a11y and semantics checks look at the
+# page in a desktop viewport, so a control that only narrow screens show (a menu button) is judged here.
+_UNNAMED = r"""
+const pick = 'button,a[href],[role=button],[role=link],input[type=button],input[type=submit],input[type=reset]';
+const hidden = (el) => !!el.closest('[aria-hidden=true]') || (el.closest('[inert]') !== null);
+return Array.from(document.querySelectorAll(pick))
+  .filter((e) => RS.shown(e) && !hidden(e) && !RS.name(e)).slice(0, 20).map(RS.desc);
+"""
+_SHOWN = r"""
+return arg.map((sel) => { try { const e = document.querySelector(sel); return !!e && RS.shown(e); } catch (err) { return true; } });
+"""
 
 _MEASURE = r"""
 const W = innerWidth, H = innerHeight;
@@ -94,6 +108,20 @@ async def check_mobile(ctx: CheckContext) -> list[Finding]:
     findings: list[Finding] = []
     async with ctx.open_session(viewport=VIEWPORT) as s:
         m = await ctx.within(s.page.evaluate(js(_MEASURE)), "measuring the page at phone width")
+        unnamed = await ctx.within(s.page.evaluate(js(_UNNAMED)), "looking for unnamed controls at phone width")
+        if unnamed:  # only those the desktop layout hides: the others are the desktop checks' to report
+            await ctx.within(s.page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]}),
+                             "widening the page")
+            shown = await ctx.within(s.page.evaluate(js(_SHOWN), [d["sel"] for d in unnamed]),
+                                     "looking at those controls at desktop width")
+            unnamed = [d for d, wide in zip(unnamed, shown) if not wide]
+    for d in unnamed[:5]:
+        findings.append(Finding(
+            CHECK, ERROR, f"At {VIEWPORT[0]}px wide {label(d)} shows, but it has no accessible name "
+                          "(no text, aria-label or alt on its icon); wider screens hide it",
+            where=d.get("sel", ""),
+            hint="Give it visible text, or aria-label=\"…\" when it shows only an icon (e.g. aria-label=\"Menu\").",
+            evidence=truncate(d.get("html", ""), 300), rule="mobile/unnamed"))
     if m["width"] > m["inner"] + 1:
         culprits = m["culprits"]
         names = "; ".join(f"{label(c)} reaches {c['right']}px" for c in culprits) or "an unknown element"

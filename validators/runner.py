@@ -197,6 +197,7 @@ class Validator:
                     message=f"entry page {spec.entry} does not exist",
                     where=spec.entry,
                     hint=f"create {spec.entry}: it is the page the browser opens first",
+                    rule="runtime/no-entry",
                 )
             )
             return run.result(started)
@@ -213,6 +214,7 @@ class Validator:
                         severity=ERROR,
                         message=f"the page stopped responding: the validation did not finish ({exc})",
                         hint="look for endless loops or scripts that never yield",
+                        rule="runtime/unresponsive",
                     )
                 )
             requests = served.requests()
@@ -288,7 +290,8 @@ class Validator:
             run.findings.append(_unresponsive(exc, run.spec.entry))
             run.info["stopped"] = "the entry page did not load"
         except PageLoadError as exc:
-            run.findings.append(Finding("runtime", ERROR, str(exc), where=run.spec.entry))
+            run.findings.append(Finding("runtime", ERROR, str(exc), where=run.spec.entry,
+                                        rule="runtime/load-failed"))
             run.info["stopped"] = "the entry page did not load"
         finally:
             if "runtime" in run.selected or "stopped" in run.info:
@@ -410,6 +413,7 @@ def _unresponsive(exc: PageUnresponsive, entry: str) -> Finding:
         message=message,
         where=entry,
         hint="make every loop end; run long work in small steps (requestAnimationFrame/setTimeout), never while(true)",
+        rule="runtime/unresponsive",
     )
 
 

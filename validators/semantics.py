@@ -27,6 +27,7 @@ MAX_PER_KIND = 8
 
 RULES = {
     "semantics/clickable-div": ERROR,  # WCAG 2.1.1/4.1.2: a mouse-only control with no role, often unfocusable
+    "semantics/clickable-card": WARNING,  # a clickable card holding only links: its own action may be mouse-only
     "semantics/no-lang": ERROR,  # WCAG 3.1.1: the page language cannot be determined
     "semantics/img-alt": ERROR,  # WCAG 1.1.1: an image without a text alternative
     "semantics/unlabeled": ERROR,  # WCAG 1.3.1/4.1.2: a form control without any accessible name
@@ -83,6 +84,15 @@ const pointerTop = (el) => {
   const p = el.parentElement;
   return !(p && getComputedStyle(p).cursor === 'pointer');
 };
+// An empty layer over the whole viewport that closes an overlay when clicked (a modal's backdrop): a mouse
+// shortcut beside Escape and the overlay's own close button, which the dialog check asks for.
+const backdrop = (el) => {
+  const pos = getComputedStyle(el).position;
+  if (pos !== 'fixed' && pos !== 'absolute') return false;
+  if (RS.text(el) || el.querySelector('img,svg,canvas,video,input,select,textarea,button,a[href]')) return false;
+  const r = el.getBoundingClientRect();
+  return r.width >= innerWidth * 0.9 && r.height >= innerHeight * 0.9;
+};
 const out = [];
 for (const el of all) {
   if (out.length >= 60) break;
@@ -90,6 +100,7 @@ for (const el of all) {
   if (withRole(el)) continue;
   if (!RS.shown(el)) continue;
   const own = listened.has(el);
+  if (own && backdrop(el)) continue;
   let delegated = false;
   if (!own) {
     if (!pointerTop(el)) continue;
@@ -98,7 +109,16 @@ for (const el of all) {
     // A row or card around real controls: the container's handler serves them (keyboard users use them).
     if (el.querySelector(NATIVE)) continue;
   } else {
-    if (el.querySelector(NATIVE)) continue;  // a wrapper that delegates to real controls inside it
+    const inner = Array.from(el.querySelectorAll(NATIVE)).slice(0, 50);
+    // A card that looks clickable as a whole (its own pointer cursor) but holds only links: its own action (pick,
+    // expand) may have no keyboard way, or it may only forward to its link. Cannot tell which: a warning.
+    if (inner.length && inner.every((k) => k.matches('a[href]')) && pointerTop(el) && out.length < 60) {
+      const d = RS.desc(el);
+      d.card = true; d.own = true; d.links = inner.length;
+      out.push(d);
+      continue;
+    }
+    if (inner.length) continue;  // a wrapper that delegates to real controls inside it
     const kids = Array.from(el.querySelectorAll('*')).slice(0, 400);
     if (kids.some((k) => !k.closest(NATIVE) && getComputedStyle(k).cursor === 'pointer' && k !== el && pointerTop(k))) continue;
   }
@@ -229,7 +249,20 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
             evidence=truncate(d.get("html", ""), 300), rule="semantics/clickable-div",
         )
 
-    findings += _capped(clickables, clickable)
+    def card(d: dict) -> Finding:
+        return Finding(
+            CHECK, WARNING,
+            f"{label(d)} has a click handler and a pointer cursor but is not a button: only the "
+            f"{'link' if d.get('links') == 1 else 'links'} inside it can be reached with the keyboard, so what "
+            "clicking the card itself does may be mouse-only",
+            where=d.get("sel", ""),
+            hint="If clicking the card does more than follow its link (select, expand), give that action a "
+                 "<button type=\"button\"> inside the card.",
+            evidence=truncate(d.get("html", ""), 300), rule="semantics/clickable-card",
+        )
+
+    findings += _capped([d for d in clickables if not d.get("card")], clickable)
+    findings += _capped([d for d in clickables if d.get("card")], card)
 
     skip = _skip_map(ctx)
     scan = await ctx.within(page.evaluate(js(_SCAN_BODY), skip), "scanning page semantics")

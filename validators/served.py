@@ -32,6 +32,7 @@ def proxied_findings(requests: list, findings: list[Finding]) -> list[Finding]:
                     message=f"blocked connection to {record.path}: the app must be self-contained and work offline",
                     where=record.path,
                     hint="no sockets, APIs or files outside the project (check workers too)",
+                    rule="network/blocked-connection",
                 )
             )
     return out

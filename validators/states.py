@@ -118,6 +118,15 @@ def seen_keys(ctx: CheckContext) -> set[tuple[str, str]]:
     return keys
 
 
+def not_reported_on_load(ctx: CheckContext, findings: list[Finding]) -> list[Finding]:
+    """`findings` without the state findings the a11y check also made on the loaded page.
+
+    Checks that walk states run beside the a11y check, so a state may be judged before the loaded page's axe
+    results are known; callers pass their findings through this once they are done."""
+    loaded = {(rule, t) for rule, targets in (ctx.info.get("axe_failures") or {}).items() for t in targets}
+    return [f for f in findings if (f.rule, f.where) not in loaded]
+
+
 def _remember(ctx: CheckContext, rule: str, target: str) -> None:
     ctx.info.setdefault(STATE_KEY, {}).setdefault(rule, []).append(target)
 
@@ -168,6 +177,8 @@ async def check_state(
     """
     if seen is None:
         seen = seen_keys(ctx)
+    else:  # also what the a11y check, running beside this one, has reported on the loaded page since
+        seen |= {(rule, t) for rule, targets in (ctx.info.get("axe_failures") or {}).items() for t in targets}
     include = [changed_selector] if isinstance(changed_selector, str) else list(changed_selector or [])
     include = [s for s in include if s][:MAX_SCOPE]
     head = _capital(label.strip())
@@ -217,7 +228,7 @@ async def _clickables(ctx, page, head: str, include: list[str], seen: set, check
         return []
     out = []
     for d in found:
-        if d["sel"] not in inside or (CLICKABLE_RULE, d["sel"]) in seen:
+        if d.get("card") or d["sel"] not in inside or (CLICKABLE_RULE, d["sel"]) in seen:  # cards: a warning
             continue
         seen.add((CLICKABLE_RULE, d["sel"]))
         _remember(ctx, CLICKABLE_RULE, d["sel"])

@@ -17,7 +17,7 @@ from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import budget_for, js, label, short_url
-from runshot.validators.states import Walk, check_state, seen_keys
+from runshot.validators.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "sweep"
 NEEDS = "isolated"
@@ -168,4 +168,4 @@ async def check_sweep(ctx: CheckContext) -> list[Finding]:
     ctx.info["sweep_reloads"] = walk.reloads
     if len(controls) > clicked:
         ctx.info["sweep_not_clicked"] = len(controls) - clicked
-    return findings
+    return not_reported_on_load(ctx, findings)
