@@ -26,6 +26,15 @@ from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.runtime import findings_from_events
 from runshot.values import ERROR, Finding
 
+NEEDS = "isolated"  # each acceptance check opens a fresh page of its own
+RULES = {
+    "acceptance/step-failed": ERROR,  # the spec says what the app must do: an unmet step is broken behaviour
+    "acceptance/load-failed": ERROR,
+    "acceptance/pytest-failed": ERROR,
+    "acceptance/pytest-error": ERROR,
+    "acceptance/pytest-timeout": ERROR,
+}
+
 __all__ = [
     "CHECK",
     "EVIDENCE_LIMIT",
@@ -60,7 +69,8 @@ async def check_acceptance(ctx: CheckContext) -> list[Finding]:
                 findings.extend(findings_from_events(session.events, ctx.base_url, ctx.project_dir))
         except (CheckTimeout, PageLoadError) as exc:
             findings.append(
-                Finding(CHECK, ERROR, f"{check.name}: the page could not be loaded for this check ({exc})")
+                Finding(CHECK, ERROR, f"{check.name}: the page could not be loaded for this check ({exc})",
+                        rule="acceptance/load-failed")
             )
             break
     files = pytest_files(ctx.spec)

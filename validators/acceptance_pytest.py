@@ -92,7 +92,7 @@ async def run_pytest_files(
             if isinstance(exc, asyncio.CancelledError):
                 raise
             message = f"the pytest acceptance tests ({names}) did not finish within {deadline:.0f} s"
-            return [Finding(CHECK, ERROR, message)]
+            return [Finding(CHECK, ERROR, message, rule="acceptance/pytest-timeout")]
         text = output.decode("utf-8", "replace")
         if report.is_file():
             findings += _junit_failures(report, summary)
@@ -103,6 +103,7 @@ async def run_pytest_files(
                     ERROR,
                     f"the pytest acceptance tests ({names}) could not run (exit code {proc.returncode})",
                     evidence=truncate(text[-EVIDENCE_LIMIT:], EVIDENCE_LIMIT),
+                    rule="acceptance/pytest-error",
                 )
             )
     return findings
@@ -131,6 +132,7 @@ def _junit_failures(report: Path, summary: dict) -> list[Finding]:
                     where=f"{module}.py::{name}",
                     hint="the page must pass the spec's acceptance tests as written",
                     evidence=truncate(text or (problem.text or ""), EVIDENCE_LIMIT),
+                    rule="acceptance/pytest-failed",
                 )
             )
     return findings

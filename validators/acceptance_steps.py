@@ -102,6 +102,7 @@ async def _failure_finding(
         where=f"{check.name} / step {number}",
         hint=failure.hint or "make the page behave as the step says; acceptance checks run exactly as written",
         evidence=evidence,
+        rule="acceptance/step-failed",
     )
 
 
