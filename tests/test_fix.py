@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -212,3 +213,45 @@ def test_a_change_request_runs_the_checks_of_both_specs(fake_openai: FakeOpenAI,
     assert repaired["passed"] and names(repaired) == set()
     assert (out / "app.js").read_text() == CHANGED_JS
     assert _git(root, "rev-parse", "HEAD").strip() == head and (root / "app.js").read_text() == GOOD_JS
+
+
+BROKEN_SAMPLE = Path(__file__).parent.parent / "samples" / "broken" / "tip-calculator"
+SAMPLE_EDIT = """### index.html
+```html
+<<<<<<< SEARCH
+  <link rel="stylesheet" href="css/style.css">
+=======
+  <link rel="stylesheet" href="style.css">
+>>>>>>> REPLACE
+<<<<<<< SEARCH
+      <input id="guests" type="number" min="1" step="1" value="1" placeholder="Number of people">
+=======
+      <label for="people">Number of people</label>
+      <input id="people" type="number" min="1" step="1" value="1">
+>>>>>>> REPLACE
+```
+"""
+
+
+def test_the_broken_sample_fails_as_described_and_a_right_repair_passes(fake_openai: FakeOpenAI, tmp_path):
+    """samples/broken/tip-calculator: its bugs are findings at the start, the file it never loads is left out of
+    the prompt, and a repair of the real causes passes its own spec's checks."""
+    import shutil
+
+    root = tmp_path / "tip"
+    shutil.copytree(BROKEN_SAMPLE, root)
+    _git(root, "init", "-q", "-b", "main")
+    _commit_all(root)
+    fake_openai.script(SAMPLE_EDIT)
+    proc = run_cli("fix", str(root), "--max-iterations", "3", "--base-url", fake_openai.base_url, "--model",
+                   "scripted", "--api-key", SECRET)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"iteration 0: [1-9]\d* error\(s\) \(the project as it was\)", proc.stderr), proc.stderr
+    report = json.loads((root / ".git" / "runshot" / "fix-1" / "report.json").read_text())
+    start = report["iterations"][0]
+    assert {"acceptance", "exception", "request"} <= {f["check"] for f in start["findings"] if f["severity"] == "error"}
+    assert report["passed"] and report["best_iteration"] == 1
+    prompt = fake_openai.chat_requests[0].body["messages"][-1]["content"]
+    assert 'document.getElementById("people")' in prompt and "### style.css" not in prompt
+    assert "style.css" in prompt  # named as left out
+    assert "runshot iteration 1: passes" in _git(root, "log", "-1", "--format=%s", "runshot/fix-1")

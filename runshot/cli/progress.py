@@ -57,7 +57,10 @@ class ConsoleProgress(Progress):
     def iteration_done(self, it):
         self._stop()
         errs = it.error_count
-        verdict = "passes" if it.passed else (it.note or f"{errs} error(s)")
+        if it.passed:
+            verdict = "passes"
+        else:  # the error count stays visible next to a note ("the project as it was")
+            verdict = f"{errs} error(s) ({it.note})" if it.note and errs else (it.note or f"{errs} error(s)")
         self.console.print(f"iteration {it.number}: {verdict}; {len(it.findings) - errs} warning(s)", markup=False)
 
     def note(self, text):
