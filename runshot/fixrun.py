@@ -13,6 +13,7 @@ from pathlib import Path
 import git
 
 from runshot import steps
+from runshot.errors import ModelError
 from runshot.fixing import COMMIT_OPTIONS, FixTarget, finish_fix, fix_files, prepare_fix, relevant_files
 from runshot.loop import INTERRUPTED, repair_loop
 from runshot.report import Iteration, Report, pick_best
@@ -90,6 +91,8 @@ def run_fix(
             report.stopped_because = "the project already passes every error-level check"
         else:
             repair_loop(run, 1)
+        if len(report.iterations) == 1 and report.stopped_because.startswith("the model endpoint failed"):
+            raise ModelError(report.stopped_because)  # no answer at all: exit 3, as for `new`
     except KeyboardInterrupt:
         last = report.iterations[-1] if report.iterations else None
         if last is not None and last.commit is None and not last.note:

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from fakeopenai import FakeOpenAI
+from fakeopenai import FakeOpenAI, Reply
 from test_pipeline import GOOD_HTML, GOOD_JS, SECRET, SPEC, answer, run_cli
 
 BROKEN_JS = GOOD_JS.replace("getElementById('inc')", "getElementById('increment')")
@@ -255,3 +255,14 @@ def test_the_broken_sample_fails_as_described_and_a_right_repair_passes(fake_ope
     assert 'document.getElementById("people")' in prompt and "### style.css" not in prompt
     assert "style.css" in prompt  # named as left out
     assert "runshot iteration 1: passes" in _git(root, "log", "-1", "--format=%s", "runshot/fix-1")
+
+
+def test_an_endpoint_that_keeps_failing_is_exit_3_and_leaves_the_user_alone(fake_openai: FakeOpenAI, tmp_path):
+    root = _user_repo(tmp_path)
+    before = _snapshot(root)
+    fake_openai.script(*[Reply(status=503, content="overloaded")] * 3)
+    proc = fix(fake_openai, str(root), "--retries", "1")
+    assert proc.returncode == 3, proc.stderr
+    assert "model endpoint" in proc.stderr.strip().splitlines()[-1] and "Traceback" not in proc.stderr
+    assert _snapshot(root) == before
+    assert _git(root, "rev-parse", "runshot/fix-1") == _git(root, "rev-parse", "HEAD")  # at the start, unchanged
