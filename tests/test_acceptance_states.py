@@ -103,7 +103,7 @@ def test_no_state_is_judged_when_a_later_step_fails(validate):
             - expect: {text: "Message received"}
     """)
     result = validate("bad_state_form_contrast", failing)
-    assert [(f.check, f.rule) for f in result.findings] == [("acceptance", "")]
+    assert [(f.check, f.rule) for f in result.findings] == [("acceptance", "acceptance/step-failed")]
     assert "step 3" in result.findings[0].message and result.info["acceptance_states"] == 0
 
 

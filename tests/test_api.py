@@ -57,6 +57,7 @@ def test_generate_against_the_scripted_server(tmp_path: Path):
     with FakeOpenAI(answer("Counter", broken=True), answer("Counter")) as fake:
         report = runshot.generate("A counter with an Increment button", out, model="scripted",
                                   base_url=fake.base_url, api_key="sk-api-test-0000000000", checks=["runtime"],
+                                  derive_checks=False,
                                   max_iterations=3, on_start=lambda spec, model, where: seen.append(model.name))
         assert len(fake.chat_requests) == 2
     assert isinstance(report, runshot.Report)

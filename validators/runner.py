@@ -328,12 +328,20 @@ class Validator:
             steps.append(Step(name, fn, *self.needs_of(name)))
         plan = await run_plan(steps, ctx, session, t, run.check_jobs)
         # Merged in the checks' order, whatever order they finished in.
+        # One axe problem at one place is reported once, by the first check in registry order that saw it: the
+        # checks that judge later states run side by side, so which of them saw it first must not matter.
+        reported: set[tuple[str, str]] = set()
         for step in steps:
             outcome = plan.outcomes.get(step.name)
             if outcome is None:
                 continue
             run.checks_run.append(step.name)
-            run.findings += outcome.findings
+            for f in outcome.findings:
+                key = (f.rule, f.where)
+                if f.rule and "/" not in f.rule and key in reported:
+                    continue  # an axe rule id (runshot's own rules are "check/slug")
+                reported.add(key)
+                run.findings.append(f)
             run.info.setdefault("seconds", {})[step.name] = outcome.seconds
         if plan.skipped:
             run.info.setdefault("skipped", []).extend(plan.skipped)
