@@ -32,9 +32,17 @@ RULES = {
     "a11y/not-run": WARNING,  # the page broke window.axe: nothing was checked, nothing is known broken
 }
 
-_RUN_AXE = """async (options) => {
+# Runs axe on the whole document, or only on the elements the given selectors find (a state that changed).
+_RUN_AXE = """async ([include, options]) => {
   if (!window.axe || typeof window.axe.run !== 'function') return {missing: true};
-  const result = await window.axe.run(document, options);
+  let context = document;
+  if (include && include.length) {
+    const nodes = [];
+    for (const s of include) { try { const e = document.querySelector(s); if (e) nodes.push(e); } catch (err) {} }
+    if (!nodes.length) return {violations: []};
+    context = {include: nodes};
+  }
+  const result = await window.axe.run(context, options);
   return {
     version: window.axe.version || '',
     violations: result.violations.map((v) => ({
@@ -88,7 +96,7 @@ async def inject_axe(ctx: CheckContext, page, seconds: float) -> None:
     await ctx.within(page.evaluate(source), "injecting axe-core", seconds)
 
 
-def _target(target) -> str:
+def target_text(target) -> str:
     """axe gives a list of selectors (a nested list for shadow DOM); make one string of it."""
     parts = []
     for item in target or []:
@@ -105,7 +113,16 @@ def _fix_line(summary: str) -> str:
     return lines[0] if lines else ""
 
 
-async def run_axe(ctx: CheckContext, page) -> dict:
+def fix_hint(rule: dict, node: dict) -> str:
+    """What a finding's hint says for one failing element: axe's first fix line and the rule's help page."""
+    hint = _fix_line(node.get("summary", ""))
+    if rule.get("helpUrl"):
+        hint = f"{hint} — {rule['helpUrl']}" if hint else rule["helpUrl"]
+    return truncate(hint, 300)
+
+
+async def run_axe(ctx: CheckContext, page, include: list[str] | None = None) -> dict:
+    """axe-core's violations (this check's rule tags) on the whole page, or within the elements `include` names."""
     seconds = max(ctx.timeouts.action * 4, 10.0)
     await inject_axe(ctx, page, seconds)
     options = {
@@ -113,7 +130,7 @@ async def run_axe(ctx: CheckContext, page) -> dict:
         "resultTypes": ["violations"],
         "iframes": False,
     }
-    return await ctx.within(page.evaluate(_RUN_AXE, options), "running axe-core", seconds)
+    return await ctx.within(page.evaluate(_RUN_AXE, [list(include or []), options]), "running axe-core", seconds)
 
 
 async def check_a11y(ctx: CheckContext) -> list[Finding]:
@@ -136,19 +153,16 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
         reported[rule["id"]] = rule_severity
         for node in nodes[:MAX_RECORDED]:
             if axe_severity(tags, node.get("impact") or rule.get("impact") or "") == ERROR:
-                failed.setdefault(rule["id"], []).append(_target(node.get("target")))
+                failed.setdefault(rule["id"], []).append(target_text(node.get("target")))
         for i, node in enumerate(shown):
             impact = node.get("impact") or rule.get("impact") or ""
             severity = axe_severity(tags, impact)
-            where = _target(node.get("target"))
+            where = target_text(node.get("target"))
             rating = ", ".join(x for x in (impact or "unrated", kind) if x)
             message = f"axe rule '{rule['id']}' ({rating}): {rule.get('help', '')}"
             if more and i == len(shown) - 1:
                 message += f" (and {more} more element{'s' if more > 1 else ''} with the same problem)"
-            hint = _fix_line(node.get("summary", ""))
-            if rule.get("helpUrl"):
-                hint = f"{hint} — {rule['helpUrl']}" if hint else rule["helpUrl"]
-            findings.append(Finding(CHECK, severity, message, where=where, hint=truncate(hint, 300),
+            findings.append(Finding(CHECK, severity, message, where=where, hint=fix_hint(rule, node),
                                     evidence=truncate(node.get("html", ""), 300), rule=rule["id"]))
     # Other checks (semantics) use these to avoid reporting the same problem twice.
     ctx.info["axe_failures"] = failed

@@ -28,29 +28,6 @@ MAX_SCOPE = 10  # changed elements handed to axe as its context
 STATE_KEY = "axe_state_failures"  # ctx.info: rule -> targets reported for later states (like "axe_failures")
 CLICKABLE_RULE = "semantics/clickable-not-control"
 
-_HAS_AXE = "() => !!(window.axe && typeof window.axe.run === 'function')"
-
-_RUN_AXE_IN = """async ([include, options]) => {
-  if (!window.axe || typeof window.axe.run !== 'function') return {missing: true};
-  let context = document;
-  if (include && include.length) {
-    const nodes = [];
-    for (const s of include) { try { const e = document.querySelector(s); if (e) nodes.push(e); } catch (err) {} }
-    if (!nodes.length) return {violations: []};
-    context = {include: nodes};
-  }
-  const result = await window.axe.run(context, options);
-  return {
-    version: window.axe.version || '',
-    violations: result.violations.map((v) => ({
-      id: v.id, impact: v.impact || '', help: v.help || '', helpUrl: v.helpUrl || '', tags: v.tags || [],
-      nodes: v.nodes.map((n) => ({
-        target: n.target, html: n.html || '', impact: n.impact || '', summary: n.failureSummary || '',
-      })),
-    })),
-  };
-}"""
-
 # Which of the given clickables (selectors) lie inside one of the scope elements.
 _INSIDE = r"""
 const [scope, sels] = arg;
@@ -59,12 +36,30 @@ return sels.filter((s) => { let e = null; try { e = document.querySelector(s); }
 """
 
 # A fingerprint of the document and its storage: equal fingerprints mean the page is back where it was.
+# The page's state as a hash of its DOM (attributes sorted, empty style/class dropped: a dialog that removes and
+# re-adds `hidden` leaves the same page, only serialized in another order), its URL and its storage.
 _SIGNATURE = r"""() => {
-  const hash = (s) => { let h = 0; for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; return h; };
-  const doc = document.documentElement ? document.documentElement.outerHTML : '';
+  let h = 0, n = 0;
+  const add = (s) => { for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; n += s.length; };
+  const root = document.documentElement;
+  if (root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    let count = 0;
+    for (let node = walker.currentNode; node && count < 50000; node = walker.nextNode(), count++) {
+      if (node.nodeType === 3) { add('"' + node.data); continue; }
+      const attrs = [];
+      for (const a of node.attributes) {
+        if ((a.name === 'style' || a.name === 'class') && !a.value.trim()) continue;
+        attrs.push(a.name + '=' + a.value);
+      }
+      attrs.sort();
+      add('<' + node.localName + ' ' + attrs.join(' ') + '>');
+    }
+  }
   let store = '';
   try { store = JSON.stringify(Object.entries(localStorage)) + JSON.stringify(Object.entries(sessionStorage)); } catch (e) {}
-  return location.href + '|' + doc.length + ':' + hash(doc) + '|' + store.length + ':' + hash(store);
+  add('|' + store);
+  return location.href + '|' + n + ':' + h;
 }"""
 
 # Start recording what changes: which elements are shown now, and every mutation from here on.
@@ -142,22 +137,6 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-async def ensure_axe(ctx: CheckContext, page) -> None:
-    """Inject axe-core into `page` unless it is already there."""
-    if await ctx.within(page.evaluate(_HAS_AXE), "looking for axe-core"):
-        return
-    await ctx.within(page.evaluate(a11y.axe_source()), "injecting axe-core", max(ctx.timeouts.action * 4, 10.0))
-
-
-async def axe_in(ctx: CheckContext, page, include: list[str] | None = None) -> dict:
-    """Run axe-core (the a11y check's rule tags) on the elements `include` names, or on the whole document."""
-    await ensure_axe(ctx, page)
-    options = {"runOnly": {"type": "tag", "values": list(a11y.TAGS)}, "resultTypes": ["violations"],
-               "iframes": False}
-    return await ctx.within(page.evaluate(_RUN_AXE_IN, [list(include or []), options]), "running axe-core",
-                            max(ctx.timeouts.action * 4, 10.0))
-
-
 async def check_state(
     ctx: CheckContext,
     page,
@@ -186,7 +165,7 @@ async def check_state(
     head = _capital(label.strip())
     findings: list[Finding] = []
     try:
-        result = await axe_in(ctx, page, include)
+        result = await a11y.run_axe(ctx, page, include)
     except (CheckTimeout, PlaywrightError):
         return []
     if not isinstance(result, dict) or result.get("missing"):
@@ -196,7 +175,7 @@ async def check_state(
             continue
         shown = 0
         for node in rule.get("nodes") or []:
-            where = a11y._target(node.get("target"))
+            where = a11y.target_text(node.get("target"))
             key = (rule["id"], where)
             if key in seen:
                 continue
@@ -206,13 +185,10 @@ async def check_state(
                 continue
             shown += 1
             impact = node.get("impact") or rule.get("impact") or ""
-            hint = a11y._fix_line(node.get("summary", ""))
-            if rule.get("helpUrl"):
-                hint = f"{hint} — {rule['helpUrl']}" if hint else rule["helpUrl"]
             findings.append(Finding(
                 check, _severity(rule, impact),
                 f"{head}: axe rule '{rule['id']}' ({impact or 'unrated'}): {rule.get('help', '')}",
-                where=where, hint=truncate(hint, 300), evidence=truncate(node.get("html", ""), 300),
+                where=where, hint=a11y.fix_hint(rule, node), evidence=truncate(node.get("html", ""), 300),
                 rule=rule["id"]))
     findings += await _clickables(ctx, page, head, include, seen, check)
     return findings
@@ -245,6 +221,22 @@ async def _clickables(ctx, page, head: str, include: list[str], seen: set, check
         if len(out) >= 5:
             break
     return out
+
+
+_CLEAR_STORAGE = """async () => {
+  try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
+  try {
+    if (self.indexedDB && indexedDB.databases) for (const d of await indexedDB.databases()) indexedDB.deleteDatabase(d.name);
+  } catch (e) {}
+  try { if (self.caches) for (const key of await caches.keys()) await caches.delete(key); } catch (e) {}
+}"""
+
+
+async def clear_storage(ctx: CheckContext, page) -> None:
+    """Forget what the app stored (local and session storage, IndexedDB, cache storage, cookies) before a reload,
+    so that the page loads as on a first visit."""
+    await ctx.within(page.evaluate(_CLEAR_STORAGE), "clearing storage")
+    await ctx.within(page.context.clear_cookies(), "clearing cookies")
 
 
 class Walk:
@@ -291,8 +283,7 @@ class Walk:
         if opened is not None:
             await opened.__aexit__(None, None, None)
 
-    async def _loaded(self) -> None:
-        await self.ctx.settle(self.page)
+    async def _loaded(self) -> None:  # load_page has waited for the page to settle
         if self.prelude is not None:
             try:
                 await self.prelude(self.page)
@@ -323,9 +314,7 @@ class Walk:
             return
         self.reloads += 1
         try:
-            await self.ctx.within(self.page.evaluate(
-                "() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }"), "clearing storage")
-            await self.ctx.within(self.page.context.clear_cookies(), "clearing cookies")
+            await clear_storage(self.ctx, self.page)
             url = self.session.url
             await load_page(self.page, url, self.ctx.timeouts, self.events)
             await self._loaded()
