@@ -1,4 +1,5 @@
-"""The spec's acceptance checks: steps run as written, each check on a freshly loaded page.
+"""The spec's acceptance checks: steps run as written, each check on a freshly loaded page (one isolated page,
+reloaded with the origin's storage cleared between checks; a page that will not reload is replaced).
 
 The step language (actions, targets, expectations) is defined once in runshot.vocab. The work is split:
 
@@ -24,9 +25,10 @@ from runshot.validators.acceptance_targets import CHECK, EVIDENCE_LIMIT, StepFai
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.runtime import findings_from_events
+from runshot.validators.states import Walk
 from runshot.values import ERROR, Finding
 
-NEEDS = "isolated"  # each acceptance check opens a fresh page of its own
+NEEDS = "isolated"  # one page of its own, reloaded with storage cleared before each acceptance check
 RULES = {
     "acceptance/step-failed": ERROR,  # the spec says what the app must do: an unmet step is broken behaviour
     "acceptance/load-failed": ERROR,
@@ -59,20 +61,27 @@ async def check_acceptance(ctx: CheckContext) -> list[Finding]:
     started = time.monotonic()
     findings: list[Finding] = []
     states = StateChecks(ctx)
-    for check in ctx.spec.checks:
+    if ctx.spec.checks:
+        check = ctx.spec.checks[0]
         try:
-            async with ctx.open_session() as session:
-                watcher = states.watcher(check, session)
-                failure = await run_check(check, session, ctx.base_url, ctx.timeouts, watcher)
-                if failure is not None:
-                    findings.append(failure)
-                findings.extend(findings_from_events(session.events, ctx.base_url, ctx.project_dir))
+            async with Walk(ctx) as walk:
+                for number, check in enumerate(ctx.spec.checks):
+                    session, mark = walk.session, walk.events.mark()
+                    if number:  # a fresh start for every check: storage cleared, the page reloaded
+                        walk.dirty = True
+                        await walk.restore()
+                        if walk.session is not session:  # the old page would not reload: a new one was opened
+                            mark = {}
+                    watcher = states.watcher(check, walk.session)
+                    failure = await run_check(check, walk.session, ctx.base_url, ctx.timeouts, watcher)
+                    if failure is not None:
+                        findings.append(failure)
+                    findings.extend(findings_from_events(walk.events.since(mark), ctx.base_url, ctx.project_dir))
         except (CheckTimeout, PageLoadError) as exc:
             findings.append(
                 Finding(CHECK, ERROR, f"{check.name}: the page could not be loaded for this check ({exc})",
                         rule="acceptance/load-failed")
             )
-            break
     files = pytest_files(ctx.spec)
     if files:
         budget = ctx.timeouts.check - (time.monotonic() - started) - 1

@@ -23,6 +23,7 @@ from runshot.validators.acceptance_targets import (
     target_forms,
 )
 from runshot.validators.context import CheckTimeout, PageSession, Timeouts, within
+from runshot.validators.context import settle as dom_settle
 from runshot.values import ERROR, Finding, truncate
 from runshot.vocab import ACTION_NAMES
 
@@ -199,7 +200,7 @@ async def _goto(page: Any, url: str, timeouts: Timeouts) -> None:
             f"HTTP {response.status}",
             f"add the page {urlsplit(url).path.lstrip('/')} to the project",
         )
-    await asyncio.sleep(timeouts.settle)
+    await dom_settle(page, 0.08, timeouts.settle, timeouts.action)
 
 
 async def _do(awaitable: Awaitable[Any], what: str, timeouts: Timeouts, page: Any) -> None:

@@ -85,20 +85,43 @@ async def within(awaitable: Awaitable[T], seconds: float, what: str) -> T:
         raise CheckTimeout(what, seconds) from None
 
 
-# Resolves once the DOM has been quiet for `quiet` ms (after two animation frames), or after `most` ms at the latest.
+# Resolves once the page is done reacting, or after `most` ms at the latest. Done means: two animation frames have
+# passed, no timer of the page is due within the wait, none of its fetches or XHRs is in flight, no finite
+# animation is still running, and the DOM has not changed for a frame (20 ms). Pages without the activity
+# record (INIT_SCRIPT did not run there) fall back to `quiet` ms without a DOM change.
 _SETTLE_JS = """([quiet, most]) => new Promise((resolve) => {
+  const act = window.__runshotActivity;
+  const later = act ? act.setTimeout : setTimeout;
   const started = performance.now();
   let last = started, done = false;
   const finish = () => { if (!done) { done = true; observer.disconnect(); resolve(performance.now() - started); } };
   const observer = new MutationObserver(() => { last = performance.now(); });
   observer.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  const end = started + most;
+  const animating = () => {
+    if (!document.getAnimations) return false;
+    try {
+      return document.getAnimations().some((a) => {
+        if (a.playState !== 'running' || !a.effect) return false;
+        const t = a.effect.getComputedTiming();
+        return isFinite(t.endTime) && (t.endTime - (Number(a.currentTime) || 0)) < most;
+      });
+    } catch (e) { return false; }
+  };
+  const busy = () => {
+    if (act.requests > 0) return true;
+    for (const due of act.timers.values()) if (due <= end) return true;
+    return animating();
+  };
   const tick = () => {
     if (done) return;
     const now = performance.now();
-    if (now - last >= quiet || now - started >= most) finish(); else setTimeout(tick, Math.min(quiet, 25));
+    if (now >= end) return finish();
+    if (act ? (now - last >= 20 && !busy()) : now - last >= quiet) return finish();
+    later(tick, Math.min(quiet, 20));
   };
-  requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(tick, 0)));
-  setTimeout(finish, most + 50);
+  requestAnimationFrame(() => requestAnimationFrame(() => later(tick, 0)));
+  later(finish, most + 50);
 })"""
 
 

@@ -26,7 +26,7 @@ from playwright.async_api import Error as PlaywrightError
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label
+from runshot.validators.domtools import budget_for, clickable, js, label
 from runshot.validators.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "dialog"
@@ -249,6 +249,8 @@ async def _cycle(ctx: CheckContext, page, dsel: str, key: str, presses: int) -> 
 async def _click(ctx: CheckContext, page, sel: str, what: str) -> bool:
     """Click `sel`; False when it cannot be clicked (covered, detached). A hang raises CheckTimeout."""
     try:
+        if not await clickable(ctx, page, sel):
+            return False
         await ctx.within(page.locator(sel).first.click(timeout=ctx.timeouts.action * 800), what)
         return True
     except CheckTimeout:

@@ -129,6 +129,45 @@ def js(body: str, params: str = "arg") -> str:
     return f"({params}) => {{\n{JS_LIB}\n{body}\n}}"
 
 
+# Whether a click at the element's centre would reach it, as Playwright's own check sees it: scrolled into view,
+# centre inside the viewport, the element (or something inside it) on top there. null: cannot tell from here
+# (a selector that crosses a shadow root); the caller then clicks as usual.
+_HIT_TEST = r"""(sel) => {
+  let el = null;
+  try { el = document.querySelector(sel); } catch (e) { return null; }
+  if (!el) return null;
+  try { el.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'}); } catch (e) {}
+  const r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1) return false;
+  const x = r.left + r.width / 2, y = r.top + r.height / 2;
+  if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
+  let hit = document.elementFromPoint(x, y);
+  while (hit && hit.shadowRoot) {
+    const inner = hit.shadowRoot.elementFromPoint(x, y);
+    if (!inner || inner === hit) break;
+    hit = inner;
+  }
+  if (!hit) return false;
+  if (hit === el || el.contains(hit)) return true;
+  const host = hit.getRootNode && hit.getRootNode().host;
+  if (host && (host === el || el.contains(host))) return true;
+  return !!(hit.localName === 'label' && hit.control === el);
+}"""
+
+
+async def clickable(ctx, page, sel: str) -> bool:
+    """False when a click on `sel` cannot land (off screen, covered, zero-sized), so that a probe skips it at
+    once instead of waiting out Playwright's retries (a skip link parked at left: -999px took the whole action
+    timeout per probe). Asked again once the page settles, for content still moving into place."""
+    for attempt in range(2):
+        verdict = await ctx.within(page.evaluate(_HIT_TEST, sel), "hit-testing the control")
+        if verdict is None or verdict:
+            return True
+        if attempt == 0:
+            await ctx.settle(page)
+    return False
+
+
 def short_url(url: str, base_url: str) -> str:
     """A URL inside the app as a project path ("app.js:12:5"), anything else unchanged."""
     if base_url and url.startswith(base_url):

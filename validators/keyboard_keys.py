@@ -11,7 +11,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import js, label
+from runshot.validators.domtools import clickable, js, label
 
 CHECK = "keyboard"
 MAX_NATIVE = 10  # native controls whose Enter/Space activation is tried
@@ -106,6 +106,8 @@ async def _changes_after(ctx: CheckContext, session, selector: str, action: str,
     if await ctx.within(loc.count(), "finding the control") == 0:
         return None
     watch_first = action != "click" and role in ACT_ON_FOCUS
+    if action == "click" and not await clickable(ctx, page, selector):
+        return None  # off screen or covered: nothing a click can be compared with
     if action == "click":
         # Focus and hover first, so that what focus or hover alone changes is not taken for the click's effect.
         await ctx.within(loc.focus(), "focusing the control")

@@ -18,6 +18,7 @@ from runshot.validators.context import CheckTimeout, PageEvents, Timeouts, withi
 from runshot.validators.context import settle as dom_settle
 
 DOM_QUIET = 0.08  # s without a DOM change after load (bounded by Timeouts.settle)
+NETWORK_QUIET = 0.1  # s with none of the app's requests in flight after load
 DIALOG_CAP = 20  # dialogs recorded per page; later ones are still dismissed
 BLOCK_MARK = "__runshot_blocked__ "
 
@@ -113,6 +114,45 @@ INIT_SCRIPT = r"""
   if (typeof self.open === "function") {
     const nativeOpen = self.open;
     define(self, "open", function open() { const w = nativeOpen.apply(this, arguments); scrub(w); return w; });
+  }
+  // What the page still has pending (timers and when they fire, fetches and XHRs in flight), so that waiting
+  // for it to settle after an interaction ends when its work is done instead of after a fixed quiet time.
+  if (typeof window === "object" && self === window && !self.__runshotActivity) {
+    const act = { timers: new Map(), requests: 0, setTimeout: self.setTimeout.bind(self) };
+    define(self, "__runshotActivity", act);
+    const nativeSet = self.setTimeout, nativeClear = self.clearTimeout, nativeClearInterval = self.clearInterval;
+    define(self, "setTimeout", function setTimeout(handler, ms) {
+      if (typeof handler !== "function") return nativeSet.apply(self, arguments);
+      const args = Array.prototype.slice.call(arguments, 2);
+      const delay = Math.max(0, Number(ms) || 0);
+      const id = nativeSet.call(self, function () { act.timers.delete(id); return handler.apply(this, args); }, delay);
+      act.timers.set(id, performance.now() + delay);
+      return id;
+    });
+    define(self, "clearTimeout", function clearTimeout(id) { act.timers.delete(id); return nativeClear.call(self, id); });
+    define(self, "clearInterval", function clearInterval(id) {
+      act.timers.delete(id);
+      return nativeClearInterval.call(self, id);
+    });
+    const done = () => { act.requests = Math.max(0, act.requests - 1); };
+    if (typeof self.fetch === "function") {
+      const nativeFetch = self.fetch;
+      define(self, "fetch", function fetch() {
+        act.requests += 1;
+        let promise;
+        try { promise = nativeFetch.apply(this, arguments); } catch (e) { done(); throw e; }
+        Promise.resolve(promise).then(done, done);
+        return promise;
+      });
+    }
+    if (self.XMLHttpRequest) {
+      const nativeSend = XMLHttpRequest.prototype.send;
+      define(XMLHttpRequest.prototype, "send", function send() {
+        act.requests += 1;
+        this.addEventListener("loadend", done, { once: true });
+        try { return nativeSend.apply(this, arguments); } catch (e) { done(); throw e; }
+      });
+    }
   }
 })();
 """
@@ -348,10 +388,13 @@ async def load_page(page: Any, url: str, timeouts: Timeouts, events: PageEvents,
         if events.crashed:
             raise PageLoadError(f"the page crashed while loading {where}") from None
         raise PageLoadError(f"loading {where} failed: {str(exc).splitlines()[0]}") from None
-    # Settled: the app's own requests quiet for `timeouts.settle` (at most 1.5 s more) and, meanwhile, its DOM
-    # quiet for a moment, which also shows that the page still answers.
+    # Settled: none of the app's own requests in flight for NETWORK_QUIET (at most `timeouts.settle` + 1.5 s in
+    # all) and, meanwhile, the page done reacting (its DOM quiet, no timer about to fire, no fetch or XHR in
+    # flight: see context.settle), which also shows that the page still answers. A fetch chain has no gap the
+    # page's own count misses, so the network wait can be short.
     network = asyncio.ensure_future(
-        settle(inflight if inflight is not None else Inflight(), timeouts.settle, timeouts.settle + 1.5)
+        settle(inflight if inflight is not None else Inflight(), min(NETWORK_QUIET, timeouts.settle),
+               timeouts.settle + 1.5)
     )
     try:
         await dom_settle(page, DOM_QUIET, timeouts.settle, timeouts.action)

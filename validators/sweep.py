@@ -16,7 +16,7 @@ from playwright.async_api import Error as PlaywrightError
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
-from runshot.validators.domtools import budget_for, js, label, short_url
+from runshot.validators.domtools import budget_for, clickable, js, label, short_url
 from runshot.validators.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "sweep"
@@ -78,7 +78,10 @@ async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
     froze: CheckTimeout | None = None
     clicked = True
     try:
-        await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+        if await clickable(ctx, page, control["sel"]):
+            await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+        else:
+            clicked = False  # off screen or covered: Playwright would wait out its timeout to say so
     except CheckTimeout as exc:
         froze = exc
     except PlaywrightError:
