@@ -2,11 +2,16 @@
 
     python benchmarks/repair_cost.py --base-url URL --model NAME [--api-key KEY] [-n 1]
     python benchmarks/repair_cost.py --model local            # the embedded local model (started here)
+    python benchmarks/repair_cost.py --model local --engine both   # and again with prompt cache + lookup decoding
 
 A sample project (a counter with one wrong element id, so it throws at load) and its finding are put into a
 repair prompt twice: once explaining edit blocks, once asking for whole files only. Each prompt is sent n times;
 per answer the script prints completion tokens, seconds, whether the answer applied cleanly and whether the fix
 is in it. A scripted test server says nothing about this: run it against a real model.
+
+With the local model, `--engine` picks the server's settings: `plain`, `fast` (the engine's prompt cache and
+prompt-lookup decoding, as runshot starts it by default) or `both` (each in turn, same prompts, so the two can be
+compared as a ratio in one run).
 """
 
 from __future__ import annotations
@@ -56,12 +61,15 @@ FINDING = Finding("exception", ERROR, "TypeError: Cannot set properties of null 
                   where="app.js:45", rule="exception/uncaught")
 
 
-def settings_from(args, stack: ExitStack) -> ModelSettings:
+ENGINES = {"plain": {}, "fast": {"prompt_cache": True, "lookup_tokens": 10}}
+
+
+def settings_from(args, stack: ExitStack, engine: str = "plain") -> ModelSettings:
     if args.model.startswith("local"):
         from runshot.generator import local
 
         path = local.resolve_local(args.model)
-        server = stack.enter_context(local.LocalServer(path))
+        server = stack.enter_context(local.LocalServer(path, **ENGINES[engine]))
         return ModelSettings(name=path.stem, base_url=server.base_url, timeout=600, deadline=1800,
                              max_tokens=args.max_tokens)
     base_url = args.base_url or os.environ.get("OPENAI_BASE_URL")
@@ -89,23 +97,35 @@ def main() -> int:
     parser.add_argument("--api-key")
     parser.add_argument("-n", type=int, default=1, help="answers per mode")
     parser.add_argument("--max-tokens", type=int, default=4000)
+    parser.add_argument("--engine", choices=("plain", "fast", "both"), default="fast",
+                        help="local model only: the server's settings (see above)")
     args = parser.parse_args()
-    with ExitStack() as stack:
-        settings = settings_from(args, stack)
-        client = make_client(settings)
-        print(f"model {settings.name}; {args.n} answer(s) per mode")
-        for mode, edits in (("edits allowed", True), ("whole files only", False)):
-            messages = repair_messages(SPEC, FILES, for_prompt([FINDING], FILES, 12), 2, edits=edits)
-            tokens, seconds = [], []
-            for i in range(args.n):
-                c = complete(client, settings, messages)
-                clean, fixed = judge(c.text, edits)
-                tokens.append(c.usage.completion_tokens)
-                seconds.append(c.seconds)
-                print(f"  {mode:17} #{i + 1}: {c.usage.completion_tokens:6d} completion tokens, {c.seconds:7.1f} s, "
-                      f"applied cleanly: {clean}, fixed: {fixed}, finish: {c.finish_reason}")
-            print(f"{mode:19}: median {statistics.median(tokens):.0f} tokens, {statistics.median(seconds):.1f} s")
+    engines = ("plain", "fast") if args.engine == "both" else (args.engine,)
+    if not args.model.startswith("local"):
+        engines = ("endpoint",)
+    for engine in engines:
+        with ExitStack() as stack:
+            run_engine(args, stack, engine)
     return 0
+
+
+def run_engine(args, stack: ExitStack, engine: str) -> None:
+    settings = settings_from(args, stack, engine if engine in ENGINES else "plain")
+    client = make_client(settings)
+    print(f"model {settings.name} ({engine}); {args.n} answer(s) per mode")
+    for mode, edits in (("edits allowed", True), ("whole files only", False)):
+        messages = repair_messages(SPEC, FILES, for_prompt([FINDING], FILES, 12), 2, edits=edits)
+        tokens, seconds = [], []
+        for i in range(args.n):
+            c = complete(client, settings, messages)
+            clean, fixed = judge(c.text, edits)
+            tokens.append(c.usage.completion_tokens)
+            seconds.append(c.seconds)
+            print(f"  {mode:17} #{i + 1}: {c.usage.completion_tokens:6d} completion tokens, {c.seconds:7.1f} s, "
+                  f"applied cleanly: {clean}, fixed: {fixed}, finish: {c.finish_reason}")
+        print(f"{engine:8} {mode:19}: median {statistics.median(tokens):.0f} tokens, "
+              f"{statistics.median(seconds):.1f} s, {statistics.median(tokens) / statistics.median(seconds):.1f} "
+              "tokens/s")
 
 
 if __name__ == "__main__":

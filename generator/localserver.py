@@ -94,6 +94,8 @@ class LocalServer:
         host: str = "127.0.0.1",
         ready_timeout: float = 120.0,
         stop_timeout: float = 5.0,
+        prompt_cache: bool = False,
+        lookup_tokens: int = 0,
     ):
         self.model_path = Path(model_path)
         self.log_dir = Path(log_dir) if log_dir is not None else None
@@ -104,6 +106,11 @@ class LocalServer:
         self.host = host
         self.ready_timeout = ready_timeout
         self.stop_timeout = stop_timeout
+        # The engine's RAM cache of evaluated prompts (repairs and candidates share long prefixes), and
+        # prompt-lookup decoding: drafts of `lookup_tokens` tokens copied from the prompt, verified in one batch
+        # (a repair re-emits much of the files its prompt holds). 0 turns lookup off.
+        self.prompt_cache = prompt_cache
+        self.lookup_tokens = lookup_tokens
         self.port: int | None = None
         self.log_path: Path | None = None
         self._proc: subprocess.Popen | None = None
@@ -152,6 +159,11 @@ class LocalServer:
                 # Queue concurrent requests (batch --jobs N) instead of cutting the running answer off empty.
                 "--interrupt_requests", "false",
             ]
+            if self.prompt_cache:
+                args += ["--cache", "true"]
+            if self.lookup_tokens > 0:
+                args += ["--draft_model", "prompt-lookup-decoding",
+                         "--draft_model_num_pred_tokens", str(self.lookup_tokens)]
             with self.log_path.open("wb") as log:
                 self._proc = subprocess.Popen(
                     args,

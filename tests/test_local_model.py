@@ -296,6 +296,15 @@ def test_server_becomes_ready_with_a_clean_environment(tmp_path, monkeypatch):
     assert "fake server listening" in (tmp_path / "logs" / "local-server.log").read_text()
 
 
+def test_server_gets_prompt_cache_and_lookup_decoding_flags(tmp_path):
+    model = fake_model(tmp_path)
+    with LocalServer(model, log_dir=tmp_path, n_ctx=2048, n_threads=2, command=FAKE_COMMAND,
+                     prompt_cache=True, lookup_tokens=10) as server:
+        argv = get_json(f"http://127.0.0.1:{server.port}/info")["argv"]
+    tail = argv[argv.index("--interrupt_requests") + 2:]
+    assert tail == ["--cache", "true", "--draft_model", "prompt-lookup-decoding", "--draft_model_num_pred_tokens", "10"]
+
+
 def test_server_is_stopped_after_an_exception_in_the_block(tmp_path):
     model = fake_model(tmp_path, grandchild=True)
     with pytest.raises(RuntimeError, match="boom"):
