@@ -201,6 +201,11 @@ def summary_lines(report: Report) -> list[str]:
     if report.winner:
         lines.append(f"{len(report.candidates)} candidates: number {report.winner.get('number')} won "
                      f"({report.winner.get('reason', '')})")
+        for c in report.candidates:
+            result = (c.get("note") or "no answer") if c.get("errors") is None else \
+                f"{c['errors']} error(s), {c.get('warnings', 0)} warning(s)"
+            lines.append(f"  candidate {c.get('number')} (temperature {c.get('temperature')}): {result}, "
+                         f"{c.get('tokens', 0)} tokens")
     for name in report.doubtful_checks:
         lines.append(f"possibly a wrong check (derived from the spec, failed every time): {name}")
     if report.stopped_because:

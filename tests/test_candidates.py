@@ -13,6 +13,7 @@ import pytest
 from fakeopenai import FakeOpenAI, Reply
 from runshot.generator.client import ModelSettings, complete, make_client
 from runshot.loop import RunOptions, run_new
+from runshot.report import summary_lines
 from runshot.spec import parse_spec_text
 from runshot.validators.runner import Validator
 from test_pipeline import BROKEN_HTML, GOOD_HTML, GOOD_JS, SPEC, answer
@@ -69,6 +70,12 @@ def test_the_good_candidate_wins_and_every_candidate_is_kept(fake_openai, valida
     assert repo.head.commit.hexsha == data["iterations"][0]["commit"]
     assert (out / "app.js").read_text() == GOOD_JS
     assert (out / ".runshot" / "screenshots" / "iteration-1.png").is_file()
+    # The summary says what each attempt gave and cost.
+    lines = summary_lines(report)
+    assert any(line.startswith("3 candidates: number 2 won") for line in lines), lines
+    assert f"  candidate 2 (temperature 0.7): 0 error(s), 0 warning(s), {cands[2]['tokens']} tokens" in lines
+    assert (f"  candidate 3 (temperature 1.0): {cands[3]['errors']} error(s), 0 warning(s), "
+            f"{cands[3]['tokens']} tokens") in lines and cands[3]["errors"] >= 1
 
 
 def test_the_winner_continues_into_repair(fake_openai, validator, tmp_path: Path):
