@@ -72,7 +72,16 @@ def test_built_in_checks_declare_what_they_need(validator):
     assert check_jobs_for(1) == 1 and check_jobs_for(None) >= 2
 
 
-@pytest.mark.parametrize("folder", CHECK_FIXTURES + SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+# The default run compares one fixture of each kind of interaction (keyboard, dialogs, overlays, sweep, states,
+# motion, acceptance); `pytest -m slow` compares every fixture and sample.
+EVERY_KIND = {"good_app", "good_dialog", "bad_dialog_atload", "bad_overlay_plain", "bad_keyboard_trap",
+              "bad_button_throws", "bad_button_freezes", "good_delegated_clicks", "bad_state_gameover",
+              "good_css_anim", "bad_no_main", "counter", "tip-calculator"}
+BOTH_WAYS = [pytest.param(p, id=f"{p.parent.name}/{p.name}", marks=() if p.name in EVERY_KIND else pytest.mark.slow)
+             for p in CHECK_FIXTURES + SAMPLES]
+
+
+@pytest.mark.parametrize("folder", BOTH_WAYS)
 def test_concurrent_checks_judge_as_sequential_ones(validator, one_by_one, folder):
     sequential = one_by_one(folder)
     validator.check_jobs = 3
@@ -140,6 +149,7 @@ def test_a_hung_check_is_a_finding_and_the_others_still_report(validator, monkey
 
 def test_a_page_that_hangs_stops_the_rest(validator, monkeypatch):
     async def check_freezer(ctx):
+        await asyncio.sleep(1.0)  # let the runtime check read the shared page first, even on a busy machine
         await ctx.page.evaluate("setTimeout(() => { for (;;) {} }, 0)")  # the shared page, against its NEEDS
         await asyncio.sleep(0.2)
         await ctx.page.evaluate("document.title")
