@@ -1,0 +1,156 @@
+"""What test-time compute buys: one shot vs repair vs candidates vs both, at equal token budgets, side by side.
+
+    python benchmarks/lift.py [--budget 12000] [--candidates 3] [--model local] [--base-url URL] [--api-key KEY]
+                              [--keep DIR] [--modes one-shot,repair,candidates,both] [--json OUT] [SPEC ...]
+    python benchmarks/lift.py --from-json OUT      # the table of a saved run (also of one stopped early)
+
+Specs (default): the samples with written acceptance checks that fit a small model (counter, tip calculator,
+todo) and two WebGen-Bench instructions with acceptance checks written for them (benchmarks/webgen/). Each spec
+runs in every mode with one model and one browser, so all modes see the same endpoint and machine:
+
+- one-shot: one answer, judged as it is;
+- repair: one answer, then repairs while errors remain, within the token budget;
+- candidates: N independent first answers, the best by the checks (no repair);
+- both: N candidates, the best one repaired, within the same budget.
+
+Checks the model writes from the spec are off in every mode (the written checks are the judge). A run passes
+when its best iteration has no error. Prints per mode: pass rate, tokens per pass, seconds per pass, the lift
+over one-shot (passes ÷ one-shot passes) and the errors left in the runs' best iterations, then per spec. Figures from a small local model vary from run to run:
+run it several times (--repeat) before quoting a lift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SPECS = [ROOT / "samples" / f"{n}.md" for n in ("counter", "tip-calculator", "todo")] + sorted(
+    (ROOT / "benchmarks" / "webgen").glob("*.md"))
+MODES = ("one-shot", "repair", "candidates", "both")
+
+
+def mode_options(mode: str, budget: int, candidates: int, max_iterations: int) -> dict:
+    """RunOptions values for one mode; the budget binds every mode but one-shot (a single answer)."""
+    if mode == "one-shot":
+        return {"max_iterations": 1, "candidates": 1}
+    if mode == "repair":
+        return {"max_iterations": max_iterations, "candidates": 1, "token_budget": budget}
+    if mode == "candidates":
+        return {"max_iterations": 1, "candidates": candidates, "token_budget": budget}
+    return {"max_iterations": max_iterations, "candidates": candidates, "token_budget": budget}
+
+
+def run_one(spec_path: Path, mode: str, out: Path, model, validate, options: dict) -> dict:
+    from runshot.api import as_spec, keep_spec_copy, run_options
+    from runshot.loop import run_new
+
+    spec = as_spec(str(spec_path))
+    keep_spec_copy(spec, out)
+    started = time.monotonic()
+    report = run_new(spec, out, model.ask, validate, model_info=dict(model.description),
+                     options=run_options(derive_checks=False, **options))
+    usage = report.usage
+    return {
+        "spec": spec_path.stem, "mode": mode, "passed": bool(report.passed),
+        "iterations": len(report.iterations), "candidates": len(getattr(report, "candidates", []) or []),
+        "tokens": usage.prompt_tokens + usage.completion_tokens, "completion_tokens": usage.completion_tokens,
+        "seconds": round(time.monotonic() - started, 1), "stopped_because": report.stopped_because,
+        "errors": min((sum(1 for f in it.findings if f.severity == "error") for it in report.iterations),
+                      default=None),
+    }
+
+
+def table(rows: list[dict], modes: list[str]) -> str:
+    lines = [f"{'mode':12} {'passed':>8} {'tokens/pass':>12} {'s/pass':>8} {'tokens/run':>11} {'lift':>6} "
+             f"{'errors left':>12}"]
+    base = sum(r["passed"] for r in rows if r["mode"] == "one-shot")
+    for mode in modes:
+        mine = [r for r in rows if r["mode"] == mode]
+        if not mine:
+            continue
+        passes = sum(r["passed"] for r in mine)
+        tokens = sum(r["tokens"] for r in mine)
+        seconds = sum(r["seconds"] for r in mine)
+        per_pass = (f"{tokens / passes:12.0f} {seconds / passes:8.0f}" if passes else f"{'-':>12} {'-':>8}")
+        lift = f"{passes / base:5.2f}×" if base else ("  n/a" if not passes else "  inf")
+        left = sum(r["errors"] or 0 for r in mine)  # errors of each run's best iteration, summed
+        lines.append(f"{mode:12} {passes:>3}/{len(mine):<4} {per_pass} {tokens / len(mine):11.0f} {lift:>6} {left:>12}")
+    lines.append("")
+    lines.append(f"{'spec (passed, errors left)':26} " + " ".join(f"{m:>11}" for m in modes))
+    for spec in sorted({r["spec"] for r in rows}):
+        cells = []
+        for mode in modes:
+            mine = [r for r in rows if r["spec"] == spec and r["mode"] == mode]
+            cells.append(f"{sum(r['passed'] for r in mine)}/{len(mine)}, {sum(r['errors'] or 0 for r in mine)}"
+                         if mine else "-")
+        lines.append(f"{spec:26} " + " ".join(f"{c:>11}" for c in cells))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("specs", nargs="*", type=Path)
+    ap.add_argument("--budget", type=int, default=12000, help="tokens (prompt + completion) per run, every mode")
+    ap.add_argument("--candidates", type=int, default=3)
+    ap.add_argument("--max-iterations", type=int, default=4, help="for the repair modes")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--repeat", type=int, default=1, help="runs per spec and mode")
+    ap.add_argument("--model", default="local")
+    ap.add_argument("--base-url")
+    ap.add_argument("--api-key")
+    ap.add_argument("--max-tokens", type=int, default=None, help="cap per answer")
+    ap.add_argument("--keep", type=Path, help="keep every run under this folder")
+    ap.add_argument("--json", type=Path, help="write every run's figures here (after each run)")
+    ap.add_argument("--from-json", type=Path, help="print the table of a saved --json file instead of running")
+    args = ap.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        print(f"unknown mode(s): {', '.join(unknown)} (known: {', '.join(MODES)})", file=sys.stderr)
+        return 2
+    specs = args.specs or DEFAULT_SPECS
+    if args.from_json:
+        print(table(json.loads(args.from_json.read_text()), modes))
+        return 0
+
+    from runshot import wiring
+    from runshot.config import resolve_endpoint
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="runshot-lift-"))
+    rows: list[dict] = []
+    with ExitStack() as stack:
+        endpoint = resolve_endpoint(args.model, args.base_url, args.api_key)
+        model = wiring.open_model(stack, endpoint, wiring.ModelOptions(max_tokens=args.max_tokens))
+        validator = wiring.open_validator(stack, wiring.BrowserOptions())
+
+        def validate(project_dir, spec, shot):
+            return validator.validate(project_dir, spec, screenshot_path=shot)
+
+        print(f"model: {model.description.get('name')}; budget {args.budget} tokens per run; "
+              f"{args.candidates} candidates; modes: {', '.join(modes)}", flush=True)
+        for r in range(args.repeat):
+            for spec in specs:
+                for mode in modes:
+                    out = root / f"{spec.stem}-{mode}-{r + 1}"
+                    row = run_one(spec, mode, out, model, validate,
+                                  mode_options(mode, args.budget, args.candidates, args.max_iterations))
+                    rows.append(row)
+                    print(f"  {row['spec']:20} {mode:11} {'PASS' if row['passed'] else 'fail'}  "
+                          f"{row['iterations']} it, {row['tokens']} tok, {row['seconds']:.0f} s "
+                          f"(best: {row['errors']} errors; {row['stopped_because']})", flush=True)
+                    if args.json:
+                        args.json.write_text(json.dumps(rows, indent=1))
+    print()
+    print(table(rows, modes))
+    print(f"\nruns kept in: {root}" if args.keep else "")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
