@@ -107,7 +107,7 @@ def test_shards_are_disjoint_complete_and_stable(tmp_path: Path):
 
 def test_batch_bounds_model_calls_and_summarizes(fake_openai: FakeOpenAI, tmp_path: Path):
     titles = ["Alpha", "Beta", "Gamma", "Delta"]
-    specs = write_specs(tmp_path / "specs", titles)
+    write_specs(tmp_path / "specs", titles)
     rec = Recorder(titles, broken={"Beta"}, delay=1.0)
     fake_openai.script(*[rec] * 12)
     runs = tmp_path / "runs"
