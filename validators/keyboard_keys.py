@@ -106,9 +106,9 @@ async def _changes_after(ctx: CheckContext, session, selector: str, action: str,
     if await ctx.within(loc.count(), "finding the control") == 0:
         return None
     watch_first = action != "click" and role in ACT_ON_FOCUS
-    if action == "click" and not await clickable(ctx, page, selector):
-        return None  # off screen or covered: nothing a click can be compared with
     if action == "click":
+        if not await clickable(ctx, page, selector):
+            return None  # off screen or covered: nothing a click can be compared with
         # Focus and hover first, so that what focus or hover alone changes is not taken for the click's effect.
         await ctx.within(loc.focus(), "focusing the control")
         await ctx.within(loc.hover(timeout=ctx.timeouts.action * 800), "moving the mouse over the control")

@@ -118,9 +118,9 @@ INIT_SCRIPT = r"""
   // What the page still has pending (timers and when they fire, fetches and XHRs in flight), so that waiting
   // for it to settle after an interaction ends when its work is done instead of after a fixed quiet time.
   if (typeof window === "object" && self === window && !self.__runshotActivity) {
-    const act = { timers: new Map(), requests: 0, setTimeout: self.setTimeout.bind(self) };
-    define(self, "__runshotActivity", act);
     const nativeSet = self.setTimeout, nativeClear = self.clearTimeout, nativeClearInterval = self.clearInterval;
+    const act = { timers: new Map(), requests: 0, setTimeout: nativeSet.bind(self) };  // the wait's own timer
+    define(self, "__runshotActivity", act);
     define(self, "setTimeout", function setTimeout(handler, ms) {
       if (typeof handler !== "function") return nativeSet.apply(self, arguments);
       const args = Array.prototype.slice.call(arguments, 2);

@@ -35,9 +35,9 @@ const roots = scope.map((s) => { try { return document.querySelector(s); } catch
 return sels.filter((s) => { let e = null; try { e = document.querySelector(s); } catch (err) {} return e && roots.some((r) => r.contains(e)); });
 """
 
-# A fingerprint of the document and its storage: equal fingerprints mean the page is back where it was.
-# The page's state as a hash of its DOM (attributes sorted, empty style/class dropped: a dialog that removes and
-# re-adds `hidden` leaves the same page, only serialized in another order), its URL and its storage.
+# A fingerprint of the page: equal fingerprints mean it is back where it was. A hash of its DOM (attributes
+# sorted, empty style/class dropped: a dialog that removes and re-adds `hidden` leaves the same page, only
+# serialized in another order), its URL and its storage.
 _SIGNATURE = r"""() => {
   let h = 0, n = 0;
   const add = (s) => { for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; n += s.length; };
