@@ -92,6 +92,15 @@ DEFAULT_VIEWPORT = (1280, 800)
 
 
 @dataclass
+class OpenContext:
+    """A context with its one loaded, instrumented page (see `BrowserHost.start_session`)."""
+
+    context: Any  # playwright.async_api.BrowserContext
+    session: PageSession
+    inflight: Any  # the page's requests in flight (pages.Inflight)
+
+
+@dataclass
 class BrowserSettings:
     executable: str | None = None  # None: RUNSHOT_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
     headless: bool = True
@@ -268,7 +277,22 @@ class BrowserHost:
         return (await self.browser()).version
 
     @contextlib.asynccontextmanager
-    async def open_session(
+    async def open_session(self, base_url: str, *args: Any, **kwargs: Any) -> AsyncIterator[PageSession]:
+        """A fresh isolated context with one page loaded from `base_url` + `path`, instrumented (the arguments are
+        those of `start_session`).
+
+        Raises PageUnresponsive (a CheckTimeout) when the page does not load or stops answering right
+        after, PageLoadError when loading fails otherwise. Pass `events` to keep what the page did
+        even when opening fails. The context is closed on exit, whatever happens. `executable` names the
+        Chromium to open it in (default: the host's own, which reaches servers on this machine's loopback).
+        """
+        opened = await self.start_session(base_url, *args, **kwargs)
+        try:
+            yield opened.session
+        finally:
+            await self.close_context(opened.context)
+
+    async def start_session(
         self,
         base_url: str,
         path: str | None = None,
@@ -277,14 +301,9 @@ class BrowserHost:
         events: PageEvents | None = None,
         context_options: dict | None = None,
         executable: str | None = None,
-    ) -> AsyncIterator[PageSession]:
-        """A fresh isolated context with one page loaded from `base_url` + `path`, instrumented.
-
-        Raises PageUnresponsive (a CheckTimeout) when the page does not load or stops answering right
-        after, PageLoadError when loading fails otherwise. Pass `events` to keep what the page did
-        even when opening fails. The context is closed on exit, whatever happens. `executable` names the
-        Chromium to open it in (default: the host's own, which reaches servers on this machine's loopback).
-        """
+    ) -> "OpenContext":
+        """What `open_session` yields, with its context and request tracker: the caller closes the context
+        (`close_context`). On failure the context is closed here and the error raised."""
         timeouts = timeouts or Timeouts()
         events = events if events is not None else PageEvents()
         width, height = viewport or DEFAULT_VIEWPORT
@@ -315,9 +334,10 @@ class BrowserHost:
             inflight = Inflight()
             instrument_page(page, events, inflight)
             await load_page(page, url, timeouts, events, inflight)
-            yield PageSession(page=page, events=events, url=url)
-        finally:
+        except BaseException:
             await self.close_context(context)
+            raise
+        return OpenContext(context=context, session=PageSession(page=page, events=events, url=url), inflight=inflight)
 
     async def close_context(self, context: Any) -> None:
         """Close a context within a few seconds; if even that hangs, kill the browser (relaunched on next use)."""

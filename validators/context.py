@@ -44,6 +44,11 @@ class PageEvents:
         """Lengths now, so a caller can later ask what happened since (see ``since``)."""
         return {name: len(getattr(self, name)) for name in _EVENT_LISTS}
 
+    def clear(self) -> None:
+        """Forget everything recorded so far (the page is about to be loaded anew for someone else)."""
+        for name in _EVENT_LISTS:
+            getattr(self, name).clear()
+
     def since(self, mark: dict[str, int]) -> "PageEvents":
         out = PageEvents(crashed=self.crashed)
         for name in _EVENT_LISTS:

@@ -33,6 +33,7 @@ from runshot.validators.build import build_project
 from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts
 from runshot.validators.jobs import run_jobs
 from runshot.validators.plan import PAGE, Step, check_jobs_for, run_plan
+from runshot.validators.pool import SessionPool
 from runshot.validators.registry import Registry, load_registry
 from runshot.validators.sandbox import (
     BrowserSandbox,
@@ -301,6 +302,7 @@ class Validator:
         self, run: "_Run", session: PageSession, base_url: str, executable: str | None = None
     ) -> None:
         t = self.timeouts
+        pool = SessionPool(self.host, base_url, run.spec.entry, t, executable)
         if run.screenshot_path is not None:
             with _timer(run.info, "screenshot"):
                 try:
@@ -313,7 +315,7 @@ class Validator:
             base_url=base_url,
             entry_url=base_url + run.spec.entry.lstrip("/"),
             session=session,
-            open_session=partial(_open_session, self.host, base_url, run.spec.entry, t, executable=executable),
+            open_session=pool.open,
             timeouts=t,
             strict=run.strict,
             # The Chromium that reaches base_url: acceptance test files launch it themselves.
@@ -326,7 +328,11 @@ class Validator:
                 run.info.setdefault("skipped", []).append(name)
                 continue
             steps.append(Step(name, fn, *self.needs_of(name)))
-        plan = await run_plan(steps, ctx, session, t, run.check_jobs)
+        try:
+            plan = await run_plan(steps, ctx, session, t, run.check_jobs)
+        finally:
+            await pool.close()
+            run.info["isolated_pages"] = {"opened": pool.opened, "reused": pool.reused}
         # Merged in the checks' order, whatever order they finished in.
         # One axe problem at one place is reported once, by the first check in registry order that saw it: the
         # checks that judge later states run side by side, so which of them saw it first must not matter.
@@ -383,25 +389,6 @@ class _Run:
             info=self.info,
             checks_run=self.checks_run,
         )
-
-
-def _open_session(
-    host: BrowserHost,
-    base_url: str,
-    entry: str,
-    timeouts: Timeouts,
-    path: str | None = None,
-    viewport: tuple[int, int] | None = None,
-    *,
-    executable: str | None = None,
-    **options: Any,
-):
-    """CheckContext.open_session: a fresh page (the entry page unless `path`); extra keywords go to the context."""
-    events = options.pop("events", None)
-    return host.open_session(
-        base_url, path or entry, viewport, timeouts, events=events, context_options=options or None,
-        executable=executable,
-    )
 
 
 def _unresponsive(exc: PageUnresponsive, entry: str) -> Finding:

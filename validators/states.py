@@ -21,6 +21,7 @@ from runshot.validators.browser import PageLoadError, load_page
 from runshot.validators.context import CheckContext, CheckTimeout, PageSession
 from runshot.validators.domtools import js, label
 from runshot.validators.policy import axe_severity
+from runshot.validators.pool import clear_storage
 from runshot.validators.semantics import find_clickables
 
 CHECK = "a11y"  # the check named in state findings unless the caller gives its own
@@ -223,22 +224,6 @@ async def _clickables(ctx, page, head: str, include: list[str], seen: set, check
     return out
 
 
-_CLEAR_STORAGE = """async () => {
-  try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
-  try {
-    if (self.indexedDB && indexedDB.databases) for (const d of await indexedDB.databases()) indexedDB.deleteDatabase(d.name);
-  } catch (e) {}
-  try { if (self.caches) for (const key of await caches.keys()) await caches.delete(key); } catch (e) {}
-}"""
-
-
-async def clear_storage(ctx: CheckContext, page) -> None:
-    """Forget what the app stored (local and session storage, IndexedDB, cache storage, cookies) before a reload,
-    so that the page loads as on a first visit."""
-    await ctx.within(page.evaluate(_CLEAR_STORAGE), "clearing storage")
-    await ctx.within(page.context.clear_cookies(), "clearing cookies")
-
-
 class Walk:
     """One isolated page (its own context) that a check drives through many interactions.
 
@@ -314,7 +299,7 @@ class Walk:
             return
         self.reloads += 1
         try:
-            await clear_storage(self.ctx, self.page)
+            await clear_storage(self.page, self.ctx.timeouts.action)
             url = self.session.url
             await load_page(self.page, url, self.ctx.timeouts, self.events)
             await self._loaded()
