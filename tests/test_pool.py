@@ -109,12 +109,12 @@ def test_a_page_handed_on_takes_the_size_asked_for(validator: Validator, app: Pa
         sizes = []
         for viewport in (None, (375, 667), None):
             async with pool.open(viewport=viewport) as s:
-                sizes.append((s.page.viewport_size, await s.page.evaluate("() => innerWidth")))
+                sizes.append((s.page.viewport_size, await s.page.evaluate("() => [innerWidth, screen.width]")))
         return sizes
 
     sizes, opened, reused = in_pool(validator, app, body)
-    assert sizes == [({"width": 1280, "height": 800}, 1280), ({"width": 375, "height": 667}, 375),
-                     ({"width": 1280, "height": 800}, 1280)]
+    assert sizes == [({"width": 1280, "height": 800}, [1280, 1280]), ({"width": 375, "height": 667}, [375, 375]),
+                     ({"width": 1280, "height": 800}, [1280, 1280])]  # the screen follows, as in a fresh context
     assert (opened, reused) == (1, 2)
 
 
