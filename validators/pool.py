@@ -25,7 +25,7 @@ from typing import Any, AsyncIterator
 
 from playwright.async_api import Error as PlaywrightError
 
-from runshot.validators.browser import DEFAULT_VIEWPORT, OpenContext, PageLoadError
+from runshot.validators.browser import DEFAULT_VIEWPORT, OpenContext, PageLoadError, load_page
 from runshot.validators.context import CheckTimeout, PageSession, Timeouts, within
 
 _CLEAR_STORAGE = """async () => {
@@ -96,8 +96,6 @@ class SessionPool:
         return opened
 
     async def _reset(self, opened: OpenContext, viewport: tuple[int, int]) -> None:
-        from runshot.validators.browser import load_page
-
         page, seconds = opened.session.page, self.timeouts.action
         for other in list(opened.context.pages):
             if other is not page:
