@@ -2,7 +2,7 @@
 
     python benchmarks/lift.py [--budget 12000] [--candidates 3] [--model local] [--base-url URL] [--api-key KEY]
                               [--keep DIR] [--modes one-shot,repair,candidates,both] [--json OUT] [SPEC ...]
-    python benchmarks/lift.py --from-json OUT      # the table of a saved run (also of one stopped early)
+    python benchmarks/lift.py --from-json OUT ...  # the table of saved runs (also of one stopped early)
 
 Specs (default): the samples with written acceptance checks that fit a small model (counter, tip calculator,
 todo) and two WebGen-Bench instructions with acceptance checks written for them (benchmarks/webgen/). Each spec
@@ -15,8 +15,8 @@ runs in every mode with one model and one browser, so all modes see the same end
 
 Checks the model writes from the spec are off in every mode (the written checks are the judge).
 
-Every request is seeded (a run's unseeded requests get seed 1; --repeat R offsets every seed by 1000 per
-repeat), and an identical request (same messages, temperature and seed) is answered once and replayed to any
+Every request is seeded (a run's unseeded requests get seed 1; each repeat offsets every seed by 1000, and
+--first-repeat K starts at repeat K, to add repeats to an earlier run's --json later), and an identical request (same messages, temperature and seed) is answered once and replayed to any
 later run that makes it: the one-shot answer is also candidate 1 and the repair mode's first answer, and the
 "both" mode replays the candidates and, when candidate 1 wins, the repair mode's repairs. Replayed answers are
 charged in full (their tokens count against the budget and their model seconds are added to the run's seconds),
@@ -136,6 +136,7 @@ def main() -> int:
     ap.add_argument("--max-iterations", type=int, default=4, help="for the repair modes")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--repeat", type=int, default=1, help="runs per spec and mode")
+    ap.add_argument("--first-repeat", type=int, default=1, help="number of the first repeat (seeds follow it)")
     ap.add_argument("--model", default="local")
     ap.add_argument("--base-url")
     ap.add_argument("--api-key")
@@ -143,7 +144,8 @@ def main() -> int:
     ap.add_argument("--no-replay", action="store_true", help="ask again for a request already answered")
     ap.add_argument("--keep", type=Path, help="keep every run under this folder")
     ap.add_argument("--json", type=Path, help="write every run's figures here (after each run)")
-    ap.add_argument("--from-json", type=Path, help="print the table of a saved --json file instead of running")
+    ap.add_argument("--from-json", type=Path, nargs="+",
+                    help="print the table of saved --json files (runs of several together) instead of running")
     args = ap.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
@@ -152,7 +154,7 @@ def main() -> int:
         return 2
     specs = args.specs or DEFAULT_SPECS
     if args.from_json:
-        print(table(json.loads(args.from_json.read_text()), modes))
+        print(table([row for path in args.from_json for row in json.loads(path.read_text())], modes))
         return 0
 
     from runshot import wiring
@@ -171,13 +173,14 @@ def main() -> int:
 
         print(f"model: {model.description.get('name')}; budget {args.budget} tokens per run; "
               f"{args.candidates} candidates; modes: {', '.join(modes)}", flush=True)
-        for r in range(args.repeat):
+        for r in range(args.first_repeat - 1, args.first_repeat - 1 + args.repeat):
             ask.seed_base = 1000 * r
             for spec in specs:
                 for mode in modes:
                     out = root / f"{spec.stem}-{mode}-{r + 1}"
                     row = run_one(spec, mode, out, model, validate,
                                   mode_options(mode, args.budget, args.candidates, args.max_iterations), ask)
+                    row["repeat"] = r + 1
                     rows.append(row)
                     print(f"  {row['spec']:20} {mode:11} {'PASS' if row['passed'] else 'fail'}  "
                           f"{row['iterations']} it, {row['tokens']} tok, {row['seconds']:.0f} s, "

@@ -5,7 +5,8 @@
 * Capped per round: a short list of the most blocking problems is fixed more often than a long one.
 * Enriched: a `where` (or stack) pointing at `file.js:LINE` gets a code frame, the line and two either side from
   the project's files; a "Cannot read/set properties of null" error names the lookup on that line that found
-  nothing (getElementById('x'), querySelector('.y')) and lists the ids and classes the HTML does have.
+  nothing (getElementById('x'), querySelector('.y')) and lists the ids and classes the HTML does have; a
+  contrast failure names the CSS declarations that set its colours and colours that would pass (see contrast).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from runshot.generator import contrast
 from runshot.generator.prompts import file_of
 from runshot.values import Finding, dedupe, truncate
 
@@ -57,7 +59,11 @@ def for_prompt(findings: list[Finding], files: dict[str, str], cap: int | None, 
 
 
 def enrich(f: Finding, files: dict[str, str], entry: str = "index.html") -> Finding:
-    """The finding with a code frame and, for a null lookup, what the HTML has instead."""
+    """The finding with a code frame and, for a null lookup, what the HTML has instead; for a contrast failure,
+    where its colours are set and which would pass."""
+    if f.rule == "color-contrast":
+        where = contrast.explain(f.hint, f.evidence, files)
+        return dataclasses.replace(f, hint=truncate(f"{where} {f.hint}", 900)) if where else f
     ref = _line_ref(f, files, entry)
     if ref is None:
         return f

@@ -52,3 +52,65 @@ def test_findings_without_a_line_stay_as_they_are_and_reach_the_prompt_capped():
     text = repair_messages(Spec(title="Todo", body="A todo list.", source="prompt"), FILES, shown, 2)[1]["content"]
     assert "error number 11" in text and "error number 12" not in text
     assert "app.js around line" in text
+
+
+# ------------------------------------------------------------------ contrast failures name their CSS
+
+TIP_CSS = """body { font-family: system-ui, sans-serif; color: #1a1a1a; background: #ffffff; }
+form {
+  display: flex;
+}
+@media (max-width: 600px) {
+  .wide { color: #FFF; }
+}
+button {
+  padding: 0.5rem 1rem;
+  background-color: #007bff;
+  color: white;
+}
+"""
+# axe-core's hint for the button above, as a real run gave it.
+TIP_HINT = ("Element has insufficient color contrast of 3.97 (foreground color: #ffffff, background color: #007bff, "
+            "font size: 10.0pt (13.3333px), font weight: normal). Expected contrast ratio of 4.5:1 — "
+            "https://dequeuniversity.com/rules/axe/4.12/color-contrast?application=axeAPI")
+
+
+def test_a_contrast_failure_names_the_declarations_and_a_colour_that_passes():
+    from runshot.generator.contrast import contrast
+
+    f = Finding("a11y", ERROR, "axe rule 'color-contrast' (serious, WCAG 2 AA): Elements must meet minimum color "
+                "contrast ratio thresholds", where="#calculate", hint=TIP_HINT,
+                evidence='<button type="button" id="calculate">Calculate</button>', rule="color-contrast")
+    hint = enrich(f, {"style.css": TIP_CSS, "index.html": HTML}).hint
+    assert hint.startswith("Its colours are set at style.css line 10 (button { background-color: #007bff }) and "
+                           "style.css line 11 (button { color: white })")
+    assert "line 6 (.wide { color: #FFF })" in hint  # the same white, in a rule that does not name the button: last
+    assert hint.index("line 6") > hint.index("line 11")
+    assert "background #006fe6 with text #ffffff gives 4.75:1" in hint
+    assert "; or text" not in hint  # white text cannot get lighter: only the background can change
+    assert TIP_HINT in hint  # axe's own words stay
+    assert int(contrast("#ffffff", "#007bff") * 100) / 100 == 3.97  # axe-core's figure (it truncates)
+
+
+def test_applying_the_proposed_colour_passes_axe(tmp_path):
+    """Real Chromium and axe-core: the colour the hint proposes, written where the hint says, passes."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    from runshot.validators.runner import Validator
+
+    app = tmp_path / "app"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "checks" / "bad_low_contrast", app)
+    spec = Spec(title="Notes", body="", source="prompt")
+    with Validator() as v:
+        before = [f for f in v.validate(app, spec, checks=["a11y"]).findings if f.rule == "color-contrast"]
+        assert before and before[0].is_error
+        files = {p.name: p.read_text() for p in app.iterdir() if p.is_file()}
+        hint = enrich(before[0], files).hint
+        assert "index.html line 12 (style attribute of <p> { color: #cfcfcf })" in hint
+        proposed = re.search(r"text (#[0-9a-f]{6}) on background #ffffff", hint).group(1)
+        page = app / "index.html"
+        page.write_text(page.read_text().replace("color:#cfcfcf", f"color:{proposed}"))
+        after = [f for f in v.validate(app, spec, checks=["a11y"]).findings if f.rule == "color-contrast"]
+    assert after == []
