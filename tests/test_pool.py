@@ -128,3 +128,25 @@ def test_a_validation_hands_pages_on_between_its_checks(app: Path) -> None:
         result = v.validate(app, load_spec(str(spec_file)), checks=["runtime", "sweep", "mobile", "acceptance"])
     assert result.info["isolated_pages"] == {"opened": 1, "reused": 2}
     assert not [f for f in result.findings if f.check == "acceptance"], result.findings
+
+
+def test_plugin_checks_get_contexts_of_their_own(app: Path) -> None:
+    # A plugin may change its context in ways a reload does not undo (here an init script that rewrites the
+    # page): its page is never handed on, so the acceptance check after it still sees a first visit.
+    from runshot.validators.registry import built_in_registry, function_check
+
+    async def polluting(ctx):
+        async with ctx.open_session() as s:
+            await s.page.context.add_init_script(
+                "addEventListener('DOMContentLoaded', () => { document.getElementById('seen').textContent = 'x'; })")
+        return []
+
+    registry = built_in_registry().with_checks(function_check("polluting", polluting, source="a-plugin",
+                                                              needs="isolated"))
+    spec_file = app / "spec.md"
+    spec_file.write_text("---\ntitle: t\nchecks:\n  - name: a first visit\n    steps:\n"
+                         "      - expect: {text: first visit}\n---\nA page.\n")
+    with Validator(timeouts=TIMEOUTS, check_jobs=1, registry=registry) as v:
+        result = v.validate(app, load_spec(str(spec_file)), checks=["runtime", "polluting", "sweep", "acceptance"])
+    assert result.info["isolated_pages"] == {"opened": 1, "reused": 1}
+    assert not [f for f in result.findings if f.check in ("acceptance", "polluting")], result.findings

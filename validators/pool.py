@@ -13,7 +13,8 @@ there is one, brought back to a first visit first:
 
 A page is parked only when its check ended normally and the page still answers and has not crashed; anything
 else is closed, and a page that will not come back is replaced by a new context. Sessions asked for with a
-path or context options are never pooled. Nothing outlives
+path or context options are never pooled, nor are those of plugin checks (`fresh`): they may change their
+context (routes, init scripts, permissions) in ways a reload does not undo. Nothing outlives
 one validation: `close()` closes every parked context. The requests the server saw do not change (the app's
 files are served with `Cache-Control: no-store`), and pages are never shared by two checks at once.
 """
@@ -57,11 +58,8 @@ class SessionPool:
     @contextlib.asynccontextmanager
     async def open(self, path: str | None = None, viewport: tuple[int, int] | None = None,
                    **options: Any) -> AsyncIterator[PageSession]:
-        events = options.pop("events", None)
-        if path or options or events is not None:
-            async with self.host.open_session(self.base_url, path or self.entry, viewport, self.timeouts,
-                                              events=events, context_options=options or None,
-                                              executable=self.executable) as session:
+        if path or options:
+            async with self.fresh(path, viewport, **options) as session:
                 yield session
             return
         opened = await self._take(viewport)
@@ -74,6 +72,12 @@ class SessionPool:
                 self._spare.append(opened)
             else:
                 await self.host.close_context(opened.context)
+
+    def fresh(self, path: str | None = None, viewport: tuple[int, int] | None = None, **options: Any):
+        """A page in a new context, never pooled: what plugin checks get (they may change their context)."""
+        events = options.pop("events", None)
+        return self.host.open_session(self.base_url, path or self.entry, viewport, self.timeouts, events=events,
+                                      context_options=options or None, executable=self.executable)
 
     async def close(self) -> None:
         spare, self._spare = self._spare, []

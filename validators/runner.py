@@ -327,6 +327,9 @@ class Validator:
             if fn is None:
                 run.info.setdefault("skipped", []).append(name)
                 continue
+            check = self.registry.get(name)
+            if check is not None and not check.built_in:  # plugins get pages of their own, as documented
+                fn = _with_fresh_pages(fn, pool.fresh)
             steps.append(Step(name, fn, *self.needs_of(name)))
         try:
             plan = await run_plan(steps, ctx, session, t, run.check_jobs)
@@ -389,6 +392,15 @@ class _Run:
             info=self.info,
             checks_run=self.checks_run,
         )
+
+
+def _with_fresh_pages(fn: CheckFn, fresh: Callable[..., Any]) -> CheckFn:
+    """`fn` with a context whose `open_session` always opens a new browser context."""
+
+    async def check(ctx: CheckContext) -> list[Finding]:
+        return await fn(dataclasses.replace(ctx, open_session=fresh))
+
+    return check
 
 
 def _unresponsive(exc: PageUnresponsive, entry: str) -> Finding:
