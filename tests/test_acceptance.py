@@ -160,6 +160,11 @@ FAILING = {
         "case: step 2 `expect: {role: 'status', text: 'Count: 5'}` failed: expected role=status to contain "
         'the text "Count: 5", page showed the text "Count: 1"',
     ),
+    "text in other letter case": (
+        "- click: {role: button, name: Increment}\n- expect: {role: status, text: 'count: 1'}",
+        'the text "count: 1", page showed the text "Count: 1" (the same words in other letter case: the case must '
+        'match)',
+    ),
     "value": (
         "- fill: {label: New task, value: Buy milk}\n- expect: {label: New task, value: Buy bread}",
         'expected label="New task" to have the value "Buy bread", page showed the value "Buy milk"',

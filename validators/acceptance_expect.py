@@ -124,7 +124,10 @@ def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeou
             got = await texts(1000)
             if any(want in t for t in got):
                 return True, ""
-            return False, f"the text {_quote_list(got[:5])}"
+            shown = f"the text {_quote_list(got[:5])}"
+            if any(want.lower() in t.lower() for t in got):
+                shown += " (the same words in other letter case: the case must match)"
+            return False, shown
         return f'{desc} to contain the text "{want}"', probe
 
     if key == "value":
