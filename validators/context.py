@@ -148,7 +148,8 @@ class CheckContext:
     session: PageSession  # the entry page, loaded and instrumented
     open_session: Callable[..., AsyncContextManager[PageSession]]
     # open_session(path: str | None = None, viewport: tuple[int, int] | None = None)
-    #   -> async context manager giving a fresh isolated context with one loaded, instrumented page
+    #   -> async context manager giving an isolated page, loaded as on a first visit and instrumented: for built-in
+    #      checks possibly a page an earlier check left (validators/pool.py), for plugins a new context
     timeouts: Timeouts = field(default_factory=Timeouts)
     strict: bool = False
     info: dict = field(default_factory=dict)  # facts for the report (e.g. {"axe_version": "4.12.1"})

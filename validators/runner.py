@@ -6,7 +6,8 @@
 Every check runs under a deadline; a check that overruns or breaks becomes a finding itself, so a
 validation always ends with a result. One Validator keeps its browser across many validations.
 The checks of one validation follow a plan (validators/plan.py): those that only read the loaded page run
-in turn on it, those that open their own pages run side by side (`check_jobs`). `validate_many` validates
+in turn on it, those that open their own pages run side by side (`check_jobs`), handing their pages on to
+the next instead of opening a context each (validators/pool.py). `validate_many` validates
 several projects at once.
 
 Where bubblewrap works (and BrowserSettings.sandbox / $RUNSHOT_SANDBOX allow it), the app's server and
