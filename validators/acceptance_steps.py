@@ -22,7 +22,7 @@ from runshot.validators.acceptance_targets import (
     parse_target,
     target_forms,
 )
-from runshot.validators.context import CheckTimeout, PageSession, Timeouts, within
+from runshot.validators.context import CheckTimeout, PageSession, Timeouts, responds, within
 from runshot.validators.context import settle as dom_settle
 from runshot.values import ERROR, Finding, truncate
 from runshot.vocab import ACTION_NAMES
@@ -209,7 +209,7 @@ async def _do(awaitable: Awaitable[Any], what: str, timeouts: Timeouts, page: An
     try:
         await within(awaitable, timeouts.action + 1, what)
     except (PlaywrightError, CheckTimeout) as exc:
-        if not await _responds(page):
+        if not await responds(page, 1.0):
             raise StepFailed(
                 "the page to respond",
                 f"no answer after {what} (a script is stuck, e.g. an endless loop in an event handler)",
@@ -224,14 +224,6 @@ async def _do(awaitable: Awaitable[Any], what: str, timeouts: Timeouts, page: An
             "the element must be visible, enabled, not covered by another element, and of the right kind "
             "(fill needs an input, select a <select>, check a checkbox or radio)",
         ) from None
-
-
-async def _responds(page: Any) -> bool:
-    try:
-        await within(page.evaluate("() => 1"), 1.0, "a liveness probe")
-        return True
-    except Exception:  # noqa: BLE001 (stuck, crashed or closed: all mean no)
-        return False
 
 
 def _call_log(exc: BaseException) -> str:

@@ -130,6 +130,15 @@ _SETTLE_JS = """([quiet, most]) => new Promise((resolve) => {
 })"""
 
 
+async def responds(page: Any, seconds: float) -> bool:
+    """Whether the page still answers a trivial script within `seconds` (stuck, crashed or closed: no)."""
+    try:
+        await within(page.evaluate("() => 1"), seconds, "a liveness probe")
+        return True
+    except Exception:  # noqa: BLE001 (every failure means the same here)
+        return False
+
+
 async def settle(page: Any, quiet: float = 0.08, most: float = 0.3, deadline: float = 3.0) -> None:
     """Wait until the page's DOM stops changing (`quiet` s without a mutation), at most `most` s.
 

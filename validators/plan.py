@@ -23,9 +23,9 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
-from runshot.validators.context import CheckContext, CheckTimeout, PageSession, Timeouts, within
+from runshot.validators.context import CheckContext, CheckTimeout, PageSession, Timeouts, responds, within
 from runshot.values import ERROR, WARNING, Finding
 
 PAGE, ISOLATED, VIEWPORT = "page", "isolated", "viewport"
@@ -126,7 +126,7 @@ async def _step(step: Step, ctx: CheckContext, session: PageSession, timeouts: T
         raise
     finally:
         outcome.seconds = round(time.monotonic() - started, 3)
-    if outcome.hung and plan.stopped is None and not await responds(session.page, timeouts):
+    if outcome.hung and plan.stopped is None and not await responds(session.page, min(timeouts.action, 2.0)):
         plan.stopped = f"the page stopped responding during the {step.name} check"
         return False
     return plan.stopped is None
@@ -158,11 +158,3 @@ async def run_check(name: str, fn: CheckFn, ctx: CheckContext, timeouts: Timeout
         ], False
     return list(found or []), False
 
-
-async def responds(page: Any, timeouts: Timeouts) -> bool:
-    """Whether the page still answers a trivial script within a couple of seconds."""
-    try:
-        await within(page.evaluate("() => 1"), min(timeouts.action, 2.0), "a liveness probe")
-        return True
-    except Exception:
-        return False

@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator
 from playwright.async_api import Error as PlaywrightError
 
 from runshot.validators.browser import DEFAULT_VIEWPORT, OpenContext, PageLoadError, load_page
-from runshot.validators.context import CheckTimeout, PageSession, Timeouts, within
+from runshot.validators.context import CheckTimeout, PageSession, Timeouts, responds, within
 
 _CLEAR_STORAGE = """async () => {
   try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
@@ -117,8 +117,4 @@ class SessionPool:
         page = opened.session.page
         if opened.session.events.crashed or page.is_closed():
             return False
-        try:
-            await within(page.evaluate("() => 1"), min(self.timeouts.action, 1.0), "a liveness probe")
-        except (CheckTimeout, PlaywrightError):
-            return False
-        return True
+        return await responds(page, min(self.timeouts.action, 1.0))
