@@ -28,8 +28,9 @@ _HINT = re.compile(
 _STYLE_BLOCK = re.compile(r"(<style\b[^>]*>)(?P<css>.*?)</style>", re.I | re.S)
 _STYLE_ATTR = re.compile(r"""<(?P<tag>[a-z][\w-]*)(?P<before>[^>]*?)\sstyle\s*=\s*(?P<q>["'])(?P<css>.*?)(?P=q)""",
                          re.I | re.S)
-_ID = re.compile(r"""\bid\s*=\s*["']([^"']+)["']""", re.I)
-_CLASS = re.compile(r"""\bclass\s*=\s*["']([^"']+)["']""", re.I)
+# An element's id and class attributes in HTML source (feedback reads the names a whole page has with them).
+ID_ATTR = re.compile(r"""\bid\s*=\s*["']([^"']+)["']""", re.I)
+CLASS_ATTR = re.compile(r"""\bclass\s*=\s*["']([^"']+)["']""", re.I)
 _TAG = re.compile(r"<\s*([a-z][\w-]*)", re.I)
 
 
@@ -105,8 +106,8 @@ def find_places(files: dict[str, str], failure: Failure, names: set[str]) -> lis
                 line = text.count("\n", 0, m.start()) + 1
                 element = f"<{m.group('tag').lower()}>"
                 attrs = m.group("before")
-                mine = {m.group("tag").lower()} | set(_ID.findall(attrs)) | {
-                    c for group in _CLASS.findall(attrs) for c in group.split()}
+                mine = {m.group("tag").lower()} | set(ID_ATTR.findall(attrs)) | {
+                    c for group in CLASS_ATTR.findall(attrs) for c in group.split()}
                 for prop, value, _ in _declarations(m.group("css")):
                     if _matches(prop, value, wanted):
                         found.append(Place(path, line, f"style attribute of {element}", prop, value,
@@ -182,8 +183,8 @@ def _element_names(evidence: str) -> set[str]:
     tag = _TAG.search(first)
     if tag:
         names.add(tag.group(1).lower())
-    names.update(_ID.findall(first))
-    for group in _CLASS.findall(first):
+    names.update(ID_ATTR.findall(first))
+    for group in CLASS_ATTR.findall(first):
         names.update(group.split())
     return names
 

@@ -29,8 +29,6 @@ _LOOKUP = re.compile(
     r"""(?P<call>getElementById|querySelector(?:All)?|getElementsByClassName)\(\s*(?P<q>['"`])(?P<arg>[^'"`]+)(?P=q)\s*\)"""
 )
 _USED = re.compile(r"\b([A-Za-z_$][\w$]*)\s*(?:\?\.|\.)\s*[A-Za-z_$]")
-_ID_ATTR = re.compile(r"""\bid\s*=\s*["']([^"']+)["']""", re.I)
-_CLASS_ATTR = re.compile(r"""\bclass\s*=\s*["']([^"']+)["']""", re.I)
 
 
 def rank(f: Finding) -> int:
@@ -139,9 +137,9 @@ def html_names(files: dict[str, str]) -> tuple[list[str], list[str]]:
     for path, text in files.items():
         if not path.lower().endswith((".html", ".htm")):
             continue
-        for m in _ID_ATTR.finditer(text):
+        for m in contrast.ID_ATTR.finditer(text):
             ids.setdefault(m.group(1).strip(), None)
-        for m in _CLASS_ATTR.finditer(text):
+        for m in contrast.CLASS_ATTR.finditer(text):
             for name in m.group(1).split():
                 classes.setdefault(name, None)
     return list(ids), list(classes)
