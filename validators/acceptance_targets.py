@@ -124,21 +124,22 @@ async def find_one(page: Any, target: Target, timeouts: Timeouts) -> Any:
     """The element an action works on: waits for a match, prefers visible ones and an exact name."""
     loc = target.locator(page)
     visible = loc.filter(visible=True)
-    counted = {"n": 0, "visible": False}
+    matches, any_visible = 0, False
 
     async def present() -> tuple[bool, str]:  # visible matches first: most steps need one query, not three
-        n = await count_matches(visible, timeouts)
-        counted.update(n=n, visible=n > 0)
-        if not n:
-            counted["n"] = await count_matches(loc, timeouts)
-        return counted["n"] > 0, ""
+        nonlocal matches, any_visible
+        matches = await count_matches(visible, timeouts)
+        any_visible = matches > 0
+        if not any_visible:
+            matches = await count_matches(loc, timeouts)
+        return matches > 0, ""
 
     found, _ = await poll(present, timeouts)
     if not found:
         raise StepFailed(f"an element matching {target.describe()}", "no such element", missing_hint(target))
-    if counted["visible"]:
+    if any_visible:
         loc = visible
-    if not target.exact and target.kind in ("role", "label", "text") and counted["n"] > 1:
+    if not target.exact and target.kind in ("role", "label", "text") and matches > 1:
         exact = Target(target.kind, target.value, target.name, True, target.has_text).locator(page)
         exact_visible = exact.filter(visible=True)
         if await count_matches(exact_visible, timeouts):
