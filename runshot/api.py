@@ -109,8 +109,10 @@ def check(path, spec=None, checks=None, *, strict: bool = False, screenshot=None
 def check_many(paths: list[Path], specs: list, checks=None, *, strict: bool = False, screenshots=None, jobs: int = 1,
                on_done: Callable[[CheckResult], None] | None = None, chromium: str | None = None,
                sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
-               check_jobs: int | None = None, registry=None, validator=None) -> list[CheckResult]:
-    """Validate several projects with one browser, up to `jobs` at once; results in the order of `paths`."""
+               check_jobs: int | None = None, registry=None, validator=None, host=None) -> list[CheckResult]:
+    """Validate several projects with one browser, up to `jobs` at once; results in the order of `paths`.
+
+    `host`: a browser host to validate on (see `wiring.open_host`; its caller closes it), else one is started."""
     from runshot import wiring
     from runshot.validators.runner import ValidationRequest
 
@@ -128,7 +130,7 @@ def check_many(paths: list[Path], specs: list, checks=None, *, strict: bool = Fa
         if validator is None:
             browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
                                             check_timeout=check_timeout, check_jobs=check_jobs)
-            validator = wiring.open_validator(stack, browser, registry)
+            validator = wiring.open_validator(stack, browser, registry, host)
         results = validator.validate_many(requests, checks=selected, strict=strict, jobs=jobs, on_done=done)
     return [CheckResult.from_validation(r, names[q.project_dir]) for q, r in zip(requests, results)]
 

@@ -150,21 +150,37 @@ def check_browser(browser: BrowserOptions) -> None:
     BrowserSettings(executable=browser.chromium).resolve_executable()
 
 
-def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None) -> Callable[[], object]:
-    """A function making Validators with these options (for pools that start one browser per slot)."""
+def _browser_settings(browser: BrowserOptions):
     from runshot.validators.browser import BrowserSettings
+
+    return BrowserSettings(executable=browser.chromium, sandbox=browser.sandbox or "auto")
+
+
+def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None, host=None) -> Callable[[], object]:
+    """A function making Validators with these options (for pools that start one browser per slot). With
+    `host` (see open_host) they use that browser host, which their caller closes."""
     from runshot.validators.context import Timeouts
     from runshot.validators.runner import Validator
 
-    settings = BrowserSettings(executable=browser.chromium, sandbox=browser.sandbox or "auto")
+    settings = host.settings if host is not None else _browser_settings(browser)
     timeouts = Timeouts(load=browser.page_timeout, check=browser.check_timeout)
 
     def make():
-        return Validator(settings, timeouts, check_jobs=browser.check_jobs, registry=registry)
+        return Validator(settings, timeouts, host=host, check_jobs=browser.check_jobs, registry=registry)
 
     return make
 
 
-def open_validator(stack: ExitStack, browser: BrowserOptions = BrowserOptions(), registry=None):
-    """A Validator (closed with `stack`)."""
-    return stack.enter_context(validator_factory(browser, registry)())
+def open_host(stack: ExitStack, browser: BrowserOptions = BrowserOptions()):
+    """A browser host (closed with `stack`) whose Playwright driver starts now, in the background: made before
+    the rest of a validation is set up, it has the driver running by the time the first page is opened."""
+    from runshot.validators.browser import BrowserHost
+
+    host = stack.enter_context(BrowserHost(_browser_settings(browser)))
+    host.prestart()
+    return host
+
+
+def open_validator(stack: ExitStack, browser: BrowserOptions = BrowserOptions(), registry=None, host=None):
+    """A Validator (closed with `stack`), on `host` when given (see open_host)."""
+    return stack.enter_context(validator_factory(browser, registry, host)())

@@ -400,3 +400,53 @@ def test_missing_chromium_is_an_environment_problem(monkeypatch, tmp_path: Path)
         find_chromium()
     with pytest.raises(EnvironmentProblem):
         BrowserSettings(executable=str(tmp_path / "chrome")).resolve_executable()
+
+
+def _drivers() -> list[int]:
+    """Playwright driver processes started by this test process."""
+    me, found = str(__import__("os").getpid()), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if parent == me and b"run-driver" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_prestart_starts_the_driver_before_any_launch_and_the_launch_uses_it(tmp_path: Path) -> None:
+    before = set(_drivers())
+    host = BrowserHost()
+    try:
+        host.prestart()
+        assert _wait_for(lambda: set(_drivers()) - before), "no Playwright driver was started"
+        started = set(_drivers()) - before
+        with Validator(host=host, timeouts=TIMEOUTS) as validator:
+            result = validator.validate(PROJECTS / "good", spec(), checks=["runtime"])
+        assert result.passed, result.findings
+        assert host.launches == 1
+        assert set(_drivers()) - before == started  # the launch used the driver prestart started
+    finally:
+        host.close()
+    assert _wait_for(lambda: not set(_drivers()) - before, 10), "close() left the driver running"
+
+
+def test_close_right_after_prestart_stops_the_starting_driver() -> None:
+    before = set(_drivers())
+    host = BrowserHost()
+    host.prestart()
+    host.close()
+    assert _wait_for(lambda: not set(_drivers()) - before, 10), "a driver still starting outlived close()"

@@ -66,8 +66,13 @@ __all__ = [  # the page side stays importable from here
 T = TypeVar("T")
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+# Chromium's headless shell (Debian's chromium-headless-shell; chrome-headless-shell from Google): the browser
+# without its desktop UI, which is what Playwright itself runs headless. On 2 cores a full check of a small app
+# costs it less than half the CPU of the full browser in headless mode, so it comes first when found.
+HEADLESS_NAMES = ("chromium-headless-shell", "chrome-headless-shell")
 INSTALL_HINT = (
     "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium"
+    " chromium-headless-shell"
 )
 
 # Flags on top of the ones Playwright adds (--no-sandbox, --headless, a temporary profile, ...).
@@ -102,7 +107,7 @@ class OpenContext:
 
 @dataclass
 class BrowserSettings:
-    executable: str | None = None  # None: RUNSHOT_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
+    executable: str | None = None  # None: find_chromium(headless)
     headless: bool = True
     extra_args: tuple[str, ...] = ()
     memory_mb: int | None = None  # JavaScript heap limit per page (V8 old space), None for Chromium's default
@@ -119,7 +124,7 @@ class BrowserSettings:
             if not Path(path).is_file():
                 raise EnvironmentProblem(f"Chromium not found at {self.executable}")
             return path
-        return find_chromium()
+        return find_chromium(self.headless)
 
     def launch_args(self) -> list[str]:
         args = [a for a in ISOLATION_ARGS if self.network_flags or a not in NETWORK_ARGS]
@@ -129,15 +134,16 @@ class BrowserSettings:
         return args
 
 
-def find_chromium() -> str:
-    """Chromium's path: $RUNSHOT_CHROMIUM, else the first of chromium, chromium-browser, google-chrome on PATH."""
+def find_chromium(headless: bool = True) -> str:
+    """Chromium's path: $RUNSHOT_CHROMIUM, else (headless) the first headless shell on PATH, else the first of
+    chromium, chromium-browser, google-chrome on PATH."""
     configured = os.environ.get("RUNSHOT_CHROMIUM", "").strip()
     if configured:
         path = shutil.which(configured) or configured
         if Path(path).is_file():
             return path
         raise EnvironmentProblem(f"RUNSHOT_CHROMIUM={configured} does not name a Chromium executable")
-    for name in CHROMIUM_NAMES:
+    for name in (*HEADLESS_NAMES, *CHROMIUM_NAMES) if headless else CHROMIUM_NAMES:
         path = shutil.which(name)
         if path:
             return path
@@ -163,6 +169,7 @@ class BrowserHost:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._playwright: Any = None
+        self._starting: Any = None  # the task starting Playwright, on the loop (see prestart)
         self._browser: Any = None
         self._running: str | None = None  # the executable the current (or last) browser was launched from
         self._home: str | None = None  # a private HOME for Chromium (crash reports, dconf): never a shared /tmp
@@ -187,8 +194,36 @@ class BrowserHost:
                 thread.start()
                 ready.wait(10)
                 self._loop, self._thread = loop, thread
-                self._playwright = self._browser = None
+                self._playwright = self._browser = self._starting = None
             return self._loop
+
+    def prestart(self) -> None:
+        """Start Playwright's driver now, in the background, so that its start-up (most of a second of a
+        process of its own) overlaps what the caller does before the first validation. Optional: the first
+        launch starts it otherwise; close() stops it either way."""
+        loop = self._ensure_loop()
+        asyncio.run_coroutine_threadsafe(self._quiet_start(), loop)
+
+    async def _quiet_start(self) -> None:
+        with contextlib.suppress(Exception):  # a failed start is reported by the launch that needs it
+            await self._start_playwright()
+
+    async def _start_playwright(self) -> Any:
+        """The running Playwright, started once even when several callers ask at the same time."""
+        if self._playwright is None:
+            if self._starting is None:
+                from playwright.async_api import async_playwright
+
+                self._starting = asyncio.ensure_future(within(async_playwright().start(), 60, "starting Playwright"))
+            starting = self._starting
+            try:
+                playwright = await asyncio.shield(starting)
+            finally:
+                if self._starting is starting and starting.done():
+                    self._starting = None
+            if self._playwright is None:
+                self._playwright = playwright
+        return self._playwright
 
     def run(self, coro_fn: Callable[[], Awaitable[T]], timeout: float) -> T:
         """Run `coro_fn()` on the browser loop and wait for it at most `timeout` seconds.
@@ -242,12 +277,9 @@ class BrowserHost:
         return self._browser
 
     async def _launch(self, executable: str) -> Any:
-        if self._playwright is None:
-            from playwright.async_api import async_playwright
-
-            self._playwright = await within(async_playwright().start(), 60, "starting Playwright")
+        playwright = await self._start_playwright()
         browser = await within(
-            self._playwright.chromium.launch(
+            playwright.chromium.launch(
                 executable_path=executable,
                 headless=self.settings.headless,
                 args=[*self.settings.launch_args(), self._marker],
@@ -268,6 +300,10 @@ class BrowserHost:
         return {**minimal_env(), "HOME": self._home}
 
     async def _stop_playwright(self) -> None:
+        starting, self._starting = self._starting, None
+        if starting is not None and self._playwright is None:  # still starting (prestart): let it finish, then stop
+            with contextlib.suppress(BaseException):
+                self._playwright = await within(asyncio.shield(starting), 20, "starting Playwright")
         pw, self._playwright = self._playwright, None
         if pw is not None:
             with contextlib.suppress(Exception):
@@ -375,7 +411,7 @@ class BrowserHost:
         loop = self._loop
         self._loop = None
         self._thread = None
-        self._playwright = self._browser = None
+        self._playwright = self._browser = self._starting = None
         if loop is not None:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
