@@ -87,7 +87,8 @@ def browser_mains(marker: str) -> list[int]:
     out = []
     for pid, argv in process_tree(os.getpid()).items():
         helper = any(a.startswith(b"--type=") for a in argv)
-        if marker.encode() in argv and argv[0].endswith(b"chromium") and not helper:
+        name = os.path.basename(argv[0]) if argv else b""
+        if marker.encode() in argv and name.startswith((b"chromium", b"chrome")) and not helper:
             out.append(pid)
     return out
 
