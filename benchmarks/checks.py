@@ -14,7 +14,8 @@ Ratio part, per app, for all checks and for `--checks runtime`:
 Then runshot ÷ yardstick per app and the median of those ratios, and the median seconds of each check.
 
 Throughput part: N apps (corpus apps repeated as temporary copies) through `Validator.validate_many` with
-jobs 1 and with --jobs, in apps per minute, and the speed-up.
+jobs 1 and with --jobs, in apps per minute, and the speed-up (with --runs K: K alternating rounds and the median
+speed-up); an app whose findings differ between the two is named with the difference.
 
 Both parts run with the sandbox on and off (RUNSHOT_SANDBOX) unless --sandbox says otherwise. The machine
 may be shared: take the figures as rough, and prefer --runs 3 for anything you want to quote.
@@ -229,18 +230,29 @@ def throughput_part(args, mode: str, selection: list) -> None:
             copy = Path(tmp) / f"{i:02d}-{folder.name}"
             shutil.copytree(folder, copy)
             requests.append(ValidationRequest(copy, spec_for(folder, spec_file)))
-        rates, verdicts = {}, {}
-        for jobs in (1, args.jobs):
-            started = time.perf_counter()
-            with Validator() as validator:
-                results = validator.validate_many(requests, jobs=jobs)
-            seconds = time.perf_counter() - started
-            rates[jobs] = len(requests) / seconds * 60
-            verdicts[jobs] = [(r.passed, sorted((f.check, f.rule, f.where) for f in r.findings)) for r in results]
-            print(f"jobs {jobs}: {seconds:6.1f}s, {rates[jobs]:5.1f} apps/min", flush=True)
-        same = sum(a == b for a, b in zip(verdicts[1], verdicts[args.jobs]))
-        print(f"jobs {args.jobs} ÷ jobs 1: {rates[args.jobs] / rates[1]:.2f}× "
-              f"(same findings for {same}/{len(requests)} apps)")
+        ratios, same_counts = [], []
+        for run in range(1, args.runs + 1):
+            rates, verdicts = {}, {}
+            for jobs in (1, args.jobs):
+                started = time.perf_counter()
+                with Validator() as validator:
+                    results = validator.validate_many(requests, jobs=jobs)
+                seconds = time.perf_counter() - started
+                rates[jobs] = len(requests) / seconds * 60
+                verdicts[jobs] = [(r.passed, sorted((f.check, f.rule, f.where) for f in r.findings)) for r in results]
+                print(f"run {run}, jobs {jobs}: {seconds:6.1f}s, {rates[jobs]:5.1f} apps/min", flush=True)
+            same = sum(a == b for a, b in zip(verdicts[1], verdicts[args.jobs]))
+            for request, a, b in zip(requests, verdicts[1], verdicts[args.jobs]):
+                if a != b:
+                    print(f"  {request.project_dir.name}: jobs 1 only {sorted(set(a[1]) - set(b[1]))}, "
+                          f"jobs {args.jobs} only {sorted(set(b[1]) - set(a[1]))}")
+            ratios.append(rates[args.jobs] / rates[1])
+            same_counts.append(same)
+            print(f"run {run}, jobs {args.jobs} ÷ jobs 1: {ratios[-1]:.2f}× "
+                  f"(same findings for {same}/{len(requests)} apps)", flush=True)
+        if args.runs > 1:
+            print(f"jobs {args.jobs} ÷ jobs 1, median of {args.runs} runs: {statistics.median(ratios):.2f}× "
+                  f"(same findings for {min(same_counts)}/{len(requests)} apps or more in every run)")
 
 
 def main() -> int:

@@ -138,7 +138,7 @@ def test_a_state_repeating_a_load_time_failure_is_not_reported_again(validate):
     assert both.findings[0].message.startswith("axe rule 'color-contrast'")
 
 
-def test_the_same_state_reached_by_two_checks_is_judged_once(validate):
+def test_the_same_state_reached_by_two_checks_is_reported_once_by_the_first(validator, monkeypatch):
     twice = spec_of("""
         - name: sends the form
           steps:
@@ -149,9 +149,24 @@ def test_the_same_state_reached_by_two_checks_is_judged_once(validate):
             - fill: {label: Your name, value: Ada}
             - click: {role: button, name: Send}
     """)
-    result = validate("bad_state_form_contrast", twice)
-    assert [(f.rule, f.where) for f in result.findings] == [("color-contrast", "#thanks")]
-    assert result.info["acceptance_states"] == 1
+    seen = {}
+    for jobs in (1, 2):  # the spec checks one after another, and side by side on two pages
+        monkeypatch.setattr(validator, "check_jobs", jobs)
+        result = validator.validate(FIXTURES / "bad_state_form_contrast", twice, checks=["acceptance"])
+        seen[jobs] = [f.to_dict() for f in result.findings]
+        assert [(f.rule, f.where) for f in result.findings] == [("color-contrast", "#thanks")]
+        assert result.findings[0].message.startswith("After step 2 of 'sends the form' ")
+        assert result.info["acceptance_states"] == 2  # each check judges the states it reaches
+        assert result.info["isolated_pages"]["opened"] == jobs  # side by side: a page each
+    assert seen[1] == seen[2]
+
+
+def test_the_spec_checks_share_out_the_states_judged_in_advance():
+    assert acceptance_states.state_caps(1) == [3]
+    assert acceptance_states.state_caps(2) == [2, 1]
+    assert acceptance_states.state_caps(3) == [1, 1, 1]
+    assert acceptance_states.state_caps(5) == [1, 1, 1, 0, 0]
+    assert sum(acceptance_states.state_caps(4)) == acceptance_states.MAX_STATES
 
 
 def test_watched_steps_and_phrases_come_from_the_step_language():

@@ -1,5 +1,6 @@
-"""The spec's acceptance checks: steps run as written, each check on a freshly loaded page (one isolated page,
-reloaded with the origin's storage cleared between checks; a page that will not reload is replaced).
+"""The spec's acceptance checks: steps run as written, each check on a freshly loaded page (up to two isolated
+pages side by side, each reloaded with the origin's storage cleared between the checks it runs; a page that will
+not reload is replaced).
 
 The step language (actions, targets, expectations) is defined once in runshot.vocab. The work is split:
 
@@ -16,19 +17,21 @@ from here.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from runshot.validators.acceptance_pytest import pytest_files, run_pytest_files
-from runshot.validators.acceptance_states import StateChecks
+from runshot.validators.acceptance_states import TIME_SHARE, StateChecks, merged_state_findings, state_caps
 from runshot.validators.acceptance_steps import MAX_WAIT_MS, aria_evidence, run_check, run_step
 from runshot.validators.acceptance_targets import CHECK, EVIDENCE_LIMIT, StepFailed, Target, parse_target
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
+from runshot.validators.domtools import budget_for
 from runshot.validators.runtime import findings_from_events
 from runshot.validators.states import Walk
 from runshot.values import ERROR, Finding
 
-NEEDS = "isolated"  # one page of its own, reloaded with storage cleared before each acceptance check
+NEEDS = "isolated"  # pages of its own (up to LANES), reloaded with storage cleared before each acceptance check
 RULES = {
     "acceptance/step-failed": ERROR,  # the spec says what the app must do: an unmet step is broken behaviour
     "acceptance/load-failed": ERROR,
@@ -53,43 +56,73 @@ __all__ = [
 ]
 
 
+LANES = 2  # spec checks run side by side at most, each on a page of its own
+
+
 async def check_acceptance(ctx: CheckContext) -> list[Finding]:
     """Every acceptance check of the spec on a fresh page, then the spec's pytest acceptance files.
 
+    The spec's checks run side by side on up to LANES pages (`ctx.jobs` allowing), each page reloaded with its
+    storage cleared before the next check it takes. What they find is merged in the spec's order and does not
+    depend on how many ran at once: each check has its own share of the states judged (`state_caps`), and a
+    page that cannot be loaded ends the checks at the first one that could not run, as one after another would.
     The states the steps reach are checked for accessibility too (see acceptance_states); those findings come last.
     """
     started = time.monotonic()
     findings: list[Finding] = []
-    states = StateChecks(ctx)
-    if ctx.spec.checks:
-        check = ctx.spec.checks[0]
-        try:
-            async with Walk(ctx) as walk:
-                for number, check in enumerate(ctx.spec.checks):
-                    session, mark = walk.session, walk.events.mark()
-                    if number:  # a fresh start for every check: storage cleared, the page reloaded
+    checks = ctx.spec.checks
+    states: list[StateChecks] = []
+    if checks:
+        budget = budget_for(ctx, TIME_SHARE)
+        states = [StateChecks(ctx, left=cap, budget=budget) for cap in state_caps(len(checks))]
+        outcomes: list[list[Finding]] = [[] for _ in checks]
+        failed: dict[int, Exception] = {}
+        queue = list(range(len(checks)))
+
+        async def lane() -> None:
+            walk, number = Walk(ctx), None
+            try:
+                while queue and not failed:
+                    number = queue.pop(0)
+                    if walk.session is None:
+                        await walk.__aenter__()
+                        session, mark = walk.session, walk.events.mark()
+                    else:  # a fresh start for every check: storage cleared, the page reloaded
+                        session, mark = walk.session, walk.events.mark()
                         walk.dirty = True
                         await walk.restore()
                         if walk.session is not session:  # the old page would not reload: a new one was opened
                             mark = {}
-                    watcher = states.watcher(check, walk.session)
+                    check = checks[number]
+                    watcher = states[number].watcher(check, walk.session)
                     failure = await run_check(check, walk.session, ctx.base_url, ctx.timeouts, watcher)
-                    if failure is not None:
-                        findings.append(failure)
-                    findings.extend(findings_from_events(walk.events.since(mark), ctx.base_url, ctx.project_dir))
-        except (CheckTimeout, PageLoadError) as exc:
-            findings.append(
-                Finding(CHECK, ERROR, f"{check.name}: the page could not be loaded for this check ({exc})",
-                        rule="acceptance/load-failed")
-            )
+                    outcomes[number] = ([failure] if failure is not None else []) + findings_from_events(
+                        walk.events.since(mark), ctx.base_url, ctx.project_dir)
+            except (CheckTimeout, PageLoadError) as exc:
+                failed[number] = exc
+            finally:
+                await walk.__aexit__(None, None, None)
+
+        lanes = max(1, min(LANES, ctx.jobs, len(checks)))
+        errors = [e for e in await asyncio.gather(*(lane() for _ in range(lanes)), return_exceptions=True) if e]
+        if errors:
+            raise errors[0]
+        end = min(failed) if failed else len(checks)
+        for number in range(end):
+            findings += outcomes[number]
+        if failed:
+            findings.append(Finding(CHECK, ERROR, f"{checks[end].name}: the page could not be loaded for this check "
+                                                  f"({failed[end]})", rule="acceptance/load-failed"))
+        states = states[:end + 1]
     files = pytest_files(ctx.spec)
     if files:
-        budget = ctx.timeouts.check - (time.monotonic() - started) - 1
+        budget_left = ctx.timeouts.check - (time.monotonic() - started) - 1
         findings.extend(
             await run_pytest_files(
-                files, ctx.base_url, max(budget, 5.0), ctx.timeouts, chromium=ctx.info.get("chromium"), info=ctx.info
+                files, ctx.base_url, max(budget_left, 5.0), ctx.timeouts, chromium=ctx.info.get("chromium"),
+                info=ctx.info,
             )
         )
-    if ctx.spec.checks:
-        ctx.info["acceptance_states"] = states.checked
-    return findings + states.findings()
+    if checks:
+        ctx.info["acceptance_states"] = sum(s.checked for s in states)
+    return findings + merged_state_findings(states)

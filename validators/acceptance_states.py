@@ -6,14 +6,16 @@ further (a task added, a form sent, a dialog opened). Before a step that may cha
 judged once it has been reached and its `expect` steps have run, just before the next step that is not an
 expectation (or after the last step), so the expectations see the page exactly as before. Not before a `wait`:
 a step after a wait reads what time did, and an axe run in between would change that. Only steps that passed
-count, and only when the signature changed (a state already judged, by its signature, is not judged again).
+count, and only when the signature changed (a state the same spec check already judged, by its signature, is
+not judged again; one that several spec checks reach is reported once, by the first in the spec's order).
 
 What changed (added, revealed or re-texted elements) scopes the axe run; a new document, or a change of
 attributes only, is checked whole, without the rules the a11y check already reported as warnings for the loaded
 page. Findings belong to the a11y check (they are accessibility problems), keep axe's rule ids and the policy's
 severities, and name the state: "After step 2 of 'adds a task' (click role=button name="Add"): axe rule …".
 Findings already reported for the loaded page or an earlier state are not repeated (`states.seen_keys`). At most
-MAX_STATES states per acceptance check, and none once half its deadline is spent.
+MAX_STATES states per acceptance check, shared out among its spec checks in advance (`state_caps`: they may run
+side by side), and none once half its deadline is spent.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from runshot.values import WARNING, Finding
 from runshot.vocab import ACTIONS
 
 STATE_ACTIONS = frozenset({"click", "fill", "press", "check", "select", "goto"})  # steps that may change the page
-MAX_STATES = 3  # states judged per acceptance check, all of the spec's checks together
+MAX_STATES = 3  # states judged per acceptance check, all of the spec's checks together (see state_caps)
 TIME_SHARE = 0.5  # no new state is judged once this share of the check's deadline is spent
 STATE_CHECK = "a11y"  # a contrast failure in a state is an accessibility problem: the a11y column counts it
 
@@ -57,9 +59,33 @@ def describe(step: Step) -> str:
     return text or step.describe()
 
 
+def state_caps(count: int, total: int = MAX_STATES) -> list[int]:
+    """How many states each of `count` spec checks may have judged: `total` shared out, the first checks first
+    ([3], [2, 1], [1, 1, 1], [1, 1, 1, 0, ...]). Fixed before any check runs, so that which states are judged
+    does not depend on which of the checks, running side by side, gets somewhere first."""
+    if count <= 0:
+        return []
+    if count >= total:
+        return [1] * total + [0] * (count - total)
+    return [total // count + (1 if i < total % count else 0) for i in range(count)]
+
+
+def merged_state_findings(states: list["StateChecks"]) -> list[Finding]:
+    """The findings of the spec checks' states in the spec's order; a problem (rule, element) that several
+    states show is reported once, by the first check that reached it."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Finding] = []
+    for checks in states:
+        for f in checks.findings():
+            if (f.rule, f.where) not in seen:
+                seen.add((f.rule, f.where))
+                out.append(f)
+    return out
+
+
 @dataclass
 class StateChecks:
-    """The states judged during one acceptance check, over all of its spec checks."""
+    """The states judged during one spec check of the acceptance check (its share: `left`, see state_caps)."""
 
     ctx: CheckContext
     left: int = MAX_STATES

@@ -162,6 +162,9 @@ class CheckContext:
     timeouts: Timeouts = field(default_factory=Timeouts)
     strict: bool = False
     info: dict = field(default_factory=dict)  # facts for the report (e.g. {"axe_version": "4.12.1"})
+    # How many isolated pages one check may drive at once (1: the checks run one after another). A check that
+    # uses more must give the same findings whichever number it gets (acceptance: its spec checks side by side).
+    jobs: int = 1
 
     @property
     def page(self):

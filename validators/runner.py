@@ -321,6 +321,7 @@ class Validator:
             strict=run.strict,
             # The Chromium that reaches base_url: acceptance test files launch it themselves.
             info={"chromium": executable or self.host.executable},
+            jobs=run.check_jobs,
         )
         steps = []
         for name in run.selected:
