@@ -450,3 +450,17 @@ def test_close_right_after_prestart_stops_the_starting_driver() -> None:
     host.prestart()
     host.close()
     assert _wait_for(lambda: not set(_drivers()) - before, 10), "a driver still starting outlived close()"
+
+
+def test_the_headless_shell_is_preferred_when_headless(monkeypatch, tmp_path: Path) -> None:
+    for name in ("chromium", "chromium-headless-shell"):
+        exe = tmp_path / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+    monkeypatch.delenv("RUNSHOT_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_chromium() == str(tmp_path / "chromium-headless-shell")
+    assert find_chromium(headless=False) == str(tmp_path / "chromium")
+    assert BrowserSettings(headless=False).resolve_executable() == str(tmp_path / "chromium")
+    (tmp_path / "chromium-headless-shell").unlink()
+    assert find_chromium() == str(tmp_path / "chromium")

@@ -69,9 +69,10 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 # Chromium's headless shell (Debian's chromium-headless-shell; chrome-headless-shell from Google): the browser
 # without its desktop UI, which is what Playwright itself runs headless. On 2 cores a full check of a small app
 # costs it less than half the CPU of the full browser in headless mode, so it comes first when found.
-# Debian's /usr/bin/chromium-headless-shell is a shell script that runs the binary below and waits for it: the
-# binary itself comes first (one process less per launch).
-HEADLESS_NAMES = ("/usr/lib/chromium/chromium-headless-shell", "chromium-headless-shell", "chrome-headless-shell")
+HEADLESS_NAMES = ("chromium-headless-shell", "chrome-headless-shell")
+# Debian's /usr/bin/chromium-headless-shell is a shell script that runs this binary and waits for it: when that
+# is the one found, the binary is launched itself (one process less per launch).
+WRAPPED = {"/usr/bin/chromium-headless-shell": "/usr/lib/chromium/chromium-headless-shell"}
 INSTALL_HINT = (
     "sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium"
     " chromium-headless-shell"
@@ -148,7 +149,8 @@ def find_chromium(headless: bool = True) -> str:
     for name in (*HEADLESS_NAMES, *CHROMIUM_NAMES) if headless else CHROMIUM_NAMES:
         path = shutil.which(name)
         if path:
-            return path
+            binary = WRAPPED.get(path)
+            return binary if binary and os.access(binary, os.X_OK) else path
     raise EnvironmentProblem(
         f"Chromium is not installed (looked for {', '.join(CHROMIUM_NAMES)} and $RUNSHOT_CHROMIUM); "
         f"install it with: {INSTALL_HINT}"
