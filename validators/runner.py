@@ -204,6 +204,11 @@ class Validator:
             )
             return run.result(started)
 
+        # The checks' modules are imported here, on this thread, while the browser may still be starting
+        # (BrowserHost.prestart); a check that cannot be loaded fails where it always did, below.
+        for name in selected:
+            with contextlib.suppress(Exception):
+                self.registry.resolve(name)
         t = self.timeouts
         budget = t.load + t.action * 3 + 20 + t.check * max(1, len(selected))
         with self.serving(serve_dir, project_dir) as served:
