@@ -12,17 +12,26 @@ RUNSHOT_LLAMA_CMAKE_ARGS="${RUNSHOT_LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_A
 say() { printf 'runshot setup: %s\n' "$*" >&2; }
 die() { printf 'runshot setup: %s\n' "$*" >&2; exit 2; }
 
+_sudo() {
+  # Sets SUDO to what runs apt-get as root ("" when root already); fails when neither works.
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else return 1; fi
+}
+
+_apt_update() {
+  # Once per set-up: the optional package after the required ones needs no second update.
+  [ -n "${_RUNSHOT_APT_UPDATED:-}" ] && return 0
+  $SUDO apt-get update -qq >/dev/null && _RUNSHOT_APT_UPDATED=1
+}
+
 _apt_install() {
   # Install Debian packages, as root or through sudo; otherwise say exactly what is missing.
   local pkgs=("$@")
-  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    die "missing: ${pkgs[*]} — install them with: apt-get install ${pkgs[*]} (needs root)"
-  fi
+  _sudo || die "missing: ${pkgs[*]} — install them with: apt-get install ${pkgs[*]} (needs root)"
   if ! command -v apt-get >/dev/null 2>&1; then
     die "missing: ${pkgs[*]} — this is not a Debian-like system; install them with your package manager"
   fi
   say "installing ${pkgs[*]} (apt-get)"
-  $SUDO apt-get update -qq >/dev/null
+  _apt_update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 }
 
@@ -33,13 +42,13 @@ _has_headless_shell() {
 
 _optional_headless_shell() {
   # Chromium's headless shell runs the checks at about half the CPU of the full browser; chromium works alone.
-  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+  command -v apt-get >/dev/null 2>&1 || return 0
+  if ! _sudo; then
     say "optional: apt-get install chromium-headless-shell (needs root) makes the checks about twice as fast"
     return 0
   fi
-  command -v apt-get >/dev/null 2>&1 || return 0
   say "installing chromium-headless-shell (apt-get; optional: the checks run about twice as fast with it)"
-  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  _apt_update 2>/dev/null || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell \
     >/dev/null 2>&1 || say "chromium-headless-shell could not be installed: the checks use chromium"
 }

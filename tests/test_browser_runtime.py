@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import threading
@@ -15,6 +16,7 @@ from runshot.errors import EnvironmentProblem, UsageError
 from runshot.spec import Spec
 from runshot.validators.browser import DIALOG_CAP, BrowserHost, BrowserSettings, find_chromium
 from runshot.validators.context import CheckTimeout, PageEvents, Timeouts
+from runshot.validators.proctree import process_tree
 from runshot.validators.registry import function_check
 from runshot.validators.runner import ValidationResult, Validator, validate_once
 from runshot.validators.runtime import findings_from_events, where_for
@@ -403,18 +405,15 @@ def test_missing_chromium_is_an_environment_problem(monkeypatch, tmp_path: Path)
 
 
 def _drivers() -> list[int]:
-    """Playwright driver processes started by this test process."""
-    me, found = str(__import__("os").getpid()), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    """Playwright driver processes below this test process."""
+    found = []
+    for pid in process_tree(os.getpid()):
         try:
-            parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
             continue
-        if parent == me and b"run-driver" in cmdline:
-            found.append(int(entry.name))
+        if b"run-driver" in cmdline:
+            found.append(pid)
     return found
 
 

@@ -86,7 +86,7 @@ async def check_acceptance(ctx: CheckContext) -> list[Finding]:
                     number = queue.pop(0)
                     if walk.session is None:
                         await walk.__aenter__()
-                        session, mark = walk.session, walk.events.mark()
+                        mark = walk.events.mark()
                     else:  # a fresh start for every check: storage cleared, the page reloaded
                         session, mark = walk.session, walk.events.mark()
                         walk.dirty = True

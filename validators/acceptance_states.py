@@ -75,8 +75,8 @@ def merged_state_findings(states: list["StateChecks"]) -> list[Finding]:
     states show is reported once, by the first check that reached it."""
     seen: set[tuple[str, str]] = set()
     out: list[Finding] = []
-    for checks in states:
-        for f in checks.findings():
+    for state in states:
+        for f in state.findings():
             if (f.rule, f.where) not in seen:
                 seen.add((f.rule, f.where))
                 out.append(f)

@@ -60,7 +60,7 @@ def check_jobs_for(check_jobs: int | None) -> int:
     """How many isolated checks run at once: `check_jobs`, or (None) sized to the machine's cores: one more
     than there are, at least 3. The checks spend much of their time waiting on the browser (a round trip per
     probe, frames to settle), so one more than the cores keeps them busy: on 2 cores the ten apps of
-    `benchmarks/checks.py --quick` took 13% less time with 3 than with 2, and no less with 4."""
+    `benchmarks/checks.py --quick`, kept warm, took 9-13% less time with 3 than with 2, and no less with 4."""
     if check_jobs is None:
         return max(3, (os.cpu_count() or 1) + 1)
     return max(1, int(check_jobs))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
-
 from contextlib import ExitStack
+from pathlib import Path
 
 import click
 
