@@ -1,7 +1,7 @@
 """How long `runshot check` takes, against a yardstick measured in the same run, and how it scales with --jobs.
 
     python benchmarks/checks.py [--runs 1] [--quick] [--sandbox both|on|off] [--part all|ratio|throughput]
-                                [--apps 20] [--jobs 4] [--checks-only LIST]
+                                [--apps 20] [--jobs 4]
 
 Apps: every sample's reference app (tests/fixtures/samples/*, with its spec from samples/) and the check
 fixtures (tests/fixtures/checks/*, tests/fixtures/corpus/* when present).
@@ -15,7 +15,9 @@ Then runshot ÷ yardstick per app and the median of those ratios, and the median
 
 Throughput part: N apps (corpus apps repeated as temporary copies) through `Validator.validate_many` with
 jobs 1 and with --jobs, in apps per minute, and the speed-up (with --runs K: K alternating rounds and the median
-speed-up); an app whose findings differ between the two is named with the difference.
+speed-up); an app whose findings differ between the two is named with the difference. Beside each: how many
+cores were busy on average (CPU time of the whole process tree ÷ seconds). What --jobs can add is bounded by
+that: with jobs 1 keeping 1.4 of 2 cores busy, no number of jobs makes it more than 2 / 1.4 = 1.43× as fast.
 
 Both parts run with the sandbox on and off (RUNSHOT_SANDBOX) unless --sandbox says otherwise. The machine
 may be shared: take the figures as rough, and prefer --runs 3 for anything you want to quote.
@@ -218,6 +220,56 @@ def ratio_part(args, mode: str, selection: list) -> None:
                   + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in per.items()))
 
 
+class TreeCPU(threading.Thread):
+    """CPU seconds used by this process and every process below it (the browser and its driver, the sandbox and
+    the app's server), read from /proc every 0.1 s while running (Linux). A process that ends loses at most its
+    last tenth of a second, so the figure is a little low, never high."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.seen: dict[tuple[int, str], float] = {}  # (pid, start time) -> CPU seconds last read
+        self.halt = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def read(self) -> None:
+        parents, cpu = {}, {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(name)] = int(fields[1])
+            cpu[int(name)] = ((int(fields[11]) + int(fields[12])) / self.tick, fields[19])
+        mine, todo = set(), [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            mine.add(pid)
+            todo.extend(child for child, parent in parents.items() if parent == pid and child not in mine)
+        for pid in mine:
+            if pid in cpu:
+                seconds, start = cpu[pid]
+                self.seen[(pid, start)] = max(seconds, self.seen.get((pid, start), 0.0))
+
+    def run(self) -> None:
+        while not self.halt.wait(0.1):
+            self.read()
+
+    def __enter__(self) -> "TreeCPU":
+        self.read()
+        self.before = sum(self.seen.values())
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.halt.set()
+        self.join()
+        self.read()
+        self.seconds = sum(self.seen.values()) - self.before
+
+
 def throughput_part(args, mode: str, selection: list) -> None:
     from runshot.validators.runner import ValidationRequest, Validator
 
@@ -235,12 +287,15 @@ def throughput_part(args, mode: str, selection: list) -> None:
             rates, verdicts = {}, {}
             for jobs in (1, args.jobs):
                 started = time.perf_counter()
-                with Validator() as validator:
-                    results = validator.validate_many(requests, jobs=jobs)
+                with TreeCPU() as cpu:
+                    with Validator() as validator:
+                        results = validator.validate_many(requests, jobs=jobs)
                 seconds = time.perf_counter() - started
+                busy = cpu.seconds / seconds  # cores kept busy, on average
                 rates[jobs] = len(requests) / seconds * 60
                 verdicts[jobs] = [(r.passed, sorted((f.check, f.rule, f.where) for f in r.findings)) for r in results]
-                print(f"run {run}, jobs {jobs}: {seconds:6.1f}s, {rates[jobs]:5.1f} apps/min", flush=True)
+                print(f"run {run}, jobs {jobs}: {seconds:6.1f}s, {rates[jobs]:5.1f} apps/min, "
+                      f"{busy:.2f} of {os.cpu_count()} cores busy", flush=True)
             same = sum(a == b for a, b in zip(verdicts[1], verdicts[args.jobs]))
             for request, a, b in zip(requests, verdicts[1], verdicts[args.jobs]):
                 if a != b:

@@ -92,6 +92,11 @@ runshot_setup() {
   "${pip[@]}" install --upgrade pip >/dev/null 2>&1 || true
   say "installing runshot and its Python packages (pip)"
   "${pip[@]}" install -e "$RUNSHOT_ROOT[test]" || die "pip could not install runshot's Python packages (see above)"
+  # An editable install leaves runshot's own modules uncompiled, and where PYTHONDONTWRITEBYTECODE is set
+  # (as in many containers) every command would compile them again: compile them once here, as pip does for
+  # the packages it installs. Python still recompiles any file that changes later.
+  (cd "$RUNSHOT_ROOT" && "$RUNSHOT_VENV/bin/python" -m compileall -q -j 0 runshot generator validators >/dev/null) \
+    || true
   if [ "$mode" = local ] && ! "$RUNSHOT_VENV/bin/python" -c 'import llama_cpp.server' >/dev/null 2>&1; then
     say "building llama-cpp-python for the embedded local model (first run only; 6-15 minutes on 2 cores)"
     CMAKE_ARGS="$RUNSHOT_LLAMA_CMAKE_ARGS" "${pip[@]}" install -e "$RUNSHOT_ROOT[local]" \

@@ -204,3 +204,25 @@ def test_undeclared_checks_keep_the_page_to_themselves(validator, monkeypatch):
     result = validator.validate(PROJECTS / "good", _spec(), checks=["side", "plain"])
     assert order == ["plain:start", "plain:end", "side"]
     assert result.checks_run == ["side", "plain"]
+
+
+def test_checks_of_their_own_size_start_after_the_other_isolated_ones(validator, monkeypatch):
+    """The isolated checks start in the given order, except that a viewport check waits for the ordinary ones (a
+    single look at the page, it fills the tail instead of holding a slot a long walk could use); findings still
+    merge in the given order."""
+    order: list[str] = []
+
+    def recorder(name):
+        async def check(ctx):
+            order.append(name)
+            await asyncio.sleep(0.05)
+            return []
+        return check
+
+    _add(monkeypatch, validator, function_check("narrow", recorder("narrow"), needs="viewport"),
+         function_check("walk1", recorder("walk1"), needs="isolated"),
+         function_check("walk2", recorder("walk2"), needs="isolated"))
+    monkeypatch.setattr(validator, "check_jobs", 2)
+    result = validator.validate(PROJECTS / "good", _spec(), checks=["walk1", "narrow", "walk2"])
+    assert order[:2] == ["walk1", "walk2"] and order[2] == "narrow"
+    assert result.checks_run == ["walk1", "narrow", "walk2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -268,6 +269,31 @@ def test_serve_cli_serves_with_the_static_server_rules(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+
+def test_serve_cli_exec_program_reaches_the_server_at_once_and_outlives_nothing(tmp_path):
+    """With --exec the program starts before the server's code is loaded (the child loads it): a request it makes
+    at once waits in the listening socket's queue and is answered with the server's rules, and the program
+    gets neither the listening socket nor any other descriptor of the server."""
+    import subprocess
+
+    (tmp_path / "index.html").write_text("<h1>hi</h1>")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    program = (
+        "import json, os, urllib.request\n"
+        f"answer = urllib.request.urlopen('http://127.0.0.1:{port}/', timeout=10)\n"
+        "print(answer.read().decode(), answer.headers['Cache-Control'])\n"
+        "print(json.dumps(sorted(int(fd) for fd in os.listdir('/proc/self/fd'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-m", "runshot.validators.serve_cli", str(tmp_path), str(port),
+                           "--exec", sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    body, fds = done.stdout.splitlines()
+    assert body == "<h1>hi</h1> no-store"
+    assert all(fd < 3 for fd in json.loads(fds)[:-1])  # stdin, stdout, stderr (and the listing's own one)
 
 
 async def _visit(executable: str, url: str, linger: float) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from typing import Any, Awaitable
 from urllib.parse import urlsplit
 
@@ -366,7 +367,9 @@ async def isolate_context(context: Any, origin: str, events: PageEvents) -> None
             asyncio.ensure_future(_quiet(ws.close(code=1008, reason="blocked: outside the app")))
 
     await within(context.add_init_script(INIT_SCRIPT), 5, "adding the isolation script")
-    await within(context.route("**/*", route), 5, "routing requests")
+    # Only what leaves the origin comes back here: Playwright matches the pattern itself and lets the app's own
+    # requests through without a round trip to this process.
+    await within(context.route(re.compile(f"^(?!{re.escape(origin)}/)"), route), 5, "routing requests")
     await within(context.route_web_socket("**/*", route_socket), 5, "routing web sockets")
 
 

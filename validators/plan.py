@@ -5,7 +5,8 @@ Every check declares what it needs (`NEEDS`, see the check modules):
 - "page": it reads the loaded entry page and does not change it. These run one after another, in their
   given order, on the shared page (a later one may use what an earlier one left in `ctx.info`).
 - "isolated" / "viewport": it opens its own pages in its own browser contexts. These run concurrently,
-  at most `jobs` at a time, in the same browser.
+  at most `jobs` at a time, in the same browser; they start in their given order, the "viewport" ones last
+  (`start_order`).
 
 When every page check declared itself a reader, the isolated checks start at once, beside the page checks;
 when one did not say (a plugin without `NEEDS`), it may change the page, so the isolated checks (some of
@@ -66,6 +67,12 @@ def check_jobs_for(check_jobs: int | None) -> int:
     return max(1, int(check_jobs))
 
 
+def start_order(steps: list[Step]) -> list[Step]:
+    """The order the isolated checks start in: those that open ordinary pages (and mostly walk them, the longer
+    ones) before those that need a viewport of their own (one look at the page at another size)."""
+    return sorted(steps, key=lambda s: s.needs == VIEWPORT)
+
+
 async def run_plan(steps: list[Step], ctx: CheckContext, session: PageSession, timeouts: Timeouts,
                    jobs: int) -> PlanResult:
     """Run `steps` against `ctx` (whose shared page is `session`); see the module docstring."""
@@ -77,7 +84,7 @@ async def run_plan(steps: list[Step], ctx: CheckContext, session: PageSession, t
         return plan
 
     readers = [s for s in steps if s.needs == PAGE]
-    others = [s for s in steps if s.needs != PAGE]
+    others = start_order([s for s in steps if s.needs != PAGE])
     gate = asyncio.Semaphore(jobs)
     tasks: list[asyncio.Task] = []
 

@@ -4,7 +4,9 @@
     python -m runshot.validators.serve_cli ROOT PORT [--log FIFO] --exec PROG ARGS...
 
 With --exec the port is bound and listening first, the server moves to a child process, and this process
-becomes PROG (keeping its pid and any inherited file descriptors, such as Playwright's pipes to Chromium).
+becomes PROG (keeping its pid and any inherited file descriptors, such as Playwright's pipes to Chromium). PROG
+starts before the server's code is even imported (the child does that): a first request waits in the listening
+socket's queue meanwhile.
 The sandbox's Chromium wrapper uses this so the browser and the app's server share one private loopback.
 With --log every request is written to FIFO as one line (see server.RequestFeed), so the process that
 started the sandbox still learns what the app's server was asked for.
@@ -15,11 +17,13 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
 
-from runshot.validators.server import RequestRecord, StaticServer, record_line
+# runshot.validators.server (http.server and its imports) is imported only where a server is made: with --exec,
+# in the child, after the program has been started.
 
 USAGE = "usage: python -m runshot.validators.serve_cli ROOT PORT [--log FIFO] [--exec PROGRAM ARGS...]"
 
@@ -43,7 +47,9 @@ class _LogWriter:
             print(f"serve_cli: not logging requests to {self.path}: {exc}", file=sys.stderr)
             self.fd = -1
 
-    def __call__(self, record: RequestRecord) -> None:
+    def __call__(self, record) -> None:
+        from runshot.validators.server import record_line
+
         if self.fd < 0:
             return
         with self.lock:
@@ -54,9 +60,25 @@ class _LogWriter:
                 self.fd = -1
 
 
-def make_server(root: Path, port: int, log: _LogWriter | None = None) -> StaticServer:
-    """A listening server for `root` on 127.0.0.1:`port` (the same rules as always: no .git, 204 favicon)."""
-    return StaticServer(root, port, on_request=log, keep_requests=log is None).listen()
+def make_server(root: Path, port: int, log: _LogWriter | None = None, sock: socket.socket | None = None):
+    """A listening server for `root` on 127.0.0.1:`port` (the same rules as always: no .git, 204 favicon), on
+    `sock` when it is given (bound and listening already)."""
+    from runshot.validators.server import StaticServer
+
+    return StaticServer(root, port, on_request=log, keep_requests=log is None).listen(sock)
+
+
+def _listening(port: int) -> socket.socket:
+    """127.0.0.1:`port`, bound and listening, close-on-exec (as the server's own socket would be)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _die_with_parent() -> None:
@@ -69,20 +91,22 @@ def _die_with_parent() -> None:
 
 
 def serve_then_exec(root: Path, port: int, program: list[str], log_path: Path | None = None) -> None:
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a directory")
     log = _LogWriter(log_path)
-    server = make_server(root, port, log)  # listening before the program starts: no race for the first request
+    sock = _listening(port)  # listening before the program starts: no race for the first request
     parent = os.getpid()
     child = os.fork()
     if child == 0:
         _die_with_parent()
         if os.getppid() != parent:
             os._exit(0)
-        keep = server.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 65536)
-        log.open()
         try:
-            server.serve_forever(poll_interval=0.2)
+            keep = sock.fileno()
+            os.closerange(3, keep)
+            os.closerange(keep + 1, 65536)
+            log.open()
+            make_server(root, port, log, sock).serve_forever(poll_interval=0.2)
         finally:
             os._exit(0)
     # The listening socket is close-on-exec: the program does not inherit it.

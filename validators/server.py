@@ -15,6 +15,7 @@ import mimetypes
 import os
 import select
 import shutil
+import socket
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -204,12 +205,19 @@ class _Server(ThreadingHTTPServer):
         lock: threading.Lock,
         port: int = 0,
         on_request: Callable[[RequestRecord], None] | None = None,
+        sock: socket.socket | None = None,
     ):
         self.root = root
         self._log = log
         self._lock = lock
         self._on_request = on_request
-        super().__init__(("127.0.0.1", port), _Handler)
+        if sock is None:
+            super().__init__(("127.0.0.1", port), _Handler)
+        else:  # already bound and listening (serve_cli binds before it forks)
+            super().__init__(sock.getsockname()[:2], _Handler, bind_and_activate=False)
+            self.socket.close()
+            self.socket = sock
+            self.server_name, self.server_port = self.server_address[0], self.server_address[1]
 
     def record(self, method: str, path: str, status: int) -> None:
         entry = RequestRecord(method, path, int(status))
@@ -252,10 +260,11 @@ class StaticServer:
         self._lock = threading.Lock()
         self._port: int | None = None
 
-    def listen(self) -> "StaticServer":
-        """Bind and listen (connections queue up until the server serves)."""
+    def listen(self, sock: socket.socket | None = None) -> "StaticServer":
+        """Bind and listen (connections queue up until the server serves); or take `sock`, a socket already
+        bound to 127.0.0.1 and listening."""
         if self._server is None:
-            self._server = _Server(self.root, self._log, self._lock, self._wanted_port, self._on_request)
+            self._server = _Server(self.root, self._log, self._lock, self._wanted_port, self._on_request, sock)
             self._port = self._server.server_address[1]
         return self
 
