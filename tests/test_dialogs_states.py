@@ -173,3 +173,13 @@ def test_check_state_names_the_state_and_dedupes(validator, monkeypatch):
     assert got["again"] == []
     assert {f.rule for f in got["whole"]} >= {"label", "color-contrast"}
     assert all(f.check == "a11y" for f in got["whole"])
+
+
+def test_disclosures_and_plain_jumps_are_not_tried_as_openers_but_a_target_overlay_is(validate):
+    """An accordion's buttons (aria-expanded, controlling in-flow panels) and links that jump to a visible
+    section cannot open a modal and are not clicked; the link that shows a CSS :target overlay still is, and
+    the overlay is reported as a modal without a dialog role."""
+    result = validate("bad_target_overlay_among_disclosures", ("dialog",))
+    assert result.info["dialog_openers_tried"] == 1
+    assert ("dialog/overlay-no-role", ERROR) in rules(result, "dialog")
+    assert {f.where for f in result.findings} == {"#contact"}

@@ -1,7 +1,9 @@
 """Modal dialogs as the WAI-ARIA Authoring Practices describe them, and overlays that should be dialogs.
 
 Openers are discovered on the page: elements declaring ``aria-haspopup="dialog"`` or ``aria-controls`` pointing
-at a dialog, then buttons (those whose name hints at a dialog first). One isolated page is walked: each opener
+at a dialog, then buttons (those whose name hints at a dialog first). Disclosure buttons (``aria-expanded`` with
+``aria-controls`` naming in-flow content that holds no dialog, as in an accordion) and links that only jump to a
+visible in-flow part of the page are not tried: neither can open a modal. One isolated page is walked: each opener
 is clicked, what it opened is checked, closed (Escape, else its close button) and the next opener tried; the
 page is reloaded only when closing did not bring it back to its loaded state. A modal dialog open at load is
 checked too. What opened is either a dialog (``<dialog>``, ``role=dialog``, ``role=alertdialog``) or an overlay
@@ -68,8 +70,21 @@ for (const el of document.querySelectorAll('[aria-haspopup],[aria-controls]')) {
   const ids = (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean);
   if (pop === 'dialog' || ids.some((id) => isDialog(document.getElementById(id)))) declared.push(RS.desc(el));
 }
+// Neither a disclosure (aria-expanded, controlling in-flow content that holds no dialog) nor a link that only
+// jumps to a visible in-flow part of the page can open a modal: those are not tried.
+const inFlow = (e) => !['fixed', 'absolute'].includes(getComputedStyle(e).position);
+const plain = (t) => !!t && !isDialog(t) && !t.querySelector(DLG) && inFlow(t);
+const cannotOpen = (el) => {
+  const ids = (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean);
+  if (el.hasAttribute('aria-expanded') && ids.length && ids.every((id) => plain(document.getElementById(id)))) return true;
+  const href = el.localName === 'a' ? el.getAttribute('href') || '' : '';
+  if (!/^#[^!/]/.test(href)) return false;
+  let target = null;
+  try { target = document.getElementById(decodeURIComponent(href.slice(1))); } catch (e) { return false; }
+  return plain(target) && RS.shown(target);
+};
 const buttons = Array.from(document.querySelectorAll('button,[role=button],input[type=button],a[href^="#"]'))
-  .filter((e) => RS.shown(e) && !RS.inert(e) && !e.closest(DLG)).slice(0, 300).map(RS.desc);
+  .filter((e) => RS.shown(e) && !RS.inert(e) && !e.closest(DLG) && !cannotOpen(e)).slice(0, 300).map(RS.desc);
 // Dialogs open at load that declare themselves modal (showModal(), or aria-modal on a dialog role).
 const modal = Array.from(document.querySelectorAll(DLG)).filter((d) => RS.shown(d)
   && (d.matches(':modal') || (d.localName !== 'dialog' && (d.getAttribute('aria-modal') || '').toLowerCase() === 'true')))
@@ -453,6 +468,7 @@ async def check_dialogs(ctx: CheckContext) -> list[Finding]:
         except (CheckTimeout, PageLoadError):
             pass  # not even a fresh page answers: report what was found so far
     ctx.info["dialogs_checked"] = len(checked)
+    ctx.info["dialog_openers_tried"] = tried
     ctx.info["dialog_reloads"] = walk.reloads
     if tried < len(_ordered(found)[:MAX_OPENERS]):
         ctx.info["dialog_openers_skipped"] = len(_ordered(found)[:MAX_OPENERS]) - tried
