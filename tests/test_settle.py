@@ -105,7 +105,9 @@ def test_clickable_tells_which_controls_a_click_can_reach(validator: Validator, 
             seen[sel] = await clickable(ctx, ctx.page, sel)
         await ctx.page.evaluate("document.getElementById('cover').hidden = false")
         seen["#covered"] = await clickable(ctx, ctx.page, "#covered")
+        seen["#gone"] = await clickable(ctx, ctx.page, "#gone")  # matches nothing (any more): no
         return seen
 
     seen = drive(validator, app, actions)
-    assert seen == {"#later": True, ".skip": False, "#box": True, "#host >> button": True, "#covered": False}
+    assert seen == {"#later": True, ".skip": False, "#box": True, "#host >> button": True, "#covered": False,
+                    "#gone": False}

@@ -148,6 +148,14 @@ async def settle(page: Any, quiet: float = 0.08, most: float = 0.3, deadline: fl
     await within(page.evaluate(_SETTLE_JS, [quiet * 1000, most * 1000]), deadline, "waiting for the page to settle")
 
 
+async def settle_then(page: Any, then: str, arg: Any = None, quiet: float = 0.08, most: float = 0.3,
+                      deadline: float = 3.0) -> Any:
+    """`settle`, then the function expression `then` called with `arg`, in one round trip: what it returns."""
+    script = f"async ([quiet, most, arg]) => {{ await ({_SETTLE_JS})([quiet, most]); return ({then})(arg); }}"
+    return await within(page.evaluate(script, [quiet * 1000, most * 1000, arg]), deadline,
+                        "waiting for the page to settle")
+
+
 @dataclass
 class CheckContext:
     spec: Spec
@@ -180,6 +188,10 @@ class CheckContext:
         """Wait for `page` (default the entry page) to stop changing; at most `timeouts.settle` s."""
         await settle(page or self.page, quiet, self.timeouts.settle if most is None else most,
                      self.timeouts.action)
+
+    async def settle_then(self, page: Any, then: str, arg: Any = None) -> Any:
+        """`settle(page)`, then what the function expression `then` returns for `arg`, in one round trip."""
+        return await settle_then(page or self.page, then, arg, 0.08, self.timeouts.settle, self.timeouts.action)
 
     async def within(self, awaitable: Awaitable[T], what: str, seconds: float | None = None) -> T:
         return await within(awaitable, seconds if seconds is not None else self.timeouts.action, what)

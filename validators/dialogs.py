@@ -172,6 +172,9 @@ if (!out.modalNative) {
 return out;
 """
 
+# Whether the opener (a light-DOM selector, as _DISCOVER gives) can take focus; null when it is no longer there.
+_OPENER = "const e = document.querySelector(arg); return e ? RS.tabbable(e) : null;"
+
 _WHERE_FOCUS = r"""
 const d = document.querySelector(arg);
 const a = RS.active();
@@ -238,8 +241,7 @@ async def _shown(ctx: CheckContext, page) -> dict:
 
 async def _wait_for_new(ctx: CheckContext, page, before: set[str]) -> tuple[list[dict], list[dict]]:
     for _ in range(2):
-        await ctx.settle(page)
-        shown = await _shown(ctx, page)
+        shown = await ctx.settle_then(page, js(_SHOWN), COVERAGE)
         dialogs = [d for d in shown["dialogs"] if d["sel"] not in before]
         overlays = [d for d in shown["overlays"] if d["sel"] not in before]
         if dialogs:
@@ -278,14 +280,12 @@ async def _close(ctx: CheckContext, page, dsel: str, osel: str | None) -> tuple[
     """Close the open dialog: Escape first, then its close button. (closed by Escape, closed at all, state)."""
     await ctx.within(page.evaluate(js(_FOCUS_INSIDE), dsel), "focusing inside the dialog")
     await ctx.within(page.keyboard.press("Escape"), "pressing Escape")
-    await ctx.settle(page)
-    state = await ctx.within(page.evaluate(js(_STATE), [dsel, osel]), "reading the dialog state")
+    state = await ctx.settle_then(page, js(_STATE), [dsel, osel])
     if not state["open"]:
         return True, True, state
     close_sel = await ctx.within(page.evaluate(js(_CLOSE_BUTTON), dsel), "finding a close button")
     if close_sel and await _click(ctx, page, close_sel, "clicking the dialog's close button"):
-        await ctx.settle(page)
-        state = await ctx.within(page.evaluate(js(_STATE), [dsel, osel]), "reading the dialog state")
+        state = await ctx.settle_then(page, js(_STATE), [dsel, osel])
     return False, not state["open"], state
 
 
@@ -390,10 +390,9 @@ async def _probe(walk: Walk, opener: dict, checked: set[str], states: dict, open
     ctx = walk.ctx
     await walk.restore()
     page = walk.page
-    if await ctx.within(page.locator(opener["sel"]).count(), "finding the opener") == 0:
-        return []
-    focusable = await ctx.within(page.evaluate(js("return RS.tabbable(document.querySelector(arg));"),
-                                               opener["sel"]), "inspecting the opener")
+    focusable = await ctx.within(page.evaluate(js(_OPENER), opener["sel"]), "inspecting the opener")
+    if focusable is None:
+        return []  # not there any more
     shown = await _shown(ctx, page)
     before = {d["sel"] for d in shown["dialogs"]} | {d["sel"] for d in shown["overlays"]}
     if not await _click(ctx, page, opener["sel"], "clicking a possible dialog opener"):

@@ -130,12 +130,12 @@ def js(body: str, params: str = "arg") -> str:
 
 
 # Whether a click at the element's centre would reach it, as Playwright's own check sees it: scrolled into view,
-# centre inside the viewport, the element (or something inside it) on top there. null: cannot tell from here
-# (a selector that crosses a shadow root); the caller then clicks as usual.
+# centre inside the viewport, the element (or something inside it) on top there. 'absent': nothing matches any
+# more. null: cannot tell from here (a selector that crosses a shadow root); the caller then clicks as usual.
 _HIT_TEST = r"""(sel) => {
   let el = null;
   try { el = document.querySelector(sel); } catch (e) { return null; }
-  if (!el) return null;
+  if (!el) return 'absent';
   try { el.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'}); } catch (e) {}
   const r = el.getBoundingClientRect();
   if (r.width < 1 || r.height < 1) return false;
@@ -158,9 +158,12 @@ _HIT_TEST = r"""(sel) => {
 async def clickable(ctx, page, sel: str) -> bool:
     """False when a click on `sel` cannot land (off screen, covered, zero-sized), so that a probe skips it at
     once instead of waiting out Playwright's retries (a skip link parked at left: -999px took the whole action
-    timeout per probe). Asked again once the page settles, for content still moving into place."""
+    timeout per probe). Asked again once the page settles, for content still moving into place. False at once
+    when nothing matches `sel` any more (so callers need not count the matches first)."""
     for attempt in range(2):
         verdict = await ctx.within(page.evaluate(_HIT_TEST, sel), "hit-testing the control")
+        if verdict == "absent":
+            return False
         if verdict is None or verdict:
             return True
         if attempt == 0:

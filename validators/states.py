@@ -293,6 +293,15 @@ class Walk:
         self.dirty = self.dirty or not same
         return same
 
+    async def settle_and_compare(self) -> bool:
+        """`ctx.settle(page)` then `settled()`, in one round trip. A page too busy to settle raises CheckTimeout."""
+        try:
+            same = await self.ctx.settle_then(self.page, _SIGNATURE) == self._clean
+        except PlaywrightError:  # the interaction loaded another document: compare that one
+            return await self.settled()
+        self.dirty = self.dirty or not same
+        return same
+
     async def restore(self) -> None:
         """Bring a dirty page back to its loaded state (a reload; a fresh page when the reload fails)."""
         if not self.dirty:

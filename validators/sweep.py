@@ -69,11 +69,10 @@ async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
     ctx = walk.ctx
     await walk.restore()
     page = walk.page
-    loc = page.locator(control["sel"]).first
-    if await ctx.within(loc.count(), "finding the control") == 0:
-        return []
+    loc = page.locator(control["sel"]).first  # a control no longer there is not clickable (see clickable)
     session = walk.session
-    await walk.watch()
+    if states["left"] > 0:  # what the click makes appear is only needed for a state still to be judged
+        await walk.watch()
     mark = session.events.mark()
     froze: CheckTimeout | None = None
     clicked = True
@@ -86,13 +85,12 @@ async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
         froze = exc
     except PlaywrightError:
         clicked = False  # not clickable (covered, detached), or the click handler never returned
+    same = True
     if froze is None:
         try:
-            await ctx.settle(page)
+            same = await walk.settle_and_compare()  # a navigation is compared too: its events still arrive
         except CheckTimeout as exc:
             froze = exc
-        except PlaywrightError:
-            pass  # a navigation replaced the page: its events still arrive
     new = session.events.since(mark)
     who = label(control)
     findings: list[Finding] = []
@@ -102,7 +100,7 @@ async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
             CHECK, ERROR, f"Clicking {who} froze the page ({froze.what} took over {froze.seconds:g} s)",
             where=control["sel"], hint="Look for an endless loop in this control's click handler.",
             evidence=truncate(control.get("html", ""), 300), rule="sweep/freeze"))
-    elif not await walk.settled() and clicked and states["left"] > 0:
+    elif not same and clicked and states["left"] > 0:
         changed = await walk.changes()
         if changed and changed["scope"]:  # None: the click loaded another document
             states["left"] -= 1
