@@ -77,10 +77,7 @@ const plain = (t) => !!t && !isDialog(t) && !t.querySelector(DLG) && inFlow(t);
 const cannotOpen = (el) => {
   const ids = (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean);
   if (el.hasAttribute('aria-expanded') && ids.length && ids.every((id) => plain(document.getElementById(id)))) return true;
-  const href = el.localName === 'a' ? el.getAttribute('href') || '' : '';
-  if (!/^#[^!/]/.test(href)) return false;
-  let target = null;
-  try { target = document.getElementById(decodeURIComponent(href.slice(1))); } catch (e) { return false; }
+  const target = el.localName === 'a' ? RS.jumpTarget(el) : null;
   return plain(target) && RS.shown(target);
 };
 const buttons = Array.from(document.querySelectorAll('button,[role=button],input[type=button],a[href^="#"]'))

@@ -115,11 +115,19 @@ const RS = (() => {
     while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
     return a;
   }
+  // The element a link only jumps to on this page (#id; not a #/ or #! route, which runs code), else null.
+  function jumpTarget(el) {
+    let u;
+    try { u = new URL(el.getAttribute('href') || '', location.href); } catch (e) { return null; }
+    if (u.origin !== location.origin || u.pathname !== location.pathname || u.search !== location.search) return null;
+    if (u.hash.length < 2 || /^#[!/]/.test(u.hash)) return null;
+    try { return document.getElementById(decodeURIComponent(u.hash.slice(1))); } catch (e) { return null; }
+  }
   function desc(el) {
     if (!el || el.nodeType !== 1) return {sel: '', tag: '', name: '', html: ''};
     return {sel: sel(el), tag: el.localName, role: el.getAttribute('role') || '', name: name(el).slice(0, 80), html: html(el)};
   }
-  return {sel, html, shown, inert, text, name, tabbable, focusables, active, desc, FOCUSABLE};
+  return {sel, html, shown, inert, text, name, tabbable, focusables, active, jumpTarget, desc, FOCUSABLE};
 })();
 """
 

@@ -37,6 +37,9 @@ class _LogWriter:
         self.lock = threading.Lock()
 
     def open(self) -> None:
+        from runshot.validators.server import record_line  # here, not at import: see the note above
+
+        self.line = record_line
         if self.path is None:
             return
         try:
@@ -48,13 +51,11 @@ class _LogWriter:
             self.fd = -1
 
     def __call__(self, record) -> None:
-        from runshot.validators.server import record_line
-
         if self.fd < 0:
             return
         with self.lock:
             try:
-                os.write(self.fd, record_line(record))
+                os.write(self.fd, self.line(record))
             except OSError:
                 os.close(self.fd)
                 self.fd = -1

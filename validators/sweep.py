@@ -45,9 +45,7 @@ for (const el of document.querySelectorAll(SEL)) {
       try { u = new URL(href, location.href); } catch (e) { continue; }
       if (u.origin !== location.origin) continue;  // leaves the app: not ours to click
       if (el.target && el.target !== '_self') continue;  // would open another window
-      // A plain jump to an element on this page only scrolls; hash routes (#/…, #!…) still run code.
-      if (u.pathname === location.pathname && u.search === location.search && u.hash.length > 1
-          && !/^#[!/]/.test(u.hash) && document.getElementById(decodeURIComponent(u.hash.slice(1)))) continue;
+      if (RS.jumpTarget(el)) continue;  // a plain jump to an element on this page only scrolls
     }
   }
   const d = RS.desc(el);
