@@ -1,7 +1,7 @@
 """How long `runshot check` takes, against a yardstick measured in the same run, and how it scales with --jobs.
 
     python benchmarks/checks.py [--runs 1] [--quick] [--sandbox both|on|off] [--part all|ratio|throughput]
-                                [--apps 20] [--jobs 4]
+                                [--apps 20] [--jobs 4] [--jobs-checks N]
 
 Apps: every sample's reference app (tests/fixtures/samples/*, with its spec from samples/) and the check
 fixtures (tests/fixtures/checks/*, tests/fixtures/corpus/* when present).
@@ -18,6 +18,8 @@ jobs 1 and with --jobs, in apps per minute, and the speed-up (with --runs K: K a
 speed-up); an app whose findings differ between the two is named with the difference. Beside each: how many
 cores were busy on average (CPU time of the whole process tree ÷ seconds). What --jobs can add is bounded by
 that: with jobs 1 keeping 1.4 of 2 cores busy, no number of jobs makes it more than 2 / 1.4 = 1.43× as fast.
+`--jobs-checks 1` runs each app's interacting checks in turn (jobs 1 then keeps about one core busy), which
+measures what validating several apps at once adds on its own.
 
 Both parts run with the sandbox on and off (RUNSHOT_SANDBOX) unless --sandbox says otherwise. The machine
 may be shared: take the figures as rough, and prefer --runs 3 for anything you want to quote.
@@ -274,7 +276,8 @@ def throughput_part(args, mode: str, selection: list) -> None:
     from runshot.validators.runner import ValidationRequest, Validator
 
     os.environ["RUNSHOT_SANDBOX"] = mode
-    print(f"\n== throughput, sandbox {mode}: {args.apps} apps, all checks ==")
+    each = f", --jobs-checks {args.jobs_checks}" if args.jobs_checks else ""
+    print(f"\n== throughput, sandbox {mode}: {args.apps} apps, all checks{each} ==")
     with tempfile.TemporaryDirectory(prefix="runshot-bench-") as tmp:
         requests = []
         for i in range(args.apps):
@@ -288,7 +291,7 @@ def throughput_part(args, mode: str, selection: list) -> None:
             for jobs in (1, args.jobs):
                 started = time.perf_counter()
                 with TreeCPU() as cpu:
-                    with Validator() as validator:
+                    with Validator(check_jobs=args.jobs_checks) as validator:
                         results = validator.validate_many(requests, jobs=jobs)
                 seconds = time.perf_counter() - started
                 busy = cpu.seconds / seconds  # cores kept busy, on average
@@ -318,6 +321,8 @@ def main() -> int:
     ap.add_argument("--part", choices=("all", "ratio", "throughput"), default="all")
     ap.add_argument("--apps", type=int, default=None, help="apps in the throughput part (default 20, quick 8)")
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--jobs-checks", dest="jobs_checks", type=int, default=None,
+                    help="interacting checks of one app at once in the throughput part (default: sized to the cores)")
     ap.add_argument("--yardstick", metavar="DIR", help=argparse.SUPPRESS)  # one cold yardstick run, then exit
     args = ap.parse_args()
     if args.yardstick:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators import dialogs, states, sweep
+from runshot.validators import a11y, dialogs, states, sweep
 from runshot.validators.registry import function_check
 from runshot.validators.runner import Validator
 from runshot.values import ERROR, WARNING
@@ -183,3 +183,22 @@ def test_disclosures_and_plain_jumps_are_not_tried_as_openers_but_a_target_overl
     assert result.info["dialog_openers_tried"] == 1
     assert ("dialog/overlay-no-role", ERROR) in rules(result, "dialog")
     assert {f.where for f in result.findings} == {"#contact"}
+
+
+@pytest.mark.parametrize("name", ["bad_dialog_nonmodal", "good_dialog_native"])
+def test_a_state_two_checks_reach_is_run_through_axe_once(validator, monkeypatch, name):
+    """The dialog check and the sweep open the same dialog with the same click and judge the same part of the
+    page: axe-core runs once for that state, and the findings are what two runs of their own give."""
+    spec = Spec(title=name, body="A test fixture.", source="test")
+    shared = validator.validate(FIXTURES / name, spec, checks=["dialog", "sweep"])
+
+    async def own_run(ctx, page, include):
+        return await a11y.run_axe(ctx, page, include)
+
+    monkeypatch.setattr(states, "_axe_for_state", own_run)
+    separate = validator.validate(FIXTURES / name, spec, checks=["dialog", "sweep"])
+    assert shared.info.get("axe_runs_shared") == 1
+    assert "axe_runs_shared" not in separate.info
+    assert sorted((f.check, f.rule, f.where, f.message) for f in shared.findings) == \
+        sorted((f.check, f.rule, f.where, f.message) for f in separate.findings)
+    assert shared.passed == separate.passed

@@ -384,3 +384,44 @@ def test_browser_host_runs_through_the_wrapper_with_both_layers(tmp_path):
         assert heading == "Leaky app loaded" and heading_after == "Rebuilt app loaded" and launches == 1
         assert {entry["kind"] for entry in blocked} >= {"fetch", "websocket", "webrtc"}  # the browser layer saw them
         assert listeners.snapshot() == []
+
+
+def test_serve_cli_serves_several_folders_each_on_its_port_and_logs_which(tmp_path):
+    """One serve_cli for two folders (as one sandboxed browser checking several apps runs it): each folder on its
+    own port, every request recorded with the port that answered it, and a port given twice is a usage error."""
+    import subprocess
+
+    from runshot.validators.server import RequestFeed, RequestRecord
+
+    roots = []
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "index.html").write_text(f"<h1>{name}</h1>")
+        roots.append(tmp_path / name)
+    ports = []
+    for _ in roots:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    program = (
+        "import urllib.request\n"
+        f"for port in {ports}:\n"
+        "    print(urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=10).read().decode())\n"
+        f"urllib.request.urlopen('http://127.0.0.1:{ports[1]}/nothing', timeout=10)\n"
+    )
+    (tmp_path / "log").mkdir()
+    with RequestFeed(tmp_path / "log" / "requests") as feed:
+        done = subprocess.run([sys.executable, "-m", "runshot.validators.serve_cli", str(roots[0]), str(ports[0]),
+                               str(roots[1]), str(ports[1]), "--log", str(feed.path), "--exec", sys.executable,
+                               "-c", program], capture_output=True, text=True, timeout=30)
+        assert done.stdout.splitlines()[:2] == ["<h1>one</h1>", "<h1>two</h1>"], done.stderr
+        assert "HTTP Error 404" in done.stderr  # the last request: a file that folder two does not have
+        for _ in range(50):
+            if len(feed.since(0)) == 3:
+                break
+            time.sleep(0.05)
+        assert feed.since(0, ports[0]) == [RequestRecord("GET", "/", 200)]
+        assert feed.since(0, ports[1]) == [RequestRecord("GET", "/", 200), RequestRecord("GET", "/nothing", 404)]
+    twice = subprocess.run([sys.executable, "-m", "runshot.validators.serve_cli", str(roots[0]), str(ports[0]),
+                            str(roots[1]), str(ports[0])], capture_output=True, text=True, timeout=30)
+    assert twice.returncode == 2 and twice.stderr.startswith("usage:") and len(twice.stderr.splitlines()) == 1

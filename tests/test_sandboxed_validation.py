@@ -23,7 +23,7 @@ from runshot.spec import Spec, parse_spec_file
 from runshot.validators import sandbox as sandbox_module
 from runshot.validators.browser import BrowserSettings
 from runshot.validators.context import Timeouts
-from runshot.validators.runner import Validator
+from runshot.validators.runner import ValidationRequest, Validator
 from runshot.validators.server import RequestFeed, RequestRecord, serve
 from sandboxhelp import Listeners
 
@@ -199,6 +199,41 @@ def test_one_validator_many_folders(mode, tmp_path):
     assert len(alive) == 1  # one browser at a time
     # Off: one browser for everything. Sandbox: one per folder binding (app, console_error, app, new app).
     assert total == (1 if mode == "off" else 4)
+
+
+def test_many_folders_share_one_sandboxed_browser_and_stay_apart(monkeypatch, tmp_path):
+    """validate_many binds the folders with nothing to build into one sandbox: one launch for all of them, each
+    app on a port of its own, with the findings and request counts it gets alone. An app that asks another
+    app's port is blocked and reported as an outside request (and that app's server never hears of it); a
+    project with a package.json is validated by a browser of its own."""
+    use_mode(monkeypatch, "sandbox")
+    peeker = tmp_path / "peeker"
+    peeker.mkdir()
+    neighbour = f"http://127.0.0.1:{sandbox_module.SANDBOX_PORT + 1}/index.html"  # where the second folder is
+    (peeker / "index.html").write_text(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Peeker</title></head><body><main>"
+        f"<h1>Peeker</h1><p id=out>-</p></main><script>fetch('{neighbour}').then(r => r.text())"
+        ".then(t => { out.textContent = t.length }, () => { out.textContent = 'no' })</script></body></html>"
+    )
+    packaged = tmp_path / "packaged"
+    shutil.copytree(PROJECTS / "console_error", packaged)
+    (packaged / "package.json").write_text('{"name": "packaged", "private": true}')  # no build script
+    folders = [peeker, PROJECTS / "good", PROJECTS / "console_error", packaged, PROJECTS / "missing_script"]
+    with Validator(timeouts=TIMEOUTS) as validator:
+        alone = [validator.validate(folder, spec(), checks=["runtime"]) for folder in folders]
+        before = validator.host.launches
+        together = validator.validate_many([ValidationRequest(f, spec()) for f in folders], checks=["runtime"],
+                                           jobs=2)
+        launches = validator.host.launches - before
+    assert launches == 1  # four folders, one browser (the packaged one had its own)
+    for one, many in zip(alone, together):
+        assert sorted((f.check, f.rule, f.where) for f in many.findings) == \
+            sorted((f.check, f.rule, f.where) for f in one.findings)
+        assert many.info["requests"] == one.info["requests"]
+    peeked = [f for f in together[0].findings if f.check == "network"]
+    assert [f.where for f in peeked] == [neighbour], together[0].findings
+    assert together[1].passed and together[1].info["requests"] == alone[1].info["requests"]
+    assert [f.where for f in together[3].findings] == [f.where for f in alone[2].findings] == ["app.js:2"]
 
 
 def test_fallback_is_announced_once(monkeypatch, capsys):

@@ -179,6 +179,7 @@ class BrowserHost:
         self._home: str | None = None  # a private HOME for Chromium (crash reports, dconf): never a shared /tmp
         self._stale = False  # set when the browser must be replaced before the next use
         self._start_lock = threading.Lock()
+        self._launch_lock: asyncio.Lock | None = None  # on the loop: one launch at a time (see browser())
         self.launches = 0  # how many times Chromium was launched (relaunches included)
 
     # ---- the loop thread ----
@@ -198,7 +199,7 @@ class BrowserHost:
                 thread.start()
                 ready.wait(10)
                 self._loop, self._thread = loop, thread
-                self._playwright = self._browser = self._starting = None
+                self._playwright = self._browser = self._starting = self._launch_lock = None
             return self._loop
 
     def prestart(self) -> None:
@@ -257,6 +258,12 @@ class BrowserHost:
         `executable`: the Chromium wanted (None: the running one, else the host's own). A browser launched
         from another executable is closed first.
         """
+        if self._launch_lock is None:
+            self._launch_lock = asyncio.Lock()
+        async with self._launch_lock:  # validations running side by side ask at once: launch one browser only
+            return await self._browser_for(executable)
+
+    async def _browser_for(self, executable: str | None) -> Any:
         wanted = executable or self._running or self.executable
         if self._browser is not None and (
             self._stale or wanted != self._running or not self._browser.is_connected()

@@ -173,6 +173,9 @@ class CheckContext:
     # How many isolated pages one check may drive at once (1: the checks run one after another). A check that
     # uses more must give the same findings whichever number it gets (acceptance: its spec checks side by side).
     jobs: int = 1
+    # What the checks of one validation share while they run (not reported): e.g. axe-core's results for a state
+    # that two checks reach (states.check_state).
+    shared: dict = field(default_factory=dict, repr=False)
 
     @property
     def page(self):

@@ -13,8 +13,10 @@ several projects at once.
 Where bubblewrap works (and BrowserSettings.sandbox / $RUNSHOT_SANDBOX allow it), the app's server and
 Chromium run together inside it, without network, an environment or the user's files; Playwright drives
 that Chromium from outside over its pipes. One sandboxed browser serves one project folder (bound live, so
-repair iterations need no relaunch); validating another folder relaunches it. Where bubblewrap does not
-work, a single line says so and the app is served from this process as before.
+repair iterations need no relaunch); validating another folder relaunches it, except in `validate_many`, where
+the folders with nothing to build are bound into one sandbox together and one browser serves them all, each on
+a port of its own (validators/many.py). Where bubblewrap does not work, a single line says so and the app is
+served from this process as before.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from runshot.spec import Spec
 from runshot.validators.browser import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
 from runshot.validators.build import build_project
 from runshot.validators.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts
-from runshot.validators.jobs import run_jobs
 from runshot.validators.plan import PAGE, Step, check_jobs_for, run_plan
 from runshot.validators.pool import SessionPool
 from runshot.validators.registry import Registry, load_registry
@@ -142,9 +143,7 @@ class Validator:
             with serve(serve_dir) as server:
                 yield Served(server.base_url, None, lambda: server.requests)
             return
-        if self._sandbox is None:
-            self._sandbox = BrowserSandbox(self.host.executable, setting=self.settings.sandbox)
-        sandbox = self._sandbox
+        sandbox = self.browser_sandbox()
         wrapper = sandbox.wrapper(serve_dir, project_dir)
         mark = sandbox.feed.mark()
         yield Served(sandbox.base_url, str(wrapper), lambda: sandbox.feed.since(mark))
@@ -167,6 +166,7 @@ class Validator:
         screenshot_path: Path | None,
         strict: bool,
         check_jobs: int,
+        served: Served | None = None,
     ) -> ValidationResult:
         started = time.monotonic()
         project_dir = Path(project_dir).resolve()
@@ -211,7 +211,8 @@ class Validator:
                 self.registry.resolve(name)
         t = self.timeouts
         budget = t.load + t.action * 3 + 20 + t.check * max(1, len(selected))
-        with self.serving(serve_dir, project_dir) as served:
+        shared = served is not None and serve_dir == project_dir
+        with contextlib.nullcontext(served) if shared else self.serving(serve_dir, project_dir) as served:
             try:
                 self.host.run(partial(self._validate_async, run, served.base_url, served.executable), timeout=budget)
             except CheckTimeout as exc:
@@ -247,36 +248,33 @@ class Validator:
     ) -> list[ValidationResult]:
         """Validate several projects, up to `jobs` at once; results in request order, as one by one would give.
 
-        Without the sandbox all of them share this validator's browser (each in its own contexts). A sandboxed
-        browser serves one project folder, so each further job gets a validator (browser and sandbox) of its own.
+        Without the sandbox all of them share this validator's browser (each in its own contexts). With it, the
+        folders with nothing to build are bound into one sandbox and share one browser too, each served on a
+        port of its own; a project to build gets a browser and sandbox of its own (validators/many.py).
         `on_done(request, result)` is called as each finishes (from a worker thread when jobs > 1, one at a time).
         With several jobs and `check_jobs` left to size itself, each project's checks share the cores with the
         other jobs' checks.
         """
-        requests = list(requests)
-        checks = None if checks is None else list(checks)
-        jobs = max(1, min(int(jobs), len(requests)))
-        check_jobs = check_jobs_for(self.check_jobs)
-        if self.check_jobs is None and jobs > 1:
-            check_jobs = max(1, check_jobs // jobs)
+        from runshot.validators.many import validate_many
 
-        def one(validator: Validator, request: ValidationRequest) -> ValidationResult:
-            return validator._validate(request.project_dir, request.spec, checks, request.screenshot_path,
-                                       strict, check_jobs)
+        return validate_many(self, requests, checks, strict, jobs, on_done)
 
-        workers: list[Validator] = [self]
-        try:
-            for _ in range(jobs - 1):
-                workers.append(self._sibling() if self.sandboxed else self)
-            return run_jobs(requests, workers, one, on_done)
-        finally:
-            for worker in workers[1:]:
-                if worker is not self:
-                    worker.close()
+    def validate_served(self, request: ValidationRequest, checks: list[str] | None, strict: bool, check_jobs: int,
+                        served: Served | None = None) -> ValidationResult:
+        """`request` validated with `check_jobs` isolated checks at once; on `served` (a folder this validator's
+        browser already serves, see validators/many.py) when it is given."""
+        return self._validate(request.project_dir, request.spec, checks, request.screenshot_path, strict,
+                              check_jobs, served)
 
-    def _sibling(self) -> "Validator":
+    def sibling(self) -> "Validator":
         """Another validator like this one, with a browser and sandbox of its own."""
         return Validator(self.settings, self.timeouts, check_jobs=self.check_jobs, registry=self.registry)
+
+    def browser_sandbox(self) -> BrowserSandbox:
+        """This validator's sandbox for its browser (made on first use)."""
+        if self._sandbox is None:
+            self._sandbox = BrowserSandbox(self.host.executable, setting=self.settings.sandbox)
+        return self._sandbox
 
     async def _validate_async(self, run: "_Run", base_url: str, executable: str | None = None) -> None:
         t = self.timeouts

@@ -23,7 +23,9 @@ import shlex
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from runshot.errors import EnvironmentProblem
 from runshot.validators.bwrap import (
@@ -76,6 +78,7 @@ __all__ = [  # what bwrap and sandboxrun hold stays importable from here
     "BrowserSandbox",
     "SandboxResult",
     "SandboxSpec",
+    "Site",
     "announce_fallback",
     "bwrap_argv",
     "bwrap_path",
@@ -87,6 +90,7 @@ __all__ = [  # what bwrap and sandboxrun hold stays importable from here
     "run_sandboxed",
     "sandbox_available",
     "sandbox_mode",
+    "sites_wrapper",
     "tool_paths",
     "unavailable_reason",
     "why_unavailable",
@@ -111,19 +115,21 @@ def announce_fallback(reason: str) -> bool:
 
 
 def chromium_spec(
-    serve_root: Path, executable: str, mount_root: Path | None = None, log_dir: Path | None = None
+    serve_root: Path, executable: str, mount_root: Path | None = None, log_dir: Path | None = None,
+    more_mounts: Sequence[Path] = (),
 ) -> SandboxSpec:
     """The sandbox for Chromium plus the static server: nothing writable but its own tmpfs folders, no network.
 
     `log_dir` (read-only inside) holds the FIFO the server reports its requests to; a FIFO can be written
-    on a read-only mount, nothing else in that folder can.
+    on a read-only mount, nothing else in that folder can. `more_mounts`: the folders of other apps served
+    beside this one (each read-only too).
     """
     env = minimal_env()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     extra = [log_dir] if log_dir is not None else []
     return SandboxSpec(
         writable=[],
-        readonly=[mount_root or serve_root, *extra, *python_paths(), *tool_paths(executable)],
+        readonly=[mount_root or serve_root, *more_mounts, *extra, *python_paths(), *tool_paths(executable)],
         network=False,
         env=env,
         cwd=Path("/tmp"),
@@ -135,6 +141,16 @@ def folder_identity(path: Path) -> str:
     """Which folder a path names right now (device:inode): a folder deleted and made again is a new one."""
     info = os.stat(path)
     return f"{info.st_dev}:{info.st_ino}"
+
+
+@dataclass(frozen=True)
+class Site:
+    """One folder a sandboxed browser serves: `serve_root` on 127.0.0.1:`port`, bound through `mount_root`
+    (default: `serve_root` itself)."""
+
+    serve_root: Path
+    port: int
+    mount_root: Path | None = None
 
 
 def chromium_wrapper(
@@ -158,20 +174,37 @@ def chromium_wrapper(
     The script's name depends on everything it does, including which folder `mount_root` is right now: when the
     folder is replaced by a new one, a new script (so a new browser, binding the new folder) is needed.
     """
+    return sites_wrapper(executable, [Site(serve_root, port, mount_root)], workdir, log, setting)
+
+
+def sites_wrapper(
+    executable: str, sites: Sequence[Site], workdir: Path, log: Path | None = None, setting: str | None = None
+) -> Path:
+    """`chromium_wrapper` for one folder or several: each site is bound and served on its own port, all of them
+    by one Chromium (every page is still routed to its own app's origin only, see pages.isolate_context)."""
     bwrap = bwrap_path(setting)
     if bwrap is None or not sandbox_available(setting):
         raise EnvironmentProblem(unavailable_reason(setting) or "bubblewrap is not available")
-    serve_root = real_path(serve_root)
-    if mount_root is not None and not serve_root.is_relative_to(real_path(mount_root)):
-        raise ValueError(f"{serve_root} is not inside {mount_root}")
-    if not 0 < int(port) < 65536:
-        raise ValueError(f"bad port {port}")
+    if not sites:
+        raise ValueError("no folder to serve")
+    served: list[tuple[Path, int, Path]] = []
+    for site in sites:
+        serve_root = real_path(site.serve_root)
+        if site.mount_root is not None and not serve_root.is_relative_to(real_path(site.mount_root)):
+            raise ValueError(f"{serve_root} is not inside {site.mount_root}")
+        if not 0 < int(site.port) < 65536:
+            raise ValueError(f"bad port {site.port}")
+        served.append((serve_root, int(site.port), site.mount_root or site.serve_root))
+    if len({port for _, port, _ in served}) != len(served):
+        raise ValueError("two folders on one port")
     chromium = os.path.abspath(shutil.which(executable) or executable)
     log_dir = real_path(log).parent if log is not None else None
-    spec = chromium_spec(serve_root, executable, mount_root, log_dir)
+    mounts = [mount for _, _, mount in served]
+    spec = chromium_spec(served[0][0], executable, mounts[0], log_dir, more_mounts=mounts[1:])
     # sys.executable as it is, not resolved: in a virtual environment the link is what finds its site-packages.
-    inner = [os.path.abspath(sys.executable), "-I", "-B", "-m", "runshot.validators.serve_cli", str(serve_root),
-             str(int(port))]
+    inner = [os.path.abspath(sys.executable), "-I", "-B", "-m", "runshot.validators.serve_cli"]
+    for serve_root, port, _ in served:
+        inner += [str(serve_root), str(port)]
     if log is not None:
         inner += ["--log", str(log_dir / Path(log).name)]
     inner += ["--exec", chromium]
@@ -184,7 +217,7 @@ def chromium_wrapper(
         [
             "#!/bin/sh",
             "# Written by runshot: Chromium and the app's static server inside bubblewrap, without network.",
-            f"# Bound folder: {mount_root or serve_root} ({folder_identity(mount_root or serve_root)})",
+            *(f"# Bound folder: {mount} ({folder_identity(mount)})" for mount in mounts),
             "# Playwright passes a temporary profile folder; inside the sandbox it becomes a private tmpfs.",
             'profile=""',
             'for arg do case "$arg" in --user-data-dir=*) profile="${arg#--user-data-dir=}" ;; esac; done',
@@ -198,9 +231,9 @@ def chromium_wrapper(
         ]
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    # One script per (root, port, browser): a host relaunching its browser later must find its own script.
+    # One script per (roots, ports, browser): a host relaunching its browser later must find its own script.
     key = hashlib.sha256(script.encode()).hexdigest()[:12]
-    target = workdir / f"chromium-sandboxed-{int(port)}-{key}.sh"
+    target = workdir / f"chromium-sandboxed-{served[0][1]}-{key}.sh"
     if target.is_file() and target.read_text() == script:
         return target
     fd, temp = tempfile.mkstemp(dir=workdir, prefix=".chromium-", suffix=".sh")
@@ -251,6 +284,14 @@ class BrowserSandbox:
                                 log=self.feed.path, setting=self.setting)
         self._wrappers[key] = made
         return made
+
+    def serving_together(self, folders: Sequence[Path]) -> tuple[Path, dict[Path, int]]:
+        """The Chromium to launch for serving several folders at once (each as written, bound itself) and the
+        port each is served on: this sandbox's port, then the next ones, in the order given."""
+        ports = {real_path(folder): self.port + i for i, folder in enumerate(dict.fromkeys(map(real_path, folders)))}
+        sites = [Site(folder, port) for folder, port in ports.items()]
+        made = sites_wrapper(self.chromium, sites, self.workdir / "bin", log=self.feed.path, setting=self.setting)
+        return made, ports
 
     def close(self) -> None:
         self.feed.close()

@@ -4,7 +4,8 @@ It serves files below its root and nothing else: no directory listings, no `..`,
 lead outside the root, never `.git` or `.runshot`. Every request is recorded (path, status).
 
 A server running in another process (inside the sandbox) can hand its records to this process through a
-FIFO: it writes `record_line(record)` for each request, and a `RequestFeed` here reads them as they come.
+FIFO: it writes `record_line(record, port)` for each request, and a `RequestFeed` here reads them as they come
+(several servers may share one FIFO; the port tells their records apart).
 """
 
 from __future__ import annotations
@@ -334,22 +335,31 @@ def serve(root: Path | str, port: int = 0) -> StaticServer:
 LINE_PATH_CHARS = 500  # keeps every encoded line below PIPE_BUF, so concurrent writers never interleave
 
 
-def record_line(record: RequestRecord) -> bytes:
-    """One record as a line for a RequestFeed (at most a few KB, written with a single write)."""
+def record_line(record: RequestRecord, port: int = 0) -> bytes:
+    """One record as a line for a RequestFeed (at most a few KB, written with a single write); `port` says which
+    of several servers writing to one feed answered it (0: not said)."""
     data = {"m": record.method[:16], "p": record.path[:LINE_PATH_CHARS], "s": int(record.status)}
+    if port:
+        data["o"] = int(port)
     return (json.dumps(data, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def parse_record_line(line: bytes) -> RequestRecord | None:
     """The record in one line, or None for anything that is not one (the writer side is untrusted)."""
+    entry = _parse_entry(line)
+    return None if entry is None else entry[1]
+
+
+def _parse_entry(line: bytes) -> tuple[int, RequestRecord] | None:
+    """(port, record) from one line (port 0 when the line does not say), or None."""
     try:
         data = json.loads(line.decode("utf-8"))
-        method, path, status = data["m"], data["p"], data["s"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        method, path, status, port = data["m"], data["p"], data["s"], data.get("o", 0)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
         return None
-    if not (isinstance(method, str) and isinstance(path, str) and isinstance(status, int)):
+    if not (isinstance(method, str) and isinstance(path, str) and isinstance(status, int) and isinstance(port, int)):
         return None
-    return RequestRecord(method[:16], path[:LINE_PATH_CHARS], status)
+    return port, RequestRecord(method[:16], path[:LINE_PATH_CHARS], status)
 
 
 class RequestFeed:
@@ -368,7 +378,7 @@ class RequestFeed:
         os.mkfifo(self.path, 0o600)
         # Read-write: the pipe never reports end-of-file, and writers never block on open.
         self._fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-        self._records: list[RequestRecord] = []
+        self._records: list[tuple[int, RequestRecord]] = []  # (port, record)
         self._count = 0
         self._partial = b""
         self._lock = threading.Lock()
@@ -407,12 +417,12 @@ class RequestFeed:
         if len(self._partial) > self.MAX_LINE:
             self._partial = b""  # not a record: drop it
         for line in lines:
-            record = parse_record_line(line) if line.strip() else None
-            if record is None:
+            entry = _parse_entry(line) if line.strip() else None
+            if entry is None:
                 continue
             self._count += 1
             if len(self._records) < self.MAX_RECORDS:
-                self._records.append(record)
+                self._records.append(entry)
 
     def mark(self) -> int:
         """How many records arrived so far; give it to `since` later."""
@@ -420,11 +430,12 @@ class RequestFeed:
         with self._lock:
             return self._count
 
-    def since(self, mark: int = 0) -> list[RequestRecord]:
-        """Records that arrived after `mark` (up to MAX_RECORDS in all)."""
+    def since(self, mark: int = 0, port: int | None = None) -> list[RequestRecord]:
+        """Records that arrived after `mark` (up to MAX_RECORDS in all); only those of the server on `port`
+        when several write to this feed."""
         self._drain()
         with self._lock:
-            return list(self._records[mark:])
+            return [record for at, record in self._records[mark:] if port is None or at == port]
 
     def close(self) -> None:
         self._stop.set()

@@ -13,6 +13,8 @@ only when it is not. A page that froze is replaced by a fresh one.
 
 from __future__ import annotations
 
+import asyncio
+
 from playwright.async_api import Error as PlaywrightError
 
 from runshot.values import ERROR, Finding, truncate
@@ -166,7 +168,7 @@ async def check_state(
     head = _capital(label.strip())
     findings: list[Finding] = []
     try:
-        result = await a11y.run_axe(ctx, page, include)
+        result = await _axe_for_state(ctx, page, include)
     except (CheckTimeout, PlaywrightError):
         return []
     if not isinstance(result, dict) or result.get("missing"):
@@ -193,6 +195,32 @@ async def check_state(
                 rule=rule["id"]))
     findings += await _clickables(ctx, page, head, include, seen, check)
     return findings
+
+
+async def _axe_for_state(ctx: CheckContext, page, include: list[str]) -> dict:
+    """axe-core's result for the state `page` is in, within `include`: run once for all the checks of this
+    validation that reach the same state (the same document signature, the same scope), such as the dialog
+    check and the sweep after clicking one dialog's opener. A run that another check started and that failed
+    is made again here."""
+    try:
+        key = (await ctx.within(page.evaluate(_SIGNATURE), "reading the page's state"), tuple(include))
+    except (CheckTimeout, PlaywrightError):
+        return await a11y.run_axe(ctx, page, include)
+    runs = ctx.shared.setdefault("axe_states", {})
+    running = runs.get(key)
+    if running is not None:
+        try:
+            result = await asyncio.shield(running)
+            ctx.info["axe_runs_shared"] = ctx.info.get("axe_runs_shared", 0) + 1  # for the report and tests
+            return result
+        except asyncio.CancelledError:
+            if not running.cancelled():
+                raise  # this check is being stopped, not the other one
+        except (CheckTimeout, PlaywrightError):
+            pass
+    task = asyncio.ensure_future(a11y.run_axe(ctx, page, include))
+    runs[key] = task
+    return await task
 
 
 async def _clickables(ctx, page, head: str, include: list[str], seen: set, check: str) -> list[Finding]:
