@@ -187,24 +187,24 @@ def sites_wrapper(
         raise EnvironmentProblem(unavailable_reason(setting) or "bubblewrap is not available")
     if not sites:
         raise ValueError("no folder to serve")
-    served: list[tuple[Path, int, Path]] = []
+    served: list[Site] = []  # each with its real serve_root and the folder it is bound through
     for site in sites:
         serve_root = real_path(site.serve_root)
         if site.mount_root is not None and not serve_root.is_relative_to(real_path(site.mount_root)):
             raise ValueError(f"{serve_root} is not inside {site.mount_root}")
         if not 0 < int(site.port) < 65536:
             raise ValueError(f"bad port {site.port}")
-        served.append((serve_root, int(site.port), site.mount_root or site.serve_root))
-    if len({port for _, port, _ in served}) != len(served):
+        served.append(Site(serve_root, int(site.port), site.mount_root or site.serve_root))
+    if len({site.port for site in served}) != len(served):
         raise ValueError("two folders on one port")
     chromium = os.path.abspath(shutil.which(executable) or executable)
     log_dir = real_path(log).parent if log is not None else None
-    mounts = [mount for _, _, mount in served]
-    spec = chromium_spec(served[0][0], executable, mounts[0], log_dir, more_mounts=mounts[1:])
+    mounts = [site.mount_root for site in served]
+    spec = chromium_spec(served[0].serve_root, executable, mounts[0], log_dir, more_mounts=mounts[1:])
     # sys.executable as it is, not resolved: in a virtual environment the link is what finds its site-packages.
     inner = [os.path.abspath(sys.executable), "-I", "-B", "-m", "runshot.validators.serve_cli"]
-    for serve_root, port, _ in served:
-        inner += [str(serve_root), str(port)]
+    for site in served:
+        inner += [str(site.serve_root), str(site.port)]
     if log is not None:
         inner += ["--log", str(log_dir / Path(log).name)]
     inner += ["--exec", chromium]
@@ -233,7 +233,7 @@ def sites_wrapper(
     workdir.mkdir(parents=True, exist_ok=True)
     # One script per (roots, ports, browser): a host relaunching its browser later must find its own script.
     key = hashlib.sha256(script.encode()).hexdigest()[:12]
-    target = workdir / f"chromium-sandboxed-{served[0][1]}-{key}.sh"
+    target = workdir / f"chromium-sandboxed-{served[0].port}-{key}.sh"
     if target.is_file() and target.read_text() == script:
         return target
     fd, temp = tempfile.mkstemp(dir=workdir, prefix=".chromium-", suffix=".sh")
