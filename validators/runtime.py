@@ -26,6 +26,8 @@ RULES = {
     "runtime/blank": ERROR,  # nothing at all is rendered
     "runtime/alert": WARNING,  # alert/confirm/prompt work, but block the page: a usability problem
     "runtime/more": ERROR,  # the summary line for more problems of an error kind than are listed
+    # `runshot check` of an existing app: an outside host the environment blocked (the page judged without it).
+    "runtime/outside-blocked": WARNING,
 }
 _IGNORED_FAILURES = ("net::ERR_ABORTED",)  # navigation away, AbortController, a closed page
 _FRAME = re.compile(r"\(?((?:https?|blob):[^\s()]+?):(\d+):(\d+)\)?\s*$")
@@ -70,8 +72,12 @@ def _first_frame(stack: str, base_url: str, project_dir: Path | None) -> str:
     return fallback
 
 
-def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None) -> list[Finding]:
-    """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings."""
+def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None,
+                         outside: str = ERROR) -> list[Finding]:
+    """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings.
+
+    `outside`: ERROR for an app that must be self-contained (a generated one); WARNING for an existing app,
+    whose blocked outside hosts are then said once per host (`runtime/outside-blocked`)."""
     findings: list[Finding] = []
     blocked_urls = {b["url"] for b in events.blocked_requests}
     failed_urls = {f["url"] for f in events.failed_requests}
@@ -129,6 +135,8 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
         if b["url"] not in seen:
             seen.add(b["url"])
             blocked.append(b)
+    if outside == WARNING:
+        blocked, findings = [], findings + outside_blocked(blocked)
     for b in blocked[:MAX_PER_KIND]:
         kind = b.get("kind") or "request"
         findings.append(
@@ -192,6 +200,26 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
             )
         )
     return findings
+
+
+def outside_blocked(blocked: list[dict]) -> list[Finding]:
+    """One warning per outside host the browser was kept from (an existing app checked where it may not go)."""
+    hosts: dict[str, list[str]] = {}
+    for b in blocked:
+        host = urlsplit(b["url"]).hostname or b["url"]
+        hosts.setdefault(host, []).append(b.get("kind") or "request")
+    return [
+        Finding(
+            check="network",
+            severity=WARNING,
+            message=f"blocked {len(kinds)} request(s) to {host} ({', '.join(sorted(set(kinds)))}): the page was "
+            "judged without them",
+            where=host,
+            hint=f"to judge the page with them, let the host through: --allow-host {host}",
+            rule="runtime/outside-blocked",
+        )
+        for host, kinds in hosts.items()
+    ]
 
 
 def _overflow(check: str, total: int) -> list[Finding]:
