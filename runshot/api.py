@@ -163,6 +163,8 @@ def check_site(target, spec=None, checks=None, *, pages: int = 10, page: Iterabl
         browser = browser or wiring.BrowserOptions(allow_hosts=tuple(allow_hosts), outside="warning")
         validator = wiring.open_validator(stack, browser, registry, host)
         result = validate_site(validator, request, selected, strict, options)
+    if browser.allow_hosts:
+        result.info["allow_hosts"] = list(browser.allow_hosts)
     return apply_waivers(CheckResult.from_validation(result, name), waive or {})
 
 
