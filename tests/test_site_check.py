@@ -6,6 +6,7 @@ Everything is real: the CLI in a subprocess, apps served by real `http.server` p
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -41,7 +42,7 @@ def processes_with(marker: str) -> list[str]:
             state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
         except OSError:
             continue
-        if marker in cmdline and state != "Z":
+        if marker in cmdline and state != "Z" and "runshot.cli" not in cmdline:  # the app's, not runshot's own
             found.append(cmdline)
     return found
 
@@ -301,3 +302,21 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path, text: str, says: str):
     run = run_cli("check", cwd=tmp_path, timeout=60)
     assert run.returncode == 2
     assert says in run.stderr and run.stderr.strip().count("\n") == 0, run.stderr
+
+
+def test_ctrl_c_stops_the_started_app(tmp_path: Path):
+    port = free_port()
+    argv = write_api_app(tmp_path / "app")
+    command = " ".join([*argv, str(port)])
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "check", "--start", command, "--url",
+                             f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not processes_with(f"notes_app.py {port}"):
+        time.sleep(0.05)
+    assert processes_with(f"notes_app.py {port}"), "the app never started"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert processes_with(f"notes_app.py {port}") == []
