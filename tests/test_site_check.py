@@ -121,6 +121,11 @@ def test_url_findings_name_urls_and_pages(api_app: str, tmp_path: Path):
     assert "/broken: [request]" in run.stderr
 
 
+def test_nothing_to_check_is_a_usage_error(tmp_path: Path):
+    run = run_cli("check", cwd=tmp_path, timeout=60)
+    assert run.returncode == 2 and "nothing to check" in run.stderr
+
+
 def test_url_elsewhere_needs_any_host():
     run = run_cli("check", "http://example.com/")
     assert run.returncode == 2

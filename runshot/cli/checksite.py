@@ -107,8 +107,11 @@ def run(site: SiteCheck, console) -> None:
 
 
 def _sandbox_for(sandbox: str | None, allow: tuple[str, ...], is_url: bool, console) -> str | None:
-    """A folder checked with outside hosts allowed runs without the sandbox (which has no network)."""
-    if not allow or is_url:
+    """A folder checked with outside hosts allowed runs without the sandbox (which has no network); a URL's app is
+    the user's own, already running: no sandbox to set up for it."""
+    if is_url:
+        return "off"
+    if not allow:
         return sandbox
     if sandbox == "require":
         raise UsageError("--allow-host needs the network, which the sandbox (--sandbox require) does not have")
