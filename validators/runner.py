@@ -46,9 +46,17 @@ from runshot.validators.sandbox import (
 )
 from runshot.validators.runtime import findings_from_events, screenshot
 from runshot.validators.served import Served, proxied_findings
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, dedupe
 
 CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
+
+# What the runner itself reports about the entry page (under the runtime check).
+RULES = Rules(
+    Rule("runtime/no-entry", ERROR, "The entry page the spec names does not exist in the project."),
+    Rule("runtime/load-failed", ERROR, "The entry page could not be loaded at all."),
+    Rule("runtime/unresponsive", ERROR, "The page stopped responding: a script never gives the page back."),
+)
 
 
 @dataclass
@@ -214,14 +222,9 @@ class Validator:
         spec = run.spec
         if run.serve_dir is not None and not entry_file(run.serve_dir, spec.entry).is_file():
             run.findings.append(
-                Finding(
-                    check="runtime",
-                    severity=ERROR,
-                    message=f"entry page {spec.entry} does not exist",
-                    where=spec.entry,
-                    hint=f"create {spec.entry}: it is the page the browser opens first",
-                    rule="runtime/no-entry",
-                )
+                RULES["runtime/no-entry"].finding(
+                    f"entry page {spec.entry} does not exist", where=spec.entry,
+                    hint=f"create {spec.entry}: it is the page the browser opens first")
             )
             return run.result(started)
 
@@ -236,13 +239,9 @@ class Validator:
             self.host.run(partial(self._validate_async, run, served.base_url, served.executable), timeout=budget)
         except CheckTimeout as exc:
             run.findings.append(
-                Finding(
-                    check="runtime",
-                    severity=ERROR,
-                    message=f"the page stopped responding: the validation did not finish ({exc})",
-                    hint="look for endless loops or scripts that never yield",
-                    rule="runtime/unresponsive",
-                )
+                RULES["runtime/unresponsive"].finding(
+                    f"the page stopped responding: the validation did not finish ({exc})",
+                    hint="look for endless loops or scripts that never yield")
             )
         requests = served.requests()
         run.info["requests"] = len(requests)
@@ -317,8 +316,7 @@ class Validator:
             run.findings.append(_unresponsive(exc, run.spec.entry))
             run.info["stopped"] = "the entry page did not load"
         except PageLoadError as exc:
-            run.findings.append(Finding("runtime", ERROR, str(exc), where=run.spec.entry,
-                                        rule="runtime/load-failed"))
+            run.findings.append(RULES["runtime/load-failed"].finding(str(exc), where=run.spec.entry))
             run.info["stopped"] = "the entry page did not load"
         finally:
             if "runtime" in run.selected or "stopped" in run.info:
@@ -444,14 +442,9 @@ def _unresponsive(exc: PageUnresponsive, entry: str) -> Finding:
             f"the page stopped responding right after loading (no answer within {exc.seconds:g} s): "
             "a script keeps the page busy (an endless loop in a timer or event handler?)"
         )
-    return Finding(
-        check="runtime",
-        severity=ERROR,
-        message=message,
-        where=entry,
-        hint="make every loop end; run long work in small steps (requestAnimationFrame/setTimeout), never while(true)",
-        rule="runtime/unresponsive",
-    )
+    return RULES["runtime/unresponsive"].finding(
+        message, where=entry,
+        hint="make every loop end; run long work in small steps (requestAnimationFrame/setTimeout), never while(true)")
 
 
 class _timer:
