@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "generate": "runshot.api",
     "check": "runshot.api",
+    "check_site": "runshot.api",
     "CheckResult": "runshot.api",
     "Finding": "runshot.values",
     "Spec": "runshot.spec",
