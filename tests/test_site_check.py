@@ -325,3 +325,9 @@ def test_ctrl_c_stops_the_started_app(tmp_path: Path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert processes_with(f"notes_app.py {port}") == []
+
+
+def test_a_target_argument_replaces_the_configured_one(tmp_path: Path):
+    (tmp_path / "runshot.toml").write_text('url = "http://127.0.0.1:9/"\nstart = "exit 1"\n')
+    run = run_cli("check", "missing-folder", cwd=tmp_path, timeout=60)
+    assert run.returncode == 2 and "missing-folder: not a folder" in run.stderr, run.stderr

@@ -45,10 +45,12 @@ class SiteCheck:
 
 
 def merged(ctx: click.Context, params: dict, config: SiteConfig) -> dict:
-    """The flags' values, with the config file's for each flag left at its default."""
+    """The flags' values, with the config file's for each flag left at its default. DIR or URL arguments replace
+    the file's target (url, start)."""
     out = dict(params)
+    skip = ("url", "start") if params.get("directories") else ()
     for name, key in CONFIG_KEYS.items():
-        if key in config.values and ctx.get_parameter_source(name) in (click.core.ParameterSource.DEFAULT, None):
+        if key in config.values and name not in skip and ctx.get_parameter_source(name) in (click.core.ParameterSource.DEFAULT, None):
             value = config.values[key]
             out[name] = ",".join(value) if name == "checks" else tuple(value) if name in ("page", "allow_host") \
                 else value
