@@ -124,7 +124,7 @@ def _validated(table: dict, label: str, folder: Path) -> dict:
             raise UsageError(f"{label}: {key} must be a list of non-empty strings")
         if key == "waive":
             continue
-        values[key] = str(folder / value) if is_path else value
+        values[key] = str(folder / value) if is_path and value != "-" else value  # "-": standard output
     if "url" in values and "folder" in values:
         raise UsageError(f"{label}: give url or folder, not both")
     if "start" in values and "url" not in values:
