@@ -331,3 +331,30 @@ def test_a_target_argument_replaces_the_configured_one(tmp_path: Path):
     (tmp_path / "runshot.toml").write_text('url = "http://127.0.0.1:9/"\nstart = "exit 1"\n')
     run = run_cli("check", "missing-folder", cwd=tmp_path, timeout=60)
     assert run.returncode == 2 and "missing-folder: not a folder" in run.stderr, run.stderr
+
+
+def test_sitemap_pages_are_checked_too(tmp_path: Path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(page("Home", "<main><h1>Home</h1><p>No links here.</p></main>"))
+    (site / "hidden.html").write_text(page("Hidden", "<main><h1>Hidden</h1><p>Only in the sitemap.</p></main>"))
+    (site / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://www.example.com/</loc></url><url><loc>https://www.example.com/hidden.html</loc></url>"
+        "</urlset>\n")
+    report = tmp_path / "r.json"
+    run = run_cli("check", str(site), "--checks", "runtime,a11y", "--json", str(report))
+    assert run.returncode == 0, run.stderr
+    assert [p["page"] for p in read_json(report)["pages"]] == ["/index.html", "/hidden.html"]
+
+
+def test_no_sitemap_is_no_finding(tmp_path: Path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(page("Home", '<main><h1>Home</h1><p><a href="two.html">Two</a></p></main>'))
+    (site / "two.html").write_text(page("Two", '<main><h1>Two</h1><p><a href="index.html#x">Home</a></p></main>'))
+    report = tmp_path / "r.json"
+    run = run_cli("check", str(site), "--checks", "runtime", "--json", str(report))
+    assert run.returncode == 0, run.stderr
+    data = read_json(report)
+    assert data["findings"] == [] and [p["page"] for p in data["pages"]] == ["/index.html", "/two.html"]

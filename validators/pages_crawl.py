@@ -1,4 +1,5 @@
-"""Which pages of a site to check: same-origin links of a loaded page, and the site's `sitemap.xml`.
+"""Which pages of a site to check: same-origin links of a loaded page, and the site's `sitemap.xml` (whose URLs
+name the site's public address: their paths are taken on the app's own origin).
 
 Pages are named by path and query ("/about.html", "/list?page=2"), without the fragment; "/docs/index.html"
 and "/docs/" are one page. Links to files that are not pages (images, archives, PDFs, ...) are not followed.
@@ -74,7 +75,8 @@ async def page_links(session: PageSession, base_url: str, timeouts: Timeouts, si
         if sitemap:
             text = await within(session.page.evaluate(_SITEMAP, urljoin(base_url, "sitemap.xml")),
                                 timeouts.action + 2, "reading sitemap.xml")
-            found = [*found, *sitemap_urls(text or "")]
+            # A sitemap names the site's public address (https://www.example.com/about), not where it runs now.
+            found = [*found, *(urljoin(base_url, page_label(u).lstrip("/")) for u in sitemap_urls(text or ""))]
     finally:
         forget_since(session.events, mark)
     return [page_label(u) for u in found if isinstance(u, str) and is_page_link(u, origin, base_path)]
