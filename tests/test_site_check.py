@@ -358,3 +358,8 @@ def test_no_sitemap_is_no_finding(tmp_path: Path):
     assert run.returncode == 0, run.stderr
     data = read_json(report)
     assert data["findings"] == [] and [p["page"] for p in data["pages"]] == ["/index.html", "/two.html"]
+
+
+def test_a_url_nothing_answers_at_is_a_usage_error():
+    run = run_cli("check", f"http://127.0.0.1:{free_port()}/", timeout=60)
+    assert run.returncode == 2 and "does not answer" in run.stderr and run.stderr.strip().count("\n") == 0
