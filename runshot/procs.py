@@ -8,6 +8,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -169,5 +170,7 @@ def answers(url: str, timeout: float = 2.0) -> bool:
             return True
     except urllib.error.HTTPError:
         return True
+    except urllib.error.URLError as exc:
+        return isinstance(exc.reason, ssl.SSLError)  # a server answered, with a certificate not trusted here
     except (OSError, ValueError):
         return False
