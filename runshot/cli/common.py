@@ -106,7 +106,8 @@ def print_findings(out: Console, name: str, result, timings: bool = False) -> No
         print_timings(out, name, result)
     pages = (result.info or {}).get("pages") or []
     if pages:
-        out.print("pages: " + ", ".join(f"{p['page']} {'ok' if p['passed'] else 'FAILED'}" for p in pages),
+        out.print("pages: " + ", ".join(f"{p['page']} {'ok' if p['passed'] else 'FAILED'} ({p['seconds']:.1f} s)"
+                                        for p in pages),
                   markup=False, soft_wrap=True)
     verdict = "PASSED" if result.passed else "FAILED"
     out.print(f"{verdict}: {name}: {len(errs)} error(s), {len(warns)} warning(s) in {result.seconds:.1f} s",
