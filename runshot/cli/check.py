@@ -60,6 +60,7 @@ HELP = (
 @common.browser_options
 def check(directories, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
           jobs_checks, timings, **opts):
+    # Imported when the command runs: every command module is imported to build the CLI.
     from runshot import siteconfig
     from runshot.cli import checksite
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import click
 
 import runshot.cli.common as common
-from runshot import wiring
+from runshot import api, outputs, procs, wiring
 from runshot.errors import UsageError
+from runshot.redact import url_secrets
 from runshot.siteconfig import SiteConfig
+from runshot.validators.target import guard, looks_like_url, parse_url, reach_for
 
 # flag parameter -> config key, for the flags the config file may set
 CONFIG_KEYS = {
@@ -39,8 +41,6 @@ class SiteCheck:
 
     @property
     def is_url(self) -> bool:
-        from runshot.validators.target import looks_like_url
-
         return looks_like_url(self.target)
 
 
@@ -76,9 +76,6 @@ def target_of(directories: tuple[str, ...], opts: dict, config: SiteConfig) -> s
 
 def run(site: SiteCheck, console) -> None:
     """Check the site, write the outputs asked for, exit 0 (passed) or 1."""
-    from runshot import api, outputs, procs
-    from runshot.validators.target import guard, parse_url, reach_for
-
     opts = site.opts
     registry = common.registry()
     selected = common.parse_checks(opts.get("checks"), registry)
@@ -125,8 +122,6 @@ def _sandbox_for(sandbox: str | None, allow: tuple[str, ...], is_url: bool, cons
 
 
 def _report(site: SiteCheck, r, selected, seconds: float, console) -> None:
-    from runshot import outputs
-
     opts = site.opts
     common.print_findings(console, r.name, r, timings=opts.get("timings", False))
     for w in r.info.get("waived") or []:
@@ -134,7 +129,7 @@ def _report(site: SiteCheck, r, selected, seconds: float, console) -> None:
     repair = None if site.is_url else outputs.fix_command(site.target, opts.get("spec_path"), selected)
     if repair and not r.passed:
         console.print(f"repair it with a model: {repair}", markup=False)
-    secrets = common.secrets() + tuple(_url_secrets(site.target))
+    secrets = common.secrets() + tuple(url_secrets(site.target))
     if opts.get("json_path"):
         data = outputs.check_json(r.name, r.passed, r.findings, r.checks_run, dict(r.info))
         data["seconds"] = round(seconds, 3)
@@ -148,9 +143,3 @@ def _report(site: SiteCheck, r, selected, seconds: float, console) -> None:
         outputs.write_text(opts["summary_path"], outputs.markdown_summary(r.name, r.passed, r.findings, r.checks_run,
                                                                           repair, r.info), secrets)
     sys.exit(0 if r.passed else 1)
-
-
-def _url_secrets(url: str) -> list[str]:
-    from runshot.redact import url_secrets
-
-    return url_secrets(url)
