@@ -88,7 +88,7 @@ def validate_site(validator: Validator, request: SiteRequest, checks: list[str] 
 def _walk(validator: Validator, first: Any, served: Served, pages: PageOptions, started: float) -> ValidationResult:
     entry = page_label("/" + first.spec.entry.lstrip("/"))
     walk = _Walk(deque([entry]), {page_key(entry)}, max(1, pages.limit) + len(pages.named), not pages.named)
-    walk.add(["/" + p.lstrip("/") for p in pages.named])
+    walk.add([page_label(p) if "://" in p else "/" + p.lstrip("/") for p in pages.named])
     run = first
     while walk.queue:
         label = walk.queue.popleft()
