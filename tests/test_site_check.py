@@ -235,7 +235,7 @@ def test_a_generated_app_must_stay_self_contained(tmp_path: Path, outside_host):
 
 
 def test_config_file_sets_what_the_flags_do(tmp_path: Path):
-    site = three_page_site(tmp_path / "site")
+    three_page_site(tmp_path / "site")
     (tmp_path / "runshot.toml").write_text(
         'folder = "site"\n'
         "pages = 2\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -112,7 +111,6 @@ def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, 
         shots = [Path(screenshot_path) / f"{d.resolve().name}.png" for d in dirs]
     else:
         shots = [None] * len(dirs)
-    started = time.monotonic()
     items: list = []
 
     def done(result) -> None:
