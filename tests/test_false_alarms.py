@@ -1,0 +1,74 @@
+"""No false alarm on correct pages, and the broken twin of each still caught, through the real Validator.
+
+Each case is a labelled corpus app (tests/fixtures/corpus) run with the checks that once raised a false alarm on
+it: runshot's own axe-core run fetching a file the page never asks for; the sweep blaming a link for what the page
+it leads to does; composite widgets (a grid, a listbox, a combobox's label) taken for clickable divs; names the
+browser computes taken for missing ones; axe-core's "needs review" results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runshot.spec import Spec
+from runshot.validators.runner import Validator
+from runshot.values import ERROR
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CHECK_OF = {"request": "runtime", "console": "runtime", "network": "runtime", "exception": "runtime"}
+
+CASES = [
+    ("good-stylesheet-import", ("runtime", "a11y")),
+    ("bad-stylesheet-import-missing", ("runtime", "a11y")),
+    ("good-two-page-outside-font", ("sweep",)),
+    ("bad-two-page-button-logs-error", ("sweep",)),
+]
+
+
+@pytest.fixture(scope="module")
+def validator():
+    with Validator() as v:
+        yield v
+
+
+def _label(folder: Path) -> dict:
+    return yaml.safe_load((folder / "label.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name, checks", CASES, ids=[c[0] for c in CASES])
+def test_labelled_verdict(validator, name, checks):
+    folder = CORPUS / name
+    label = _label(folder)
+    spec = Spec(title=name, body="A small web app.", source="corpus", entry=label.get("entry", "index.html"))
+    result = validator.validate(folder, spec, checks=list(checks))
+    errors = [f for f in result.findings if f.severity == ERROR]
+    shown = [f"{f.severity} {f.rule}: {f.message}" for f in result.findings]
+    if label["verdict"] == "good":
+        assert errors == [], shown
+        return
+    for expect in label["expect"]:
+        hits = [f for f in result.findings if CHECK_OF.get(f.check, f.check) == expect["check"]
+                and f.rule == expect.get("rule", f.rule) and f.severity == expect.get("severity", ERROR)]
+        assert hits, f"expected {expect}, got {shown}"
+
+
+def test_the_request_axe_core_makes_is_not_the_apps(validator):
+    """axe-core reads css/site.css's @import "base.css" against the page (base.css at the root, a 404 only it
+    asks for): the request is noted as runshot's own, and no finding blames the app for it."""
+    folder = CORPUS / "good-stylesheet-import"
+    spec = Spec(title="import", body="A small web app.", source="corpus")
+    result = validator.validate(folder, spec, checks=["runtime", "a11y"])
+    assert [u.rsplit("/", 1)[-1] for u in result.info["requests_by_runshot"]] == ["base.css"]
+    assert not [f for f in result.findings if "base.css" in f.message], result.findings
+    assert result.passed
+
+
+def test_the_sweep_blames_no_link_for_the_page_it_opens(validator):
+    folder = CORPUS / "good-two-page-outside-font"
+    spec = Spec(title="two pages", body="A small web app.", source="corpus")
+    result = validator.validate(folder, spec, checks=["sweep"])
+    assert [f for f in result.findings if f.check == "sweep"] == []
+    assert result.info.get("sweep_navigations", 0) >= 1  # the links were followed, and judged as navigations
