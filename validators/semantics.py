@@ -19,12 +19,14 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.axtree import ax_facts
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import JS_LIB, js, label
 
 CHECK = "semantics"
 NEEDS = "page"
 MAX_PER_KIND = 8
+MAX_ASKED = 40  # suspects per kind whose name is asked of Chromium's accessibility tree
 
 RULES = Rules(
     Rule("semantics/clickable-div", ERROR,
@@ -232,6 +234,16 @@ def _capped(items: list, make) -> list[Finding]:
     return out
 
 
+async def confirmed(ctx: CheckContext, page, suspects: list[dict]) -> list[dict]:
+    """Of the elements the scan found without a name, those Chromium's accessibility tree agrees about: it computes
+    no name either and the element keeps its role (a role="none" that applies, as on a disabled button, or an
+    element hidden from assistive technology, is no unnamed control). What Chromium cannot say about stays."""
+    asked = suspects[:MAX_ASKED]
+    facts = await ax_facts(ctx, page, [d.get("sel", "") for d in asked])
+    kept = [d for d, f in zip(asked, facts) if f is None or not (f.name or f.presentational)]
+    return kept + suspects[MAX_ASKED:]
+
+
 def _said_by_axe(ctx: CheckContext, rule: str) -> bool:
     return AXE_SAME_PAGE_RULE.get(rule, "") in (ctx.info.get("axe_rules") or {})
 
@@ -303,7 +315,7 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
             hint="Keep one <h1> for the page title; make the others <h2>.",
             evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300)))
 
-    findings += _capped(scan.get("images") or [], lambda d: RULES["semantics/img-alt"].finding(
+    findings += _capped(await confirmed(ctx, page, scan.get("images") or []), lambda d: RULES["semantics/img-alt"].finding(
         f"{label(d)} has no alt attribute", where=d.get("sel", ""),
         hint='Add alt="…" describing the image, or alt="" if it is purely decorative.',
         evidence=truncate(d.get("html", ""), 300)))
@@ -319,9 +331,11 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
             hint="Add <label for=\"id\">…</label> (or wrap it in a <label>, or give it aria-label).",
             evidence=truncate(d.get("html", ""), 300))
 
-    findings += _capped(scan.get("unlabeled") or [], unlabeled)
+    unnamed_fields = [d for d in scan.get("unlabeled") or [] if not d.get("placeholder")]
+    findings += _capped([d for d in scan.get("unlabeled") or [] if d.get("placeholder")]
+                        + await confirmed(ctx, page, unnamed_fields), unlabeled)
 
-    findings += _capped(scan.get("unnamed") or [], lambda d: RULES["semantics/unnamed"].finding(
+    findings += _capped(await confirmed(ctx, page, scan.get("unnamed") or []), lambda d: RULES["semantics/unnamed"].finding(
         f"{label(d)} has no accessible name (no text, aria-label or alt on its icon)", where=d.get("sel", ""),
         hint="Give it visible text, or aria-label=\"…\" when it shows only an icon.",
         evidence=truncate(d.get("html", ""), 300)))
