@@ -25,6 +25,8 @@ CASES = [
     ("bad-stylesheet-import-missing", ("runtime", "a11y")),
     ("good-two-page-outside-font", ("sweep",)),
     ("bad-two-page-button-logs-error", ("sweep",)),
+    ("good-grid-and-combobox", ("semantics", "sweep", "dialog")),
+    ("bad-grid-div-cells", ("semantics",)),
 ]
 
 
