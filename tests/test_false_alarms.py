@@ -27,6 +27,8 @@ CASES = [
     ("bad-two-page-button-logs-error", ("sweep",)),
     ("good-grid-and-combobox", ("semantics", "sweep", "dialog")),
     ("bad-grid-div-cells", ("semantics",)),
+    ("good-gradient-hero", ("a11y",)),
+    ("bad-gradient-hero-faint-text", ("a11y",)),
 ]
 
 
@@ -74,3 +76,12 @@ def test_the_sweep_blames_no_link_for_the_page_it_opens(validator):
     result = validator.validate(folder, spec, checks=["sweep"])
     assert [f for f in result.findings if f.check == "sweep"] == []
     assert result.info.get("sweep_navigations", 0) >= 1  # the links were followed, and judged as navigations
+
+
+def test_what_axe_core_cannot_decide_is_listed_for_review_not_failed(validator):
+    """Contrast over a gradient is axe-core's "incomplete": the report lists it with its first element; no finding."""
+    folder = CORPUS / "good-gradient-hero"
+    result = validator.validate(folder, Spec(title="hero", body="A small web app.", source="corpus"), checks=["a11y"])
+    assert result.findings == []
+    review = result.info["axe_needs_review"]["color-contrast"]
+    assert review["where"] and review["html"].startswith("<")

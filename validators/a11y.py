@@ -18,13 +18,14 @@ from runshot.rules import AXE, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.axerules import axe_rule_severity, parse_axe_rules
 from runshot.validators.context import CheckContext
-from runshot.validators.policy import axe_kind, axe_severity
+from runshot.validators.policy import WCAG_TAGS, axe_kind, axe_severity
 
 CHECK = "a11y"
 NEEDS = "page"
 TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
 NODES_PER_RULE = 5
 MAX_RECORDED = 25  # elements per rule kept in ctx.info["axe_failures"] for other checks
+MAX_REVIEW = 20  # axe rules whose "needs review" results the report lists
 RUNSHOT_URLS = "runshot_urls"  # ctx.shared: URLs only axe-core asked for, on any page of this validation
 
 # Findings of axe's rules carry the axe rule id; each is declared by axe-core itself and rated by one policy
@@ -70,6 +71,10 @@ _RUN_AXE = """async ([include, options]) => {
   return {
     own: rec.urls.splice(0, rec.urls.length),
     version: window.axe.version || '',
+    incomplete: (result.incomplete || []).map((v) => ({
+      id: v.id, help: v.help || '', tags: v.tags || [],
+      nodes: v.nodes.slice(0, 1).map((n) => ({target: n.target, html: n.html || ''})),
+    })),
     violations: result.violations.map((v) => ({
       id: v.id, impact: v.impact || '', help: v.help || '', helpUrl: v.helpUrl || '', tags: v.tags || [],
       nodes: v.nodes.map((n) => ({
@@ -194,6 +199,20 @@ def _attribute(ctx: CheckContext, page, result) -> None:
         ctx.session.events.runshot_urls.update(own)
 
 
+def needs_review(result: dict) -> dict[str, dict]:
+    """axe-core's "incomplete" results (it could not decide: a human should look) for WCAG A/AA rules, by rule id:
+    the rule's help and the first element's selector and HTML. Never findings: axe itself does not fail a page
+    on them, and runshot does not either; the report lists them (``info["axe_needs_review"]``)."""
+    out: dict[str, dict] = {}
+    for rule in result.get("incomplete") or []:
+        if not set(rule.get("tags") or ()) & WCAG_TAGS or len(out) >= MAX_REVIEW:
+            continue
+        node = (rule.get("nodes") or [{}])[0]
+        out[rule.get("id", "")] = {"help": rule.get("help", ""), "where": target_text(node.get("target")),
+                                   "html": truncate(node.get("html", ""), 200)}
+    return out
+
+
 async def check_a11y(ctx: CheckContext) -> list[Finding]:
     result = await run_axe(ctx, ctx.page)
     if not isinstance(result, dict) or result.get("missing"):
@@ -224,6 +243,9 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
                 message += f" (and {more} more element{'s' if more > 1 else ''} with the same problem)"
             findings.append(declared.finding(
                 message, where=where, hint=fix_hint(rule, node), evidence=truncate(node.get("html", ""), 300)))
+    review = needs_review(result)
+    if review:
+        ctx.info["axe_needs_review"] = review
     # Other checks (semantics) use these to avoid reporting the same problem twice.
     ctx.info["axe_failures"] = failed
     ctx.info["axe_rules"] = reported
