@@ -29,6 +29,8 @@ CASES = [
     ("bad-grid-div-cells", ("semantics",)),
     ("good-gradient-hero", ("a11y",)),
     ("bad-gradient-hero-faint-text", ("a11y",)),
+    ("good-named-by-image-title", ("semantics",)),
+    ("bad-image-link-unnamed", ("semantics",)),
 ]
 
 
@@ -85,3 +87,23 @@ def test_what_axe_core_cannot_decide_is_listed_for_review_not_failed(validator):
     assert result.findings == []
     review = result.info["axe_needs_review"]["color-contrast"]
     assert review["where"] and review["html"].startswith("<")
+
+
+def test_semantics_catches_unnamed_controls_the_browser_announces(validator, tmp_path):
+    """An empty link has no size but is still announced as a link; a role="img" and an alt of spaces are images
+    without a text alternative. Chromium's accessibility tree confirms each."""
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body><main>'
+        '<h1>Shapes</h1><a href="other.html"></a>'
+        '<div role="img" style="width:40px;height:40px;background:#c00"></div>'
+        '<img src="dot.svg" alt=" " width="20" height="20">'
+        '<a href="other.html"><img src="dot.svg" width="20" height="20" title="Other page"></a>'
+        '</main></body></html>', encoding="utf-8")
+    (tmp_path / "other.html").write_text("<!doctype html><title>o</title>", encoding="utf-8")
+    (tmp_path / "dot.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20">'
+                                      '<circle cx="10" cy="10" r="9"/></svg>', encoding="utf-8")
+    result = validator.validate(tmp_path, Spec(title="t", body="t", source="test"), checks=["semantics"])
+    found = {(f.rule, f.where) for f in result.findings if f.severity == ERROR}
+    assert found == {("semantics/unnamed", "body > main > a:nth-of-type(1)"),
+                     ("semantics/img-alt", "body > main > div"),
+                     ("semantics/img-alt", "body > main > img")}, found
