@@ -107,3 +107,13 @@ def test_semantics_catches_unnamed_controls_the_browser_announces(validator, tmp
     assert found == {("semantics/unnamed", "body > main > a:nth-of-type(1)"),
                      ("semantics/img-alt", "body > main > div"),
                      ("semantics/img-alt", "body > main > img")}, found
+
+
+def test_a_file_field_is_not_labelled_by_its_own_button_text(validator, tmp_path):
+    """Chromium names an unlabelled file field by its inner button ("Choose File"): that labels nothing."""
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body><main>'
+        '<h1>Upload</h1><input type="file" id="photo"><label>Caption <input id="caption"></label>'
+        '</main></body></html>', encoding="utf-8")
+    result = validator.validate(tmp_path, Spec(title="t", body="t", source="test"), checks=["semantics"])
+    assert [(f.rule, f.where) for f in result.findings if f.severity == ERROR] == [("semantics/unlabeled", "#photo")]

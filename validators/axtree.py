@@ -37,6 +37,7 @@ class AXFacts:
     role: str  # Chromium's computed role ("button", "link", "image", "none", ...)
     name: str  # the accessible name it computed
     ignored: bool  # not in the accessibility tree at all (hidden from assistive technology)
+    source: str = ""  # where the name came from: "attribute", "relatedElement" (a label), "contents", "placeholder"
 
     @property
     def presentational(self) -> bool:
@@ -86,8 +87,10 @@ async def _ask(ctx: CheckContext, cdp, selectors: list[str]) -> list[AXFacts | N
         if node is None:
             out.append(None)
             continue
+        name = node.get("name") or {}
+        used = [src for src in name.get("sources") or [] if src.get("value") and not src.get("superseded")]
         out.append(AXFacts(role=str((node.get("role") or {}).get("value") or ""),
-                           name=str((node.get("name") or {}).get("value") or "").strip(),
-                           ignored=bool(node.get("ignored"))))
+                           name=str(name.get("value") or "").strip(), ignored=bool(node.get("ignored")),
+                           source=str(used[0].get("type", "")) if used else ""))
     await ctx.within(cdp.send("Runtime.releaseObject", {"objectId": array}), "releasing elements")
     return out

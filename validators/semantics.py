@@ -271,13 +271,18 @@ def _capped(items: list, make) -> list[Finding]:
     return out
 
 
-async def confirmed(ctx: CheckContext, page, suspects: list[dict]) -> list[dict]:
+async def confirmed(ctx: CheckContext, page, suspects: list[dict], fields: bool = False) -> list[dict]:
     """Of the elements the scan found without a name, those Chromium's accessibility tree agrees about: it computes
     no name either and the element keeps its role (a role="none" that applies, as on a disabled button, or an
-    element hidden from assistive technology, is no unnamed control). What Chromium cannot say about stays."""
+    element hidden from assistive technology, is no unnamed control). What Chromium cannot say about stays. A form
+    field's name never comes from its own content (a file field's "Choose File" button text labels nothing)."""
     asked = suspects[:MAX_ASKED]
     facts = await ax_facts(ctx, page, [d.get("sel", "") for d in asked])
-    kept = [d for d, f in zip(asked, facts) if f is None or not (f.name or f.presentational)]
+
+    def named(f) -> bool:
+        return bool(f.name) and not (fields and f.source == "contents")
+
+    kept = [d for d, f in zip(asked, facts) if f is None or not (named(f) or f.presentational)]
     return kept + suspects[MAX_ASKED:]
 
 
@@ -386,7 +391,7 @@ async def _names(ctx: CheckContext, page, scan: dict) -> list[Finding]:
 
     unnamed_fields = [d for d in scan.get("unlabeled") or [] if not d.get("placeholder")]
     findings += _capped([d for d in scan.get("unlabeled") or [] if d.get("placeholder")]
-                        + await confirmed(ctx, page, unnamed_fields), unlabeled)
+                        + await confirmed(ctx, page, unnamed_fields, fields=True), unlabeled)
 
     unnamed = await confirmed(ctx, page, scan.get("unnamed") or [])
     findings += _capped(unnamed, lambda d: RULES["semantics/unnamed"].finding(
