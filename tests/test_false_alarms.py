@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from runshot.spec import Spec
+from runshot.validators.context import PageEvents
+from runshot.validators.runtime import findings_from_events
 from runshot.validators.runner import Validator
 from runshot.values import ERROR
 
@@ -117,3 +119,16 @@ def test_a_file_field_is_not_labelled_by_its_own_button_text(validator, tmp_path
         '</main></body></html>', encoding="utf-8")
     result = validator.validate(tmp_path, Spec(title="t", body="t", source="test"), checks=["semantics"])
     assert [(f.rule, f.where) for f in result.findings if f.severity == ERROR] == [("semantics/unlabeled", "#photo")]
+
+
+def test_the_runtime_findings_leave_out_what_runshot_requested():
+    events = PageEvents()
+    events.failed_requests += [{"url": "http://127.0.0.1:1/base.css", "status": 404, "method": "GET"},
+                               {"url": "http://127.0.0.1:1/css/theme.css", "status": 404, "method": "GET"}]
+    events.console_errors += [
+        {"text": "Failed to load resource: the server responded with a status of 404", "url": u}
+        for u in ("http://127.0.0.1:1/base.css", "http://127.0.0.1:1/css/theme.css")]
+    events.runshot_urls.add("http://127.0.0.1:1/base.css")
+    found = findings_from_events(events, "http://127.0.0.1:1/")
+    assert [(f.rule, f.where) for f in found] == [("runtime/request-failed", "css/theme.css")]
+    assert events.since(events.mark()).runshot_urls == {"http://127.0.0.1:1/base.css"}
