@@ -31,8 +31,8 @@ CASES = [
     ("bad-grid-div-cells", ("semantics",)),
     ("good-gradient-hero", ("a11y",)),
     ("bad-gradient-hero-faint-text", ("a11y",)),
-    ("good-named-by-image-title", ("semantics",)),
-    ("bad-image-link-unnamed", ("semantics",)),
+    ("good-named-by-image-title", ("semantics", "a11y")),
+    ("bad-image-link-unnamed", ("semantics", "a11y")),
 ]
 
 
@@ -132,3 +132,11 @@ def test_the_runtime_findings_leave_out_what_runshot_requested():
     found = findings_from_events(events, "http://127.0.0.1:1/")
     assert [(f.rule, f.where) for f in found] == [("runtime/request-failed", "css/theme.css")]
     assert events.since(events.mark()).runshot_urls == {"http://127.0.0.1:1/base.css"}
+
+
+def test_semantics_alone_names_the_unnamed_image_link(validator):
+    folder = CORPUS / "bad-image-link-unnamed"
+    result = validator.validate(folder, Spec(title="t", body="t", source="corpus"), checks=["semantics"])
+    link = "body > main > ul > li:nth-of-type(1) > a"
+    assert {(f.rule, f.where) for f in result.findings if f.severity == ERROR} == {
+        ("semantics/unnamed", link), ("semantics/img-alt", link + " > img")}
