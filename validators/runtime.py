@@ -73,6 +73,22 @@ def _first_frame(stack: str, base_url: str, project_dir: Path | None) -> str:
     return fallback
 
 
+def about_runshot_requests(entry: dict, urls: set[str]) -> bool:
+    """Whether a console line only reports a request runshot's own scripts made (see PageEvents.runshot_urls)."""
+    return bool(urls) and entry.get("url") in urls and entry.get("text", "").startswith("Failed to load resource")
+
+
+def without_runshot_activity(events: PageEvents) -> PageEvents:
+    """`events` without what runshot itself caused: requests only its own scripts made, and their console lines."""
+    urls = events.runshot_urls
+    if not urls:
+        return events
+    out = events.since({})
+    out.failed_requests = [f for f in events.failed_requests if f.get("url") not in urls]
+    out.console_errors = [c for c in events.console_errors if not about_runshot_requests(c, urls)]
+    return out
+
+
 def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None,
                          outside: str = ERROR) -> list[Finding]:
     """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings.
@@ -80,6 +96,7 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
     `outside`: ERROR for an app that must be self-contained (a generated one); WARNING for an existing app,
     whose blocked outside hosts are then said once per host (`runtime/outside-blocked`)."""
     findings: list[Finding] = []
+    events = without_runshot_activity(events)
     blocked_urls = {b["url"] for b in events.blocked_requests}
     failed_urls = {f["url"] for f in events.failed_requests}
 
