@@ -236,16 +236,18 @@ def value_for(field: dict, round_no: int = 0, word: str = "") -> str | None:
 
 def entries_for(target: dict, round_no: int, word: str) -> list[Entry]:
     """Every field of a form or input to set, in order: text-like fields get a value; a required checkbox is
-    ticked; a select with nothing chosen gets its first real option. Fields already filled in are kept."""
+    ticked; a select with nothing chosen gets its first real option. A value the page put in a field (a date,
+    an amount) stays while other fields are empty; when every field has one, each gets a new value, as a person
+    trying a calculator would type their own."""
     out: list[Entry] = []
     radios_done: set[str] = set()
-    for f in target.get("fields") or []:
-        if not f.get("usable") or sensitive(f):
-            continue
+    fields = [f for f in target.get("fields") or [] if f.get("usable") and not sensitive(f)]
+    keep = round_no == 0 and any(f.get("textual") and not f.get("value") for f in fields)
+    for f in fields:
         kind, name = f.get("type"), field_name(f)
         if f.get("textual"):
-            if round_no == 0 and f.get("value") and kind not in ("search",):
-                continue  # a default the page put there (a date, an amount) stays
+            if keep and f.get("value"):
+                continue
             value = value_for(f, round_no, word)
             if value:
                 out.append(Entry(f["sel"], name, value, "fill"))
