@@ -121,6 +121,8 @@ SAMPLE = [
     ("bad-overlay-without-role", "dialog"),  # an overlay without a dialog role is seen
     ("bad-canvas-never-clears", "motion"),  # a canvas never cleared: the never-cleared warning
     ("bad-hamburger-no-name", "mobile"),  # an unnamed button only phones show
+    ("bad-shopping-list-unnamed-remove", "forms"),  # an unnamed button only an added item shows
+    ("good-todomvc", "forms"),  # two todos added, each checkbox labelled: no false alarm
 ]
 
 

@@ -22,6 +22,7 @@ judges another document: a submission that loads a new page is noted in the repo
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 from playwright.async_api import Error as PlaywrightError
@@ -48,6 +49,7 @@ MAX_STATES = 8  # states run through axe-core (a todo input gives two)
 
 _SCRIPT = resources.files("runshot.validators").joinpath("page_scripts", "forms.js").read_text(encoding="utf-8")
 _TARGETS = f"(limit) => {{\n{JS_LIB}\n{_SCRIPT}\nreturn formTargets(RS, limit);\n}}"
+_SENDS = re.compile(r"^\W*(?:\+|(?:add|save|create|submit|send|post|go|ok|search|find|enter|new)\b)", re.I)
 _VALUES = "(sels) => sels.map((s) => { const e = document.querySelector(s); return e ? e.value : null; })"
 
 
@@ -108,6 +110,11 @@ async def _submit(ctx: CheckContext, page, target: dict, entries: list[Entry], b
     last = [e for e in entries if e.how == "fill"][-1]
     await ctx.within(page.locator(last.sel).first.press("Enter", timeout=ms), "pressing Enter")
     return True
+
+
+def _adds(button: dict | None) -> bool:
+    """Whether a button next to a lone input is the one that sends it ("Add", "Save", "Search", "+")."""
+    return bool(button) and bool(_SENDS.search(button.get("name") or ""))
 
 
 def _clicks_submit(target: dict) -> bool:
@@ -210,7 +217,7 @@ async def _try(run: _Run, target: dict, word: str) -> list[Finding]:
     seen: set[str] = set()
     state = describe(entries, target["submit"] if by_click else None)
     findings, outcome = await _enter(run, target, entries, by_click, state, seen)
-    if outcome == "same" and target["kind"] == "input" and target.get("submit"):
+    if outcome == "same" and target["kind"] == "input" and _adds(target.get("submit")):
         by_click = True  # Enter did nothing: the button next to the field ("Add")
         state = describe(entries, target["submit"])
         more, outcome = await _enter(run, target, entries, by_click, state, seen)
