@@ -279,3 +279,23 @@ def test_the_walk_never_submits_off_origin_nor_types_secrets(plain_validator):
     assert "outside the app" in skipped and "#news" in skipped, skipped
     assert skipped.count("password or payment field") == 3, skipped  # the login and payment forms, the PIN
     assert [f for f in findings if f.severity == ERROR] == [], [f.message for f in findings]
+
+
+def test_a_submission_that_loads_another_page_is_noted_not_judged(validator):
+    # results.html has an image without alt, an unlabelled input and a console error: none of it is reported
+    # against the search form, whose submission loads that page.
+    folder = Path(__file__).parent / "fixtures" / "forms" / "search_to_results"
+    result = validator.validate(folder, Spec(title="finder", body="A plant finder.", source="test"), checks=["forms"])
+    assert [f.message for f in result.findings if f.check == "forms"] == []
+    navigated = result.info.get("forms_navigated") or []
+    assert len(navigated) == 1 and "results.html?q=Basil" in navigated[0], navigated
+    assert navigated[0].startswith("typing 'Basil' into 'Search plants' and pressing Enter"), navigated
+
+
+def test_a_submission_that_freezes_the_page_is_an_error_naming_the_state(validator):
+    folder = Path(__file__).parent / "fixtures" / "forms" / "converter_freezes"
+    result = validator.validate(folder, Spec(title="converter", body="Miles to km.", source="test"),
+                                checks=["forms"])
+    mine = [f for f in result.findings if f.check == "forms"]
+    assert [(f.severity, f.rule) for f in mine] == [(ERROR, "forms/freeze")], [f.message for f in mine]
+    assert mine[0].message.startswith("Typing '2' into 'Miles' and pressing Enter froze the page"), mine[0].message

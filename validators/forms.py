@@ -29,7 +29,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser import PageLoadError
-from runshot.validators.context import CheckContext, CheckTimeout
+from runshot.validators.context import CheckContext, CheckTimeout, responds
 from runshot.validators.domtools import JS_LIB, budget_for, clickable, label, short_url
 from runshot.validators.formvalues import Entry, entries_for, field_name, skip_reason
 from runshot.validators.pages import origin_of
@@ -50,7 +50,12 @@ MAX_STATES = 8  # states run through axe-core (a todo input gives two)
 _SCRIPT = resources.files("runshot.validators").joinpath("page_scripts", "forms.js").read_text(encoding="utf-8")
 _TARGETS = f"(limit) => {{\n{JS_LIB}\n{_SCRIPT}\nreturn formTargets(RS, limit);\n}}"
 _SENDS = re.compile(r"^\W*(?:\+|(?:add|save|create|submit|send|post|go|ok|search|find|enter|new)\b)", re.I)
-_VALUES = "(sels) => sels.map((s) => { const e = document.querySelector(s); return e ? e.value : null; })"
+# The values of the fields at these selectors; null for one that is gone or hidden.
+_VALUES = """(sels) => sels.map((s) => {
+  let e = null;
+  try { e = document.querySelector(s); } catch (err) {}
+  return e && e.checkVisibility() ? e.value : null;
+})"""
 
 
 def _first_line(text: str) -> str:
@@ -179,9 +184,12 @@ async def _enter(run: _Run, target: dict, entries: list[Entry], by_click: bool, 
             return [], "failed"
         same = await walk.settle_and_compare()
         changes = await walk.changes()
-    except CheckTimeout as exc:
+    except (CheckTimeout, PlaywrightError) as exc:
+        if isinstance(exc, PlaywrightError) and await responds(page, min(ctx.timeouts.action, 2.0)):
+            raise  # the field would not take the value, or went away: nothing learnt (see _try_guarded)
         await walk.fresh()
-        return [Finding(CHECK, ERROR, f"{_capital(state)} froze the page ({exc.what} took over {exc.seconds:g} s)",
+        why = f"{exc.what} took over {exc.seconds:g} s" if isinstance(exc, CheckTimeout) else "it stopped answering"
+        return [Finding(CHECK, ERROR, f"{_capital(state)} froze the page ({why})",
                         where=target["sel"], evidence=truncate(target.get("html", ""), 300), rule="forms/freeze",
                         hint="Look for an endless loop in what handles this form's input or submission.")], "froze"
     run.notes["submitted"].append(state)
