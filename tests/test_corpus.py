@@ -123,6 +123,7 @@ SAMPLE = [
     ("bad-hamburger-no-name", "mobile"),  # an unnamed button only phones show
     ("bad-shopping-list-unnamed-remove", "forms"),  # an unnamed button only an added item shows
     ("good-todomvc", "forms"),  # two todos added, each checkbox labelled: no false alarm
+    ("bad-contact-submit-throws", "forms"),  # throws only when sent filled in
 ]
 
 

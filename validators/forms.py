@@ -49,7 +49,7 @@ MAX_STATES = 8  # states run through axe-core (a todo input gives two)
 
 _SCRIPT = resources.files("runshot.validators").joinpath("page_scripts", "forms.js").read_text(encoding="utf-8")
 _TARGETS = f"(limit) => {{\n{JS_LIB}\n{_SCRIPT}\nreturn formTargets(RS, limit);\n}}"
-_SENDS = re.compile(r"^\W*(?:\+|(?:add|save|create|submit|send|post|go|ok|search|find|enter|new)\b)", re.I)
+_SENDS = re.compile(r"^\W*(?:\+|(?:add|save|create|submit|send|post|go|ok|search|find|enter|new)\b)", re.IGNORECASE)
 # The values of the fields at these selectors; null for one that is gone or hidden.
 _VALUES = """(sels) => sels.map((s) => {
   let e = null;

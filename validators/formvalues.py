@@ -162,7 +162,7 @@ def number_value(field: dict) -> str:
         if low is not None and wanted < low:
             wanted += step
     text = format(wanted.normalize(), "f")
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def _date_value(kind: str, field: dict) -> str:
