@@ -124,6 +124,7 @@ SAMPLE = [
     ("bad-shopping-list-unnamed-remove", "forms"),  # an unnamed button only an added item shows
     ("good-todomvc", "forms"),  # two todos added, each checkbox labelled: no false alarm
     ("bad-contact-submit-throws", "forms"),  # throws only when sent filled in
+    ("bad-todomvc-second-todo-throws", "forms"),  # throws only once a second todo is added
 ]
 
 

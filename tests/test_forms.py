@@ -136,6 +136,33 @@ def test_its_twin_with_labelled_checkboxes_passes(validator):
     assert result.passed
 
 
+def test_a_defect_that_only_a_second_todo_shows_is_caught_and_named(validator):
+    result = _validate(validator, "bad-todomvc-second-todo-throws")
+    mine = [f for f in result.findings if f.check == "forms"]
+    assert [(f.severity, f.rule) for f in mine] == [(ERROR, "forms/exception")], [f.message for f in mine]
+    assert mine[0].message.startswith(
+        "Typing 'Buy milk', then 'Walk the dog' into 'What needs to be done?' and pressing Enter after each throws "
+        "an uncaught exception: TypeError"), mine[0].message
+
+
+def test_a_lone_input_is_sent_with_its_add_button_when_enter_does_nothing(validator):
+    result = _validate(validator, "bad-shopping-list-unnamed-remove")
+    mine = [f for f in result.findings if f.check == "forms"]
+    assert [(f.severity, f.rule) for f in mine] == [(ERROR, "button-name")], [f.message for f in mine]
+    assert mine[0].message.startswith("After typing 'Buy milk' into 'Item' and clicking button \"Add\" (#add): ")
+    assert _validate(validator, "good-shopping-list").passed
+
+
+def test_a_form_sent_filled_in_that_throws_is_caught(validator):
+    result = _validate(validator, "bad-contact-submit-throws")
+    mine = [f for f in result.findings if f.check == "forms"]
+    assert [(f.severity, f.rule) for f in mine] == [(ERROR, "forms/exception")], [f.message for f in mine]
+    assert mine[0].message.startswith("Filling in 'Name' with 'Alex Morgan', 'Email' with 'alex.morgan@example.com', "
+                                      "'Message' with "), mine[0].message
+    assert 'and clicking button "Send message"' in mine[0].message
+    assert _validate(validator, "good-contact-form").passed
+
+
 # ---- safety, against two recording servers on two origins ----
 
 PAGE = """<!doctype html>

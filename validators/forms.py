@@ -31,7 +31,7 @@ from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout, responds
 from runshot.validators.domtools import JS_LIB, budget_for, clickable, label, short_url
-from runshot.validators.formvalues import Entry, entries_for, field_name, skip_reason
+from runshot.validators.formvalues import Entry, entries_for, field_name, shorten, skip_reason
 from runshot.validators.pages import origin_of
 from runshot.validators.states import Walk, check_state, not_reported_on_load, seen_keys
 
@@ -64,20 +64,21 @@ def _first_line(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return "'" + truncate(text, 60) + "'"
+    return "'" + shorten(text) + "'"
 
 
 def describe(entries: list[Entry], submit: dict | None) -> str:
     """The state's name, without "after": "typing 'Buy milk' into 'New task' and pressing Enter"."""
     typed = [e for e in entries if e.how == "fill"]
     if len(typed) == 1:
-        what = f"typing {_quote(typed[0].value)} into {_quote(typed[0].name)}"
+        parts = [f"typing {_quote(typed[0].value)} into {_quote(typed[0].name)}"]
     else:
-        parts = [f"{_quote(e.name)} with {_quote(e.value)}" for e in typed[:3]]
         more = f" and {len(typed) - 3} more fields" if len(typed) > 3 else ""
-        what = "filling in " + ", ".join(parts) + more
+        parts = ["filling in " + ", ".join(f"{_quote(e.name)} with {_quote(e.value)}" for e in typed[:3]) + more]
+    parts += [f"choosing {_quote(e.value)} in {_quote(e.name)}" if e.how == "select" else f"ticking {_quote(e.name)}"
+              for e in entries if e.how != "fill"][:2]
     how = f"clicking {label(submit)}" if submit else "pressing Enter"
-    return f"{what} and {how}"
+    return f"{', '.join(parts)} and {how}"
 
 
 def _capital(text: str) -> str:

@@ -101,8 +101,13 @@ def field_name(field: dict) -> str:
     for key in ("label", "placeholder", "name", "id"):
         text = " ".join((field.get(key) or "").split())
         if text:
-            return text[:60]
+            return shorten(text)
     return f"{field.get('type') or 'text'} field"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters at most, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def leaves_origin(target: dict, origin: str) -> bool:
