@@ -163,6 +163,21 @@ def test_a_form_sent_filled_in_that_throws_is_caught(validator):
     assert _validate(validator, "good-contact-form").passed
 
 
+def test_a_blocked_outside_request_on_submit_is_left_to_the_runtime_check(validator, tmp_path):
+    # The sign-up pings an analytics host when sent: blocked, as every outside request is. Chromium logs that as
+    # a console error; whether a blocked request fails the app is the runtime check's policy, not the walk's.
+    app = tmp_path / "signup"
+    shutil.copytree(CORPUS / "good-newsletter-signup", app)
+    script = app / "app.js"
+    script.write_text(script.read_text().replace(
+        "  event.preventDefault();\n",
+        '  event.preventDefault();\n  fetch("https://analytics.example.com/hit", {mode: "no-cors"}).catch(() => {});\n', 1))
+    assert "analytics" in script.read_text()
+    result = validator.validate(app, Spec(title="signup", body="A sign-up form.", source="test"), checks=["forms"])
+    assert [f.message for f in result.findings if f.check == "forms"] == []
+    assert result.info["forms_submitted"] == 1
+
+
 # ---- safety, against two recording servers on two origins ----
 
 PAGE = """<!doctype html>

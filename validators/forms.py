@@ -155,8 +155,11 @@ def _errors(ctx: CheckContext, new, target: dict, state: str, seen: set[str]) ->
                 CHECK, ERROR, f"{head} throws an uncaught exception: {truncate(msg, 200)}", where=target["sel"],
                 hint="Fix the exception in what handles this form's input or submission (see the stack).",
                 evidence=truncate(err.get("stack") or msg, 400), rule="forms/exception"))
+    blocked = {b.get("url") for b in new.blocked_requests}  # the runtime check's to judge, by its policy
     for err in new.console_errors:
         text = err.get("text", "")
+        if text.startswith("Failed to load resource") and err.get("url") in blocked:
+            continue
         if text not in seen:
             seen.add(text)
             at = f" at {short_url(err['url'], ctx.base_url)}:{int(err.get('line', 0)) + 1}" if err.get("url") else ""
