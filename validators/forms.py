@@ -138,6 +138,7 @@ class _Run:
     def __init__(self, ctx: CheckContext):
         self.ctx = ctx
         self.walk = Walk(ctx)
+        self.budget = budget_for(ctx)
         self.states_left = MAX_STATES
         self.seen = seen_keys(ctx)
         self.notes: dict[str, list] = {"submitted": [], "skipped": [], "navigated": []}
@@ -234,7 +235,7 @@ async def _try(run: _Run, target: dict, word: str) -> list[Finding]:
         state = describe(entries, target["submit"])
         more, outcome = await _enter(run, target, entries, by_click, state, seen)
         findings += more
-    if outcome != "changed" or not await _emptied(run.ctx, walk.page, entries):
+    if outcome != "changed" or run.budget.spent or not await _emptied(run.ctx, walk.page, entries):
         return findings
     second = entries_for(target, 1, word)
     if not any(e.how == "fill" for e in second):
@@ -267,7 +268,6 @@ async def _try_guarded(run: _Run, target: dict, word: str) -> list[Finding]:
 
 
 async def check_forms(ctx: CheckContext) -> list[Finding]:
-    budget = budget_for(ctx)
     run = _Run(ctx)
     origin = origin_of(ctx.base_url)
     findings: list[Finding] = []
@@ -280,7 +280,7 @@ async def check_forms(ctx: CheckContext) -> list[Finding]:
                 if reason:
                     run.notes["skipped"].append(f"{_name(target)}: {reason}")
                     continue
-                if budget.spent:
+                if run.budget.spent:
                     break
                 findings += await _try_guarded(run, target, listed.get("word") or "")
         except (CheckTimeout, PageLoadError):
