@@ -23,10 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from runshot.spec import Spec, parse_spec_file
 from runshot.validators.registry import BUILT_INS
 from runshot.validators.runner import Validator
-
-from runshot.spec import Spec, parse_spec_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
