@@ -27,6 +27,7 @@ from importlib import resources
 
 from playwright.async_api import Error as PlaywrightError
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout, responds
@@ -37,12 +38,13 @@ from runshot.validators.states import Walk, check_state, not_reported_on_load, s
 
 CHECK = "forms"
 NEEDS = "isolated"
-RULES: dict[str, str] = {
-    "forms/exception": ERROR,  # filling in or submitting throws an uncaught exception
-    "forms/console-error": ERROR,  # filling in or submitting logs an error to the console
-    "forms/freeze": ERROR,  # the page stops answering while a form is filled in or submitted
-    "forms/crash": ERROR,  # the page crashed after the submission
-}
+RULES = Rules(
+    Rule("forms/exception", ERROR, "Filling in or submitting the form throws an uncaught exception."),
+    Rule("forms/console-error", ERROR, "Filling in or submitting the form logs an error to the console."),
+    Rule("forms/freeze", ERROR, "The page stops answering while the form is filled in or submitted (an endless "
+         "loop)."),
+    Rule("forms/crash", ERROR, "The page crashed after the form was submitted."),
+)
 # Findings for what a submission made appear carry axe rule ids (e.g. "label") or semantics rule ids.
 MAX_TARGETS = 6  # forms and lone inputs tried
 MAX_STATES = 8  # states run through axe-core (a todo input gives two)
@@ -152,10 +154,10 @@ def _errors(ctx: CheckContext, new, target: dict, state: str, seen: set[str]) ->
         msg = _first_line(err.get("message", "")) or "unknown error"
         if msg not in seen:
             seen.add(msg)
-            findings.append(Finding(
-                CHECK, ERROR, f"{head} throws an uncaught exception: {truncate(msg, 200)}", where=target["sel"],
+            findings.append(RULES["forms/exception"].finding(
+                f"{head} throws an uncaught exception: {truncate(msg, 200)}", where=target["sel"],
                 hint="Fix the exception in what handles this form's input or submission (see the stack).",
-                evidence=truncate(err.get("stack") or msg, 400), rule="forms/exception"))
+                evidence=truncate(err.get("stack") or msg, 400)))
     blocked = {b.get("url") for b in new.blocked_requests}  # the runtime check's to judge, by its policy
     for err in new.console_errors:
         text = err.get("text", "")
@@ -164,13 +166,14 @@ def _errors(ctx: CheckContext, new, target: dict, state: str, seen: set[str]) ->
         if text not in seen:
             seen.add(text)
             at = f" at {short_url(err['url'], ctx.base_url)}:{int(err.get('line', 0)) + 1}" if err.get("url") else ""
-            findings.append(Finding(
-                CHECK, ERROR, f"{head} logs a console error{at}: {truncate(_first_line(text), 200)}",
+            findings.append(RULES["forms/console-error"].finding(
+                f"{head} logs a console error{at}: {truncate(_first_line(text), 200)}",
                 where=target["sel"], hint="Fix what this form's handlers do wrong with the values typed.",
-                evidence=truncate(text, 400), rule="forms/console-error"))
+                evidence=truncate(text, 400)))
     if new.crashed:
-        findings.append(Finding(CHECK, ERROR, f"{head} crashes the page", where=target["sel"],
-                                hint="Look for runaway memory use in what handles this form.", rule="forms/crash"))
+        findings.append(RULES["forms/crash"].finding(
+            f"{head} crashes the page", where=target["sel"],
+            hint="Look for runaway memory use in what handles this form."))
     return findings
 
 
@@ -194,9 +197,10 @@ async def _enter(run: _Run, target: dict, entries: list[Entry], by_click: bool, 
             raise  # the field would not take the value, or went away: nothing learnt (see _try_guarded)
         await walk.fresh()
         why = f"{exc.what} took over {exc.seconds:g} s" if isinstance(exc, CheckTimeout) else "it stopped answering"
-        return [Finding(CHECK, ERROR, f"{_capital(state)} froze the page ({why})",
-                        where=target["sel"], evidence=truncate(target.get("html", ""), 300), rule="forms/freeze",
-                        hint="Look for an endless loop in what handles this form's input or submission.")], "froze"
+        return [RULES["forms/freeze"].finding(
+            f"{_capital(state)} froze the page ({why})", where=target["sel"],
+            evidence=truncate(target.get("html", ""), 300),
+            hint="Look for an endless loop in what handles this form's input or submission.")], "froze"
     run.notes["submitted"].append(state)
     if changes is None:  # another document: not this app's state to judge
         run.notes["navigated"].append(f"{state}: loaded {short_url(page.url, ctx.base_url)} (not judged)")
