@@ -368,6 +368,15 @@ def run_job(job: Job, out: Path, parts: JobParts, board: Board, stop: threading.
     return result
 
 
+def with_misses(result: JobResult, model) -> JobResult:
+    """A replayed run that asked for something its cassette lacks is an endpoint failure naming the request."""
+    misses = getattr(getattr(model, "cassette", None), "misses", None)
+    if misses:
+        return JobResult(result.job, "error", report=result.report, error=misses[0], exit_code=3,
+                         seconds=result.seconds)
+    return result
+
+
 def run_batch(
     jobs: list[Job],
     runs_dir: Path,
