@@ -10,11 +10,16 @@ import threading
 import time
 from pathlib import Path
 
+import git
 import pytest
 
 from counterapp import answer
 from fakeopenai import FakeOpenAI, Reply
+from runshot.batch import BatchOptions, Board, plan
+from runshot.config import Endpoint
 from runshot.errors import UsageError
+from runshot.spec import parse_spec_file
+from runshot.wiring import BrowserOptions, ModelOptions
 from test_batch import Recorder, batch, title_in, write_specs
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'runshot[ray]')")
@@ -44,6 +49,42 @@ def summary(runs: Path) -> dict:
             for p in data["projects"]}
 
 
+def test_runs_as_ray_tasks_come_back_as_run_folders(cluster: str, fake_openai: FakeOpenAI, tmp_path: Path):
+    """The Ray path in the default suite: two runs as tasks (one per CPU), recorded, shipped back, replayed."""
+    titles = ["Alpha", "Beta"]
+    paths = write_specs(tmp_path / "specs", titles)
+    specs = {p: parse_spec_file(p) for p in paths}
+    jobs = plan(paths, ["m"])
+    fake_openai.script(*[Recorder(titles, broken={"Beta"})] * 2)
+    endpoint = Endpoint(model="m", base_url=fake_openai.base_url, api_key="sk-never-shipped-back-1234", origin="flags")
+    settings = ray_batch.WorkerSettings({"m": endpoint}, ModelOptions(retries=0), BrowserOptions(), ["runtime"],
+                                        record=True)
+    options = BatchOptions(jobs=2, max_iterations=1, derive_checks=False)
+    runs, tapes = tmp_path / "runs", tmp_path / "tapes"
+    board = Board(jobs)
+    results = ray_batch.run_on_ray(jobs, runs, specs, settings, options, board, threading.Event(), tapes)
+    assert [(r.job.name, r.status) for r in results] == [("alpha", "passed"), ("beta", "failed")]
+    assert len(board.finished) == 2
+    for name in ("alpha", "beta"):
+        report = json.loads((runs / name / ".runshot" / "report.json").read_text())
+        assert report["passed"] is (name == "alpha") and report["model"]["name"] == "m"
+        assert git.Repo(runs / name).head.commit.hexsha == report["iterations"][0]["commit"]
+        tape = (tapes / name / "cassette.jsonl").read_text()
+        assert name.title() in tape and "sk-never" not in tape
+    assert len(fake_openai.chat_requests) == 2
+
+    # Replayed on Ray from the cassettes, with no endpoint: the same verdicts, no request made.
+    replays = {"alpha": (tapes / "alpha" / "cassette.jsonl").read_bytes()}
+    settings = ray_batch.WorkerSettings({"m": endpoint}, ModelOptions(retries=0), BrowserOptions(), ["runtime"],
+                                        replays=replays)
+    again = ray_batch.run_on_ray(jobs[:1], tmp_path / "again", specs, settings, options, Board(jobs),
+                                 threading.Event())
+    assert [(r.job.name, r.status) for r in again] == [("alpha", "passed")]
+    assert len(fake_openai.chat_requests) == 2
+    assert run_files(tmp_path / "again" / "alpha") == run_files(runs / "alpha")
+
+
+@pytest.mark.slow
 def test_a_ray_batch_gives_the_runs_of_a_local_batch(cluster: str, fake_openai: FakeOpenAI, tmp_path: Path):
     titles = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
     specs = write_specs(tmp_path / "specs", titles)
@@ -91,6 +132,7 @@ def busy_workers() -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_run_again(cluster: str, fake_openai: FakeOpenAI, tmp_path: Path):
     titles = ["Alpha", "Beta"]
     specs = write_specs(tmp_path / "specs", titles)
