@@ -18,10 +18,9 @@ import threading
 from pathlib import Path
 
 from runshot.batch import Job, slug, spec_stem
+from runshot.batchjson import BENCH_FILE  # noqa: F401 (the benchmark's JSON, importable from here)
 from runshot.errors import UsageError
 from runshot.modes import MODES
-
-BENCH_FILE = "bench.json"
 
 
 def parse_model(text: str) -> tuple[str, str | None]:
@@ -160,6 +159,7 @@ class SharedAnswers:
     def __init__(self, ask, default_temperature: float | None, enabled: bool = True):
         self.ask, self.default_temperature, self.enabled = ask, default_temperature, enabled
         self.answers: dict[str, object] = {}
+        self.asking: dict[str, threading.Event] = {}  # requests being asked now
         self.lock = threading.Lock()
         self.seed_base = 0
         self.replayed = 0
@@ -169,20 +169,35 @@ class SharedAnswers:
         return self.answer(messages, on_progress, temperature, seed)[0]
 
     def answer(self, messages, on_progress=None, temperature=None, seed=None) -> tuple[object, bool]:
-        """(the answer, whether it was replayed)."""
+        """(the answer, whether it was replayed). A request already being asked waits for that answer."""
         temperature = self.default_temperature if temperature is None else temperature
         seed = self.seed_base + (1 if seed is None else seed)
         key = json.dumps([messages, temperature, seed], sort_keys=True)
+        if not self.enabled:
+            return self.ask(messages, on_progress, temperature=temperature, seed=seed), False
         with self.lock:
-            answer = self.answers.get(key) if self.enabled else None
-            if answer is not None:
-                self.replayed += 1
-                self.replayed_seconds += answer.seconds
-                return answer, True
-        answer = self.ask(messages, on_progress, temperature=temperature, seed=seed)
-        with self.lock:
-            self.answers[key] = answer
-        return answer, False
+            waiting = self.asking.get(key)
+            first = waiting is None and key not in self.answers
+            if first:
+                self.asking[key] = threading.Event()
+        if waiting is not None:
+            waiting.wait()
+        if not first:
+            with self.lock:
+                answer = self.answers.get(key)
+                if answer is not None:
+                    self.replayed += 1
+                    self.replayed_seconds += answer.seconds
+                    return answer, True
+            return self.ask(messages, on_progress, temperature=temperature, seed=seed), False  # the first failed
+        try:
+            answer = self.ask(messages, on_progress, temperature=temperature, seed=seed)
+            with self.lock:
+                self.answers[key] = answer
+            return answer, False
+        finally:
+            with self.lock:
+                self.asking.pop(key).set()
 
 
 class RunAnswers:

@@ -160,8 +160,16 @@ def merge(sources, out_path):
 
     secrets = common.secrets()
     data = redact_data(b.merge([Path(s) for s in sources], Path(out_path)), secrets)
+    if any(e.get("mode") for e in data["projects"]):  # benchmarks: their table per model and mode, merged
+        from runshot import bench as bn
+
+        data["bench"] = bn.rows(data["projects"])
     b.write_json(Path(out_path), data, secrets)
-    if data["projects"]:
+    if data.get("bench"):
+        from runshot import bench as bn
+
+        bn.table(data["bench"], common.stdout_console())
+    elif data["projects"]:
         _print_summary(data, common.stdout_console())
     note = ""
     if data["all_shards"] is False:
