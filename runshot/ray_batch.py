@@ -162,7 +162,10 @@ def unpack(data: bytes, runs_dir: Path, name: str) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        tar.extractall(partial, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4+: nothing outside the folder, no device files
+            tar.extractall(partial, filter="data")
+        else:  # pragma: no cover - older Python 3.11
+            tar.extractall(partial)
     target = runs_dir / name
     if target.is_dir() and not any(target.iterdir()):
         target.rmdir()
