@@ -108,3 +108,24 @@ def test_first_difference_names_the_place():
     now = {**rec, "messages": [{"role": "user", "content": "make a timer"}]}
     assert first_difference(rec, now) == ("messages[0].content, character 8", "'make a counter'", "'make a timer'")
     assert first_difference(rec, {"model": "m", "messages": rec["messages"]}) == ("seed", "'1'", "(absent)")
+
+
+def test_a_batch_records_each_run_and_replays_it(tmp_path: Path):
+    from test_batch import Recorder, batch, write_specs
+
+    titles = ["Alpha", "Beta"]
+    specs = write_specs(tmp_path / "specs", titles)
+    tapes = tmp_path / "tapes"
+    with FakeOpenAI(*[Recorder(titles, broken={"Beta"})] * 2) as fake:
+        proc = batch(fake, specs, tmp_path / "runs", "--model", "m", "--max-iterations", "1", "--record", str(tapes))
+        assert proc.returncode == 1, proc.stderr
+        proc = batch(fake, specs, tmp_path / "more", "--model", "m", "--record", str(tapes))
+        assert proc.returncode == 2 and "a cassette is there already" in proc.stderr
+        stopped = fake
+    assert sorted(p.name for p in tapes.iterdir()) == ["alpha", "beta"]
+    proc = batch(stopped, specs, tmp_path / "again", "--model", "m", "--max-iterations", "1", "--replay", str(tapes))
+    assert proc.returncode == 1, proc.stderr
+    first, again = (json.loads((tmp_path / d / "batch.json").read_text())["projects"] for d in ("runs", "again"))
+    assert [(p["project"], p["passed"], p["tokens"]) for p in again] == \
+           [(p["project"], p["passed"], p["tokens"]) for p in first] == [("alpha", True, 30), ("beta", False, 30)]
+    assert tree_of(tmp_path / "again" / "alpha") == tree_of(tmp_path / "runs" / "alpha")
