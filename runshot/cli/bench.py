@@ -16,7 +16,7 @@ from runshot.errors import UsageError
 
 @click.command()
 @click.argument("suite", nargs=-1, required=True, metavar="SUITE...")
-@click.option("-o", "--out", "runs_dir", required=True, metavar="RUNS_DIR",
+@click.option("-o", "--out", "runs_dir", default="bench-runs", show_default=True, metavar="RUNS_DIR",
               help="Folder for the runs (RUNS_DIR/<spec>--<model>--<mode>/ each) and RUNS_DIR/bench.json.")
 @click.option("--model", "models", multiple=True, required=True, metavar="NAME[=URL]",
               help="A model to measure, at URL (an OpenAI-compatible endpoint) or at --base-url; repeat to compare.")

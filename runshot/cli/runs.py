@@ -22,15 +22,15 @@ class Models:
     With a cassette folder (`record` or `replay`) each run gets a model of its own, whose cassette is
     FOLDER/<run>/."""
 
-    def __init__(self, stack: ExitStack, console: Console, names: list[str], base_url, api_key, options,
-                 cassettes: Path | None = None, base_urls: dict[str, str | None] | None = None):
+    def __init__(self, stack: ExitStack, console: Console, names: dict[str, str | None], base_url, api_key, options,
+                 cassettes: Path | None = None):
+        """`names`: each model's name and its own base URL (None: `base_url`)."""
         from runshot.config import resolve_endpoint
 
         self.stack, self.console, self.options, self.cassettes = stack, console, options, cassettes
         self.local_servers: dict[str, tuple[str, str]] = {}
-        urls = base_urls or {}
-        self.endpoints = {name: resolve_endpoint(name or None, urls.get(name) or base_url, api_key)
-                          for name in names or [""]}
+        self.endpoints = {name: resolve_endpoint(name or None, url or base_url, api_key)
+                          for name, url in (names or {"": None}).items()}
         self.entries = {}
         self.lock = threading.Lock()
         if cassettes is None:
@@ -138,10 +138,6 @@ class BatchRun:
     console: Console
     wrap_ask: Callable | None = None  # (job, ask, temperature) -> the ask function the run uses (e.g. shared answers)
 
-    @property
-    def models(self) -> list[str]:
-        return sorted({j.model for j in self.jobs})
-
 
 def run_here(run: BatchRun, stop: threading.Event):
     """The runs in this process: threads for the models, a pool of browsers for the validations."""
@@ -151,8 +147,8 @@ def run_here(run: BatchRun, stop: threading.Event):
     from runshot.api import keep_spec_copy
 
     with ExitStack() as stack:
-        setup = Models(stack, run.console, run.models, run.base_url, run.api_key, run.model_options, run.cassettes,
-                       {j.model: j.base_url for j in run.jobs}) if run.jobs else None
+        setup = Models(stack, run.console, {j.model: j.base_url for j in run.jobs}, run.base_url, run.api_key,
+                       run.model_options, run.cassettes) if run.jobs else None
         factory = wiring.validator_factory(run.browser, run.registry)
         pool = stack.enter_context(b.ValidatorPool(run.browser_jobs, factory))
 
