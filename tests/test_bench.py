@@ -35,8 +35,8 @@ def suite(tmp_path: Path) -> list[str]:
     return [str(tmp_path / "specs"), str(jsonl), "--limit", "1"]
 
 
-def bench(fake: FakeOpenAI, args: list[str], runs: Path, *models: str):
-    flags = [f for m in models for f in ("--model", m)]
+def bench(fake: FakeOpenAI, args: list[str], runs: Path, *models: str, extra: tuple[str, ...] = ()):
+    flags = [f for m in models for f in ("--model", m)] + list(extra)
     return run_cli("bench", *args, "-o", str(runs), *flags, "--base-url", fake.base_url, "--api-key", "sk-bench-secret-1",
                    "--modes", "one-shot,repair", "--max-iterations", "2", "--token-budget", "50000",
                    "--checks", "runtime", "--no-derive-checks")
@@ -49,8 +49,11 @@ def test_bench_measures_each_model_and_mode_and_merges_across_machines(fake_open
     # Two machines: one measures "strong" (named at the shared --base-url), the other "weak" (NAME=URL).
     first = bench(fake_openai, args, tmp_path / "a", "strong")
     assert first.returncode == 0, first.stderr
-    second = bench(fake_openai, args, tmp_path / "b", f"weak={fake_openai.base_url}")
+    second = bench(fake_openai, args, tmp_path / "b", f"weak={fake_openai.base_url}",
+                   extra=("--gallery", str(tmp_path / "site")))
     assert second.returncode == 0, second.stderr
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "beta--weak--repair" in page and "000003--weak--one-shot" in page
     # One-shot's answer is the repair mode's first answer: asked once per spec and model, plus weak Beta's repair.
     assert len(fake_openai.chat_requests) == 7
 
