@@ -53,7 +53,7 @@ def test_bench_measures_each_model_and_mode_and_merges_across_machines(fake_open
                    extra=("--gallery", str(tmp_path / "site")))
     assert second.returncode == 0, second.stderr
     page = (tmp_path / "site" / "index.html").read_text()
-    assert "beta--weak--repair" in page and "000003--weak--one-shot" in page
+    assert "p/beta-weak-repair/" in page and "p/000003-weak-one-shot/" in page
     # One-shot's answer is the repair mode's first answer: asked once per spec and model, plus weak Beta's repair.
     assert len(fake_openai.chat_requests) == 7
 
