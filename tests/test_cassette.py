@@ -129,3 +129,21 @@ def test_a_batch_records_each_run_and_replays_it(tmp_path: Path):
     assert [(p["project"], p["passed"], p["tokens"]) for p in again] == \
            [(p["project"], p["passed"], p["tokens"]) for p in first] == [("alpha", True, 30), ("beta", False, 30)]
     assert tree_of(tmp_path / "again" / "alpha") == tree_of(tmp_path / "runs" / "alpha")
+
+
+@pytest.mark.slow
+def test_a_recorded_fix_replays_with_no_endpoint(tmp_path: Path):
+    from test_fix import CHECKS, _broken_project, _snapshot
+
+    src = _broken_project(tmp_path / "plain")
+    tape = tmp_path / "tape"
+    with FakeOpenAI(answer(("app.js", GOOD_JS))) as fake:
+        proc = run_cli("fix", str(src), "-o", str(tmp_path / "first"), "--base-url", fake.base_url, "--model", "s",
+                       "--checks", CHECKS, "--record", str(tape))
+        assert proc.returncode == 0, proc.stderr
+    proc = run_cli("fix", str(src), "-o", str(tmp_path / "again"), "--checks", CHECKS, "--replay", str(tape))
+    assert proc.returncode == 0, proc.stderr
+    first, again = (_snapshot(tmp_path / d) for d in ("first", "again"))
+    assert {k: v for k, v in again.items() if not k.startswith(".runshot/")} == \
+           {k: v for k, v in first.items() if not k.startswith(".runshot/")}
+    assert again["app.js"].decode() == GOOD_JS

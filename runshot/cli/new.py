@@ -43,11 +43,12 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
 
     console = common.console()
     common.cassette_flags(record, replay)
+    models = []  # the model, once started: its cassette is checked after the run
     if from_dir:
         if resume or not spec:
             raise UsageError("runshot new --from DIR needs SPEC (the change to make) and takes no --resume")
         terminate_as_interrupt()
-        with ConsoleProgress(console) as progress:
+        with ConsoleProgress(console) as progress, common.replay_failures(models):
             result = api.fix(
                 from_dir, None, out, change=load_spec(spec), model=model, base_url=base_url, api_key=api_key,
                 max_iterations=max_iterations, max_tokens=max_tokens, token_budget=token_budget,
@@ -57,7 +58,7 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
                 run_timeout=run_timeout, checks=common.parse_checks(checks, common.registry()), strict=strict,
                 chromium=chromium, sandbox=sandbox, page_timeout=page_timeout, check_timeout=check_timeout,
                 progress=progress, note=lambda text: console.print(text, markup=False), status=console.status,
-                record=record, replay=replay)
+                record=record, replay=replay, on_start=lambda s, the_model, where: models.append(the_model))
         common.print_outcome(console, result)
     if resume:
         if spec or out:
@@ -74,8 +75,6 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
     selected = common.parse_checks(checks, registry)
     limits = Limits(max_files=max_files, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes,
                     max_depth=max_depth)
-
-    models = []
 
     def started(s, the_model, where):
         models.append(the_model)
