@@ -110,6 +110,7 @@ def test_first_difference_names_the_place():
     assert first_difference(rec, {"model": "m", "messages": rec["messages"]}) == ("seed", "'1'", "(absent)")
 
 
+@pytest.mark.slow
 def test_a_batch_records_each_run_and_replays_it(tmp_path: Path):
     from test_batch import Recorder, batch, write_specs
 
