@@ -43,7 +43,7 @@ PROBE_SECONDS = 120.0  # for every node to answer the start-up check (a new node
 class WorkerSettings:
     """What a worker needs to build its model and validator: plain values, sent with each task."""
 
-    endpoints: dict[str, Endpoint]  # per job.model ("" is the default); holds the API key: never print it
+    endpoints: dict[str, Endpoint]  # per job.model ("" is the default); never an API key (see without_key)
     model_options: object  # runshot.wiring.ModelOptions, without record/replay (the driver handles cassettes)
     browser: object  # runshot.wiring.BrowserOptions
     checks: list[str] | None = None
@@ -53,9 +53,26 @@ class WorkerSettings:
     replays: dict[str, bytes] = field(default_factory=dict)  # job name -> the cassette to answer from
 
 
+KEY_VARIABLE = "OPENAI_API_KEY"
+
+
+def without_key(endpoint: Endpoint) -> Endpoint:
+    """The endpoint as it travels to a worker: no API key in any task's payload. A worker takes the key from its
+    own environment (OPENAI_API_KEY), which a cluster started here inherits from this process."""
+    return replace(endpoint, api_key=None)
+
+
+def worker_endpoint(endpoint: Endpoint) -> Endpoint:
+    """On the worker: the endpoint with the key of the worker's environment, if it has one."""
+    return replace(endpoint, api_key=endpoint.api_key or os.environ.get(KEY_VARIABLE) or None)
+
+
 @contextlib.contextmanager
-def connect(address: str | None):
-    """Ray, started locally (no address and no RAY_ADDRESS) or joined at `address`; shut down on exit."""
+def connect(address: str | None, api_key: str | None = None):
+    """Ray, started locally (no address and no RAY_ADDRESS) or joined at `address`; shut down on exit. A local
+    cluster's workers inherit this process's environment, so an API key given as a flag is put there first."""
+    if api_key and not (address or os.environ.get("RAY_ADDRESS")):
+        os.environ[KEY_VARIABLE] = api_key
     try:
         ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
@@ -132,7 +149,7 @@ def run_remote(job: Job, spec, settings: WorkerSettings, options: BatchOptions) 
             (tape / CASSETTE_FILE).write_bytes(settings.replays[job.name])
             model_options = replace(model_options, replay=str(tape))
         with contextlib.ExitStack() as stack:
-            model = wiring.open_model(stack, settings.endpoints[job.model], model_options)
+            model = wiring.open_model(stack, worker_endpoint(settings.endpoints[job.model]), model_options)
             validator = wiring.open_validator(stack, settings.browser, load_registry(warn=lambda line: None))
 
             def validate(project_dir, s, shot):

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 import git
@@ -178,3 +177,16 @@ def test_a_node_without_chromium_is_named(cluster: str, tmp_path: Path):
     node = ray.nodes()[0]
     assert f"Ray node {node['NodeManagerHostname']} ({node['NodeManagerAddress']}): " in str(err.value)
     assert "Chromium is not installed" in str(err.value)
+
+
+def test_no_api_key_travels_with_a_task(monkeypatch):
+    """Tasks carry the endpoint without its key; a worker takes the key from its own environment."""
+    import pickle
+
+    endpoint = Endpoint(model="m", base_url="http://127.0.0.1:9/v1", api_key="sk-stays-home-5678", origin="flags")
+    shipped = ray_batch.WorkerSettings({"m": ray_batch.without_key(endpoint)}, ModelOptions(), BrowserOptions())
+    assert b"sk-stays-home" not in pickle.dumps(shipped)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-node")
+    assert ray_batch.worker_endpoint(shipped.endpoints["m"]).api_key == "sk-from-the-node"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert ray_batch.worker_endpoint(shipped.endpoints["m"]).api_key is None

@@ -179,7 +179,7 @@ def run_here(run: BatchRun, stop: threading.Event):
 
 
 def ray_endpoints(run: BatchRun) -> dict:
-    """Each model's endpoint, resolved here (flags, environment, config) and sent to the workers."""
+    """Each model's endpoint, resolved here (flags, environment, config); sent to the workers without its key."""
     from runshot import wiring
     from runshot.config import resolve_endpoint
 
@@ -209,10 +209,13 @@ def run_with_ray(run: BatchRun, address: str, stop: threading.Event):
     opts = run.model_options
     replays = {j.name: cassette_file(run.cassettes / j.name).read_bytes() for j in run.jobs
                if opts.replay and cassette_file(run.cassettes / j.name).is_file()}
-    settings = ray_batch.WorkerSettings(ray_endpoints(run), replace(opts, record=None, replay=None), run.browser,
+    endpoints = ray_endpoints(run)
+    key = next((e.api_key for e in endpoints.values() if e.api_key), None)
+    shipped = {name: ray_batch.without_key(e) for name, e in endpoints.items()}
+    settings = ray_batch.WorkerSettings(shipped, replace(opts, record=None, replay=None), run.browser,
                                         run.checks, run.strict, record=bool(opts.record), replays=replays)
     board = _live_board(run.jobs, run.console)
-    with ray_batch.connect(address or None):
+    with ray_batch.connect(address or None, key):
         nodes = ray_batch.check_nodes(run.browser.chromium)
         run.console.print(f"Ray: {len(nodes)} node(s): {', '.join(nodes)}", markup=False)
         try:
