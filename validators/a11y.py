@@ -84,6 +84,11 @@ def axe_source() -> str:
     return _read_source(str(axe_source_path()))[0]
 
 
+def axe_version() -> str:
+    """The version of the axe-core runshot injects ("" when its banner does not say)."""
+    return _read_source(str(axe_source_path()))[1]
+
+
 @functools.lru_cache(maxsize=4)
 def _axe_rules_of(path: str) -> Rules:
     return parse_axe_rules(_read_source(path)[0])
