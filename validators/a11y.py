@@ -16,6 +16,7 @@ from pathlib import Path
 from runshot.errors import EnvironmentProblem
 from runshot.rules import AXE, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.axe_recheck import recheck
 from runshot.validators.axerules import axe_rule_severity, parse_axe_rules
 from runshot.validators.context import CheckContext
 from runshot.validators.policy import axe_kind, axe_severity
@@ -156,7 +157,8 @@ async def run_axe(ctx: CheckContext, page, include: list[str] | None = None) -> 
         "resultTypes": ["violations"],
         "iframes": False,
     }
-    return await ctx.within(page.evaluate(_RUN_AXE, [list(include or []), options]), "running axe-core", seconds)
+    result = await ctx.within(page.evaluate(_RUN_AXE, [list(include or []), options]), "running axe-core", seconds)
+    return await recheck(ctx, page, result, seconds)
 
 
 async def check_a11y(ctx: CheckContext) -> list[Finding]:
