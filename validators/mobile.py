@@ -59,10 +59,13 @@ const clips = (el) => {
   }
   return false;
 };
-// Content WCAG 1.4.10 lets scroll in two dimensions: data tables, images, video, maps, diagrams, code listings.
-const EXEMPT = 'table:not([role=presentation]):not([role=none]), pre, code, samp, img, picture, video, canvas, svg, '
-  + 'map, object, embed, iframe, math, [role=img], [role=table], [role=grid], [role=math]';
-const exempt = (el) => !!el.closest(EXEMPT);
+// Content WCAG 1.4.10 lets scroll in two dimensions: data tables (with header cells or a caption), images, video,
+// maps, diagrams, code listings.
+const EXEMPT = 'pre, code, samp, img, picture, video, canvas, svg, map, object, embed, iframe, math, [role=img], '
+  + '[role=table], [role=grid], [role=math]';
+const dataTable = (t) => !!t && !['presentation', 'none'].includes(t.getAttribute('role'))
+  && !!t.querySelector('th, caption, [scope], [headers]');
+const exempt = (el) => !!el.closest(EXEMPT) || dataTable(el.closest('table'));
 if (width > W + 1 && document.body) {
   const over = [];
   for (const el of document.body.querySelectorAll('*')) {
