@@ -150,8 +150,10 @@ def score(case: Case, result: ValidationResult, acts: dict[str, tuple[str, ...]]
     return outcome
 
 
-def run_cases(cases: list[Case], root: Path, jobs: int, checks: list[str] | None) -> list[Outcome]:
-    """Validate every case page of the staged folder, printing one line per case as it finishes."""
+def run_cases(cases: list[Case], root: Path, jobs: int, checks: list[str] | None,
+              info: dict | None = None) -> list[Outcome]:
+    """Validate every case page of the staged folder, printing one line per case as it finishes; `info` gets the
+    browser's name and version."""
     acts = act_map()
     by_entry = {c.entry: c for c in cases}
     requests = [ValidationRequest(root, Spec(title=c.id, body="", source="(none)", entry=c.entry)) for c in cases]
@@ -162,6 +164,8 @@ def run_cases(cases: list[Case], root: Path, jobs: int, checks: list[str] | None
         case = by_entry[request.spec.entry]
         outcome = outcomes[case.entry] = score(case, result, acts)
         done[0] += 1
+        if info is not None and result.info.get("browser"):
+            info.setdefault("browser", result.info["browser"])
         mark = {"consistent": "ok ", "false fail": "FALSE FAIL", "missed": "missed"}[outcome.verdict]
         said = ", ".join(outcome.failed_by) or "no fail"
         print(f"[{done[0]}/{len(cases)}] {mark} {case.rule} {case.id[:10]} {case.expected} -> {said} "
@@ -206,9 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     checks = args.checks.split(",") if args.checks else None
     started = time.monotonic()
+    browser: dict = {}
     with tempfile.TemporaryDirectory(prefix="runshot-act-") as tmp:
         stage(args.cases, cases, Path(tmp))
-        outcomes = run_cases(cases, Path(tmp), args.jobs, checks)
+        outcomes = run_cases(cases, Path(tmp), args.jobs, checks, browser)
     wall = time.monotonic() - started
     ran = len(outcomes)
     if args.from_json:
@@ -217,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(table, outcomes)
     print(f"\n{ran} cases run in {wall:.0f} s: {wall / ran:.1f} s per case with --jobs {args.jobs} "
           f"({sum(o.seconds for o in outcomes[-ran:]) / ran:.1f} s per validation)")
-    info = {**versions(), "date": time.strftime("%Y-%m-%d"), "command": " ".join(["benchmarks/act.py", *sys.argv[1:]]),
+    command = " ".join(["benchmarks/act.py", *sys.argv[1:]])
+    info = {**versions(), **browser, "date": time.strftime("%Y-%m-%d"), "command": command,
             "seconds_per_case": round(wall / ran, 2), "jobs": args.jobs}
     comparison = earl_comparison(args.cases / "earl", outcomes, acts)
     if args.json:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 PASSING = ("passed", "inapplicable")
+RULE_PAGE = "https://www.w3.org/WAI/standards-guidelines/act/rules/{}/"
 _QUALWEB_RULE = re.compile(r"/rules/(\w{6})/?$")
 # The EARL reports read for comparison: file name -> the engine's name.
 EARL_FILES = {"axe-core.json": "axe-core", "qualweb.json": "QualWeb"}
@@ -127,11 +128,12 @@ def earl_comparison(earl_dir: Path, outcomes: list, acts: dict[str, tuple[str, .
 
 def markdown(table: dict[str, dict], outcomes: list, info: dict, comparison: dict[str, dict]) -> str:
     """The per-rule table, the totals and the comparison, as Markdown."""
-    lines = [f"runshot {info['runshot']} with axe-core {info['axe-core']}, {info['date']}: `{info['command']}` "
-             f"({info['seconds_per_case']} s per case with --jobs {info['jobs']}).", "",
+    browser = f" in {info['browser']}" if info.get("browser") else ""
+    lines = [f"runshot {info['runshot']} with axe-core {info['axe-core']}{browser}, {info['date']}: "
+             f"`{info['command']}` ({info['seconds_per_case']} s per case with --jobs {info['jobs']}).", "",
              "| ACT rule | name | cases | consistent | false fails | missed |", "|---|---|---:|---:|---:|---:|"]
     for rule, row in table.items():
-        label = "**total**" if rule == "total" else f"[{rule}](https://www.w3.org/WAI/standards-guidelines/act/rules/{rule}/)"
+        label = "**total**" if rule == "total" else f"[{rule}]({RULE_PAGE.format(rule)})"
         lines.append(f"| {label} | {row['name']} | {row['cases']} | {row['consistent']} | {row['false_fails']} | "
                      f"{row['missed']} |")
     total = table.get("total", {})

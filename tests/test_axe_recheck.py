@@ -1,5 +1,5 @@
-"""axe-core's avoid-inline-spacing failures looked at again the way the ACT rules judge them (validators/axe_recheck.py):
-only text a declaration styles counts, measured against its own font size."""
+"""axe-core's avoid-inline-spacing failures looked at again the way the ACT rules judge them
+(validators/axe_recheck.py): only text a declaration styles counts, measured against its own font size."""
 
 from __future__ import annotations
 
