@@ -16,6 +16,7 @@ from pathlib import Path
 from runshot.errors import EnvironmentProblem
 from runshot.rules import AXE, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.axe_recheck import recheck
 from runshot.validators.axerules import axe_rule_severity, parse_axe_rules
 from runshot.validators.context import CheckContext
 from runshot.validators.policy import WCAG_TAGS, axe_kind, axe_severity
@@ -114,6 +115,11 @@ def axe_source() -> str:
     return _read_source(str(axe_source_path()))[0]
 
 
+def axe_version() -> str:
+    """The version of the axe-core runshot injects ("" when its banner does not say)."""
+    return _read_source(str(axe_source_path()))[1]
+
+
 @functools.lru_cache(maxsize=4)
 def _axe_rules_of(path: str) -> Rules:
     return parse_axe_rules(_read_source(path)[0])
@@ -184,7 +190,7 @@ async def run_axe(ctx: CheckContext, page, include: list[str] | None = None) -> 
     }
     result = await ctx.within(page.evaluate(_RUN_AXE, [list(include or []), options]), "running axe-core", seconds)
     _attribute(ctx, page, result)
-    return result
+    return await recheck(ctx, page, result, seconds)
 
 
 def _attribute(ctx: CheckContext, page, result) -> None:

@@ -20,6 +20,9 @@ VIEWPORT = (375, 667)
 RULES = Rules(
     Rule("mobile/overflow", ERROR,
          "WCAG 1.4.10 Reflow: content needs sideways scrolling at 320-375 CSS px.", wcag=("1.4.10",)),
+    Rule("mobile/overflow-exempt", WARNING,
+         "Only content WCAG 1.4.10 lets scroll in two dimensions (data tables, images, video, maps, code listings) "
+         "is wider than the screen: allowed, worth a look.", wcag=("1.4.10",)),
     Rule("mobile/blank", ERROR, "Nothing at all is painted on a phone's screen."),
     Rule("mobile/main-unreachable", ERROR,
          "Main lies where scrolling cannot bring it (beside/above, or scroll locked)."),
@@ -56,6 +59,13 @@ const clips = (el) => {
   }
   return false;
 };
+// Content WCAG 1.4.10 lets scroll in two dimensions: data tables (with header cells or a caption), images, video,
+// maps, diagrams, code listings.
+const EXEMPT = 'pre, code, samp, img, picture, video, canvas, svg, map, object, embed, iframe, math, [role=img], '
+  + '[role=table], [role=grid], [role=math]';
+const dataTable = (t) => !!t && !['presentation', 'none'].includes(t.getAttribute('role'))
+  && !!t.querySelector('th, caption, [scope], [headers]');
+const exempt = (el) => !!el.closest(EXEMPT) || dataTable(el.closest('table'));
 if (width > W + 1 && document.body) {
   const over = [];
   for (const el of document.body.querySelectorAll('*')) {
@@ -66,12 +76,24 @@ if (width > W + 1 && document.body) {
     if (clips(el)) continue;
     over.push({el, right: r.right + scrollX, width: r.width});
   }
+  // Text running out of its box (a long line in <pre>): the element holding the text is what sticks out.
+  const range = document.createRange();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(), i = 0; n && i < 5000 && over.length <= 400; n = walker.nextNode(), i++) {
+    const el = n.parentElement;
+    if (!el || !n.textContent.trim() || over.some((o) => o.el === el)) continue;
+    range.selectNodeContents(n);
+    const r = range.getBoundingClientRect();
+    if (r.right + scrollX > W + 1 && r.width > 0 && !clips(el)) over.push({el, right: r.right + scrollX, width: r.width});
+  }
   const set = new Set(over.map((o) => o.el));
   // The outermost elements that stick out: their parent does not stick out as far.
   const outer = over.filter((o) => !(o.el.parentElement && set.has(o.el.parentElement)
       && o.el.parentElement.getBoundingClientRect().right + scrollX >= o.right - 1));
   outer.sort((a, b) => b.right - a.right);
-  out.culprits = outer.slice(0, 3).map((o) => Object.assign(RS.desc(o.el), {right: Math.round(o.right), w: Math.round(o.width)}));
+  const describe = (o) => Object.assign(RS.desc(o.el), {right: Math.round(o.right), w: Math.round(o.width)});
+  out.culprits = outer.filter((o) => !exempt(o.el)).slice(0, 3).map(describe);
+  out.exempt = outer.filter((o) => exempt(o.el)).slice(0, 3).map(describe);
 }
 // What is painted on the first screen: element boxes meeting the viewport, rendered (visibility, opacity,
 // display, content-visibility), holding their own text or being a replaced/graphic element.
@@ -81,15 +103,27 @@ const painted = [];
 const meets = (r) => r.width >= 1 && r.height >= 1 && r.right > 0 && r.bottom > 0 && r.left < W && r.top < H;
 const rendered = (el) => !el.checkVisibility
   || el.checkVisibility({checkVisibilityCSS: true, visibilityProperty: true, checkOpacity: true, opacityProperty: true});
+const textRange = document.createRange();
+const textMeets = (nodes) => Array.from(nodes).some((n) => {
+  if (n.nodeType !== 3 || !n.textContent.trim()) return false;
+  textRange.selectNodeContents(n);
+  return Array.from(textRange.getClientRects()).some(meets);
+});
 if (document.body) {
-  const all = document.body.querySelectorAll('*');
+  // The body and every element, open shadow roots included; text directly in <body> or a shadow root counts.
+  const roots = [document];
+  for (let i = 0; i < roots.length && i < 200; i++) {
+    for (const el of roots[i].querySelectorAll('*')) if (el.shadowRoot) roots.push(el.shadowRoot);
+  }
+  const within = (r) => Array.from(r === document ? document.body.querySelectorAll('*') : r.querySelectorAll('*'));
+  const all = [document.body, ...roots.flatMap(within)];
   for (let i = 0; i < all.length && i < 5000 && painted.length < 3; i++) {
     const el = all[i];
     if (['script', 'style', 'noscript', 'template', 'head', 'title'].includes(el.localName)) continue;
-    const own = GRAPHIC.has(el.localName)
-      || Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim())
-      || getComputedStyle(el).backgroundImage !== 'none';
-    if (!own || !meets(el.getBoundingClientRect()) || !rendered(el)) continue;
+    const graphic = GRAPHIC.has(el.localName) || getComputedStyle(el).backgroundImage !== 'none';
+    const text = textMeets(el.childNodes) || (!!el.shadowRoot && textMeets(el.shadowRoot.childNodes));
+    if (!(graphic && meets(el.getBoundingClientRect())) && !text) continue;
+    if (!rendered(el)) continue;
     painted.push(RS.desc(el));
   }
 }
@@ -128,15 +162,7 @@ async def check_mobile(ctx: CheckContext) -> list[Finding]:
             where=d.get("sel", ""),
             hint="Give it visible text, or aria-label=\"…\" when it shows only an icon (e.g. aria-label=\"Menu\").",
             evidence=truncate(d.get("html", ""), 300)))
-    if m["width"] > m["inner"] + 1:
-        culprits = m["culprits"]
-        names = "; ".join(f"{label(c)} reaches {c['right']}px" for c in culprits) or "an unknown element"
-        findings.append(RULES["mobile/overflow"].finding(
-            f"At {VIEWPORT[0]}px wide the page is {m['width']}px wide and scrolls sideways. Widest: {names}",
-            where=culprits[0]["sel"] if culprits else "body",
-            hint="Avoid fixed widths wider than the screen: use max-width: 100%, flex-wrap, relative units or a "
-            "media query for narrow screens.",
-            evidence=truncate(culprits[0].get("html", "") if culprits else "", 300)))
+    findings += _overflow(m)
     main = m.get("main")
     if not m.get("painted"):
         findings.append(RULES["mobile/blank"].finding(
@@ -161,3 +187,26 @@ async def check_mobile(ctx: CheckContext) -> list[Finding]:
             "The page has no <meta name=\"viewport\">, so phones render it zoomed out", where="head",
             hint='Add <meta name="viewport" content="width=device-width, initial-scale=1"> to <head>.'))
     return findings
+
+
+def _overflow(m: dict) -> list[Finding]:
+    """Sideways scrolling at phone width: an error, unless only content 1.4.10 exempts sticks out (a warning)."""
+    if m["width"] <= m["inner"] + 1:
+        return []
+    culprits, exempt = m.get("culprits") or [], m.get("exempt") or []
+    if exempt and not culprits:
+        names = "; ".join(f"{label(c)} reaches {c['right']}px" for c in exempt)
+        return [RULES["mobile/overflow-exempt"].finding(
+            f"At {VIEWPORT[0]}px wide the page is {m['width']}px wide, only because of content that WCAG 1.4.10 "
+            f"lets scroll in two dimensions: {names}",
+            where=exempt[0]["sel"],
+            hint="Allowed for data tables, images, video, maps and code; a scrolling wrapper "
+            "(overflow-x: auto) keeps the rest of the page from scrolling sideways with it.",
+            evidence=truncate(exempt[0].get("html", ""), 300))]
+    names = "; ".join(f"{label(c)} reaches {c['right']}px" for c in culprits) or "an unknown element"
+    return [RULES["mobile/overflow"].finding(
+        f"At {VIEWPORT[0]}px wide the page is {m['width']}px wide and scrolls sideways. Widest: {names}",
+        where=culprits[0]["sel"] if culprits else "body",
+        hint="Avoid fixed widths wider than the screen: use max-width: 100%, flex-wrap, relative units or a "
+        "media query for narrow screens.",
+        evidence=truncate(culprits[0].get("html", "") if culprits else "", 300))]
