@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 import runshot.cli.common as common
-from runshot import wiring
+from runshot import coverage, wiring
 from runshot.errors import UsageError
 
 HELP = (
@@ -60,7 +60,7 @@ def check(directories, changed, base, spec_path, json_path, junit_path, summary_
 
 def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
            jobs_checks, timings, opts, console, host) -> None:
-    from runshot import api, outputs, regress
+    from runshot import api, outputs, regress, report
 
     registry = common.registry()
     selected = common.parse_checks(opts.get("checks"), registry)
@@ -74,6 +74,7 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
                 console.print(f"unchanged since {base}: {d} (skipped)", markup=False)
         dirs = picked
     specs = [api.check_spec(d, spec_path) for d in dirs]
+    by_name = {d.resolve().name: s for d, s in zip(dirs, specs)}
     if screenshot_path:
         shots = [Path(screenshot_path)] if single else [Path(screenshot_path) / f"{d.resolve().name}.png" for d in dirs]
     else:
@@ -81,8 +82,16 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
     started = time.monotonic()
     items: list = []
 
+    covered: dict[str, dict] = {}
+
     def done(result) -> None:
         common.print_findings(console, result.name, result, timings=timings)
+        spec = by_name.get(result.name)
+        if spec is not None and spec.body:
+            covered[result.name] = spec_coverage(spec, result.checks_run)
+            if covered[result.name]["total"]:
+                console.print(f"{result.name}: spec coverage: " + report.coverage_line(covered[result.name]),
+                              markup=False)
 
     if dirs:
         label = f"checking {dirs[0]} in headless Chromium…" if len(dirs) == 1 else \
@@ -102,6 +111,8 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
         if json_path:
             data = outputs.check_json(item.name, r.passed, r.findings, r.checks_run, dict(r.info))
             data["seconds"] = round(time.monotonic() - started, 3)
+            if item.name in covered:
+                data["coverage"] = covered[item.name]
             if not r.passed:
                 data["fix_command"] = repair
             outputs.write_text(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", secrets)
@@ -109,7 +120,7 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
             outputs.write_text(junit_path, outputs.junit_xml(item.name, r.findings, r.checks_run, r.seconds), secrets)
         if summary_path:
             outputs.write_text(summary_path, outputs.markdown_summary(item.name, r.passed, r.findings, r.checks_run,
-                                                                      repair), secrets)
+                                                                      repair, covered.get(item.name)), secrets)
         sys.exit(0 if r.passed else 1)
     if json_path:
         outputs.write_text(json_path, json.dumps(regress.many_json(items, extra), indent=2, ensure_ascii=False) + "\n",
@@ -127,6 +138,13 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
                       + (f" ({', '.join(failed)})" if failed else ""),
                       style="bold red" if failed else "bold green", markup=False)
     sys.exit(1 if failed else 0)
+
+
+def spec_coverage(spec, checks_run) -> dict:
+    """The spec's requirements and what verified each in this run (its checks count only if acceptance ran)."""
+    checks = spec.checks if "acceptance" in checks_run else ()
+    requirements = coverage.split_requirements(spec.body)
+    return coverage.to_dict(coverage.account(requirements, checks, tuple(checks_run)))
 
 
 def _browser_options(opts: dict, check_jobs: int | None):
