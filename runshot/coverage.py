@@ -137,7 +137,8 @@ def read_requirement(text: str) -> Requirement:
 
 
 def _units(body: str) -> list[str]:
-    """Bullets (with their continuation lines) and paragraphs; headings and fenced code left out."""
+    """Bullets (with their continuation lines) and paragraphs; headings, tables, comments and fenced code left
+    out."""
     units: list[str] = []
     current: list[str] = []
     fenced = False
@@ -147,7 +148,7 @@ def _units(body: str) -> list[str]:
             units.append(" ".join(current))
             current.clear()
 
-    for line in body.splitlines():
+    for line in re.sub(r"<!--.*?-->", "", body, flags=re.S).splitlines():
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             fenced = not fenced

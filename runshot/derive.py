@@ -102,9 +102,9 @@ def _covered_text(raw: Any, todo: list[str]) -> list[str]:
 
 
 def to_verify(spec: Spec, default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> list[coverage.Requirement]:
-    """The spec's requirements no written or default check verifies and the step language could."""
-    written = tuple(c for c in spec.checks if not c.derived)
-    covered = coverage.account(coverage.split_requirements(spec.body), written, default_checks=default_checks)
+    """The spec's requirements no check of its own (written, or derived and kept in the spec) and no default check
+    verifies, and the step language could."""
+    covered = coverage.account(coverage.split_requirements(spec.body), spec.checks, default_checks=default_checks)
     return [c.requirement for c in covered if not c.verified and c.requirement.checkable]
 
 
@@ -236,7 +236,8 @@ def spec_text(spec: Spec, coverage_lines: list[str] | None = None) -> str:
     tail = ""
     if coverage_lines:
         tail = "\n<!-- coverage (runshot derive):\n" + "\n".join(coverage_lines).replace("--", "- -") + "\n-->\n"
-    return f"---\n{front}---\n{spec.body}\n{tail}"
+    body = re.sub(r"\s*<!-- coverage \(runshot derive\):.*?-->", "", spec.body, flags=re.S)
+    return f"---\n{front}---\n{body}\n{tail}"
 
 
 def _check_dict(c: AcceptanceCheck) -> dict:
