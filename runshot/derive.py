@@ -3,7 +3,7 @@
 Before any code is written, the spec is split into its requirements (runshot.coverage); those no written or
 default check verifies are numbered and sent to the model (templates/derive_checks.j2, the step language with
 worked examples), which answers with checks in YAML, each naming the requirement it `covers`. The model is asked
-SAMPLES times (seeds 1..SAMPLES). Each answer is parsed by the spec parser (unknown keys are refused), each check
+SAMPLES times (seeds 1..SAMPLES; when the first two answers hold the very same checks, no third is asked). Each answer is parsed by the spec parser (unknown keys are refused), each check
 is held against the spec's words (runshot.derive_review), and per requirement the samples vote: the check written
 the same way by the most samples is kept, if no other check had as many votes; when it expects a value the spec
 does not state (the model computed it) at least two samples must agree on it. Derived checks are added after the user's own ones,
@@ -135,9 +135,16 @@ def derive(spec: Spec, ask: Any, samples: int = SAMPLES, call: Any = None,
         if problem:
             out.notes.append(f"sample {seed}: {problem}")
         answers.append(checks)
+        if len(answers) == 2 and samples > 2 and _same(answers[0], answers[1]) and answers[0]:
+            out.notes.append("the first two samples agree on every check: no third one asked")
+            break
     out.seconds = time.monotonic() - started
     out.checks = agree(answers, spec, out.notes, [c.name for c in spec.checks])
     return out
+
+
+def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> bool:
+    return sorted((c.covers, check_key(c)) for c in a) == sorted((c.covers, check_key(c)) for c in b)
 
 
 def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[str],

@@ -27,8 +27,9 @@ def test_derive_prints_the_spec_with_its_derived_checks_and_coverage(fake_openai
     assert kept.body.startswith("A live status shows `Count: N`")
     assert "coverage (runshot derive):" in done.stdout and "not verified: Centred layout" in done.stdout
     assert "5 of 6 requirements verified; not verified: 'Centred layout'" in done.stderr
-    assert "derived 2 check(s) from 3 sample(s): 30 prompt + 60 completion tokens" in done.stderr
-    assert len(fake_openai.chat_requests) == 3
+    assert "derived 2 check(s) from 2 sample(s): 20 prompt + 40 completion tokens" in done.stderr
+    assert "the first two samples agree on every check: no third one asked" in done.stderr
+    assert len(fake_openai.chat_requests) == 2
 
 
 def test_derive_writes_a_file_it_never_clobbers_and_runshot_new_reads_it(fake_openai, tmp_path: Path):
