@@ -31,6 +31,7 @@ from runshot import derive as deriving  # noqa: E402 (the checkout's runshot, af
 from runshot import wiring  # noqa: E402
 from runshot.config import resolve_endpoint  # noqa: E402
 from runshot.generator.prompts import describe_step  # noqa: E402
+from runshot.procs import terminate_as_interrupt  # noqa: E402
 from runshot.spec import parse_checks, parse_spec_file  # noqa: E402
 
 
@@ -60,15 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--api-key", default=None)
     ap.add_argument("--samples", type=int, default=deriving.SAMPLES)
     ap.add_argument("--only", default="", help="comma-separated folder names")
+    ap.add_argument("--max-tokens", type=int, default=800, help="cap on one derivation answer")
     ap.add_argument("--json", dest="json_path", default=None)
     ap.add_argument("--show", action="store_true", help="print the derived checks")
     ap.add_argument("--reference", action="store_true",
                     help="no model: run each folder's hand-written reference.yaml instead (checks the labels)")
     args = ap.parse_args(argv)
+    terminate_as_interrupt()  # SIGTERM stops the local model's server too
     rows: list[dict] = []
     with ExitStack() as stack:
         model = None if args.reference else wiring.open_model(
-            stack, resolve_endpoint(args.model, args.base_url, args.api_key), note=lambda t: print(t, file=sys.stderr))
+            stack, resolve_endpoint(args.model, args.base_url, args.api_key),
+            wiring.ModelOptions(max_tokens=args.max_tokens), note=lambda t: print(t, file=sys.stderr))
         validator = wiring.open_validator(stack, wiring.BrowserOptions())
         for case in cases(Path(args.folder), {n for n in args.only.split(",") if n}):
             spec = parse_spec_file(case / "spec.md")

@@ -131,3 +131,16 @@ def test_runshot_check_reports_the_coverage_in_its_output_json_and_summary(tmp_p
     # Without the acceptance check, the written checks verify nothing.
     done = run_cli("check", str(project), "--spec", str(spec), "--checks", "runtime")
     assert "spec coverage: 0 of 3 requirements verified" in done.stderr
+
+
+def test_the_run_summary_names_the_requirements_not_verified_and_the_cost_of_deriving():
+    from runshot.report import Report, summary_lines
+
+    report = Report(spec={"title": "Counter"}, model={})
+    spec = parse_spec_file(SAMPLES / "counter.md")
+    report.coverage = coverage.to_dict(coverage.of_spec(spec, DEFAULT_CHECKS))
+    report.derivation = {"calls": 2, "prompt_tokens": 2400, "completion_tokens": 300, "seconds": 41.5, "kept": ["a"]}
+    lines = summary_lines(report)
+    assert any(line.startswith("spec coverage: 4 of 9 requirements verified; not verified: ") and
+               "'Big, friendly, centred layout'" in line for line in lines)
+    assert "derived checks: 1 kept from 2 sample(s), 2400 + 300 tokens, 41.5 s" in lines
