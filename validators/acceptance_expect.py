@@ -197,18 +197,24 @@ def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeou
         return _size_probe(key, value, loc, desc, timeouts)
 
     if key == "exact_text":
-        want = normalize(as_text(value))
-
-        async def probe() -> tuple[bool, str]:
-            if await count() == 0:
-                return none_match()
-            got = await texts(1000)
-            return want in got, f"the text {_quote_list(got[:5])}"
-        return f'{desc} to show exactly the text "{want}"', probe
+        return _exact_text_probe(value, loc, desc, timeouts)
 
     async def unknown() -> tuple[bool, str]:
         return False, f"an unknown expectation {key!r}"
     return f"a known expectation ({', '.join(EXPECTATIONS)})", unknown
+
+
+def _exact_text_probe(value: Any, loc: Any, desc: str, timeouts: Timeouts):
+    """Some element matching the target shows exactly this text (spaces trimmed and collapsed)."""
+    want = normalize(as_text(value))
+
+    async def probe() -> tuple[bool, str]:
+        if await count_matches(loc, timeouts) == 0:
+            return False, f"no element matches {desc}"
+        found = await within(loc.all_inner_texts(), timeouts.action, "reading text")
+        got = [normalize(t) for t in found]
+        return want in got, f"the text {_quote_list(got[:5])}"
+    return f'{desc} to show exactly the text "{want}"', probe
 
 
 MAX_SIZED = 50  # matching elements measured by min_height / min_width

@@ -13,6 +13,7 @@ import click
 import runshot.cli.common as common
 from runshot import coverage, wiring
 from runshot.errors import UsageError
+from runshot.report import coverage_line
 
 HELP = (
     "Validate existing projects (no model needed): one DIR, several, or with --changed only those that "
@@ -60,7 +61,7 @@ def check(directories, changed, base, spec_path, json_path, junit_path, summary_
 
 def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
            jobs_checks, timings, opts, console, host) -> None:
-    from runshot import api, outputs, regress, report
+    from runshot import api, outputs, regress
 
     registry = common.registry()
     selected = common.parse_checks(opts.get("checks"), registry)
@@ -86,12 +87,7 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
 
     def done(result) -> None:
         common.print_findings(console, result.name, result, timings=timings)
-        spec = by_name.get(result.name)
-        if spec is not None and spec.body:
-            covered[result.name] = spec_coverage(spec, result.checks_run)
-            if covered[result.name]["total"]:
-                console.print(f"{result.name}: spec coverage: " + report.coverage_line(covered[result.name]),
-                              markup=False)
+        print_coverage(console, result, by_name.get(result.name), covered)
 
     if dirs:
         label = f"checking {dirs[0]} in headless Chromium…" if len(dirs) == 1 else \
@@ -138,6 +134,15 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
                       + (f" ({', '.join(failed)})" if failed else ""),
                       style="bold red" if failed else "bold green", markup=False)
     sys.exit(1 if failed else 0)
+
+
+def print_coverage(console, result, spec, covered: dict[str, dict]) -> None:
+    """Work out and print which of the spec's requirements this project's checks verified (kept in `covered`)."""
+    if spec is None or not spec.body:
+        return
+    covered[result.name] = spec_coverage(spec, result.checks_run)
+    if covered[result.name]["total"]:
+        console.print(f"{result.name}: spec coverage: " + coverage_line(covered[result.name]), markup=False)
 
 
 def spec_coverage(spec, checks_run) -> dict:
