@@ -77,8 +77,8 @@ def parse_derived(text: str, todo: list[str] | None = None) -> tuple[tuple[Accep
         data = data["checks"]
     if not isinstance(data, list) or not data:
         return (), "the answer holds no list of checks"
-    items = [dict(item, covers=_covered_text(item.get("covers"), todo or []), derived=True)
-             if isinstance(item, dict) else item for item in data[:MAX_CHECKS]]
+    items = [dict(item, covers=_covered_text(item.get("covers"), todo or []) or _best_match(item, todo or []),
+                  derived=True) if isinstance(item, dict) else item for item in data[:MAX_CHECKS]]
     try:
         checks = parse_checks(items, "derived checks")
     except UsageError as exc:
@@ -99,6 +99,19 @@ def _covered_text(raw: Any, todo: list[str]) -> list[str]:
         elif isinstance(n, str) and n in todo:
             out.append(n)
     return out
+
+
+def _best_match(item: dict, todo: list[str]) -> list[str]:
+    """For a check without a usable `covers`: the one requirement whose quoted texts, then words, its steps' values
+    (names, labels, texts) share the most, if exactly one shares the most; else none."""
+    values = " ".join(str(v) for step in item.get("steps") or [] if isinstance(step, dict)
+                      for args in step.values() if isinstance(args, dict) for v in args.values())
+    words = set(re.findall(r"\w+", values.casefold()))
+    folded = " ".join(values.split()).casefold()
+    scores = [100 * sum(lit.casefold() in folded for lit in coverage.read_requirement(t).literals)
+              + len(words & set(re.findall(r"\w+", t.casefold()))) for t in todo]
+    best = max(scores, default=0)
+    return [todo[scores.index(best)]] if best and scores.count(best) == 1 else []
 
 
 def to_verify(spec: Spec, default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> list[coverage.Requirement]:

@@ -37,7 +37,7 @@ _NOUNS = (
     (r"drop-?down|select(?: box| menu)?|combo ?box", "combobox"), (r"buttons?", "button"),
     (r"(?:text )?(?:field|input|box|textarea|text area)s?", "textbox"), (r"headings?|titles?", "heading"),
 )
-_CHANGEABLE = frozenset({"button", "textbox", "generic", "link", "spinbutton", "tab", "checkbox", "switch"})
+_CHANGEABLE = frozenset({"button", "textbox", "generic", "link", "spinbutton", "tab", "checkbox", "switch", "listbox"})
 _CHECKABLE = frozenset({"checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"})
 _NOT_FILLABLE = frozenset({"button", "link", "tab", "status", "heading", "checkbox", "radio", "switch", "img",
                            "listitem", "list", "paragraph", "alert", "dialog", "region", "main"})

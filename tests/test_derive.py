@@ -80,6 +80,11 @@ def test_parse_derived_accepts_the_step_language_and_rejects_the_rest():
     checks, problem = parse_derived(DERIVED, ["the first requirement"])
     assert problem == "" and [c.name for c in checks] == ["increments on click", "shows game over"]
     assert checks[0].derived and checks[0].covers == ("the first requirement",)
+    # A check without `covers` is given the one requirement its steps share the most words with.
+    bare = "checks:\n  - name: x\n    steps:\n      - expect: {role: status, text: 'Count: 0'}\n"
+    assert parse_derived(bare, ["It starts as `Count: 0`", "the count may go below 0"])[0][0].covers == (
+        "It starts as `Count: 0`",)
+    assert parse_derived(bare, ["Count: 1 then", "Count: 2 then"])[0][0].covers == ()  # a tie: none
     stray = "checks:\n  - name: x\n    steps:\n      - expect: {role: status, text: Hello, World!: null}\n"
     assert "unknown key 'World!'" in parse_derived(stray)[1]
     assert parse_derived("checks:\n  - name: x\n    steps:\n      - tap: {role: button}\n")[1].count("unknown action")
