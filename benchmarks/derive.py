@@ -53,6 +53,17 @@ def judge(validator, case: Path, spec) -> tuple[bool, str]:
     return True, "twin failed: " + broken.errors[0].message[:160]
 
 
+def logged(model, name: str):
+    """A derive() model call that prints each sample's tokens and seconds to stderr as it ends."""
+    def call(messages, temperature, seed):
+        started = time.monotonic()
+        completion = model.ask(messages, None, temperature=temperature, seed=seed)
+        print(f"  {name} sample {seed}: {completion.usage.prompt_tokens}+{completion.usage.completion_tokens} tokens, "
+              f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        return completion
+    return call
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", nargs="?", default=str(ROOT / "benchmarks" / "derive"))
@@ -81,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 raw = yaml.safe_load((case / "reference.yaml").read_text(encoding="utf-8"))
                 found = deriving.Derivation(checks=parse_checks(raw, f"{case.name}/reference.yaml"))
             else:
-                found = deriving.derive(spec, model.ask, samples=args.samples)
+                found = deriving.derive(spec, model.ask, samples=args.samples, call=logged(model, case.name))
             spec = dataclasses.replace(spec, checks=found.checks)
             right, why = judge(validator, case, spec)
             row = {"spec": case.name, "right": right, "why": why, "checks": len(found.checks), "calls": found.calls,
