@@ -9,9 +9,29 @@ from __future__ import annotations
 import re
 
 from runshot.generator.pathlines import MARKDOWN_EXTS, clean_path
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding
 
 CHECK = "format"
+
+# What reading a model's answer can find wrong with it (also reported by the repair loop: cut-off, repeating,
+# no-files, and the loop's own notes under "repair"); the unsafe paths are safepaths.RULES.
+RULES = Rules(
+    Rule("format/malformed", ERROR, "A block of the answer cannot be taken as a file as it stands."),
+    Rule("format/unlabeled-shell", WARNING, "A block without a path that looks like a shell command or output."),
+    Rule("format/repeated-file", ERROR, "The answer sends one file twice; neither copy can be trusted."),
+    Rule("format/no-files", ERROR, "The answer held no files."),
+    Rule("format/cut-off", ERROR, "The answer was cut off at the token limit; unclosed files were dropped."),
+    Rule("format/repeating", ERROR, "The answer was stopped because it started repeating itself."),
+    Rule("format/edit-broken", ERROR, "An edit block cannot be read."),
+    Rule("format/edit-no-path", ERROR, "An edit block names no file."),
+    Rule("format/edit-missing-file", ERROR, "An edit block names a file the project does not have."),
+    Rule("format/edit-empty-search", ERROR, "An edit block's SEARCH part is empty for an existing file."),
+    Rule("format/edit-no-match", ERROR, "An edit block's SEARCH lines are not in the file."),
+    Rule("format/edit-ambiguous", ERROR, "An edit block's SEARCH lines are in the file more than once."),
+    Rule("repair/discarded", WARNING, "A repair made things worse and was set aside for the best iteration so far."),
+    Rule("fix/files-left-out", WARNING, "Files of the project were not shown to the model."),
+)
 
 _SHELL_LANGS = {
     "bash", "sh", "shell", "zsh", "console", "terminal", "powershell", "ps1", "cmd", "bat",
@@ -42,9 +62,8 @@ _TODO_IMPLEMENT = re.compile(r"\btodo\s*:?\s*implement\b", re.I)
 _ELLIPSIS_LINE = re.compile(r"^\s*(?:\.\.\.|…)\s*$")
 
 
-def finding(message: str, where: str = "", hint: str = "", severity: str = ERROR,
-            rule: str = "format/malformed") -> Finding:
-    return Finding(CHECK, severity, message, where=where, hint=hint, rule=rule)
+def finding(message: str, where: str = "", hint: str = "", rule: str = "format/malformed") -> Finding:
+    return RULES[rule].finding(message, where=where, hint=hint)
 
 
 def _quote(line: str) -> str:
@@ -81,7 +100,7 @@ def unlabeled_block(lang: str, body: list[str], line_no: int) -> Finding:
     return finding(
         message,
         hint="Write the file's path on its own line as '### path', then the fenced block.",
-        severity=WARNING if shell else ERROR,
+        rule="format/unlabeled-shell" if shell else "format/malformed",
     )
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from runshot.errors import RunshotError
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, Limits
 
 CHECK = "path"
@@ -45,6 +46,13 @@ _WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)}
 _WINDOWS_BAD = re.compile(r'[<>:"|?*]')
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+RULES = Rules(
+    Rule("path/unsafe", ERROR, "A path from the model could reach outside the project or into tool folders."),
+    Rule("path/too-many-files", ERROR, "The answer holds more files than a project may have."),
+    Rule("path/too-large", ERROR, "A file, or the files together, are larger than allowed."),
+    Rule("path/delete-missing", WARNING, "The answer asks to delete a file the project does not have."),
+)
 
 
 class UnsafeWrite(RunshotError):

@@ -121,7 +121,7 @@ def test_runshot_check_reports_the_coverage_in_its_output_json_and_summary(tmp_p
     line = ("spec coverage: 1 of 3 requirements verified; not verified: 'After a click on **Increment** it reads "
             "`Count: 1`', 'A calm, centred layout'")
     assert line in done.stderr  # the human output goes to stderr
-    data = json.loads(done.stdout)
+    data = json.loads(done.stdout)["info"]
     assert data["coverage"]["verified"] == 1 and data["coverage"]["requirements"][0] == {
         "requirement": "The status starts as `Count: 0`", "verified_by": "written", "checks": ["starts at zero"]}
     text = summary.read_text()

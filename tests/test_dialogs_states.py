@@ -49,11 +49,11 @@ def rules(result, check=None):
 def test_modules_declare_rules_and_needs():
     for mod in (dialogs, sweep):
         assert mod.NEEDS == "isolated"
-        assert mod.RULES and set(mod.RULES.values()) <= {ERROR, WARNING}
+        assert mod.RULES and {r.severity for r in mod.RULES.values()} <= {ERROR, WARNING}
         assert all(rule.startswith(mod.CHECK + "/") for rule in mod.RULES)
-    assert dialogs.RULES["dialog/overlay-no-role"] == ERROR
-    assert dialogs.RULES["dialog/no-name"] == WARNING
-    assert dialogs.RULES["dialog/background-not-inert"] == WARNING
+    assert dialogs.RULES["dialog/overlay-no-role"].severity == ERROR
+    assert dialogs.RULES["dialog/no-name"].severity == WARNING
+    assert dialogs.RULES["dialog/background-not-inert"].severity == WARNING
 
 
 @pytest.mark.parametrize("name", ["good_dialog_native", "good_dialog_alert", "good_overlay_menu",

@@ -14,7 +14,9 @@ import re
 from pathlib import Path
 
 from runshot.errors import EnvironmentProblem
+from runshot.rules import AXE, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.axerules import axe_rule_severity, parse_axe_rules
 from runshot.validators.context import CheckContext
 from runshot.validators.policy import axe_kind, axe_severity
 
@@ -24,13 +26,11 @@ TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
 NODES_PER_RULE = 5
 MAX_RECORDED = 25  # elements per rule kept in ctx.info["axe_failures"] for other checks
 
-# Findings carry the axe rule id itself; its severity comes from the rule's tags (see policy.axe_severity).
-RULES = {
-    "wcag": ERROR,  # any axe rule tagged wcag2a/wcag2aa/wcag21a/wcag21aa/wcag22aa: a WCAG A/AA failure
-    "best-practice": WARNING,  # landmark-one-main, page-has-heading-one, region, aria-dialog-name, ...
-    "experimental": WARNING,  # rules axe itself marks as not settled
-    "a11y/not-run": WARNING,  # the page broke window.axe: nothing was checked, nothing is known broken
-}
+# Findings of axe's rules carry the axe rule id; each is declared by axe-core itself and rated by one policy
+# (validators/axerules.py, listed by `runshot rules`). These are the check's own:
+RULES = Rules(
+    Rule("a11y/not-run", WARNING, "The page broke window.axe: nothing was checked, nothing is known broken."),
+)
 
 # Runs axe on the whole document, or only on the elements the given selectors find (a state that changed).
 _RUN_AXE = """async ([include, options]) => {
@@ -82,6 +82,27 @@ def _read_source(path: str) -> tuple[str, str]:
 
 def axe_source() -> str:
     return _read_source(str(axe_source_path()))[0]
+
+
+@functools.lru_cache(maxsize=4)
+def _axe_rules_of(path: str) -> Rules:
+    return parse_axe_rules(_read_source(path)[0])
+
+
+def axe_rules() -> Rules:
+    """axe-core's rules, as declared in the axe-core source runshot injects, with runshot's severities."""
+    return _axe_rules_of(str(axe_source_path()))
+
+
+def axe_rule(result: dict) -> Rule:
+    """The declared rule of one axe result; a rule the source did not show (another axe build) is rated by its
+    tags alone."""
+    declared = axe_rules().get(result.get("id", ""))
+    if declared is not None:
+        return declared
+    tags = result.get("tags") or ()
+    severity = axe_rule_severity(tags) if tags else axe_severity((), result.get("impact") or "")
+    return Rule(result.get("id", "axe"), severity, result.get("help", ""), check=CHECK, source=AXE)
 
 
 # True when this very axe-core already sits in the page (injected earlier): no need to send and compile it again.
@@ -137,8 +158,9 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
     result = await run_axe(ctx, ctx.page)
     if not isinstance(result, dict) or result.get("missing"):
         # The page replaced or broke window.axe: that is the page's doing, not ours.
-        return [Finding(CHECK, WARNING, "axe-core could not run in this page (window.axe was overwritten?)",
-                        where=ctx.spec.entry, hint="Do not define a global named 'axe'.", rule="a11y/not-run")]
+        return [RULES["a11y/not-run"].finding(
+            "axe-core could not run in this page (window.axe was overwritten?)", where=ctx.spec.entry,
+            hint="Do not define a global named 'axe'.")]
     ctx.info["axe_version"] = result.get("version", "")
     findings: list[Finding] = []
     failed: dict[str, list[str]] = {}
@@ -149,21 +171,19 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
         more = len(nodes) - len(shown)
         tags = rule.get("tags") or []
         kind = axe_kind(tags) if tags else ""
-        rule_severity = axe_severity(tags, rule.get("impact") or "")
-        reported[rule["id"]] = rule_severity
-        for node in nodes[:MAX_RECORDED]:
-            if axe_severity(tags, node.get("impact") or rule.get("impact") or "") == ERROR:
-                failed.setdefault(rule["id"], []).append(target_text(node.get("target")))
+        declared = axe_rule(rule)
+        reported[rule["id"]] = declared.severity
+        if declared.severity == ERROR:
+            failed[rule["id"]] = [target_text(node.get("target")) for node in nodes[:MAX_RECORDED]]
         for i, node in enumerate(shown):
             impact = node.get("impact") or rule.get("impact") or ""
-            severity = axe_severity(tags, impact)
             where = target_text(node.get("target"))
             rating = ", ".join(x for x in (impact or "unrated", kind) if x)
             message = f"axe rule '{rule['id']}' ({rating}): {rule.get('help', '')}"
             if more and i == len(shown) - 1:
                 message += f" (and {more} more element{'s' if more > 1 else ''} with the same problem)"
-            findings.append(Finding(CHECK, severity, message, where=where, hint=fix_hint(rule, node),
-                                    evidence=truncate(node.get("html", ""), 300), rule=rule["id"]))
+            findings.append(declared.finding(
+                message, where=where, hint=fix_hint(rule, node), evidence=truncate(node.get("html", ""), 300)))
     # Other checks (semantics) use these to avoid reporting the same problem twice.
     ctx.info["axe_failures"] = failed
     ctx.info["axe_rules"] = reported

@@ -20,8 +20,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from runshot.rules import Rule, Rules
+from runshot.validators.acceptance_pytest import RULES as PYTEST_RULES
 from runshot.validators.acceptance_pytest import pytest_files, run_pytest_files
 from runshot.validators.acceptance_states import TIME_SHARE, StateChecks, merged_state_findings, state_caps
+from runshot.validators.acceptance_steps import RULES as STEP_RULES
 from runshot.validators.acceptance_steps import MAX_WAIT_MS, aria_evidence, run_check, run_step
 from runshot.validators.acceptance_targets import CHECK, EVIDENCE_LIMIT, StepFailed, Target, parse_target
 from runshot.validators.browser import PageLoadError
@@ -32,13 +35,10 @@ from runshot.validators.states import Walk
 from runshot.values import ERROR, Finding
 
 NEEDS = "isolated"  # pages of its own (up to LANES), reloaded with storage cleared before each acceptance check
-RULES = {
-    "acceptance/step-failed": ERROR,  # the spec says what the app must do: an unmet step is broken behaviour
-    "acceptance/load-failed": ERROR,
-    "acceptance/pytest-failed": ERROR,
-    "acceptance/pytest-error": ERROR,
-    "acceptance/pytest-timeout": ERROR,
-}
+RULES = Rules(
+    Rule("acceptance/load-failed", ERROR,
+         "The page could not be loaded for an acceptance check, so the spec's behaviour is unmet."),
+) + STEP_RULES + PYTEST_RULES
 
 __all__ = [
     "CHECK",
@@ -111,8 +111,9 @@ async def check_acceptance(ctx: CheckContext) -> list[Finding]:
         for number in range(end):
             findings += outcomes[number]
         if failed:
-            findings.append(Finding(CHECK, ERROR, f"{checks[end].name}: the page could not be loaded for this check "
-                                                  f"({failed[end]})", rule="acceptance/load-failed"))
+            findings.append(RULES["acceptance/load-failed"].finding(
+                f"{checks[end].name}: the page could not be loaded for this check "
+                                  f"({failed[end]})"))
         states = states[:end + 1]
     files = pytest_files(ctx.spec)
     if files:

@@ -15,9 +15,16 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from runshot.spec import Spec
-from runshot.validators.acceptance_targets import CHECK, EVIDENCE_LIMIT
+from runshot.validators.acceptance_targets import EVIDENCE_LIMIT
 from runshot.validators.context import Timeouts
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
+
+RULES = Rules(
+    Rule("acceptance/pytest-failed", ERROR, "A pytest acceptance test of the spec failed."),
+    Rule("acceptance/pytest-error", ERROR, "A pytest acceptance test could not run."),
+    Rule("acceptance/pytest-timeout", ERROR, "A pytest acceptance test ran past its deadline."),
+)
 
 
 def pytest_files(spec: Spec) -> list[Path]:
@@ -92,19 +99,15 @@ async def run_pytest_files(
             if isinstance(exc, asyncio.CancelledError):
                 raise
             message = f"the pytest acceptance tests ({names}) did not finish within {deadline:.0f} s"
-            return [Finding(CHECK, ERROR, message, rule="acceptance/pytest-timeout")]
+            return [RULES["acceptance/pytest-timeout"].finding(message)]
         text = output.decode("utf-8", "replace")
         if report.is_file():
             findings += _junit_failures(report, summary)
         if not findings and proc.returncode not in (0, 5):
             findings.append(
-                Finding(
-                    CHECK,
-                    ERROR,
+                RULES["acceptance/pytest-error"].finding(
                     f"the pytest acceptance tests ({names}) could not run (exit code {proc.returncode})",
-                    evidence=truncate(text[-EVIDENCE_LIMIT:], EVIDENCE_LIMIT),
-                    rule="acceptance/pytest-error",
-                )
+                    evidence=truncate(text[-EVIDENCE_LIMIT:], EVIDENCE_LIMIT))
             )
     return findings
 
@@ -125,15 +128,10 @@ def _junit_failures(report: Path, summary: dict) -> list[Finding]:
             text = (problem.get("message") or "").strip()
             first = text.splitlines()[0] if text else problem.tag
             findings.append(
-                Finding(
-                    check=CHECK,
-                    severity=ERROR,
-                    message=f"{module}.py::{name} failed: {truncate(first, 300)}",
-                    where=f"{module}.py::{name}",
+                RULES["acceptance/pytest-failed"].finding(
+                    f"{module}.py::{name} failed: {truncate(first, 300)}", where=f"{module}.py::{name}",
                     hint="the page must pass the spec's acceptance tests as written",
-                    evidence=truncate(text or (problem.text or ""), EVIDENCE_LIMIT),
-                    rule="acceptance/pytest-failed",
-                )
+                    evidence=truncate(text or (problem.text or ""), EVIDENCE_LIMIT))
             )
     return findings
 

@@ -12,7 +12,6 @@ from urllib.parse import urljoin, urlsplit
 from runshot.spec import AcceptanceCheck, Step
 from runshot.validators.acceptance_expect import expect_step
 from runshot.validators.acceptance_targets import (
-    CHECK,
     EVIDENCE_LIMIT,
     StepFailed,
     Target,
@@ -24,8 +23,13 @@ from runshot.validators.acceptance_targets import (
 )
 from runshot.validators.context import CheckTimeout, PageSession, Timeouts, responds, within
 from runshot.validators.context import settle as dom_settle
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.vocab import ACTION_NAMES
+
+RULES = Rules(
+    Rule("acceptance/step-failed", ERROR, "The spec says what the app must do: an unmet step is broken behaviour."),
+)
 
 MAX_WAIT_MS = 10_000
 
@@ -96,15 +100,10 @@ async def _failure_finding(
         message += f" (meanwhile the page threw: {truncate(thrown[0].get('message', ''), 200)})"
     target = parse_target(step.args, step.action == "expect")
     evidence = await aria_evidence(session.page, target, timeouts)
-    return Finding(
-        check=CHECK,
-        severity=ERROR,
-        message=message,
-        where=f"{check.name} / step {number}",
+    return RULES["acceptance/step-failed"].finding(
+        message, where=f"{check.name} / step {number}",
         hint=failure.hint or "make the page behave as the step says; acceptance checks run exactly as written",
-        evidence=evidence,
-        rule="acceptance/step-failed",
-    )
+        evidence=evidence)
 
 
 async def aria_evidence(page: Any, target: Target | None, timeouts: Timeouts) -> str:

@@ -35,9 +35,15 @@ from runshot.validators.sandbox import (
     tool_paths,
     unavailable_reason,
 )
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, Limits
 
 CHECK = "build"
+RULES = Rules(
+    Rule("build/invalid", ERROR, "package.json cannot be used as it is (not JSON, bad fields, refused sources)."),
+    Rule("build/failed", ERROR, "npm install or npm run build failed or was stopped: there is nothing to serve."),
+    Rule("build/output-limit", ERROR, "The build's output breaks the limits on what may be served."),
+)
 DEPENDENCY_SECTIONS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 OUTPUT_DIRS = ("dist", "build")
 REFUSED_CONFIG = (".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs")
@@ -69,7 +75,7 @@ class BuildLimits:
 
 def _finding(message: str, where: str = "package.json", hint: str = "", evidence: str = "",
              rule: str = "build/invalid") -> Finding:
-    return Finding(CHECK, ERROR, message, where=where, hint=hint, evidence=evidence, rule=rule)
+    return RULES[rule].finding(message, where=where, hint=hint, evidence=evidence)
 
 
 def dependency_problem(spec: object) -> str | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from playwright.async_api import Error as PlaywrightError
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
@@ -33,22 +34,27 @@ from runshot.validators.states import Walk, check_state, not_reported_on_load, s
 
 CHECK = "dialog"
 NEEDS = "isolated"
-RULES: dict[str, str] = {
-    "dialog/overlay-no-role": ERROR,  # a button opens an overlay that is not a dialog to assistive technology
-    "dialog/not-modal": ERROR,  # a <dialog> opened with show() or the open attribute: the page behind stays live
-    "dialog/no-aria-modal": ERROR,  # a custom dialog without aria-modal="true" is announced as non-modal
-    "dialog/no-name": WARNING,  # no accessible name: a best practice (axe's aria-dialog-name)
-    "dialog/focus-not-moved": ERROR,  # focus stays outside on open: the dialog traps nobody
-    "dialog/tab-escapes": ERROR,  # Tab or Shift+Tab leaves the open modal
-    "dialog/background-clickable": ERROR,  # controls behind the open modal still take clicks (seen by hit-testing)
-    "dialog/background-not-inert": WARNING,  # nothing in the DOM hides the page behind from assistive technology
-    "dialog/no-escape": ERROR,  # Escape does not close it (the APG keyboard interaction)
-    "dialog/cannot-close": ERROR,  # neither Escape nor a close button in it closes it
-    "dialog/no-close-button": WARNING,  # no button at all inside: closing relies on the keyboard
-    "dialog/focus-not-returned": WARNING,  # on close focus goes elsewhere than the opener (APG: should return)
-    "dialog/focus-lost": ERROR,  # on close focus falls to the page body: keyboard users lose their place
-    "dialog/frozen": ERROR,  # the page stopped responding while its dialog was checked
-}
+RULES = Rules(
+    Rule("dialog/overlay-no-role", ERROR,
+         "A button opens an overlay that is not a dialog to assistive technology.", wcag=("4.1.2",)),
+    Rule("dialog/not-modal", ERROR,
+         "A <dialog> opened with show() or the open attribute: the page behind stays live."),
+    Rule("dialog/no-aria-modal", ERROR,
+         "A custom dialog without aria-modal=\"true\" is announced as non-modal.", wcag=("4.1.2",)),
+    Rule("dialog/no-name", WARNING, "No accessible name: a best practice (axe's aria-dialog-name)."),
+    Rule("dialog/focus-not-moved", ERROR, "Focus stays outside on open: the dialog traps nobody.", wcag=("2.4.3",)),
+    Rule("dialog/tab-escapes", ERROR, "Tab or Shift+Tab leaves the open modal.", wcag=("2.4.3",)),
+    Rule("dialog/background-clickable", ERROR,
+         "Controls behind the open modal still take clicks (seen by hit-testing)."),
+    Rule("dialog/background-not-inert", WARNING,
+         "Nothing in the DOM hides the page behind from assistive technology."),
+    Rule("dialog/no-escape", ERROR, "Escape does not close it (the APG keyboard interaction).", wcag=("2.1.1",)),
+    Rule("dialog/cannot-close", ERROR, "Neither Escape nor a close button in it closes it.", wcag=("2.1.1",)),
+    Rule("dialog/no-close-button", WARNING, "No button at all inside: closing relies on the keyboard."),
+    Rule("dialog/focus-not-returned", WARNING, "On close focus goes elsewhere than the opener (APG: should return)."),
+    Rule("dialog/focus-lost", ERROR, "On close focus falls to the page body: keyboard users lose their place."),
+    Rule("dialog/frozen", ERROR, "The page stopped responding while its dialog was checked."),
+)
 # Findings for the opened dialog's content carry axe rule ids (e.g. "label", "color-contrast").
 
 MAX_OPENERS = 6
@@ -302,9 +308,9 @@ async def _examine(walk: Walk, dlg: dict, opener: dict | None, opener_focusable:
     evidence = truncate(dlg.get("html", ""), 300)
     findings: list[Finding] = []
 
-    def add(rule: str, problem: str, hint: str, severity: str | None = None, sep: str = ": ") -> None:
-        findings.append(Finding(CHECK, severity or RULES[rule], f"{head}{sep}{problem}", where=dsel, hint=hint,
-                                evidence=evidence, rule=rule))
+    def add(rule: str, problem: str, hint: str, review: bool = False, sep: str = ": ") -> None:
+        findings.append(RULES[rule].finding(
+            f"{head}{sep}{problem}", where=dsel, hint=hint, evidence=evidence, review=review))
 
     info = await ctx.within(page.evaluate(js(_INSPECT), [dsel, opener["sel"] if opener else None]),
                             "inspecting the dialog")
@@ -330,7 +336,7 @@ async def _examine(walk: Walk, dlg: dict, opener: dict | None, opener_focusable:
         now = label(info["focused"]) if info["focused"] else "the page body"
         add("dialog/focus-not-moved", f"focus did not move into the {noun} when it opened (it stayed on {now})",
             f"On open, move focus to the first focusable element in the {noun} (or the {noun} itself).",
-            severity=None if opener else WARNING)
+            review=not opener)
     if info["exposed"]:
         names = ", ".join(label(e) for e in info["exposed"])
         add("dialog/background-clickable", f"the page behind it can still be clicked while it is open ({names})",
@@ -420,10 +426,10 @@ async def _guarded(walk: Walk, what: dict, job) -> list[Finding]:
         await walk.fresh()
         if not opened:
             return []  # a click that freezes the page is the sweep check's finding
-        return [Finding(
-            CHECK, ERROR, f"The page stopped responding ({exc.what}) while its dialog {label(what)} was being checked",
+        return [RULES["dialog/frozen"].finding(
+            f"The page stopped responding ({exc.what}) while its dialog {label(what)} was being checked",
             where=opened[0], hint="Look for an endless loop in the dialog's key or focus handlers.",
-            evidence=truncate(what.get("html", ""), 300), rule="dialog/frozen")]
+            evidence=truncate(what.get("html", ""), 300))]
     except PlaywrightError:  # the page navigated or replaced the element mid-probe: nothing to judge
         walk.dirty = True
         return []

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext
 from runshot.validators.domtools import budget_for, js, label
+from runshot.validators.keyboard_keys import RULES as KEY_RULES
 from runshot.validators.keyboard_keys import native_activation, probe_guarded, reload
 
 CHECK = "keyboard"
@@ -33,15 +35,18 @@ INNER_FIELD_PRESSES = 10
 INNER_FIELD_TYPES = {"date", "time", "datetime-local", "month", "week"}
 INNER_FIELD_TAGS = {"video", "audio"}
 
-RULES = {
-    "keyboard/trap": ERROR,  # WCAG 2.1.2 No Keyboard Trap (later unreachable controls are part of this finding)
-    "keyboard/tab-blocked": ERROR,  # WCAG 2.1.1: Tab moves focus nowhere at all
-    "keyboard/unreachable": ERROR,  # WCAG 2.1.1: a visible control Tab cannot reach (negative tabindex, skipped)
-    "keyboard/key-cancelled": ERROR,  # WCAG 2.1.1: a page handler cancels Enter/Space on a native control
-    "keyboard/custom-keys": ERROR,  # WCAG 2.1.1: a custom control answers the mouse but not its keys
-    "keyboard/unresponsive": ERROR,  # the page hung while a control was tried
-    "keyboard/focus-invisible": WARNING,  # WCAG 2.4.7, but judged from style snapshots: a heuristic
-}
+RULES = Rules(
+    Rule("keyboard/trap", ERROR,
+         "WCAG 2.1.2 No Keyboard Trap (later unreachable controls are part of this finding).",
+         wcag=("2.1.2",), act=("80af7b", "a1b64e")),
+    Rule("keyboard/tab-blocked", ERROR, "WCAG 2.1.1: Tab moves focus nowhere at all.", wcag=("2.1.1",)),
+    Rule("keyboard/unreachable", ERROR,
+         "WCAG 2.1.1: a visible control Tab cannot reach (negative tabindex, skipped).", wcag=("2.1.1",)),
+    Rule("keyboard/key-cancelled", ERROR,
+         "WCAG 2.1.1: a page handler cancels Enter/Space on a native control.", wcag=("2.1.1",)),
+    Rule("keyboard/focus-invisible", WARNING,
+         "WCAG 2.4.7, but judged from style snapshots: a heuristic.", wcag=("2.4.7",), act=("oj04fd",)),
+) + KEY_RULES
 
 _SNAP = r"""
 const SNAP = (el) => {
@@ -249,16 +254,15 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
             n = len(behind_trap)
             names = ", ".join(label(d) for d in behind_trap[:3]) + (", …" if n > 3 else "")
             msg += f"; {n} later control{'s' if n > 1 else ''} could not be reached because of it ({names})"
-        findings.append(Finding(CHECK, ERROR, msg, where=where,
-                                hint="Do not cancel or redirect Tab outside an open modal dialog; let focus move on.",
-                                evidence=truncate(descs[0].get("html", ""), 300), rule="keyboard/trap"))
+        findings.append(RULES["keyboard/trap"].finding(
+            msg, where=where, hint="Do not cancel or redirect Tab outside an open modal dialog; let focus move on.",
+            evidence=truncate(descs[0].get("html", ""), 300)))
 
     if steps and all(st["body"] for st in steps) and any(item["tabIndex"] >= 0 for item in items):
-        findings.append(Finding(
-            CHECK, ERROR, f"Pressing Tab never moves focus to any control ({len(steps)} presses tried)",
-            where="body",
+        findings.append(RULES["keyboard/tab-blocked"].finding(
+            f"Pressing Tab never moves focus to any control ({len(steps)} presses tried)", where="body",
             hint="Do not cancel Tab in a keydown handler (call preventDefault only for the keys you use).",
-            evidence=truncate(items[0].get("html", ""), 300), rule="keyboard/tab-blocked"))
+            evidence=truncate(items[0].get("html", ""), 300)))
         unreachable = [item for item in unreachable if item["tabIndex"] < 0]
 
     def unreach(item: dict) -> Finding:
@@ -271,20 +275,19 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         else:
             why = "Tab skips it"
             hint = "Do not intercept Tab; keep the control in the normal tab order."
-        return Finding(CHECK, ERROR, f"{label(item)} cannot be reached with the Tab key: {why}",
-                       where=item["sel"], hint=hint, evidence=truncate(item.get("html", ""), 300),
-                       rule="keyboard/unreachable")
+        return RULES["keyboard/unreachable"].finding(
+            f"{label(item)} cannot be reached with the Tab key: {why}", where=item["sel"], hint=hint,
+            evidence=truncate(item.get("html", ""), 300))
 
     findings += _capped(unreachable, unreach)
 
-    findings += _capped(dead_keys, lambda pair: Finding(
-        CHECK, ERROR,
+    findings += _capped(dead_keys, lambda pair: RULES["keyboard/key-cancelled"].finding(
         f"{label(pair[0])} does not respond to the {' and '.join(pair[1])} key"
         f"{'s' if len(pair[1]) > 1 else ''}: a keydown handler cancels it",
         where=pair[0]["sel"],
         hint="Call preventDefault() only for the keys your handler uses, and not while focus is on a button, "
-             "link or form field.",
-        evidence=truncate(pair[0].get("html", ""), 300), rule="keyboard/key-cancelled"))
+        "link or form field.",
+        evidence=truncate(pair[0].get("html", ""), 300)))
 
     invisible = []
     checked = set()
@@ -295,11 +298,10 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
         checked.add(i)
         if st["snap"] and st["snap"] == items[i]["snap"]:
             invisible.append(items[i])
-    findings += _capped(invisible, lambda item: Finding(
-        CHECK, WARNING, f"{label(item)} shows no visible focus indicator when reached with Tab",
-        where=item["sel"],
+    findings += _capped(invisible, lambda item: RULES["keyboard/focus-invisible"].finding(
+        f"{label(item)} shows no visible focus indicator when reached with Tab", where=item["sel"],
         hint="Do not remove the outline without a replacement: add a :focus-visible style (outline or box-shadow).",
-        evidence=truncate(item.get("html", ""), 300), rule="keyboard/focus-invisible"))
+        evidence=truncate(item.get("html", ""), 300)))
 
     findings += [f for f in results if isinstance(f, Finding)]
     return findings

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from playwright.async_api import Error as PlaywrightError
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import clickable, js, label
+
+RULES = Rules(
+    Rule("keyboard/custom-keys", ERROR, "A custom control answers the mouse but not its keys.", wcag=("2.1.1",)),
+    Rule("keyboard/unresponsive", ERROR, "The page hung while a control was tried."),
+)
 
 CHECK = "keyboard"
 MAX_NATIVE = 10  # native controls whose Enter/Space activation is tried
@@ -188,15 +194,12 @@ async def probe_control(ctx: CheckContext, session, item: dict) -> Finding | Non
     if not failed or (mode == "any" and len(failed) < len(keys)):
         return None
     keys_text = " or ".join(failed) if mode == "any" else " and ".join(failed)
-    return Finding(
-        CHECK, ERROR,
+    return RULES["keyboard/custom-keys"].finding(
         f"{label(item)} reacts to a mouse click but not to the {keys_text} key{'s' if len(failed) > 1 else ''}",
         where=selector,
-        hint=("Use a native <button>, or handle keydown for "
-              + " and ".join(keys) + " and run the same action as the click."),
-        evidence=truncate(item.get("html", ""), 300),
-        rule="keyboard/custom-keys",
-    )
+        hint="Use a native <button>, or handle keydown for "
+        + " and ".join(keys) + " and run the same action as the click.",
+        evidence=truncate(item.get("html", ""), 300))
 
 
 async def probe_guarded(ctx: CheckContext, session, item: dict) -> Finding | bool:
@@ -204,9 +207,9 @@ async def probe_guarded(ctx: CheckContext, session, item: dict) -> Finding | boo
     try:
         return await probe_control(ctx, session, item) or True
     except CheckTimeout as exc:
-        return Finding(CHECK, ERROR, f"The page stopped responding while {exc.what} on {label(item)}",
-                       where=item["sel"], hint="Look for an endless loop in this control's handlers.",
-                       evidence=truncate(item.get("html", ""), 300), rule="keyboard/unresponsive")
+        return RULES["keyboard/unresponsive"].finding(
+            f"The page stopped responding while {exc.what} on {label(item)}", where=item["sel"],
+            hint="Look for an endless loop in this control's handlers.", evidence=truncate(item.get("html", ""), 300))
     except PlaywrightError:  # the control could not be clicked or focused here: nothing to compare
         try:
             await reload(ctx, session.page)

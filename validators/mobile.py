@@ -8,6 +8,7 @@ with text of their own or a replaced/graphic element), never from document scrol
 
 from __future__ import annotations
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext
 from runshot.validators.domtools import js, label
@@ -16,14 +17,19 @@ CHECK = "mobile"
 NEEDS = "viewport"
 VIEWPORT = (375, 667)
 
-RULES = {
-    "mobile/overflow": ERROR,  # WCAG 1.4.10 Reflow: content needs sideways scrolling at 320-375 CSS px
-    "mobile/blank": ERROR,  # nothing at all is painted on a phone's screen
-    "mobile/main-unreachable": ERROR,  # main lies where scrolling cannot bring it (beside/above, or scroll locked)
-    "mobile/main-offscreen": WARNING,  # main starts below the first screen: reachable by scrolling, a layout choice
-    "mobile/no-viewport-meta": WARNING,  # phones zoom out; usable, but a best practice is missed
-    "mobile/unnamed": ERROR,  # WCAG 4.1.2: a control shown only on narrow screens has no accessible name
-}
+RULES = Rules(
+    Rule("mobile/overflow", ERROR,
+         "WCAG 1.4.10 Reflow: content needs sideways scrolling at 320-375 CSS px.", wcag=("1.4.10",)),
+    Rule("mobile/blank", ERROR, "Nothing at all is painted on a phone's screen."),
+    Rule("mobile/main-unreachable", ERROR,
+         "Main lies where scrolling cannot bring it (beside/above, or scroll locked)."),
+    Rule("mobile/main-offscreen", WARNING,
+         "Main starts below the first screen: reachable by scrolling, a layout choice."),
+    Rule("mobile/no-viewport-meta", WARNING, "Phones zoom out; usable, but a best practice is missed."),
+    Rule("mobile/unnamed", ERROR,
+         "WCAG 4.1.2: a control shown only on narrow screens has no accessible name.",
+         wcag=("4.1.2",), act=("97a4e1", "c487ae")),
+)
 DESKTOP = (1280, 800)  # the viewport the other checks see the page in
 
 # Buttons and links painted at phone width without an accessible name. The a11y and semantics checks look at the
@@ -116,45 +122,42 @@ async def check_mobile(ctx: CheckContext) -> list[Finding]:
                                      "looking at those controls at desktop width")
             unnamed = [d for d, wide in zip(unnamed, shown) if not wide]
     for d in unnamed[:5]:
-        findings.append(Finding(
-            CHECK, ERROR, f"At {VIEWPORT[0]}px wide {label(d)} shows, but it has no accessible name "
-                          "(no text, aria-label or alt on its icon); wider screens hide it",
+        findings.append(RULES["mobile/unnamed"].finding(
+            f"At {VIEWPORT[0]}px wide {label(d)} shows, but it has no accessible name "
+            "(no text, aria-label or alt on its icon); wider screens hide it",
             where=d.get("sel", ""),
             hint="Give it visible text, or aria-label=\"…\" when it shows only an icon (e.g. aria-label=\"Menu\").",
-            evidence=truncate(d.get("html", ""), 300), rule="mobile/unnamed"))
+            evidence=truncate(d.get("html", ""), 300)))
     if m["width"] > m["inner"] + 1:
         culprits = m["culprits"]
         names = "; ".join(f"{label(c)} reaches {c['right']}px" for c in culprits) or "an unknown element"
-        findings.append(Finding(
-            CHECK, ERROR,
+        findings.append(RULES["mobile/overflow"].finding(
             f"At {VIEWPORT[0]}px wide the page is {m['width']}px wide and scrolls sideways. Widest: {names}",
             where=culprits[0]["sel"] if culprits else "body",
             hint="Avoid fixed widths wider than the screen: use max-width: 100%, flex-wrap, relative units or a "
-                 "media query for narrow screens.",
-            evidence=truncate(culprits[0].get("html", "") if culprits else "", 300), rule="mobile/overflow"))
+            "media query for narrow screens.",
+            evidence=truncate(culprits[0].get("html", "") if culprits else "", 300)))
     main = m.get("main")
     if not m.get("painted"):
-        findings.append(Finding(
-            CHECK, ERROR, f"At {VIEWPORT[0]}×{VIEWPORT[1]} nothing is painted on the first screen "
-                          "(no visible text, image, canvas or control meets the viewport)",
-            where="body", hint="Make sure the page's content is not hidden, transparent or placed off-screen on "
-                               "narrow screens.",
-            evidence=truncate(m.get("bodyStart", ""), 300), rule="mobile/blank"))
+        findings.append(RULES["mobile/blank"].finding(
+            f"At {VIEWPORT[0]}×{VIEWPORT[1]} nothing is painted on the first screen "
+            "(no visible text, image, canvas or control meets the viewport)",
+            where="body",
+            hint="Make sure the page's content is not hidden, transparent or placed off-screen on "
+               "narrow screens.",
+            evidence=truncate(m.get("bodyStart", ""), 300)))
     elif main is not None and not m.get("inView"):
         unreachable = m.get("sideways") or not m.get("canScroll")
         where_to = ("outside the screen where scrolling cannot bring it" if unreachable
                     else "below the first screen")
-        findings.append(Finding(
-            CHECK, ERROR if unreachable else WARNING,
+        rule = RULES["mobile/main-unreachable" if unreachable else "mobile/main-offscreen"]
+        findings.append(rule.finding(
             f"The <main> content is {where_to} at {VIEWPORT[0]}×{VIEWPORT[1]} (box at {m.get('rect')})",
             where=main.get("sel", ""),
             hint="Lay the page out so the main content starts on the first screen of a phone.",
-            evidence=truncate(main.get("html", ""), 300),
-            rule="mobile/main-unreachable" if unreachable else "mobile/main-offscreen"))
+            evidence=truncate(main.get("html", ""), 300)))
     if not m.get("viewportMeta"):
-        findings.append(Finding(
-            CHECK, WARNING, "The page has no <meta name=\"viewport\">, so phones render it zoomed out",
-            where="head",
-            hint='Add <meta name="viewport" content="width=device-width, initial-scale=1"> to <head>.',
-            rule="mobile/no-viewport-meta"))
+        findings.append(RULES["mobile/no-viewport-meta"].finding(
+            "The page has no <meta name=\"viewport\">, so phones render it zoomed out", where="head",
+            hint='Add <meta name="viewport" content="width=device-width, initial-scale=1"> to <head>.'))
     return findings

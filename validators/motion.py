@@ -12,6 +12,7 @@ animation (see ``frames.analyse``): a canvas never drawn on, a drawing never cle
 
 from __future__ import annotations
 
+import dataclasses
 import asyncio
 import base64
 import hashlib
@@ -21,6 +22,7 @@ from pathlib import Path
 from playwright.async_api import Error as PlaywrightError
 
 from runshot.spec import Spec
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, STATE_DIR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext
 from runshot.validators.domtools import js, label, short_url
@@ -33,15 +35,15 @@ INTERVAL = 0.45
 SMALL_WIDTH = 128  # frames are downscaled to this width before they are compared
 RUN_SECONDS = 3.0  # total time the page is watched for errors
 
-RULES = {
-    "motion/static": ERROR,  # the spec asks for motion and nothing on the page moves
-    "motion/blank": ERROR,  # the canvas is never drawn on (a warning when something else on the page moves)
-    "motion/never-cleared": WARNING,  # only ever adds ink: usually a missing clearRect, but may be on purpose
-    "motion/off-canvas": WARNING,  # the drawing left the canvas: usually wrong coordinates, may be an ending
-    "motion/exception": ERROR,  # the animation loop throws
-    "motion/console-error": ERROR,  # the animation logs errors
-    "motion/crash": ERROR,  # the page crashed while animating
-}
+RULES = Rules(
+    Rule("motion/static", ERROR, "The spec asks for motion and nothing on the page moves."),
+    Rule("motion/blank", ERROR, "The canvas is never drawn on (a warning when something else on the page moves)."),
+    Rule("motion/never-cleared", WARNING, "Only ever adds ink: usually a missing clearRect, but may be on purpose."),
+    Rule("motion/off-canvas", WARNING, "The drawing left the canvas: usually wrong coordinates, may be an ending."),
+    Rule("motion/exception", ERROR, "The animation loop throws."),
+    Rule("motion/console-error", ERROR, "The animation logs errors."),
+    Rule("motion/crash", ERROR, "The page crashed while animating."),
+)
 
 # Words that clearly ask for something that moves by itself.
 MOTION_WORDS = re.compile(
@@ -238,29 +240,25 @@ def _frame_findings(ctx: CheckContext, canvas: dict, frames: list[Frame], moving
     summary = f"{len(frames)} frames {INTERVAL:g} s apart, {frames[0].width}x{frames[0].height} px; " + \
         verdict.summary()
     if verdict.blank:
-        return [Finding(
-            CHECK, WARNING if moving_elsewhere else ERROR,
+        return [RULES["motion/blank"].finding(
             f"The spec asks for an animation, but nothing is ever drawn on {name}: every frame is one flat colour",
             where=where,
             hint="Get the 2D/WebGL context of this canvas and draw the scene in the requestAnimationFrame loop.",
-            evidence=_evidence(ctx, frames[:2], "blank", summary), rule="motion/blank")]
+            evidence=_evidence(ctx, frames[:2], "blank", summary), review=moving_elsewhere)]
     if verdict.never_cleared:
-        return [Finding(
-            CHECK, WARNING,
+        return [RULES["motion/never-cleared"].finding(
             f"The animation on {name} is never cleared: each frame is drawn over the last, so the drawing only "
             f"grows (to {verdict.coverage[-1]:.0%} of the canvas) instead of moving",
             where=where,
             hint="Clear the canvas at the start of every frame (ctx.clearRect(0, 0, canvas.width, canvas.height) "
-                 "or fill the background) before drawing.",
-            evidence=_evidence(ctx, [frames[0], frames[-1]], "never-cleared", summary), rule="motion/never-cleared")]
+            "or fill the background) before drawing.",
+            evidence=_evidence(ctx, [frames[0], frames[-1]], "never-cleared", summary))]
     if verdict.left_canvas:
-        return [Finding(
-            CHECK, WARNING,
-            f"The drawing on {name} moved out of the canvas: the last frames show only the background",
-            where=where,
+        return [RULES["motion/off-canvas"].finding(
+            f"The drawing on {name} moved out of the canvas: the last frames show only the background", where=where,
             hint="Keep the drawing inside the canvas: check the coordinates, the scale and the bounce or wrap "
-                 "at the edges (use canvas.width and canvas.height).",
-            evidence=_evidence(ctx, [frames[0], frames[-1]], "off-canvas", summary), rule="motion/off-canvas")]
+            "at the edges (use canvas.width and canvas.height).",
+            evidence=_evidence(ctx, [frames[0], frames[-1]], "off-canvas", summary))]
     return []
 
 
@@ -301,12 +299,11 @@ async def check_motion(ctx: CheckContext) -> list[Finding]:
         if not moving and not any(f.rule == "motion/blank" for f in signs):
             where = canvas["sel"] if canvas else "body"
             what = label(canvas) if canvas else "the page (no canvas, no DOM change, no CSS animation)"
-            findings.append(Finding(
-                CHECK, ERROR,
+            findings.append(RULES["motion/static"].finding(
                 f"The spec asks for an animation, but nothing moved on {what} during about two seconds after load",
                 where=where,
                 hint="Start the animation loop on load with requestAnimationFrame(draw) and redraw every frame.",
-                evidence=truncate(canvas.get("html", "") if canvas else "", 300), rule="motion/static"))
+                evidence=truncate(canvas.get("html", "") if canvas else "", 300)))
         if source == "inferred":
             for f in list(findings):
                 findings[findings.index(f)] = _inferred(f, words)
@@ -323,36 +320,33 @@ async def check_motion(ctx: CheckContext) -> list[Finding]:
             if msg in seen or len(seen) >= 5:
                 continue
             seen.add(msg)
-            findings.append(Finding(
-                CHECK, ERROR, f"While the animation ran, the page threw an uncaught exception: {msg}",
+            findings.append(RULES["motion/exception"].finding(
+                f"While the animation ran, the page threw an uncaught exception: {msg}",
                 where=short_url(_first_frame(err.get("stack", "")), ctx.base_url) or ctx.spec.entry,
                 hint="Fix the exception thrown inside the animation loop; it fires on every frame.",
-                evidence=truncate(err.get("stack", "") or "", 300), rule="motion/exception"))
+                evidence=truncate(err.get("stack", "") or "", 300)))
         for err in new.console_errors:
             if err.get("text", "") in seen or len(seen) >= 10:
                 continue
             seen.add(err.get("text", ""))
             where = (f"{short_url(err['url'], ctx.base_url)}:{int(err.get('line', 0)) + 1}" if err.get("url")
                      else ctx.spec.entry)
-            findings.append(Finding(
-                CHECK, ERROR,
+            findings.append(RULES["motion/console-error"].finding(
                 f"While the animation ran, the console logged an error: {truncate(err.get('text', ''), 200)}",
                 where=where, hint="Fix what logs this error during the animation.",
-                evidence=truncate(err.get("text", ""), 300), rule="motion/console-error"))
+                evidence=truncate(err.get("text", ""), 300)))
         if new.crashed or s.events.crashed:
-            findings.append(Finding(CHECK, ERROR, "The page crashed while the animation ran (out of memory?)",
-                                    where=ctx.spec.entry,
-                                    hint="Do not allocate new objects or arrays without bound on every frame.",
-                                    rule="motion/crash"))
+            findings.append(RULES["motion/crash"].finding(
+                "The page crashed while the animation ran (out of memory?)", where=ctx.spec.entry,
+                hint="Do not allocate new objects or arrays without bound on every frame."))
     return findings
 
 
 def _inferred(f: Finding, words: list[str]) -> Finding:
     """Say in the message that the spec's words, not its front matter, asked for motion."""
     quoted = ", ".join(f'"{w}"' for w in words[:4])
-    return Finding(f.check, f.severity, f"{f.message} (motion inferred from the spec's words {quoted}; "
-                   "write 'animated: false' in its front matter if it should stand still)",
-                   f.where, f.hint, f.evidence, f.rule)
+    return dataclasses.replace(f, message=f"{f.message} (motion inferred from the spec's words {quoted}; "
+                               "write 'animated: false' in its front matter if it should stand still)")
 
 
 def _first_frame(stack: str) -> str:

@@ -27,12 +27,19 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from runshot.validators.context import CheckContext, CheckTimeout, PageSession, Timeouts, responds, within
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding
 
 PAGE, ISOLATED, VIEWPORT = "page", "isolated", "viewport"
 KINDS = (PAGE, ISOLATED, VIEWPORT)
 
 CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
+
+# Reported under any check that fails as a whole; the id is the check's name then "/timeout" or "/broken".
+RULES = Rules(
+    Rule("check/timeout", ERROR, "The page stopped responding while a check ran: a script blocks the page."),
+    Rule("check/broken", WARNING, "A check could not finish on this page; the other checks still ran."),
+)
 
 
 @dataclass(frozen=True)
@@ -148,23 +155,15 @@ async def run_check(name: str, fn: CheckFn, ctx: CheckContext, timeouts: Timeout
         found = await within(fn(ctx), timeouts.check, f"the {name} check")
     except CheckTimeout as exc:
         return [
-            Finding(
-                check=name,
-                severity=ERROR,
-                message=f"the page stopped responding during the {name} check ({exc})",
-                hint="look for endless loops, or work that blocks the page for seconds",
-                rule=f"{name}/timeout",
-            )
+            RULES["check/timeout"].of_check(name).finding(
+                f"the page stopped responding during the {name} check ({exc})",
+                hint="look for endless loops, or work that blocks the page for seconds")
         ], True
     except Exception as exc:  # noqa: BLE001 (a broken check must not end the run)
         return [
-            Finding(
-                check=name,
-                severity=WARNING,
-                message=f"the {name} check could not finish: {type(exc).__name__}: {str(exc)[:300]}",
-                hint="this looks like a bug in runshot or an unusual page; the other checks still ran",
-                rule=f"{name}/broken",
-            )
+            RULES["check/broken"].of_check(name).finding(
+                f"the {name} check could not finish: {type(exc).__name__}: {str(exc)[:300]}",
+                hint="this looks like a bug in runshot or an unusual page; the other checks still ran")
         ], False
     return list(found or []), False
 

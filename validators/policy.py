@@ -16,8 +16,10 @@ named dialog), ``experimental`` rules, and heuristics that read intent from the 
 animation that looks broken, content below the first screen of a phone). Warnings never fail a run, except with
 ``--strict``, which turns every warning into an error; warnings still go into repair prompts.
 
-Every finding carries a ``rule`` id: the axe-core rule id for axe findings, else ``"<check>/<slug>"``. Each check
-module declares ``RULES`` (rule id -> default severity) and the functions here turn a rule into a severity.
+Every finding carries a ``rule`` id: the axe-core rule id for axe findings, else ``"<check>/<slug>"``, and is made
+from that rule's declaration (``runshot.rules.Rule.finding``), so its severity is the rule's. runshot's own rules are
+declared in each check module's ``RULES``; axe-core's rules are read from axe-core and rated by
+``validators/axerules.py``. ``runshot rules`` lists them all.
 """
 
 from __future__ import annotations
@@ -64,8 +66,3 @@ def _level(tag: str) -> str:
     letters = rest[len(digits):].upper()
     version = ".".join(digits) if len(digits) > 1 else digits
     return f"{version} {letters}"
-
-
-def severity_for(rules: dict[str, str], rule: str) -> str:
-    """The default severity a check module declares for one of its rules (unknown rules are warnings)."""
-    return rules.get(rule, WARNING)

@@ -1,7 +1,8 @@
 """Every check runshot knows, in the order they run: the built-ins, then installed plugins.
 
 A built-in check is one module in validators/ plus one line in BUILT_INS. The module holds
-`async def check_x(ctx) -> list[Finding]` and may declare `RULES` (rule id -> default severity) and
+`async def check_x(ctx) -> list[Finding]` and declares its `RULES` (a `runshot.rules.Rules`; a plugin may give a
+plain dict of rule id -> severity) and
 `NEEDS` ("page": reads the loaded entry page; "isolated": opens its own pages; "viewport": needs a context of
 its own size). Modules are imported only when a check runs or its RULES/NEEDS are read.
 
@@ -20,6 +21,8 @@ import importlib
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Iterable
+
+from runshot.rules import severities
 
 BUILT_IN = "built-in"
 ENTRY_POINT_GROUP = "runshot.checks"
@@ -77,8 +80,8 @@ class Check:
 
     @property
     def rules(self) -> dict[str, str]:
-        value = self._declared("RULES", {})
-        return dict(value) if isinstance(value, dict) else {}
+        """Rule id -> severity, as the check declares them (a `runshot.rules.Rules`, or a plugin's plain dict)."""
+        return severities(self._declared("RULES", {}))
 
     @property
     def built_in(self) -> bool:

@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from runshot.validators.browser import DIALOG_CAP
 from runshot.validators.context import CheckContext, PageEvents, Timeouts, within
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 
 CHECK = "runtime"
@@ -17,16 +18,18 @@ MAX_PER_KIND = 10  # findings of one kind from one page; the rest are summarised
 
 # The page's own run-time record. Findings keep their historical check names (exception, request, network,
 # console, crash, blank); every one carries a runtime/* rule.
-RULES = {
-    "runtime/exception": ERROR,  # an uncaught exception stops the rest of that script
-    "runtime/request-failed": ERROR,  # a file the app asks for is missing or failing
-    "runtime/blocked-request": ERROR,  # the app reaches outside itself; it must work offline
-    "runtime/console-error": ERROR,  # the app itself reports that something went wrong
-    "runtime/crash": ERROR,  # the renderer died
-    "runtime/blank": ERROR,  # nothing at all is rendered
-    "runtime/alert": WARNING,  # alert/confirm/prompt work, but block the page: a usability problem
-    "runtime/more": ERROR,  # the summary line for more problems of an error kind than are listed
-}
+RULES = Rules(
+    Rule("runtime/exception", ERROR, "An uncaught exception stops the rest of that script.", check="exception"),
+    Rule("runtime/request-failed", ERROR, "A file the app asks for is missing or failing.", check="request"),
+    Rule("runtime/blocked-request", ERROR, "The app reaches outside itself; it must work offline.", check="network"),
+    Rule("runtime/console-error", ERROR, "The app itself reports that something went wrong.", check="console"),
+    Rule("runtime/crash", ERROR, "The renderer died.", check="crash"),
+    Rule("runtime/blank", ERROR, "Nothing at all is rendered.", check="blank"),
+    Rule("runtime/alert", WARNING, "Alert/confirm/prompt work, but block the page: a usability problem."),
+    Rule("runtime/more", ERROR, "The summary line for more problems of an error kind than are listed."),
+    Rule("runtime/outside-blocked", WARNING, "An existing app loads from a host the check may not reach: the page "
+         "was judged without it, which is the environment's doing, not the app's defect.", check="network"),
+)
 _IGNORED_FAILURES = ("net::ERR_ABORTED",)  # navigation away, AbortController, a closed page
 _FRAME = re.compile(r"\(?((?:https?|blob):[^\s()]+?):(\d+):(\d+)\)?\s*$")
 
@@ -70,8 +73,12 @@ def _first_frame(stack: str, base_url: str, project_dir: Path | None) -> str:
     return fallback
 
 
-def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None) -> list[Finding]:
-    """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings."""
+def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None,
+                         outside: str = ERROR) -> list[Finding]:
+    """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings.
+
+    `outside`: ERROR for an app that must be self-contained (a generated one); WARNING for an existing app,
+    whose blocked outside hosts are then said once per host (`runtime/outside-blocked`)."""
     findings: list[Finding] = []
     blocked_urls = {b["url"] for b in events.blocked_requests}
     failed_urls = {f["url"] for f in events.failed_requests}
@@ -81,15 +88,11 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
         message = err.get("message") or "an uncaught error"
         stack = err.get("stack") or ""
         findings.append(
-            Finding(
-                check="exception",
-                severity=ERROR,
-                message=f"uncaught {message}" if not message.lower().startswith("uncaught") else message,
+            RULES["runtime/exception"].finding(
+                f"uncaught {message}" if not message.lower().startswith("uncaught") else message,
                 where=_first_frame(stack, base_url, project_dir),
                 hint="fix the code that throws; an uncaught error stops the rest of that script",
-                evidence=truncate(stack, 800) if stack else "",
-                rule="runtime/exception",
-            )
+                evidence=truncate(stack, 800) if stack else "")
         )
     findings += _overflow("exception", len(events.page_errors))
 
@@ -111,14 +114,8 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
         else:
             hint = "make sure the file exists in the project and the URL is right"
         findings.append(
-            Finding(
-                check="request",
-                severity=ERROR,
-                message=f"{req.get('method', 'GET')} {shown} failed: {reason}",
-                where=shown,
-                hint=hint,
-                rule="runtime/request-failed",
-            )
+            RULES["runtime/request-failed"].finding(
+                f"{req.get('method', 'GET')} {shown} failed: {reason}", where=shown, hint=hint)
         )
     findings += _overflow("request", len(failed))
 
@@ -129,18 +126,15 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
         if b["url"] not in seen:
             seen.add(b["url"])
             blocked.append(b)
+    if outside == WARNING:
+        blocked, findings = [], findings + outside_blocked(blocked)
     for b in blocked[:MAX_PER_KIND]:
         kind = b.get("kind") or "request"
         findings.append(
-            Finding(
-                check="network",
-                severity=ERROR,
-                message=f"blocked {kind} to {b['url']}: the app must be self-contained and work offline",
-                where=b["url"],
+            RULES["runtime/blocked-request"].finding(
+                f"blocked {kind} to {b['url']}: the app must be self-contained and work offline", where=b["url"],
                 hint="ship the file inside the project (no CDN, no external API, no tracking); "
-                "use relative paths such as ./data.json",
-                rule="runtime/blocked-request",
-            )
+                "use relative paths such as ./data.json")
         )
     findings += _overflow("network", len(blocked))
 
@@ -152,14 +146,10 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
     ]
     for c in console[:MAX_PER_KIND]:
         findings.append(
-            Finding(
-                check="console",
-                severity=ERROR,
-                message=f"console error: {truncate(c.get('text', ''), 500)}",
+            RULES["runtime/console-error"].finding(
+                f"console error: {truncate(c.get('text', ''), 500)}",
                 where=where_for(c.get("url", ""), c.get("line"), base_url, project_dir),
-                hint="a working app logs no errors; fix the cause rather than removing the log",
-                rule="runtime/console-error",
-            )
+                hint="a working app logs no errors; fix the cause rather than removing the log")
         )
     findings += _overflow("console", len(console))
 
@@ -171,39 +161,41 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
         count = f"{len(items)}" + ("+" if len(events.dialogs) >= DIALOG_CAP else "")
         first = truncate(items[0].get("message", ""), 120)
         findings.append(
-            Finding(
-                check=CHECK,
-                severity=WARNING,
-                message=f"the page opened {count} {kind}() dialog(s), first: {first!r}",
+            RULES["runtime/alert"].finding(
+                f"the page opened {count} {kind}() dialog(s), first: {first!r}",
                 hint="show messages inside the page (a status line or a <dialog> element) instead of "
-                "alert/confirm/prompt, which block the page",
-                rule="runtime/alert",
-            )
+                "alert/confirm/prompt, which block the page")
         )
 
     if events.crashed:
         findings.append(
-            Finding(
-                check="crash",
-                severity=ERROR,
-                message="the page crashed (the renderer ran out of memory or failed)",
-                hint="look for runaway loops that allocate memory, or huge arrays/strings built at start-up",
-                rule="runtime/crash",
-            )
+            RULES["runtime/crash"].finding(
+                "the page crashed (the renderer ran out of memory or failed)",
+                hint="look for runaway loops that allocate memory, or huge arrays/strings built at start-up")
         )
     return findings
+
+
+def outside_blocked(blocked: list[dict]) -> list[Finding]:
+    """One warning per outside host the browser was kept from (an existing app checked where it may not go)."""
+    hosts: dict[str, list[str]] = {}
+    for b in blocked:
+        host = urlsplit(b["url"]).hostname or b["url"]
+        hosts.setdefault(host, []).append(b.get("kind") or "request")
+    return [
+        RULES["runtime/outside-blocked"].finding(
+            f"blocked {len(kinds)} request(s) to {host} ({', '.join(sorted(set(kinds)))}): the page was judged "
+            "without them", where=host, hint=f"to judge the page with them, let the host through: --allow-host {host}")
+        for host, kinds in hosts.items()
+    ]
 
 
 def _overflow(check: str, total: int) -> list[Finding]:
     if total <= MAX_PER_KIND:
         return []
     return [
-        Finding(
-            check=check,
-            severity=ERROR,
-            message=f"{total - MAX_PER_KIND} more {check} problems of this kind not listed",
-            rule="runtime/more",
-        )
+        RULES["runtime/more"].finding(
+            f"{total - MAX_PER_KIND} more {check} problems of this kind not listed", check=check)
     ]
 
 
@@ -239,16 +231,12 @@ async def check_blank(ctx: CheckContext) -> list[Finding]:
     if result["text"] or result["media"]:
         return []
     return [
-        Finding(
-            check="blank",
-            severity=ERROR,
-            message="blank page: nothing visible was rendered (no visible text, image, canvas or control)",
+        RULES["runtime/blank"].finding(
+            "blank page: nothing visible was rendered (no visible text, image, canvas or control)",
             where=ctx.spec.entry,
             hint="render the interface on load; check that the script runs, targets elements that exist, "
             "and that nothing is hidden with display:none, opacity:0 or zero size",
-            evidence=truncate(result.get("html", ""), 1200),
-            rule="runtime/blank",
-        )
+            evidence=truncate(result.get("html", ""), 1200))
     ]
 
 

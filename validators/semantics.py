@@ -17,6 +17,7 @@ import dataclasses
 
 from playwright.async_api import Error as PlaywrightError
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import JS_LIB, js, label
@@ -25,19 +26,26 @@ CHECK = "semantics"
 NEEDS = "page"
 MAX_PER_KIND = 8
 
-RULES = {
-    "semantics/clickable-div": ERROR,  # WCAG 2.1.1/4.1.2: a mouse-only control with no role, often unfocusable
-    "semantics/clickable-card": WARNING,  # a clickable card holding only links: its own action may be mouse-only
-    "semantics/no-lang": ERROR,  # WCAG 3.1.1: the page language cannot be determined
-    "semantics/img-alt": ERROR,  # WCAG 1.1.1: an image without a text alternative
-    "semantics/unlabeled": ERROR,  # WCAG 1.3.1/4.1.2: a form control without any accessible name
-    "semantics/unnamed": ERROR,  # WCAG 4.1.2: a button or link without an accessible name
-    "semantics/placeholder-label": WARNING,  # named, but only by a placeholder that vanishes while typing
-    "semantics/no-main": WARNING,  # best practice (axe landmark-one-main): a lone widget needs none
-    "semantics/many-mains": WARNING,  # best practice (axe landmark-no-duplicate-main)
-    "semantics/no-h1": WARNING,  # best practice (axe page-has-heading-one)
-    "semantics/many-h1": WARNING,  # best practice: one page title
-}
+RULES = Rules(
+    Rule("semantics/clickable-div", ERROR,
+         "WCAG 2.1.1/4.1.2: a mouse-only control with no role, often unfocusable.", wcag=("2.1.1", "4.1.2")),
+    Rule("semantics/clickable-card", WARNING,
+         "A clickable card holding only links: its own action may be mouse-only."),
+    Rule("semantics/no-lang", ERROR,
+         "WCAG 3.1.1: the page language cannot be determined.", wcag=("3.1.1",), act=("b5c3f8",)),
+    Rule("semantics/img-alt", ERROR,
+         "WCAG 1.1.1: an image without a text alternative.", wcag=("1.1.1",), act=("23a2a8",)),
+    Rule("semantics/unlabeled", ERROR,
+         "WCAG 1.3.1/4.1.2: a form control without any accessible name.", wcag=("1.3.1", "4.1.2"), act=("e086e5",)),
+    Rule("semantics/unnamed", ERROR,
+         "WCAG 4.1.2: a button or link without an accessible name.",
+         wcag=("4.1.2", "2.4.4"), act=("97a4e1", "c487ae")),
+    Rule("semantics/placeholder-label", WARNING, "Named, but only by a placeholder that vanishes while typing."),
+    Rule("semantics/no-main", WARNING, "Best practice (axe landmark-one-main): a lone widget needs none."),
+    Rule("semantics/many-mains", WARNING, "Best practice (axe landmark-no-duplicate-main)."),
+    Rule("semantics/no-h1", WARNING, "Best practice (axe page-has-heading-one)."),
+    Rule("semantics/many-h1", WARNING, "Best practice: one page title."),
+)
 
 # Page-level axe rules (any severity) that report the same thing as one of ours.
 AXE_SAME_PAGE_RULE = {
@@ -240,26 +248,21 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
         why = "has no role" if focusable else "has no role and cannot be reached with the keyboard"
         how = ("has a click handler" if d.get("own")
                else "looks clickable (cursor: pointer) inside a click-handling parent")
-        return Finding(
-            CHECK, ERROR,
-            f"{label(d)} {how} but is not a button or link: it {why}",
-            where=d.get("sel", ""),
+        return RULES["semantics/clickable-div"].finding(
+            f"{label(d)} {how} but is not a button or link: it {why}", where=d.get("sel", ""),
             hint="Use a <button type=\"button\"> (or <a href> for navigation) instead of a clickable "
-                 f"<{d.get('tag') or 'div'}>, or add role=\"button\", tabindex=\"0\" and Enter/Space key handling.",
-            evidence=truncate(d.get("html", ""), 300), rule="semantics/clickable-div",
-        )
+            f"<{d.get('tag') or 'div'}>, or add role=\"button\", tabindex=\"0\" and Enter/Space key handling.",
+            evidence=truncate(d.get("html", ""), 300))
 
     def card(d: dict) -> Finding:
-        return Finding(
-            CHECK, WARNING,
+        return RULES["semantics/clickable-card"].finding(
             f"{label(d)} has a click handler and a pointer cursor but is not a button: only the "
             f"{'link' if d.get('links') == 1 else 'links'} inside it can be reached with the keyboard, so what "
             "clicking the card itself does may be mouse-only",
             where=d.get("sel", ""),
             hint="If clicking the card does more than follow its link (select, expand), give that action a "
-                 "<button type=\"button\"> inside the card.",
-            evidence=truncate(d.get("html", ""), 300), rule="semantics/clickable-card",
-        )
+            "<button type=\"button\"> inside the card.",
+            evidence=truncate(d.get("html", ""), 300))
 
     findings += _capped([d for d in clickables if not d.get("card")], clickable)
     findings += _capped([d for d in clickables if d.get("card")], card)
@@ -269,62 +272,57 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
 
     lang = (scan.get("lang") or "").strip()
     if not lang and not scan.get("langCovered"):
-        findings.append(Finding(
-            CHECK, ERROR, "The <html> element has no lang attribute, so screen readers cannot pick the language",
-            where="html", hint='Write <html lang="en"> (or the page\'s language code).',
-            evidence=truncate(scan.get("htmlTag", ""), 200), rule="semantics/no-lang"))
+        findings.append(RULES["semantics/no-lang"].finding(
+            "The <html> element has no lang attribute, so screen readers cannot pick the language", where="html",
+            hint='Write <html lang="en"> (or the page\'s language code).',
+            evidence=truncate(scan.get("htmlTag", ""), 200)))
 
     if not scan.get("mains"):
         if not _said_by_axe(ctx, "semantics/no-main"):
-            findings.append(Finding(
-                CHECK, WARNING, "The page has no <main> landmark",
-                where="body", hint="Wrap the page's primary content in one <main> element.",
-                evidence=truncate(scan.get("bodyStart", ""), 300), rule="semantics/no-main"))
+            findings.append(RULES["semantics/no-main"].finding(
+                "The page has no <main> landmark", where="body",
+                hint="Wrap the page's primary content in one <main> element.",
+                evidence=truncate(scan.get("bodyStart", ""), 300)))
     elif len(scan["mains"]) > 1 and not _said_by_axe(ctx, "semantics/many-mains"):
-        findings.append(Finding(
-            CHECK, WARNING, f"The page has {len(scan['mains'])} visible <main> landmarks; it should have one",
+        findings.append(RULES["semantics/many-mains"].finding(
+            f"The page has {len(scan['mains'])} visible <main> landmarks; it should have one",
             where=scan["mains"][1].get("sel", ""), hint="Keep a single <main>; use <section> for the others.",
-            evidence=truncate(scan["mains"][1].get("html", ""), 300), rule="semantics/many-mains"))
+            evidence=truncate(scan["mains"][1].get("html", ""), 300)))
 
     h1s = scan.get("h1s") or []
     if not h1s:
         if not _said_by_axe(ctx, "semantics/no-h1"):
-            findings.append(Finding(
-                CHECK, WARNING, "The page has no <h1> heading naming it",
-                where="body",
+            findings.append(RULES["semantics/no-h1"].finding(
+                "The page has no <h1> heading naming it", where="body",
                 hint="Add one <h1> with the page or app title at the top of <main> (visually hidden is fine on "
-                     "full-screen pages).",
-                evidence=truncate(scan.get("bodyStart", ""), 300), rule="semantics/no-h1"))
+                "full-screen pages).",
+                evidence=truncate(scan.get("bodyStart", ""), 300)))
     elif len(h1s) > 1:
-        findings.append(Finding(
-            CHECK, WARNING, f"The page has {len(h1s)} <h1> headings; it should have exactly one",
-            where=h1s[1].get("sel", ""), hint="Keep one <h1> for the page title; make the others <h2>.",
-            evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300), rule="semantics/many-h1"))
+        findings.append(RULES["semantics/many-h1"].finding(
+            f"The page has {len(h1s)} <h1> headings; it should have exactly one", where=h1s[1].get("sel", ""),
+            hint="Keep one <h1> for the page title; make the others <h2>.",
+            evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300)))
 
-    findings += _capped(scan.get("images") or [], lambda d: Finding(
-        CHECK, ERROR, f"{label(d)} has no alt attribute",
-        where=d.get("sel", ""),
+    findings += _capped(scan.get("images") or [], lambda d: RULES["semantics/img-alt"].finding(
+        f"{label(d)} has no alt attribute", where=d.get("sel", ""),
         hint='Add alt="…" describing the image, or alt="" if it is purely decorative.',
-        evidence=truncate(d.get("html", ""), 300), rule="semantics/img-alt"))
+        evidence=truncate(d.get("html", ""), 300)))
 
     def unlabeled(d: dict) -> Finding:
         if d.get("placeholder"):
-            return Finding(
-                CHECK, WARNING, f"{label(d)} is labelled only by its placeholder \"{d['placeholder']}\"",
-                where=d.get("sel", ""),
+            return RULES["semantics/placeholder-label"].finding(
+                f"{label(d)} is labelled only by its placeholder \"{d['placeholder']}\"", where=d.get("sel", ""),
                 hint="Add a visible <label for=…> (placeholders disappear while typing and are not labels).",
-                evidence=truncate(d.get("html", ""), 300), rule="semantics/placeholder-label")
-        return Finding(
-            CHECK, ERROR, f"Form control {label(d)} has no label",
-            where=d.get("sel", ""),
+                evidence=truncate(d.get("html", ""), 300))
+        return RULES["semantics/unlabeled"].finding(
+            f"Form control {label(d)} has no label", where=d.get("sel", ""),
             hint="Add <label for=\"id\">…</label> (or wrap it in a <label>, or give it aria-label).",
-            evidence=truncate(d.get("html", ""), 300), rule="semantics/unlabeled")
+            evidence=truncate(d.get("html", ""), 300))
 
     findings += _capped(scan.get("unlabeled") or [], unlabeled)
 
-    findings += _capped(scan.get("unnamed") or [], lambda d: Finding(
-        CHECK, ERROR, f"{label(d)} has no accessible name (no text, aria-label or alt on its icon)",
-        where=d.get("sel", ""),
+    findings += _capped(scan.get("unnamed") or [], lambda d: RULES["semantics/unnamed"].finding(
+        f"{label(d)} has no accessible name (no text, aria-label or alt on its icon)", where=d.get("sel", ""),
         hint="Give it visible text, or aria-label=\"…\" when it shows only an icon.",
-        evidence=truncate(d.get("html", ""), 300), rule="semantics/unnamed"))
+        evidence=truncate(d.get("html", ""), 300)))
     return findings

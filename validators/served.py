@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding
+
+RULES = Rules(
+    Rule("network/blocked-connection", ERROR,
+         "The app's server side tried to reach outside the sandbox; the app must work offline.", check="network"),
+)
 
 
 @dataclass
@@ -26,14 +32,9 @@ def proxied_findings(requests: list, findings: list[Finding]) -> list[Finding]:
         if record.proxied and record.path not in known and not _browser_service(record.path):
             known.add(record.path)
             out.append(
-                Finding(
-                    check="network",
-                    severity=ERROR,
-                    message=f"blocked connection to {record.path}: the app must be self-contained and work offline",
-                    where=record.path,
-                    hint="no sockets, APIs or files outside the project (check workers too)",
-                    rule="network/blocked-connection",
-                )
+                RULES["network/blocked-connection"].finding(
+                    f"blocked connection to {record.path}: the app must be self-contained and work offline",
+                    where=record.path, hint="no sockets, APIs or files outside the project (check workers too)")
             )
     return out
 

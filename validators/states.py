@@ -17,12 +17,12 @@ import asyncio
 
 from playwright.async_api import Error as PlaywrightError
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators import a11y
 from runshot.validators.browser import PageLoadError, load_page
 from runshot.validators.context import CheckContext, CheckTimeout, PageSession
 from runshot.validators.domtools import js, label
-from runshot.validators.policy import axe_severity
 from runshot.validators.pool import clear_storage
 from runshot.validators.semantics import find_clickables
 
@@ -30,6 +30,11 @@ CHECK = "a11y"  # the check named in state findings unless the caller gives its 
 MAX_SCOPE = 10  # changed elements handed to axe as its context
 STATE_KEY = "axe_state_failures"  # ctx.info: rule -> targets reported for later states (like "axe_failures")
 CLICKABLE_RULE = "semantics/clickable-not-control"
+RULES = Rules(
+    Rule(CLICKABLE_RULE, ERROR, "An element that appeared after an action reacts to clicks but has no role: "
+         "assistive technology does not know it is a control, and often the keyboard cannot use it.",
+         wcag=("2.1.1", "4.1.2")),
+)
 
 # Which of the given clickables (selectors) lie inside one of the scope elements.
 _INSIDE = r"""
@@ -131,11 +136,6 @@ def _remember(ctx: CheckContext, rule: str, target: str) -> None:
     ctx.info.setdefault(STATE_KEY, {}).setdefault(rule, []).append(target)
 
 
-def _severity(rule: dict, impact: str) -> str:
-    """As the a11y check rates axe results: by the severity policy (the rule's tags)."""
-    return axe_severity(rule.get("tags") or (), impact)
-
-
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -188,11 +188,9 @@ async def check_state(
                 continue
             shown += 1
             impact = node.get("impact") or rule.get("impact") or ""
-            findings.append(Finding(
-                check, _severity(rule, impact),
-                f"{head}: axe rule '{rule['id']}' ({impact or 'unrated'}): {rule.get('help', '')}",
-                where=where, hint=a11y.fix_hint(rule, node), evidence=truncate(node.get("html", ""), 300),
-                rule=rule["id"]))
+            findings.append(a11y.axe_rule(rule).finding(
+                f"{head}: axe rule '{rule['id']}' ({impact or 'unrated'}): {rule.get('help', '')}", where=where,
+                hint=a11y.fix_hint(rule, node), evidence=truncate(node.get("html", ""), 300), check=check))
     findings += await _clickables(ctx, page, head, include, seen, check)
     return findings
 
@@ -239,14 +237,14 @@ async def _clickables(ctx, page, head: str, include: list[str], seen: set, check
             continue
         seen.add((CLICKABLE_RULE, d["sel"]))
         _remember(ctx, CLICKABLE_RULE, d["sel"])
-        out.append(Finding(
-            check, ERROR, f"{head}: {label(d)} reacts to clicks but is not a button or link (no role, "
+        out.append(RULES[CLICKABLE_RULE].finding(
+            f"{head}: {label(d)} reacts to clicks but is not a button or link (no role, "
                           "not reachable with the keyboard)" if d.get("tabindex") is None else
                           f"{head}: {label(d)} reacts to clicks but is not a button or link (no role)",
             where=d["sel"],
             hint='Use a <button type="button"> (or <a href> for navigation), or add role="button", '
                  'tabindex="0" and Enter/Space key handling.',
-            evidence=truncate(d.get("html", ""), 300), rule=CLICKABLE_RULE))
+            evidence=truncate(d.get("html", ""), 300), check=check))
         if len(out) >= 5:
             break
     return out

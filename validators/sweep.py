@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from playwright.async_api import Error as PlaywrightError
 
+from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
@@ -21,12 +22,12 @@ from runshot.validators.states import Walk, check_state, not_reported_on_load, s
 
 CHECK = "sweep"
 NEEDS = "isolated"
-RULES: dict[str, str] = {
-    "sweep/freeze": ERROR,  # the click handler never gives the page back (an endless loop)
-    "sweep/exception": ERROR,  # the click throws an uncaught exception
-    "sweep/console-error": ERROR,  # the click logs an error to the console
-    "sweep/crash": ERROR,  # the page crashed after the click
-}
+RULES = Rules(
+    Rule("sweep/freeze", ERROR, "The click handler never gives the page back (an endless loop)."),
+    Rule("sweep/exception", ERROR, "The click throws an uncaught exception."),
+    Rule("sweep/console-error", ERROR, "The click logs an error to the console."),
+    Rule("sweep/crash", ERROR, "The page crashed after the click."),
+)
 # Findings for what a click made appear carry axe rule ids (e.g. "label", "color-contrast").
 MAX_CONTROLS = 12
 MAX_STATES = 3  # clicks whose result is run through axe-core
@@ -94,10 +95,10 @@ async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
     findings: list[Finding] = []
     if froze is not None:
         await walk.fresh()
-        findings.append(Finding(
-            CHECK, ERROR, f"Clicking {who} froze the page ({froze.what} took over {froze.seconds:g} s)",
-            where=control["sel"], hint="Look for an endless loop in this control's click handler.",
-            evidence=truncate(control.get("html", ""), 300), rule="sweep/freeze"))
+        findings.append(RULES["sweep/freeze"].finding(
+            f"Clicking {who} froze the page ({froze.what} took over {froze.seconds:g} s)", where=control["sel"],
+            hint="Look for an endless loop in this control's click handler.",
+            evidence=truncate(control.get("html", ""), 300)))
     elif not same and clicked and states["left"] > 0:
         changed = await walk.changes()
         if changed and changed["scope"]:  # None: the click loaded another document
@@ -112,24 +113,23 @@ async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
         if msg in seen:
             continue
         seen.add(msg)
-        findings.append(Finding(
-            CHECK, ERROR, f"Clicking {who} throws an uncaught exception: {truncate(msg, 200)}",
-            where=control["sel"], hint="Fix the exception in this control's click handler (see the stack).",
-            evidence=truncate((err.get("stack") or msg), 400), rule="sweep/exception"))
+        findings.append(RULES["sweep/exception"].finding(
+            f"Clicking {who} throws an uncaught exception: {truncate(msg, 200)}", where=control["sel"],
+            hint="Fix the exception in this control's click handler (see the stack).",
+            evidence=truncate((err.get("stack") or msg), 400)))
     for err in new.console_errors:
         text = err.get("text", "")
         if text in seen:
             continue
         seen.add(text)
         at = f" at {short_url(err['url'], ctx.base_url)}:{int(err.get('line', 0)) + 1}" if err.get("url") else ""
-        findings.append(Finding(
-            CHECK, ERROR, f"Clicking {who} logs a console error{at}: {truncate(_first_line(text), 200)}",
-            where=control["sel"], hint="Fix what this control's click handler does wrong.",
-            evidence=truncate(text, 400), rule="sweep/console-error"))
+        findings.append(RULES["sweep/console-error"].finding(
+            f"Clicking {who} logs a console error{at}: {truncate(_first_line(text), 200)}", where=control["sel"],
+            hint="Fix what this control's click handler does wrong.", evidence=truncate(text, 400)))
     if new.crashed:
-        findings.append(Finding(CHECK, ERROR, f"Clicking {who} crashes the page", where=control["sel"],
-                                hint="Look for runaway memory use in this control's click handler.",
-                                rule="sweep/crash"))
+        findings.append(RULES["sweep/crash"].finding(
+            f"Clicking {who} crashes the page", where=control["sel"],
+            hint="Look for runaway memory use in this control's click handler."))
         await walk.fresh()
     return findings
 

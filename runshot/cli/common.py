@@ -7,7 +7,9 @@ import sys
 import click
 from rich.console import Console
 
+from runshot import coverage
 from runshot.errors import UsageError
+from runshot.report import coverage_line
 
 
 def console() -> Console:
@@ -100,9 +102,15 @@ def print_findings(out: Console, name: str, result, timings: bool = False) -> No
     for f in errs + warns:
         where = f" ({f.where})" if f.where else ""
         style = "red" if f.is_error else "yellow"
-        out.print(f"{f.severity:7} [{f.check}] {f.message}{where}", style=style, markup=False, soft_wrap=True)
+        page = f"{f.page}: " if f.page else ""
+        out.print(f"{f.severity:7} {page}[{f.check}] {f.message}{where}", style=style, markup=False, soft_wrap=True)
     if timings:
         print_timings(out, name, result)
+    pages = (result.info or {}).get("pages") or []
+    if pages:
+        out.print("pages: " + ", ".join(f"{p['page']} {'ok' if p['passed'] else 'FAILED'} ({p['seconds']:.1f} s)"
+                                        for p in pages),
+                  markup=False, soft_wrap=True)
     verdict = "PASSED" if result.passed else "FAILED"
     out.print(f"{verdict}: {name}: {len(errs)} error(s), {len(warns)} warning(s) in {result.seconds:.1f} s",
               style="bold green" if result.passed else "bold red", markup=False)
@@ -147,3 +155,21 @@ def print_outcome(console, result) -> None:
     else:
         console.print(f"project: {result.work}   report: {result.state_dir / 'report.json'}", markup=False)
     sys.exit(0 if report.passed else 1)
+
+
+def print_coverage(console, result, spec) -> None:
+    """Work out and print which of the spec's requirements this project's checks verified; kept in the result's
+    info (so the JSON and the Markdown summary have it)."""
+    if spec is None or not spec.body:
+        return
+    covered = spec_coverage(spec, result.checks_run)
+    if covered["total"]:
+        result.info["coverage"] = covered
+        console.print(f"{result.name}: spec coverage: " + coverage_line(covered), markup=False)
+
+
+def spec_coverage(spec, checks_run) -> dict:
+    """The spec's requirements and what verified each in this run (its checks count only if acceptance ran)."""
+    checks = spec.checks if "acceptance" in checks_run else ()
+    requirements = coverage.split_requirements(spec.body)
+    return coverage.to_dict(coverage.account(requirements, checks, tuple(checks_run)))
