@@ -98,7 +98,7 @@ def fix_command(path, spec_path: str | None = None, checks: list[str] | None = N
 
 
 def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_run: list[str],
-                     fix: str | None = None, info: dict | None = None) -> str:
+                     fix: str | None = None, info: dict | None = None, coverage: dict | None = None) -> str:
     groups = _group(findings, checks_run)
     lines = [f"### runshot: {name} — {'✅ passed' if passed else '❌ failed'}", ""]
     pages = (info or {}).get("pages") or []
@@ -125,9 +125,22 @@ def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_ru
     if waived:
         lines += ["", f"Waived ({len(waived)}, not counted):", ""]
         lines += [f"- `{_md(w.get('rule', ''))}`: {_md(w['message'])} — {_md(w['reason'])}" for w in waived[:50]]
+    if coverage and coverage.get("total"):
+        lines += ["", *coverage_markdown(coverage)]
     if fix and not passed:
         lines += ["", f"Repair it with a model: `{fix}`"]
     return "\n".join(lines) + "\n"
+
+
+def coverage_markdown(coverage: dict) -> list[str]:
+    """The spec's requirements as a Markdown table: what verifies each, or why nothing does."""
+    lines = [f"**Spec coverage:** {coverage.get('verified', 0)} of {coverage.get('total', 0)} requirements verified",
+             "", "| requirement | verified by |", "|---|---|"]
+    for r in coverage.get("requirements", []):
+        by = r.get("verified_by")
+        how = f"{by}: {', '.join(r.get('checks', []))}" if by else f"**not verified** ({r.get('why', '')})"
+        lines.append(f"| {_md(r.get('requirement', ''))} | {_md(how)} |")
+    return lines
 
 
 def _md(text: str) -> str:

@@ -190,7 +190,7 @@ def many_markdown(items: list[ProjectCheck], heading: str = "") -> str:
     for item in items:
         r = item.result
         parts.append(outputs.markdown_summary(item.name, r.passed, r.findings, list(r.checks_run),
-                                              outputs.fix_command(item.path)))
+                                              outputs.fix_command(item.path), coverage=r.info.get("coverage")))
     if not items:
         parts.append("No project to check.\n")
     return "\n".join(parts)

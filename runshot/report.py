@@ -94,6 +94,9 @@ class Report:
     # Acceptance checks written by the model from the spec's words (when the spec had none).
     derived_checks: list[dict] = field(default_factory=list)
     doubtful_checks: list[str] = field(default_factory=list)  # derived checks that possibly check the wrong thing
+    # The spec's requirements and what verifies each (runshot.coverage.to_dict), and what deriving checks cost.
+    coverage: dict = field(default_factory=dict)
+    derivation: dict = field(default_factory=dict)
 
     @property
     def best(self) -> Iteration | None:
@@ -141,6 +144,10 @@ class Report:
         if self.derived_checks:
             data["derived_checks"] = self.derived_checks
             data["possibly_wrong_checks"] = self.doubtful_checks
+        if self.coverage:
+            data["coverage"] = self.coverage
+        if self.derivation:
+            data["derivation"] = self.derivation
         return data
 
 
@@ -159,6 +166,8 @@ def load_report(path: Path) -> Report:
     report.other_usage = Usage(int(other.get("prompt_tokens", 0)), int(other.get("completion_tokens", 0)))
     report.derived_checks = list(data.get("derived_checks", []))
     report.doubtful_checks = list(data.get("possibly_wrong_checks", []))
+    report.coverage = dict(data.get("coverage") or {})
+    report.derivation = dict(data.get("derivation") or {})
     return report
 
 
@@ -206,6 +215,12 @@ def summary_lines(report: Report) -> list[str]:
                 f"{c['errors']} error(s), {c.get('warnings', 0)} warning(s)"
             lines.append(f"  candidate {c.get('number')} (temperature {c.get('temperature')}): {result}, "
                          f"{c.get('tokens', 0)} tokens")
+    if report.coverage:
+        lines.append("spec coverage: " + coverage_line(report.coverage))
+    if report.derivation.get("calls"):
+        d = report.derivation
+        lines.append(f"derived checks: {len(d.get('kept', []))} kept from {d['calls']} sample(s), "
+                     f"{d.get('prompt_tokens', 0)} + {d.get('completion_tokens', 0)} tokens, {d.get('seconds', 0)} s")
     for name in report.doubtful_checks:
         lines.append(f"possibly a wrong check (derived from the spec, failed every time): {name}")
     if report.stopped_because:
@@ -215,3 +230,12 @@ def summary_lines(report: Report) -> list[str]:
         f"tokens: {u.prompt_tokens} prompt + {u.completion_tokens} completion; time: {report.total_seconds:.1f} s"
     )
     return lines
+
+
+def coverage_line(data: dict) -> str:
+    """'7 of 9 requirements verified; not verified: 'centred layout', …' from a coverage dict."""
+    line = f"{data.get('verified', 0)} of {data.get('total', 0)} requirements verified"
+    left = [r["requirement"] for r in data.get("requirements", []) if not r.get("verified_by")]
+    if left:
+        line += "; not verified: " + ", ".join(f"'{t}'" for t in left)
+    return line

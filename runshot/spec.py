@@ -14,6 +14,7 @@ from runshot.vocab import EXPECTATIONS as _EXPECTATION_WORDS
 from runshot.vocab import argument_problem, expand_shorthand
 
 EXPECTATIONS = tuple(_EXPECTATION_WORDS)
+CHECK_KEYS = ("name", "steps", "derived", "covers")
 KNOWN_KEYS = {"title", "entry", "checks", "animated", "mobile", "tags", "build", "serve", "description"}
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -37,6 +38,8 @@ class Step:
 class AcceptanceCheck:
     name: str
     steps: tuple[Step, ...]
+    derived: bool = False  # written by the model from the spec's words (`derived: true`), not by the user
+    covers: tuple[str, ...] = ()  # the spec's requirements (their words) a derived check was written for
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,15 @@ def _parse_checks(raw, source: str) -> tuple[AcceptanceCheck, ...]:
         steps_raw = item["steps"]
         if not isinstance(steps_raw, list) or not steps_raw:
             raise UsageError(f"{source}: check '{name}' needs a non-empty list of steps")
+        stray = [str(k) for k in item if k not in CHECK_KEYS]
+        if stray:
+            raise UsageError(f"{source}: check '{name}' has an unknown key '{stray[0]}' "
+                             f"(a check takes {', '.join(CHECK_KEYS)})")
         steps = tuple(_parse_step(s, source, name, j) for j, s in enumerate(steps_raw, 1))
-        checks.append(AcceptanceCheck(name=name, steps=steps))
+        covers = item.get("covers") or ()
+        covers = (covers,) if isinstance(covers, str) else tuple(str(c) for c in covers if c is not None) \
+            if isinstance(covers, list) else ()
+        checks.append(AcceptanceCheck(name=name, steps=steps, derived=item.get("derived") is True, covers=covers))
     return tuple(checks)
 
 

@@ -43,7 +43,12 @@ EXPECTATIONS: dict[str, str] = {
     "attribute": "the target has these attributes, {name: value}",
     "focused": "the target has keyboard focus",
     "url": "the page address contains this (no target needed)",
+    "min_height": "every visible matching element's box is at least this many CSS px tall",
+    "min_width": "every visible matching element's box is at least this many CSS px wide",
+    "exact_text": "the target's whole text is exactly this (spaces trimmed)",
 }
+SIZE_EXPECTATIONS = ("min_height", "min_width")  # their value is a number of CSS px
+
 
 ACTIONS: dict[str, Action] = {
     a.name: a
@@ -91,6 +96,15 @@ def argument_problem(action: str, args: dict) -> str | None:
     spec = ACTIONS.get(action)
     if spec is None:
         return f"unknown action '{action}' (known: {', '.join(ACTION_NAMES)})"
+    allowed = set(spec.required) | set(spec.optional) | (set(TARGET_KEYS) if spec.target != "none" else set())
+    stray = [str(k) for k in args if k not in allowed]
+    if stray:
+        known = ", ".join(sorted(allowed)) or "no arguments"
+        return f"'{action}' has an unknown key {', '.join(repr(k) for k in stray)} (it takes {known})"
+    for key in SIZE_EXPECTATIONS:
+        value = args.get(key) if action == "expect" else None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            return f"'{key}' needs a number of CSS px, e.g. {key}: 44"
     for key in spec.required:
         if key not in args:
             return f"'{action}' needs {key}"

@@ -12,6 +12,7 @@ import pytest
 from fakeopenai import FakeOpenAI
 from runshot import gitrepo
 from runshot.derive import derive_checks, parse_derived
+from runshot.derive_review import review_check, step_key
 from runshot.loop import RunOptions, run_new
 from runshot.report import Report
 from runshot.runstate import Progress, Run
@@ -20,19 +21,45 @@ from runshot.validators.runner import Validator
 from test_candidates import wiring
 from test_pipeline import GOOD_HTML, GOOD_JS, SPEC, answer
 
-PLAIN = "---\ntitle: Counter\n---\nA counter with an Increment button and a live status showing the count.\n"
+PLAIN = ("---\ntitle: Counter\n---\nA counter with an Increment button and a live status showing the count. "
+         "Past ten clicks the page tells the player the game is over.\n")
 DERIVED = """Here are the checks.
 ```yaml
 checks:
   - name: increments on click
+    covers: 1
     steps:
       - click: {role: button, name: Increment}
       - expect: {role: status, text: "1"}
   - name: shows game over
+    covers: 2
     steps:
       - expect: {text: Game over}
 ```
 """
+COUNTER = """---
+title: Counter
+checks:
+  - name: increments
+    steps:
+      - click: {role: button, name: Increment}
+      - expect: {role: status, text: "Count: 1"}
+---
+A live status shows `Count: N`; after one increment it reads `Count: 1`.
+
+- It starts as `Count: 0`.
+- A **Decrement** button subtracts 1 (the count may go below 0).
+- Centred layout.
+"""
+
+
+def derived_answer(*checks: str) -> str:
+    return "```yaml\nchecks:\n" + "".join(checks) + "```\n"
+
+
+START = "  - name: starts at zero\n    covers: 1\n    steps:\n      - expect: {role: status, text: 'Count: 0'}\n"
+BELOW = ("  - name: goes below zero\n    covers: 2\n    steps:\n      - click: {role: button, name: Decrement}\n"
+         "      - expect: {role: status, text: 'Count: %s'}\n")
 
 
 class Notes(Progress):
@@ -50,8 +77,16 @@ def validator():
 
 
 def test_parse_derived_accepts_the_step_language_and_rejects_the_rest():
-    checks, problem = parse_derived(DERIVED)
+    checks, problem = parse_derived(DERIVED, ["the first requirement"])
     assert problem == "" and [c.name for c in checks] == ["increments on click", "shows game over"]
+    assert checks[0].derived and checks[0].covers == ("the first requirement",)
+    # A check without `covers` is given the one requirement its steps share the most words with.
+    bare = "checks:\n  - name: x\n    steps:\n      - expect: {role: status, text: 'Count: 0'}\n"
+    assert parse_derived(bare, ["It starts as `Count: 0`", "the count may go below 0"])[0][0].covers == (
+        "It starts as `Count: 0`",)
+    assert parse_derived(bare, ["Count: 1 then", "Count: 2 then"])[0][0].covers == ()  # a tie: none
+    stray = "checks:\n  - name: x\n    steps:\n      - expect: {role: status, text: Hello, World!: null}\n"
+    assert "unknown key 'World!'" in parse_derived(stray)[1]
     assert parse_derived("checks:\n  - name: x\n    steps:\n      - tap: {role: button}\n")[1].count("unknown action")
     assert parse_derived("just words, sorry")[0] == ()
     assert parse_derived("```yaml\nchecks: [\n```")[0] == ()
@@ -59,7 +94,7 @@ def test_parse_derived_accepts_the_step_language_and_rejects_the_rest():
 
 def test_derived_checks_are_used_stored_and_a_wrong_one_is_marked(fake_openai, validator, tmp_path: Path):
     good = answer(("index.html", GOOD_HTML), ("app.js", GOOD_JS))
-    fake_openai.script(DERIVED, good, good, good)
+    fake_openai.script(DERIVED, DERIVED, good, good, good)  # two samples agree on everything: no third
     ask, validate = wiring(fake_openai, validator)
     out = tmp_path / "out"
     notes = Notes()
@@ -73,9 +108,11 @@ def test_derived_checks_are_used_stored_and_a_wrong_one_is_marked(fake_openai, v
     data = json.loads((out / ".runshot" / "report.json").read_text())
     assert [c["name"] for c in data["derived_checks"]] == ["increments on click", "shows game over"]
     assert data["possibly_wrong_checks"] == ["shows game over"]
+    assert data["derivation"]["calls"] == 2 and data["derivation"]["completion_tokens"] == 40
+    assert data["coverage"]["verified"] == 2 and data["coverage"]["requirements"][0]["verified_by"] == "derived"
     # After failing twice the wrong check left the prompt; the first repair still had it.
-    assert "Game over" in json.dumps(fake_openai.chat_requests[2].body["messages"][1]["content"].split("# Problems")[1])
-    assert "Game over" not in fake_openai.chat_requests[3].body["messages"][1]["content"].split("# Problems")[1]
+    assert "Game over" in json.dumps(fake_openai.chat_requests[3].body["messages"][1]["content"].split("# Problems")[1])
+    assert "Game over" not in fake_openai.chat_requests[4].body["messages"][1]["content"].split("# Problems")[1]
     kept = parse_spec_file(out / ".runshot" / "spec.md")
     assert [c.name for c in kept.checks] == ["increments on click", "shows game over"]
     assert "derived: true" in (out / ".runshot" / "spec.md").read_text()
@@ -92,15 +129,85 @@ def _run(fake: FakeOpenAI, spec_text: str, tmp_path: Path) -> tuple[Run, Notes]:
 
 
 def test_an_answer_that_does_not_parse_gives_no_checks_and_a_note(fake_openai, tmp_path):
-    fake_openai.script("### index.html\n```html\n<p>I wrote the app instead</p>\n```\n")
+    fake_openai.script(*["### index.html\n```html\n<p>I wrote the app instead</p>\n```\n"] * 3)
     run, notes = _run(fake_openai, PLAIN, tmp_path)
     derive_checks(run)
     assert run.spec.checks == () and run.derived == frozenset()
-    assert any(n.startswith("no derived checks") for n in notes.notes)
-    assert run.report.other_usage.total > 0
+    assert any("no derived checks were kept" in n for n in notes.notes)
+    assert any("sample 1: the answer is not YAML" in n for n in notes.notes)
+    assert run.report.other_usage.total == 90 and run.report.derivation["calls"] == 3
+    assert run.report.coverage["verified"] == 0
 
 
-def test_checks_written_by_the_user_always_win(fake_openai, tmp_path):
+def test_a_spec_whose_written_checks_cover_it_asks_nothing(fake_openai, tmp_path):
     run, _ = _run(fake_openai, SPEC, tmp_path)
     derive_checks(run)
     assert fake_openai.chat_requests == [] and [c.name for c in run.spec.checks] == ["increments on click"]
+    assert run.report.coverage["requirements"][0]["verified_by"] == "written"
+
+
+def test_derived_checks_join_written_ones_and_samples_vote(fake_openai, tmp_path):
+    # Sample 1 and 3 agree that the count goes to -1; sample 2 computes otherwise. "Count: 0" is the spec's own
+    # literal, so one sample is enough for it; the role "paragraph" of sample 3 is a different check (outvoted).
+    fake_openai.script(derived_answer(START, BELOW % "-1"), derived_answer(START, BELOW % "1"),
+                       derived_answer(START.replace("status", "paragraph"), BELOW % "-1"))
+    run, notes = _run(fake_openai, COUNTER, tmp_path)
+    derive_checks(run)
+    prompt = fake_openai.chat_requests[0].body["messages"][1]["content"]
+    assert "1. It starts as `Count: 0`\n2. the count may go below 0\n" in prompt and "3. Centred" not in prompt
+    assert [r.body["seed"] for r in fake_openai.chat_requests] == [1, 2, 3]
+    assert [c.name for c in run.spec.checks] == ["increments", "starts at zero", "goes below zero"]
+    assert not run.spec.checks[0].derived and run.derived == {"starts at zero", "goes below zero"}
+    assert run.spec.checks[2].steps[-1].args["text"] == "Count: -1"
+    cov = {r["requirement"]: r["verified_by"] for r in run.report.coverage["requirements"]}
+    assert cov == {"A live status shows `Count: N`": "written", "after one increment it reads `Count: 1`": "written",
+                   "It starts as `Count: 0`": "derived", "the count may go below 0": "derived",
+                   "A **Decrement** button subtracts 1": "derived", "Centred layout": None}
+    kept = parse_spec_file(tmp_path / ".runshot" / "spec.md")
+    assert [(c.name, c.derived, c.covers) for c in kept.checks][1:] == [
+        ("starts at zero", True, ("It starts as `Count: 0`",)),
+        ("goes below zero", True, ("the count may go below 0",))]
+
+
+def test_a_computed_value_one_sample_gives_is_not_kept(fake_openai, tmp_path):
+    fake_openai.script(derived_answer(START, BELOW % "-1"), derived_answer(START), derived_answer(START))
+    run, notes = _run(fake_openai, COUNTER, tmp_path)
+    derive_checks(run)
+    assert [c.name for c in run.spec.checks] == ["increments", "starts at zero"]
+    assert any("not kept 'goes below zero': it expects Count: -1, which the spec does not state" in n
+               for n in notes.notes)
+
+
+def test_samples_that_disagree_keep_nothing_for_that_requirement(fake_openai, tmp_path):
+    fake_openai.script(derived_answer(START, BELOW % "-1"), derived_answer(START, BELOW % "1"),
+                       derived_answer(START, BELOW % "0"))
+    run, notes = _run(fake_openai, COUNTER, tmp_path)
+    derive_checks(run)
+    assert [c.name for c in run.spec.checks] == ["increments", "starts at zero"]
+    assert any("not kept for 'the count may go below 0': the samples disagree (3 different checks)" in n
+               for n in notes.notes)
+    assert "'the count may go below 0'" in notes.notes[-1] and "not verified" in notes.notes[-1]
+
+
+@pytest.mark.parametrize("step, spec_words, result", [
+    ("click: {role: button, name: Details}", "Two tabs, **Overview** and **Details**.", "click(name=details,role=tab)"),
+    ("fill: {role: textbox, name: Celsius, value: '100'}", "A number field **Celsius**.",
+     "fill(name=celsius,role=spinbutton,value=100)"),
+    ("fill: {role: input, label: Name, value: Ada}", "A field labelled Name.", "fill(label=name,role=textbox,value=ada)"),
+    ("check: {role: status, text: 'Count: 1'}", "A live status shows `Count: 1`.", "expect(role=status,text=count: 1)"),
+    ("expect: {role: spinbutton, name: Age, text: '98.6'}", "A number field Age.",
+     "expect(name=age,role=spinbutton,value=98.6)"),
+    ("fill: {role: button, name: Add, value: x}", "An **Add** button.", "'fill' cannot type into a button"),
+    ("click: {css: .btn-primary}", "A **Save** button.", "never names the selector '.btn-primary'"),
+    ("click: {role: button, name: Submit}", "A **Save** button.", "never uses the name 'Submit'"),
+    ("click: {role: widget, name: Save}", "A **Save** button.", "'widget' is no ARIA role"),
+    ("check: {role: button, name: Save}", "A **Save** button.", "'check' cannot tick a button"),
+])
+def test_each_derived_step_is_held_against_the_spec(step, spec_words, result):
+    checks, problem = parse_derived(f"checks:\n  - name: c\n    steps:\n      - {step}\n      - expect: {{text: x}}\n")
+    assert problem == ""
+    reviewed = review_check(checks[0], spec_words)
+    if reviewed.check is None:
+        assert result in reviewed.problem
+    else:
+        assert step_key(reviewed.check.steps[0]) == result

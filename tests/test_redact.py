@@ -101,8 +101,8 @@ def assert_clean(text: str, what: str) -> None:
 def test_no_secret_in_any_output(tmp_path: Path):
     spec = tmp_path / "counter.md"
     spec.write_text(SPEC)
-    # new and batch each ask once to derive checks from the spec (it has none) and once for the project.
-    with FakeOpenAI(*[answer("Counter")] * 4) as fake:
+    # new and batch each ask three times to derive checks from the spec (it has none) and once for the project.
+    with FakeOpenAI(*[answer("Counter")] * 8) as fake:
         url = secret_url(fake)
         out = tmp_path / "out"
         proc = run_cli("new", str(spec), "-o", str(out), "--base-url", url, "--model", "scripted",

@@ -22,7 +22,7 @@ from runshot.validators.acceptance_targets import (
 )
 from runshot.validators.context import CheckTimeout, Timeouts, within
 from runshot.values import truncate
-from runshot.vocab import EXPECTATIONS
+from runshot.vocab import EXPECTATIONS, SIZE_EXPECTATIONS
 
 
 async def expect_step(page: Any, args: dict, timeouts: Timeouts) -> None:
@@ -193,9 +193,53 @@ def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeou
             return False, f"focus on {active}"
         return f"{desc} to {'have' if want_focus else 'not have'} keyboard focus", probe
 
+    if key in SIZE_EXPECTATIONS:
+        return _size_probe(key, value, loc, desc, timeouts)
+
+    if key == "exact_text":
+        return _exact_text_probe(value, loc, desc, timeouts)
+
     async def unknown() -> tuple[bool, str]:
         return False, f"an unknown expectation {key!r}"
     return f"a known expectation ({', '.join(EXPECTATIONS)})", unknown
+
+
+def _exact_text_probe(value: Any, loc: Any, desc: str, timeouts: Timeouts):
+    """Some element matching the target shows exactly this text (spaces trimmed and collapsed)."""
+    want = normalize(as_text(value))
+
+    async def probe() -> tuple[bool, str]:
+        if await count_matches(loc, timeouts) == 0:
+            return False, f"no element matches {desc}"
+        found = await within(loc.all_inner_texts(), timeouts.action, "reading text")
+        got = [normalize(t) for t in found]
+        return want in got, f"the text {_quote_list(got[:5])}"
+    return f'{desc} to show exactly the text "{want}"', probe
+
+
+MAX_SIZED = 50  # matching elements measured by min_height / min_width
+
+
+def _size_probe(key: str, value: Any, loc: Any, desc: str, timeouts: Timeouts):
+    """Every visible element matching the target has a box at least `value` CSS px tall (or wide)."""
+    want = float(value)
+    side, word = ("height", "tall") if key == "min_height" else ("width", "wide")
+
+    async def probe() -> tuple[bool, str]:
+        visible = loc.filter(visible=True)
+        n = await count_matches(visible, timeouts)
+        if n == 0:
+            return False, f"no visible element matches {desc}"
+        sizes = await within(
+            visible.evaluate_all(f"els => els.slice(0, {MAX_SIZED}).map(e => e.getBoundingClientRect().{side})"),
+            timeouts.action,
+            "measuring",
+        )
+        small = min(sizes)
+        if small + 0.01 >= want:
+            return True, ""
+        return False, f"a box {small:g} px {word} ({sum(s < want for s in sizes)} of {len(sizes)} too small)"
+    return f"{desc} to be at least {want:g} px {word}", probe
 
 
 _ACTIVE_ELEMENT = """() => {

@@ -107,6 +107,7 @@ def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, 
                 console.print(f"unchanged since {base}: {d} (skipped)", markup=False)
         dirs = picked
     specs = [api.check_spec(d, spec_path) for d in dirs]
+    by_name = {d.resolve().name: s for d, s in zip(dirs, specs)}
     if screenshot_path:
         shots = [Path(screenshot_path) / f"{d.resolve().name}.png" for d in dirs]
     else:
@@ -115,6 +116,7 @@ def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, 
 
     def done(result) -> None:
         common.print_findings(console, result.name, result, timings=timings)
+        common.print_coverage(console, result, by_name.get(result.name))
 
     if dirs:
         label = f"checking {dirs[0]} in headless Chromium…" if len(dirs) == 1 else \

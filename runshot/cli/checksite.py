@@ -104,6 +104,7 @@ def run(site: SiteCheck, console) -> None:
                                     page=opts.get("page") or (), any_host=opts.get("any_host", False),
                                     strict=opts.get("strict", False), screenshot=opts.get("screenshot_path"),
                                     waive=site.waive, browser=browser, registry=registry, host=host)
+    common.print_coverage(console, result, spec)
     _report(site, result, selected, time.monotonic() - started, console)
 
 
@@ -141,5 +142,6 @@ def _report(site: SiteCheck, r, selected, seconds: float, console) -> None:
                            secrets)
     if opts.get("summary_path"):
         outputs.write_text(opts["summary_path"], outputs.markdown_summary(r.name, r.passed, r.findings, r.checks_run,
-                                                                          repair, r.info), secrets)
+                                                                          repair, r.info, r.info.get("coverage")),
+                           secrets)
     sys.exit(0 if r.passed else 1)

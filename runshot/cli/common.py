@@ -8,7 +8,9 @@ import sys
 import click
 from rich.console import Console
 
+from runshot import coverage
 from runshot.errors import UsageError
+from runshot.report import coverage_line
 
 
 def console() -> Console:
@@ -190,3 +192,21 @@ def print_outcome(console, result) -> None:
     else:
         console.print(f"project: {result.work}   report: {result.state_dir / 'report.json'}", markup=False)
     sys.exit(0 if report.passed else 1)
+
+
+def print_coverage(console, result, spec) -> None:
+    """Work out and print which of the spec's requirements this project's checks verified; kept in the result's
+    info (so the JSON and the Markdown summary have it)."""
+    if spec is None or not spec.body:
+        return
+    covered = spec_coverage(spec, result.checks_run)
+    if covered["total"]:
+        result.info["coverage"] = covered
+        console.print(f"{result.name}: spec coverage: " + coverage_line(covered), markup=False)
+
+
+def spec_coverage(spec, checks_run) -> dict:
+    """The spec's requirements and what verified each in this run (its checks count only if acceptance ran)."""
+    checks = spec.checks if "acceptance" in checks_run else ()
+    requirements = coverage.split_requirements(spec.body)
+    return coverage.to_dict(coverage.account(requirements, checks, tuple(checks_run)))
