@@ -4,7 +4,6 @@ and the parser's refusal of steps with keys the step language does not know."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
