@@ -263,12 +263,36 @@ if (!el) return 'gone';
 // What the platform does not activate is not a page's fault: a checked radio, a disabled control.
 if (el.matches(':disabled') || (el.localName === 'input' && el.type === 'radio' && el.checked)) return 'skip';
 el.focus();
-return RS.active() === el ? 'ok' : 'gone';
+if (RS.active() !== el) return 'gone';
+// A key is judged by its effect on the control: the control itself or what it controls changed (aria-expanded,
+// a menu shown), or focus moved on. A change elsewhere (a page-wide shortcut started a timer) is not its effect.
+if (window.__runshotEffect) window.__runshotEffect.stop();
+const effect = {changed: false, el, url: location.href};
+const owned = ['aria-controls', 'aria-owns'].flatMap((a) => (el.getAttribute(a) || '').split(/\s+/))
+  .filter(Boolean).map((id) => document.getElementById(id)).filter(Boolean);
+const mine = (n) => n && (el.contains(n) || owned.some((o) => o.contains(n)));
+const mo = new MutationObserver((records) => {
+  if (records.some((m) => mine(m.target))) effect.changed = true;
+});
+mo.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+effect.stop = () => mo.disconnect();
+window.__runshotEffect = effect;
+return 'ok';
 """
+
+_READ = r"""() => {
+  const e = window.__runshotEffect;
+  let a = document.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  const effect = !!e && (e.changed || a !== e.el || location.href !== e.url);
+  if (e) { e.stop(); window.__runshotEffect = null; }
+  return [window.__runshotHit === true, window.__runshotCancelled === true, effect];
+}"""
 
 
 async def native_activation(ctx: CheckContext, page, reached: list[dict], budget) -> list[tuple[dict, list[str]]]:
-    """Native buttons, links and checkboxes whose activation by key a page handler cancels."""
+    """Native buttons, links and checkboxes whose activation by key a page handler cancels, with no other
+    effect: a key whose handler opens a menu itself (and cancels the click) does what the key is for."""
     out = []
     tried = 0
     for item in reached:
@@ -278,13 +302,15 @@ async def native_activation(ctx: CheckContext, page, reached: list[dict], budget
         tried += 1
         dead = []
         for key in keys:
+            base = await snapshot(ctx, page)
             if await ctx.within(page.evaluate(js(_ARM), item["sel"]), "focusing a control") != "ok":
                 break
             await ctx.within(page.keyboard.press(key), f"pressing {key}")
-            hit, cancelled = await ctx.within(
-                page.evaluate("() => [window.__runshotHit === true, window.__runshotCancelled === true]"),
-                "reading the activation")
-            if not hit and cancelled:
+            hit, cancelled, effect = await ctx.within(page.evaluate(_READ), "reading the activation")
+            if effect and not hit:
+                await ctx.within(page.evaluate("() => { window.__runshotTarget = null; }"), "disarming")
+                await restore(ctx, page, base, {"key"})
+            elif not hit and cancelled:
                 dead.append(key)
         if dead:
             out.append((item, dead))

@@ -1,0 +1,191 @@
+"""Composite widgets and their keyboard models (WAI-ARIA Authoring Practices).
+
+A toolbar, grid, listbox, tree, menu, tablist or radio group is one Tab stop: the arrow keys (and Home/End) move
+focus within it (a roving tabindex), or move `aria-activedescendant` while focus stays on the container. So a part
+of a composite that Tab skips is reachable when the composite's keys really move there. This module presses them
+and records where focus (or the active descendant) goes.
+
+Some buttons are pointer shortcuts for a key the widget already has: a combobox's open button does what Alt+Down
+does, a spinbutton's -/+ buttons what Down/Up do. Such a button (tabindex=-1, beside the widget or naming it in
+aria-controls) needs no Tab stop of its own when the widget answers that key.
+
+Used by the keyboard check, in its own session, after the Tab walk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from playwright.async_api import Error as PlaywrightError
+
+from runshot.validators.context import CheckContext
+from runshot.validators.domtools import js
+
+ARROWS_EACH = 6  # presses of each arrow key per composite (plus Home and End)
+
+# Records, while a composite is explored, which listed elements get focus or become the active descendant, and
+# whether anything inside the composite changed at all. `arg` is the composite's selector.
+_WATCH = r"""
+const comp = document.querySelector(arg);
+const list = window.__runshotKeyboard || [];
+const rec = {reached: new Set(), moved: false, mutated: false};
+window.__runshotComposite = rec;
+if (!comp) return false;
+const start = RS.active();
+const note = (el) => {
+  if (!el || !comp.contains(el)) return;
+  const i = list.indexOf(el);
+  if (i >= 0) rec.reached.add(i);
+};
+const descendant = (el) => {
+  const id = el && el.getAttribute && el.getAttribute('aria-activedescendant');
+  return id ? document.getElementById(id) : null;
+};
+const before = descendant(start);
+const onFocus = (e) => {
+  const t = e.composedPath()[0] || e.target;
+  if (t !== start && comp.contains(t)) rec.moved = true;
+  note(t);
+  note(descendant(t));
+};
+document.addEventListener('focusin', onFocus, true);
+const mo = new MutationObserver((records) => {
+  for (const m of records) {
+    if (m.attributeName === 'aria-activedescendant') {
+      const d = descendant(m.target);
+      if (d && d !== before) { rec.moved = true; note(d); }
+    } else if (comp.contains(m.target)) rec.mutated = true;
+  }
+});
+mo.observe(document.body, {subtree: true, attributes: true, childList: true, characterData: true});
+rec.stop = () => { document.removeEventListener('focusin', onFocus, true); mo.disconnect(); };
+return !!start && (start === comp || comp.contains(start));
+"""
+
+_TAKE = r"""
+const rec = window.__runshotComposite;
+if (!rec) return null;
+rec.stop && rec.stop();
+window.__runshotComposite = null;
+return {reached: Array.from(rec.reached), moved: rec.moved, mutated: rec.mutated};
+"""
+
+# The state a pointer shortcut's partner shows: expanded, its value, its active descendant.
+_PARTNER_STATE = r"""
+const el = document.querySelector(arg);
+if (!el) return null;
+const popup = (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean)
+  .map((id) => document.getElementById(id)).filter(Boolean);
+return [el.getAttribute('aria-expanded'), el.getAttribute('aria-valuenow'), el.value === undefined ? '' : String(el.value),
+  el.getAttribute('aria-activedescendant'), popup.map((p) => RS.shown(p)).join(','), RS.active() === el].join('|');
+"""
+
+
+@dataclass
+class Composite:
+    """What pressing a composite's keys did: the listed elements reached, whether focus (or the active
+    descendant) moved, whether anything inside it changed."""
+
+    selector: str
+    reached: set[int] = field(default_factory=set)
+    moved: bool = False
+    mutated: bool = False
+    explored: bool = False
+
+
+def composite_keys() -> list[str]:
+    """Keys that move within a composite (both axes: a grid needs both, the others ignore one)."""
+    return ["ArrowRight"] * ARROWS_EACH + ["ArrowDown"] * ARROWS_EACH + ["End", "Home"] + \
+        ["ArrowLeft"] * 2 + ["ArrowUp"] * 2
+
+
+def tab_stop(group: str, items: list[dict], reached: set[int]) -> dict | None:
+    """The element through which Tab entered a composite: a reached part of it, or the container itself."""
+    for i in sorted(reached):
+        if items[i].get("group") == group or items[i]["sel"] == group:
+            return items[i]
+    return None
+
+
+async def explore(ctx: CheckContext, page, group: str, stop: dict) -> Composite:
+    """Focus the composite's Tab stop, press its keys, and record where focus went."""
+    result = Composite(group)
+    try:
+        await ctx.within(page.locator(stop["sel"]).first.focus(), "focusing a composite widget")
+        if not await ctx.within(page.evaluate(js(_WATCH), group), "watching a composite widget"):
+            await ctx.within(page.evaluate(js(_TAKE)), "reading a composite widget")
+            return result
+        for key in composite_keys():
+            await ctx.within(page.keyboard.press(key), f"pressing {key}")
+        await ctx.settle(page)
+        taken = await ctx.within(page.evaluate(js(_TAKE)), "reading a composite widget")
+    except PlaywrightError:
+        return result
+    if taken:
+        result.reached = set(taken["reached"])
+        result.moved = bool(taken["moved"])
+        result.mutated = bool(taken["mutated"])
+        result.explored = True
+    try:
+        await ctx.within(page.keyboard.press("Escape"), "pressing Escape")
+    except PlaywrightError:
+        pass
+    return result
+
+
+def partner_key(partner: dict) -> str:
+    """The key a pointer shortcut's partner answers with the shortcut's action."""
+    role = partner.get("role") or ""
+    if role == "combobox" or partner.get("tag") == "select":
+        return "Alt+ArrowDown"
+    return "ArrowUp"
+
+
+async def partner_answers(ctx: CheckContext, page, partner: dict) -> bool:
+    """Whether the widget a pointer shortcut belongs to answers the key that does the shortcut's action."""
+    sel = partner["sel"]
+    try:
+        await ctx.within(page.locator(sel).first.focus(), "focusing a widget")
+        before = await ctx.within(page.evaluate(js(_PARTNER_STATE), sel), "reading a widget")
+        key = partner_key(partner)
+        await ctx.within(page.keyboard.press(key), f"pressing {key}")
+        await ctx.settle(page)
+        after = await ctx.within(page.evaluate(js(_PARTNER_STATE), sel), "reading a widget")
+        await ctx.within(page.keyboard.press("Escape"), "pressing Escape")
+    except PlaywrightError:
+        return False
+    return before is not None and after is not None and before != after
+
+
+async def explore_all(ctx: CheckContext, page, items: list[dict], reached: set[int], budget) -> dict[str, Composite]:
+    """Explore each composite that Tab entered and that has parts Tab did not reach."""
+    groups: dict[str, dict] = {}  # composite selector -> its Tab stop
+    for i, item in enumerate(items):
+        group = item.get("group") or ""
+        if not group or group.startswith("radio:") or i in reached or item.get("tabIndex", 0) >= 0:
+            continue
+        stop = tab_stop(group, items, reached)
+        if stop is not None:
+            groups.setdefault(group, stop)
+    out: dict[str, Composite] = {}
+    for group, stop in groups.items():
+        if budget.spent:
+            break
+        out[group] = await explore(ctx, page, group, stop)
+    return out
+
+
+async def shortcuts_answered(ctx: CheckContext, page, items: list[dict], reached: set[int],
+                             budget) -> dict[str, bool]:
+    """For each pointer-shortcut candidate Tab skipped: whether its reachable partner answers the key."""
+    by_sel = {item["sel"]: i for i, item in enumerate(items)}
+    out: dict[str, bool] = {}
+    for i, item in enumerate(items):
+        partner = item.get("partner") or ""
+        if i in reached or not partner or partner in out or budget.spent:
+            continue
+        j = by_sel.get(partner)
+        if j is None or j not in reached:
+            continue
+        out[partner] = await partner_answers(ctx, page, items[j])
+    return out
