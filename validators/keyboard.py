@@ -267,13 +267,13 @@ async def _judge_trap(ctx: CheckContext, page, steps: list[dict], items: list[di
     if found and not all(st.get("inModal") for st in found[0]):  # an open modal dialog keeps focus on purpose
         elems, stuck = found
         trap = ([items[st["idx"]] if st["idx"] >= 0 else (st["d"] or {}) for st in elems], "stuck" if stuck else "cycle")
-    refocus = await refocus_trap(ctx, page, late, budget) if late else None
+    refocus = await refocus_trap(ctx, page, late, budget, reload)
     if refocus:
         by_sel = {item["sel"]: item for item in items}
         trap = ([by_sel.get(refocus, {"sel": refocus, "tag": "element"})], "refocus")
     if not trap:
         return None, []
-    keys, escaped = await escape_documented(ctx, page, [d.get("sel", "") for d in trap[0]])
+    keys, escaped = await escape_documented(ctx, page, trap[0])
     return (None if escaped else trap), keys
 
 

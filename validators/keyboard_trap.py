@@ -48,12 +48,10 @@ el.focus();
 return RS.active() === el;
 """
 
-# Focus `arg`, then note whether focus ever goes to another element (outside an open modal dialog).
+# Note whether focus ever goes from `arg` (focused) to another element (outside an open modal dialog).
 _WATCH_LEAVE = r"""
 const el = document.querySelector(arg);
-if (!el) return false;
-el.focus();
-if (RS.active() !== el) return false;
+if (!el || RS.active() !== el) return false;
 window.__runshotLeft = false;
 const note = (e) => {
   const t = e.composedPath()[0] || e.target;
@@ -90,6 +88,7 @@ _COMBO = rf"((?:{_MOD}\s*[+-]\s*)+(?:{_NAMED}|[a-z0-9])|{_NAMED})\b"
 _INSTRUCTION = re.compile(rf"\b(?:press(?:ing)?|hit|use|type|push)\s+(?:the\s+)?{_COMBO}", re.IGNORECASE)
 _BARE_ESCAPE = re.compile(r"\b(esc|escape)\b(?:\s+key)?\s+(?:to|will|lets you)\s+(?:leave|exit|close|quit|get out)",
                           re.IGNORECASE)
+_HELP_NAME = re.compile(r"\b(help|how to|instructions?|keyboard)\b", re.IGNORECASE)
 _KEY_NAMES = {"ctrl": "Control", "control": "Control", "alt": "Alt", "option": "Alt", "shift": "Shift",
               "meta": "Meta", "cmd": "Meta", "command": "Meta", "esc": "Escape", "escape": "Escape",
               "enter": "Enter", "return": "Enter", "tab": "Tab"}
@@ -117,9 +116,12 @@ async def _focus(ctx: CheckContext, page, sel: str) -> bool:
     return bool(await ctx.within(page.evaluate(js(_FOCUS), sel), "focusing a control"))
 
 
-async def refocus_trap(ctx: CheckContext, page, late: list[str], budget) -> str | None:
+async def refocus_trap(ctx: CheckContext, page, late: list[str], budget, reload) -> str | None:
     """Of the elements that got focus late during the walk, the selector of one that pulls focus back after Tab
-    leaves it, or None."""
+    leaves it, or None. The page is reloaded first: timers left by the walk may still be moving focus about."""
+    if not late:
+        return None
+    await reload(ctx, page)
     for sel in late[:MAX_CANDIDATES]:
         if budget.spent:
             break
@@ -129,9 +131,13 @@ async def refocus_trap(ctx: CheckContext, page, late: list[str], budget) -> str 
 
 
 async def _comes_back(ctx: CheckContext, page, sel: str) -> bool:
-    """Whether focus returns to `sel` a moment after Tab moved it away (and not inside an open modal dialog)."""
+    """Whether focus returns to `sel` a moment after Tab moved it away (and not inside an open modal dialog).
+    Timers the page set before (when focus left another element) run out first, so they are not blamed on it."""
     try:
-        if not await ctx.within(page.evaluate(js(_WATCH_LEAVE), sel), "focusing a control"):
+        if not await _focus(ctx, page, sel):
+            return False
+        await asyncio.sleep(REFOCUS_WAIT)
+        if not await ctx.within(page.evaluate(js(_WATCH_LEAVE), sel), "watching focus"):
             return False
         await ctx.within(page.keyboard.press("Tab"), "pressing Tab")
         await asyncio.sleep(REFOCUS_WAIT)
@@ -142,15 +148,35 @@ async def _comes_back(ctx: CheckContext, page, sel: str) -> bool:
     return left and back["sel"] == sel and not back["modal"]
 
 
-async def escape_documented(ctx: CheckContext, page, trapped: list[str]) -> tuple[list[str], bool]:
-    """(the keys the page documents for leaving, whether one of them lets focus leave the trapped elements)."""
-    if not trapped:
+async def escape_documented(ctx: CheckContext, page, trapped: list[dict]) -> tuple[list[str], bool]:
+    """(the keys the page documents for leaving, whether one of them lets focus leave the trapped elements).
+    Help a trapped control shows when activated ("How to go to the next element") counts as documentation."""
+    sels = [d.get("sel", "") for d in trapped if d.get("sel")]
+    if not sels:
         return [], False
+    keys = await _read_keys(ctx, page, sels[0])
+    for helper in [d for d in trapped if _HELP_NAME.search(d.get("name") or "")][:1]:
+        if keys:
+            break
+        try:  # activated without focusing it: the trap's own handlers may pull focus away from it
+            await ctx.within(page.evaluate("(s) => { const e = document.querySelector(s); if (e) e.click(); }",
+                                           helper["sel"]), "showing the page's help")
+            await ctx.settle(page)
+        except PlaywrightError:
+            continue
+        keys = await _read_keys(ctx, page, sels[0])
+    for key in keys:
+        if await _leaves_with(ctx, page, sels, key):
+            return keys, True
+    return keys, False
+
+
+async def _read_keys(ctx: CheckContext, page, sel: str) -> list[str]:
     try:
-        text = await ctx.within(page.evaluate(js(_HELP), trapped[0]), "reading the page's instructions")
+        text = await ctx.within(page.evaluate(js(_HELP), sel), "reading the page's instructions")
     except PlaywrightError:
-        return [], False
-    keys = documented_keys(text or "")
+        return []
+    return documented_keys(text or "")
     for key in keys:
         if await _leaves_with(ctx, page, trapped, key):
             return keys, True
