@@ -47,43 +47,55 @@ def validator():
         yield v
 
 
-def keyboard_findings(validator, name: str):
-    spec = Spec(title=name, body="A small web app.", source="corpus", entry="index.html")
-    result = validator.validate(CORPUS / name, spec, checks=["keyboard"])
-    assert "keyboard" in result.checks_run
-    return [f for f in result.findings if f.check == "keyboard"]
+@pytest.fixture(scope="module")
+def validated():
+    return {}
+
+
+@pytest.fixture
+def keyboard_findings(validator, validated):
+    """The keyboard check's findings on a corpus app (each app validated once per module)."""
+    def run(name: str):
+        if name not in validated:
+            spec = Spec(title=name, body="A small web app.", source="corpus", entry="index.html")
+            result = validator.validate(CORPUS / name, spec, checks=["keyboard"])
+            assert "keyboard" in result.checks_run
+            validated[name] = [f for f in result.findings if f.check == "keyboard"]
+        return validated[name]
+
+    return run
 
 
 @pytest.mark.parametrize("name", GOOD)
-def test_correct_widget_gives_no_keyboard_error(validator, name):
-    found = keyboard_findings(validator, name)
+def test_correct_widget_gives_no_keyboard_error(keyboard_findings, name):
+    found = keyboard_findings(name)
     assert [f.to_dict() for f in found if f.severity == ERROR] == []
 
 
 @pytest.mark.parametrize("name, rule, words, where", BAD, ids=[b[0] for b in BAD])
-def test_broken_twin_is_caught(validator, name, rule, words, where):
-    found = keyboard_findings(validator, name)
+def test_broken_twin_is_caught(keyboard_findings, name, rule, words, where):
+    found = keyboard_findings(name)
     hits = [f for f in found if f.rule == rule and f.severity == ERROR and words in f.message]
     assert hits, [f.to_dict() for f in found]
     assert hits[0].where == where
 
 
-def test_pointer_shortcuts_and_composite_parts_are_not_reported(validator):
+def test_pointer_shortcuts_and_composite_parts_are_not_reported(keyboard_findings):
     # The combobox's open button and the spinbutton's -/+ buttons have tabindex=-1 on purpose.
     for name in ("good-composite-combobox", "good-composite-spinbutton", "good-composite-toolbar"):
-        found = keyboard_findings(validator, name)
+        found = keyboard_findings(name)
         assert [f.to_dict() for f in found if f.rule == "keyboard/unreachable"] == [], name
 
 
-def test_menu_button_opened_by_its_keydown_handler_is_not_a_cancelled_key(validator):
-    found = keyboard_findings(validator, "good-composite-menubutton")
+def test_menu_button_opened_by_its_keydown_handler_is_not_a_cancelled_key(keyboard_findings):
+    found = keyboard_findings("good-composite-menubutton")
     assert [f.to_dict() for f in found if f.rule == "keyboard/key-cancelled"] == []
 
 
-def test_focus_invisible_is_an_error_only_where_pixels_prove_it(validator):
+def test_focus_invisible_is_an_error_only_where_pixels_prove_it(keyboard_findings):
     # Every outline removed: the controls screenshotted with no pixel changing are errors; past the screenshot
     # budget, or for a text field (its caret may be its indicator), the same symptom is left for review.
-    found = keyboard_findings(validator, "bad-settings-focus-invisible")
+    found = keyboard_findings("bad-settings-focus-invisible")
     invisible = [f for f in found if f.rule == "keyboard/focus-invisible"]
     certain = [f for f in invisible if f.severity == ERROR]
     assert certain and all("not one pixel changes" in f.message for f in certain)

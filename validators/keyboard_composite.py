@@ -21,7 +21,9 @@ from playwright.async_api import Error as PlaywrightError
 from runshot.validators.context import CheckContext
 from runshot.validators.domtools import js
 
-ARROWS_EACH = 6  # presses of each arrow key per composite (plus Home and End)
+# Keys that move within a composite (both axes: a grid needs both, the others ignore one), in rounds.
+KEY_ROUNDS = (("ArrowRight", "ArrowDown"), ("End", "Home", "ArrowLeft", "ArrowUp"))
+OWN_ARROWS = {"spinbutton", "slider", "combobox", "textbox", "searchbox"}  # widgets whose arrows are their own
 
 # Records, while a composite is explored, which listed elements get focus or become the active descendant, and
 # whether anything inside the composite changed at all. `arg` is the composite's selector.
@@ -62,6 +64,8 @@ rec.stop = () => { document.removeEventListener('focusin', onFocus, true); mo.di
 return !!start && (start === comp || comp.contains(start));
 """
 
+_MOVED = "() => !!(window.__runshotComposite && window.__runshotComposite.moved)"
+
 _TAKE = r"""
 const rec = window.__runshotComposite;
 if (!rec) return null;
@@ -93,12 +97,6 @@ class Composite:
     explored: bool = False
 
 
-def composite_keys() -> list[str]:
-    """Keys that move within a composite (both axes: a grid needs both, the others ignore one)."""
-    return ["ArrowRight"] * ARROWS_EACH + ["ArrowDown"] * ARROWS_EACH + ["End", "Home"] + \
-        ["ArrowLeft"] * 2 + ["ArrowUp"] * 2
-
-
 def tab_stop(group: str, items: list[dict], reached: set[int]) -> dict | None:
     """The element through which Tab entered a composite: a reached part of it, or the container itself."""
     for i in sorted(reached):
@@ -108,16 +106,24 @@ def tab_stop(group: str, items: list[dict], reached: set[int]) -> dict | None:
 
 
 async def explore(ctx: CheckContext, page, group: str, stop: dict) -> Composite:
-    """Focus the composite's Tab stop, press its keys, and record where focus went."""
+    """Focus the composite's Tab stop, press its keys, and record where focus went (the first move is enough:
+    parts not seen are taken as reachable by the same keys)."""
     result = Composite(group)
+    if stop.get("tag") in ("input", "select", "textarea") or (stop.get("role") or "") in OWN_ARROWS:
+        return result  # the Tab stop uses the arrow keys itself: no verdict from pressing them
     try:
         await ctx.within(page.locator(stop["sel"]).first.focus(), "focusing a composite widget")
         if not await ctx.within(page.evaluate(js(_WATCH), group), "watching a composite widget"):
             await ctx.within(page.evaluate(js(_TAKE)), "reading a composite widget")
             return result
-        for key in composite_keys():
-            await ctx.within(page.keyboard.press(key), f"pressing {key}")
-        await ctx.settle(page)
+        for keys in KEY_ROUNDS:  # a working widget moves at the first round: stop as soon as focus moved
+            for key in keys:
+                await ctx.within(page.keyboard.press(key), f"pressing {key}")
+            if await ctx.within(page.evaluate(_MOVED), "reading a composite widget"):
+                break
+            await ctx.settle(page)
+            if await ctx.within(page.evaluate(_MOVED), "reading a composite widget"):
+                break
         taken = await ctx.within(page.evaluate(js(_TAKE)), "reading a composite widget")
     except PlaywrightError:
         return result
