@@ -8,8 +8,12 @@ state and URL) after a click and after each key; changes seen while idle are ign
 put back cheaply: Escape closes what was opened, and the page is reloaded only when that did not restore it.
 
 Native controls are judged by what the platform does: an already checked radio button does nothing on Space, a
-date or time field keeps focus while Tab walks its inner fields, and a key only counts as cancelled when a page
-handler really cancelled it.
+date or time field (and a media player's controls) keeps focus while Tab walks its inner fields, and a key only
+counts as cancelled when a page handler really cancelled it and the key had no other effect on the control.
+
+After the walk (each in a module of its own): focus visibility made certain by screenshots (keyboard_focus),
+traps a timer makes or the page documents a way out of (keyboard_trap), composite widgets whose arrow keys reach
+the parts Tab skips and pointer shortcuts beside a combobox or spinbutton (keyboard_composite).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from runshot.rules import Rule, Rules
-from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.values import ERROR, Finding, truncate
 from runshot.validators.context import CheckContext
 from runshot.validators.domtools import budget_for, js, label
 from runshot.validators.keyboard_keys import RULES as KEY_RULES
@@ -139,7 +143,7 @@ for (const el of scope.querySelectorAll(SEL)) {
 }
 window.__runshotKeyboard = list;
 return {items: out, modal: modal ? RS.desc(modal) : null};
-""" 
+"""
 
 _STEP = _SNAP + r"""
 const a = RS.active();
@@ -266,7 +270,8 @@ async def _judge_trap(ctx: CheckContext, page, steps: list[dict], items: list[di
     found = None if completed else _trap(steps, items)
     if found and not all(st.get("inModal") for st in found[0]):  # an open modal dialog keeps focus on purpose
         elems, stuck = found
-        trap = ([items[st["idx"]] if st["idx"] >= 0 else (st["d"] or {}) for st in elems], "stuck" if stuck else "cycle")
+        descs = [items[st["idx"]] if st["idx"] >= 0 else (st["d"] or {}) for st in elems]
+        trap = (descs, "stuck" if stuck else "cycle")
     refocus = await refocus_trap(ctx, page, late, budget, reload)
     if refocus:
         by_sel = {item["sel"]: item for item in items}

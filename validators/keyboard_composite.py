@@ -80,8 +80,9 @@ const el = document.querySelector(arg);
 if (!el) return null;
 const popup = (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean)
   .map((id) => document.getElementById(id)).filter(Boolean);
-return [el.getAttribute('aria-expanded'), el.getAttribute('aria-valuenow'), el.value === undefined ? '' : String(el.value),
-  el.getAttribute('aria-activedescendant'), popup.map((p) => RS.shown(p)).join(','), RS.active() === el].join('|');
+return [el.getAttribute('aria-expanded'), el.getAttribute('aria-valuenow'),
+  el.value === undefined ? '' : String(el.value), el.getAttribute('aria-activedescendant'),
+  popup.map((p) => RS.shown(p)).join(','), RS.active() === el].join('|');
 """
 
 
