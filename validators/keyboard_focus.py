@@ -52,10 +52,12 @@ async def certain_invisible(ctx: CheckContext, page, item: dict) -> bool:
     try:
         if not await ctx.within(page.evaluate(js(_UNFOCUS), sel), "unfocusing a control"):
             return False
+        await ctx.settle(page)  # what a blur or focus handler changes a moment later counts too
         before = await ctx.within(page.screenshot(animations="disabled", caret="hide"), "taking a screenshot")
         state = await ctx.within(page.evaluate(js(_FOCUS), sel), "focusing a control")
         if not state or not state["active"] or not state["visible"]:
             return False
+        await ctx.settle(page)
         after = await ctx.within(page.screenshot(animations="disabled", caret="hide"), "taking a screenshot")
     except PlaywrightError:
         return False
