@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -128,11 +128,64 @@ def check_many(paths: list[Path], specs: list, checks=None, *, strict: bool = Fa
 
     with ExitStack() as stack:
         if validator is None:
+            # An existing project: an outside host it loads from is blocked here, a warning (said once per host).
             browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
-                                            check_timeout=check_timeout, check_jobs=check_jobs)
+                                            check_timeout=check_timeout, check_jobs=check_jobs, outside="warning")
             validator = wiring.open_validator(stack, browser, registry, host)
         results = validator.validate_many(requests, checks=selected, strict=strict, jobs=jobs, on_done=done)
     return [CheckResult.from_validation(r, names[q.project_dir]) for q, r in zip(requests, results)]
+
+
+def check_site(target, spec=None, checks=None, *, pages: int = 10, page: Iterable[str] = (),
+               allow_hosts: Iterable[str] = (), any_host: bool = False, strict: bool = False, screenshot=None,
+               waive: dict[str, str] | None = None, browser=None, registry=None, host=None) -> CheckResult:
+    """Validate a folder or the URL of a running app, and the pages it leads to (`pages` at most, the entry page
+    included) or the pages named (`page`). `browser`: a wiring.BrowserOptions (its allowed hosts and outside
+    severity are set here); `waive`: rule id -> reason (those findings are reported as waived, not counted).
+    A URL must be loopback or private unless `any_host`; with `host`, `browser` is that host's."""
+    from runshot import wiring
+    from runshot.validators.site import PageOptions, SiteRequest, validate_site
+    from runshot.validators.target import looks_like_url, parse_url
+
+    registry = _registry(registry)
+    selected = select_checks(checks, registry)
+    if isinstance(target, str) and looks_like_url(target):
+        where = parse_url(target, any_host)
+        name, the_spec = where.name, as_spec(spec)
+    else:
+        where = Path(target)
+        if not where.is_dir():
+            raise UsageError(f"{target}: not a folder")
+        name, the_spec = where.resolve().name, as_spec(spec, where)
+    request = SiteRequest(where, the_spec, Path(screenshot) if screenshot else None)
+    options = PageOptions(limit=pages, named=tuple(page))
+    with ExitStack() as stack:
+        browser = browser or wiring.BrowserOptions(allow_hosts=tuple(allow_hosts), outside="warning")
+        validator = wiring.open_validator(stack, browser, registry, host)
+        result = validate_site(validator, request, selected, strict, options)
+    if browser.allow_hosts:
+        result.info["allow_hosts"] = list(browser.allow_hosts)
+    return apply_waivers(CheckResult.from_validation(result, name), waive or {})
+
+
+def apply_waivers(result: CheckResult, waive: dict[str, str]) -> CheckResult:
+    """`result` without the findings of waived rules (listed in `info["waived"]` with their reasons)."""
+    if not waive:
+        return result
+    kept = [f for f in result.findings if f.rule not in waive]
+    waived = [{**f.to_dict(), "reason": waive[f.rule]} for f in result.findings if f.rule in waive]
+    info = {**result.info, "waived": waived}
+    if "pages" in info:
+        info["pages"] = [_recount(page, [f for f in kept if f.page == page["page"]]) for page in info["pages"]]
+    passed = not any(f.is_error for f in kept)
+    if "stopped" in result.info and not result.passed:
+        passed = False  # a validation that did not finish is not passed by waiving what it found
+    return replace(result, findings=kept, info=info, passed=passed)
+
+
+def _recount(page: dict, findings: list[Finding]) -> dict:
+    errors = sum(1 for f in findings if f.is_error)
+    return {**page, "passed": page["passed"] or errors == 0, "errors": errors, "warnings": len(findings) - errors}
 
 
 def run_options(**values):

@@ -15,7 +15,7 @@ from runshot.values import Finding, errors
 
 
 def check_json(name: str, passed: bool, findings: list[Finding], checks_run: list[str], info: dict) -> dict:
-    return {
+    data = {
         "runshot_version": __version__,
         "project": name,
         "passed": passed,
@@ -25,6 +25,20 @@ def check_json(name: str, passed: bool, findings: list[Finding], checks_run: lis
         "findings": [f.to_dict() for f in findings],
         "info": info,
     }
+    if info.get("pages"):  # several pages: each one's verdict, and its findings (also named in each finding)
+        data["pages"] = [{**p, "findings": [f.to_dict() for f in findings if f.page == p["page"]]}
+                         for p in info["pages"]]
+    if info.get("waived"):
+        data["waived"] = info["waived"]
+    return data
+
+
+def by_page(findings: list[Finding], info: dict) -> list[tuple[str, list[Finding]]]:
+    """(page, its findings) for each page checked, in the order checked; one ("", all) when one page was."""
+    pages = [p["page"] for p in (info or {}).get("pages") or []]
+    if not pages:
+        return [("", findings)]
+    return [(page, [f for f in findings if f.page == page]) for page in pages]
 
 
 def _group(findings: list[Finding], checks_run: list[str]) -> dict[str, list[Finding]]:
@@ -34,8 +48,24 @@ def _group(findings: list[Finding], checks_run: list[str]) -> dict[str, list[Fin
     return groups
 
 
-def junit_xml(name: str, findings: list[Finding], checks_run: list[str], seconds: float = 0.0) -> str:
-    """One <testcase> per check; error findings are its <failure>, warnings go to <system-out>."""
+def junit_xml(name: str, findings: list[Finding], checks_run: list[str], seconds: float = 0.0,
+              info: dict | None = None) -> str:
+    """One <testcase> per check; error findings are its <failure>, warnings go to <system-out>. With several
+    pages checked (`info["pages"]`), one <testsuite> per page, named after it."""
+    suites = ET.Element("testsuites", name="runshot")
+    tests = failures = 0
+    for page, items in by_page(findings, info or {}):
+        per_page = {p["page"]: p.get("seconds", 0.0) for p in (info or {}).get("pages") or []}
+        suite, failed = _suite(f"{name} {page}".strip(), items, checks_run, per_page.get(page, seconds))
+        suites.append(suite)
+        tests, failures = tests + int(suite.get("tests")), failures + failed
+    suites.set("tests", str(tests))
+    suites.set("failures", str(failures))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _suite(name: str, findings: list[Finding], checks_run: list[str], seconds: float) -> tuple[ET.Element, int]:
     groups = _group(findings, checks_run)
     suite = ET.Element("testsuite", name=f"runshot: {name}", tests=str(len(groups)), time=f"{seconds:.3f}")
     failures = 0
@@ -52,10 +82,7 @@ def junit_xml(name: str, findings: list[Finding], checks_run: list[str], seconds
             out = ET.SubElement(case, "system-out")
             out.text = "\n\n".join(_describe(f) for f in warns)
     suite.set("failures", str(failures))
-    suites = ET.Element("testsuites", name="runshot", tests=str(len(groups)), failures=str(failures))
-    suites.append(suite)
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return suite, failures
 
 
 def fix_command(path, spec_path: str | None = None, checks: list[str] | None = None) -> str:
@@ -71,10 +98,16 @@ def fix_command(path, spec_path: str | None = None, checks: list[str] | None = N
 
 
 def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_run: list[str],
-                     fix: str | None = None) -> str:
+                     fix: str | None = None, info: dict | None = None) -> str:
     groups = _group(findings, checks_run)
-    lines = [f"### runshot: {name} — {'✅ passed' if passed else '❌ failed'}", "", "| check | errors | warnings |",
-             "|---|---:|---:|"]
+    lines = [f"### runshot: {name} — {'✅ passed' if passed else '❌ failed'}", ""]
+    pages = (info or {}).get("pages") or []
+    if pages:
+        lines += ["| page | verdict | errors | warnings |", "|---|---|---:|---:|"]
+        lines += [f"| `{_md(p['page'])}` | {'✅' if p['passed'] else '❌'} | {p['errors']} | {p['warnings']} |"
+                  for p in pages]
+        lines.append("")
+    lines += ["| check | errors | warnings |", "|---|---:|---:|"]
     for check, items in groups.items():
         e = sum(1 for f in items if f.is_error)
         lines.append(f"| {check} | {e} | {len(items) - e} |")
@@ -83,10 +116,15 @@ def markdown_summary(name: str, passed: bool, findings: list[Finding], checks_ru
         lines += ["", "<details><summary>Errors</summary>", ""]
         for f in errs[:50]:
             where = f" — `{f.where}`" if f.where else ""
-            lines.append(f"- **{f.check}**: {_md(f.message)}{where}")
+            page = f"`{_md(f.page)}` " if f.page else ""
+            lines.append(f"- {page}**{f.check}**: {_md(f.message)}{where}")
         if len(errs) > 50:
             lines.append(f"- … {len(errs) - 50} more")
         lines += ["", "</details>"]
+    waived = (info or {}).get("waived") or []
+    if waived:
+        lines += ["", f"Waived ({len(waived)}, not counted):", ""]
+        lines += [f"- `{_md(w.get('rule', ''))}`: {_md(w['message'])} — {_md(w['reason'])}" for w in waived[:50]]
     if fix and not passed:
         lines += ["", f"Repair it with a model: `{fix}`"]
     return "\n".join(lines) + "\n"
@@ -98,6 +136,8 @@ def _md(text: str) -> str:
 
 def _describe(f: Finding) -> str:
     parts = [f"[{f.severity}] {f.message}"]
+    if f.page:
+        parts.append(f"page: {f.page}")
     if f.where:
         parts.append(f"where: {f.where}")
     if f.hint:

@@ -26,6 +26,7 @@ class Finding:
     evidence: a short excerpt (HTML, accessibility tree, page text), already truncated
     rule: the rule that produced it: an axe-core rule id ("color-contrast") or the check's own
           ("semantics/no-main", "keyboard/trap"); the severity policy maps rule ids to default severities
+    page: the page it was found on, when a check covers several ("/about.html"); empty for the entry page alone
     """
 
     check: str
@@ -35,6 +36,7 @@ class Finding:
     hint: str = ""
     evidence: str = ""
     rule: str = ""
+    page: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -52,6 +54,8 @@ class Finding:
             data["evidence"] = self.evidence
         if self.rule:
             data["rule"] = self.rule
+        if self.page:
+            data["page"] = self.page
         return data
 
     @classmethod
@@ -64,6 +68,7 @@ class Finding:
             hint=str(data.get("hint", "")),
             evidence=str(data.get("evidence", "")),
             rule=str(data.get("rule", "")),
+            page=str(data.get("page", "")),
         )
 
 

@@ -42,6 +42,10 @@ class BrowserOptions:
     page_timeout: float = 15.0
     check_timeout: float = 60.0
     check_jobs: int | None = None  # interacting checks of one validation at once (None: sized to the cores)
+    allow_hosts: tuple[str, ...] = ()  # outside hosts pages may reach (`--allow-host`)
+    reach: tuple[str, ...] = ()  # a checked URL's own host, when it is not loopback
+    escape_proxy: str | None = None  # where what escapes request routing goes (see BrowserSettings)
+    outside: str = "error"  # the severity of a blocked outside request: "warning" for an existing app
 
 
 @dataclass
@@ -153,7 +157,9 @@ def check_browser(browser: BrowserOptions) -> None:
 def _browser_settings(browser: BrowserOptions):
     from runshot.validators.browser import BrowserSettings
 
-    return BrowserSettings(executable=browser.chromium, sandbox=browser.sandbox or "auto")
+    return BrowserSettings(executable=browser.chromium, sandbox=browser.sandbox or "auto",
+                           allow_hosts=tuple(browser.allow_hosts), reach=tuple(browser.reach),
+                           escape_proxy=browser.escape_proxy)
 
 
 def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None, host=None) -> Callable[[], object]:
@@ -166,7 +172,8 @@ def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None,
     timeouts = Timeouts(load=browser.page_timeout, check=browser.check_timeout)
 
     def make():
-        return Validator(settings, timeouts, host=host, check_jobs=browser.check_jobs, registry=registry)
+        return Validator(settings, timeouts, host=host, check_jobs=browser.check_jobs, registry=registry,
+                         outside=browser.outside)
 
     return make
 

@@ -1,4 +1,4 @@
-"""The reviewer's checks (a11y, semantics, keyboard, dialog, motion, mobile, sweep) against real pages.
+"""The reviewer's checks (a11y, semantics, keyboard, dialog, motion, mobile, sweep, forms) against real pages.
 
 Each fixture folder under fixtures/checks is served and opened in headless Chromium by the real Validator.
 Good fixtures must give no finding of any of these checks; each bad fixture is broken in one way and must
@@ -19,7 +19,7 @@ from runshot.validators.runner import Validator
 from runshot.values import ERROR, WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
-CHECKS = ("a11y", "semantics", "keyboard", "dialog", "motion", "mobile", "sweep")
+CHECKS = ("a11y", "semantics", "keyboard", "dialog", "motion", "mobile", "sweep", "forms")
 
 # Correct projects, and whether their spec says "animated".
 GOOD = {"good_app": False, "good_dialog": False, "good_canvas": True, "good_css_anim": True}

@@ -121,6 +121,10 @@ SAMPLE = [
     ("bad-overlay-without-role", "dialog"),  # an overlay without a dialog role is seen
     ("bad-canvas-never-clears", "motion"),  # a canvas never cleared: the never-cleared warning
     ("bad-hamburger-no-name", "mobile"),  # an unnamed button only phones show
+    ("bad-shopping-list-unnamed-remove", "forms"),  # an unnamed button only an added item shows
+    ("good-todomvc", "forms"),  # two todos added, each checkbox labelled: no false alarm
+    ("bad-contact-submit-throws", "forms"),  # throws only when sent filled in
+    ("bad-todomvc-second-todo-throws", "forms"),  # throws only once a second todo is added
 ]
 
 

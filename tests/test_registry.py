@@ -23,7 +23,7 @@ from runshot.validators.registry import (
 from runshot.validators.runner import Validator
 
 GOOD = Path(__file__).parent / "fixtures" / "ci" / "good_app"
-NAMES = ["runtime", "a11y", "semantics", "acceptance", "keyboard", "dialog", "motion", "mobile", "sweep"]
+NAMES = ["runtime", "a11y", "semantics", "acceptance", "keyboard", "dialog", "motion", "mobile", "sweep", "forms"]
 
 
 def test_built_ins_in_order_with_what_they_need():

@@ -18,13 +18,15 @@ from runshot.rules import AXE, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.axerules import axe_rule_severity, parse_axe_rules
 from runshot.validators.context import CheckContext
-from runshot.validators.policy import axe_kind, axe_severity
+from runshot.validators.policy import WCAG_TAGS, axe_kind, axe_severity
 
 CHECK = "a11y"
 NEEDS = "page"
 TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
 NODES_PER_RULE = 5
 MAX_RECORDED = 25  # elements per rule kept in ctx.info["axe_failures"] for other checks
+MAX_REVIEW = 20  # axe rules whose "needs review" results the report lists
+RUNSHOT_URLS = "runshot_urls"  # ctx.shared: URLs only axe-core asked for, on any page of this validation
 
 # Findings of axe's rules carry the axe rule id; each is declared by axe-core itself and rated by one policy
 # (validators/axerules.py, listed by `runshot rules`). These are the check's own:
@@ -33,6 +35,9 @@ RULES = Rules(
 )
 
 # Runs axe on the whole document, or only on the elements the given selectors find (a state that changed).
+# What axe-core itself fetches while it runs (it reads a stylesheet's @import by XHR, resolving it against the page
+# URL, so it may ask for a file no plain load asks for) is noted: a request whose stack runs through runshot's own
+# scripts (axe-core as injected, or a script runshot evaluates) and that the page did not make before.
 _RUN_AXE = """async ([include, options]) => {
   if (!window.axe || typeof window.axe.run !== 'function') return {missing: true};
   let context = document;
@@ -42,9 +47,34 @@ _RUN_AXE = """async ([include, options]) => {
     if (!nodes.length) return {violations: []};
     context = {include: nodes};
   }
-  const result = await window.axe.run(context, options);
+  let rec = window.__runshotOwnRequests;
+  if (!rec) {
+    rec = {active: 0, urls: []};
+    Object.defineProperty(window, '__runshotOwnRequests', {value: rec, configurable: true, enumerable: false});
+    const ours = () => /runshot-axe-core\\.js|eval at evaluate \\(:\\d+:\\d+\\)/.test(String(new Error().stack));
+    const nativeOpen = XMLHttpRequest.prototype.open;
+    try {
+      XMLHttpRequest.prototype.open = function open(method, url) {
+        try {
+          if (rec.active > 0 && ours()) {
+            const abs = new URL(String(url), location.href).href;
+            if (!performance.getEntriesByName(abs).length) rec.urls.push(abs);
+          }
+        } catch (e) {}
+        return nativeOpen.apply(this, arguments);
+      };
+    } catch (e) {}
+  }
+  rec.active += 1;
+  let result;
+  try { result = await window.axe.run(context, options); } finally { rec.active -= 1; }
   return {
+    own: rec.urls.splice(0, rec.urls.length),
     version: window.axe.version || '',
+    incomplete: (result.incomplete || []).map((v) => ({
+      id: v.id, help: v.help || '', tags: v.tags || [],
+      nodes: v.nodes.slice(0, 1).map((n) => ({target: n.target, html: n.html || ''})),
+    })),
     violations: result.violations.map((v) => ({
       id: v.id, impact: v.impact || '', help: v.help || '', helpUrl: v.helpUrl || '', tags: v.tags || [],
       nodes: v.nodes.map((n) => ({
@@ -114,7 +144,8 @@ async def inject_axe(ctx: CheckContext, page, seconds: float) -> None:
     source, version = _read_source(str(axe_source_path()))
     if version and await ctx.within(page.evaluate(_HAS_AXE, version), "looking for axe-core", seconds):
         return
-    await ctx.within(page.evaluate(source), "injecting axe-core", seconds)
+    # Named, so that what axe-core does shows as runshot's in a stack (see _RUN_AXE).
+    await ctx.within(page.evaluate(source + "\n//# sourceURL=runshot-axe-core.js\n"), "injecting axe-core", seconds)
 
 
 def target_text(target) -> str:
@@ -151,7 +182,35 @@ async def run_axe(ctx: CheckContext, page, include: list[str] | None = None) -> 
         "resultTypes": ["violations"],
         "iframes": False,
     }
-    return await ctx.within(page.evaluate(_RUN_AXE, [list(include or []), options]), "running axe-core", seconds)
+    result = await ctx.within(page.evaluate(_RUN_AXE, [list(include or []), options]), "running axe-core", seconds)
+    _attribute(ctx, page, result)
+    return result
+
+
+def _attribute(ctx: CheckContext, page, result) -> None:
+    """Note the URLs axe-core itself requested: what they cause is runshot's doing, never the page's (the runtime
+    check and the sweep leave them out)."""
+    own = result.get("own") if isinstance(result, dict) else None
+    if not own:
+        return
+    ctx.shared.setdefault(RUNSHOT_URLS, set()).update(own)
+    ctx.info["requests_by_runshot"] = sorted(ctx.shared[RUNSHOT_URLS])  # for the report: judged as nobody's
+    if page is ctx.page:
+        ctx.session.events.runshot_urls.update(own)
+
+
+def needs_review(result: dict) -> dict[str, dict]:
+    """axe-core's "incomplete" results (it could not decide: a human should look) for WCAG A/AA rules, by rule id:
+    the rule's help and the first element's selector and HTML. Never findings: axe itself does not fail a page
+    on them, and runshot does not either; the report lists them (``info["axe_needs_review"]``)."""
+    out: dict[str, dict] = {}
+    for rule in result.get("incomplete") or []:
+        if not set(rule.get("tags") or ()) & WCAG_TAGS or len(out) >= MAX_REVIEW:
+            continue
+        node = (rule.get("nodes") or [{}])[0]
+        out[rule.get("id", "")] = {"help": rule.get("help", ""), "where": target_text(node.get("target")),
+                                   "html": truncate(node.get("html", ""), 200)}
+    return out
 
 
 async def check_a11y(ctx: CheckContext) -> list[Finding]:
@@ -184,6 +243,9 @@ async def check_a11y(ctx: CheckContext) -> list[Finding]:
                 message += f" (and {more} more element{'s' if more > 1 else ''} with the same problem)"
             findings.append(declared.finding(
                 message, where=where, hint=fix_hint(rule, node), evidence=truncate(node.get("html", ""), 300)))
+    review = needs_review(result)
+    if review:
+        ctx.info["axe_needs_review"] = review
     # Other checks (semantics) use these to avoid reporting the same problem twice.
     ctx.info["axe_failures"] = failed
     ctx.info["axe_rules"] = reported

@@ -120,6 +120,13 @@ class BrowserSettings:
     # Run the app's server and Chromium inside bubblewrap: "auto" (when it works), "off", or "require"
     # (its absence is an error). $RUNSHOT_SANDBOX, when set, wins. Used by the Validator.
     sandbox: str = "auto"
+    # Hosts outside the app that pages may reach (`--allow-host`): routed through, resolvable, not proxied.
+    allow_hosts: tuple[str, ...] = ()
+    # Hosts Chromium may resolve besides loopback: the checked URL's own host (when it is not loopback).
+    reach: tuple[str, ...] = ()
+    # Where whatever escapes request routing is sent, a server that refuses it (None: the app's own server,
+    # which does for a served folder; a URL's app gets a guard of its own, see validators/target.py).
+    escape_proxy: str | None = None
 
     def resolve_executable(self) -> str:
         if self.executable:
@@ -131,6 +138,10 @@ class BrowserSettings:
 
     def launch_args(self) -> list[str]:
         args = [a for a in ISOLATION_ARGS if self.network_flags or a not in NETWORK_ARGS]
+        extra = [h for h in (*self.reach, *self.allow_hosts) if h]
+        if extra and self.network_flags:
+            rules = NETWORK_ARGS[0] + "".join(f", EXCLUDE {h}" for h in dict.fromkeys(extra))
+            args = [rules if a == NETWORK_ARGS[0] else a for a in args]
         if self.memory_mb:
             args.append(f"--js-flags=--max-old-space-size={int(self.memory_mb)}")
         args.extend(self.extra_args)
@@ -361,7 +372,9 @@ class BrowserHost:
         # Whatever escapes request routing (e.g. a WebSocket opened by a worker) goes to a "proxy" that is
         # the app's own server, which refuses it. Loopback is proxied too, except the app's origin itself.
         app_host = urlsplit(base_url).netloc
-        options["proxy"] = {"server": f"http://{app_host}", "bypass": f"<-loopback>,{app_host}"}
+        bypass = ",".join([app_host, *self.settings.allow_hosts])
+        proxy = self.settings.escape_proxy or f"http://{app_host}"
+        options["proxy"] = {"server": proxy, "bypass": f"<-loopback>,{bypass}"}
 
         context = None
         for attempt in (1, 2):
@@ -374,7 +387,7 @@ class BrowserHost:
                 if attempt == 2:
                     raise
         try:
-            await isolate_context(context, origin, events)
+            await isolate_context(context, origin, events, self.settings.allow_hosts)
             context.set_default_timeout(timeouts.action * 1000)
             context.set_default_navigation_timeout(timeouts.load * 1000)
             page = await within(context.new_page(), max(timeouts.action, 5), "opening a page")

@@ -39,6 +39,9 @@ class PageEvents:
     blocked_requests: list[dict] = field(default_factory=list)  # {"url", "kind"} outside the app's origin
     dialogs: list[dict] = field(default_factory=list)  # {"type", "message"} alert/confirm/prompt, auto-dismissed
     crashed: bool = False
+    # URLs that only runshot's own scripts asked for (axe-core fetching a stylesheet's @import): what they cause
+    # (a failed request, its console line) is not the page's doing.
+    runshot_urls: set[str] = field(default_factory=set)
 
     def mark(self) -> dict[str, int]:
         """Lengths now, so a caller can later ask what happened since (see ``since``)."""
@@ -48,9 +51,10 @@ class PageEvents:
         """Forget everything recorded so far (the page is about to be loaded anew for someone else)."""
         for name in _EVENT_LISTS:
             getattr(self, name).clear()
+        self.runshot_urls.clear()
 
     def since(self, mark: dict[str, int]) -> "PageEvents":
-        out = PageEvents(crashed=self.crashed)
+        out = PageEvents(crashed=self.crashed, runshot_urls=self.runshot_urls)
         for name in _EVENT_LISTS:
             setattr(out, name, list(getattr(self, name))[mark.get(name, 0):])
         return out

@@ -345,13 +345,22 @@ async def settle(inflight: set, quiet: float, cap: float) -> None:
         await asyncio.sleep(0.02)
 
 
-async def isolate_context(context: Any, origin: str, events: PageEvents) -> None:
-    """Let the context reach only `origin`: route requests and web sockets, and add INIT_SCRIPT to every frame."""
+def allowed_host(url: str, hosts: tuple[str, ...] | list[str]) -> bool:
+    """Whether `url` goes to one of `hosts` (names the user let through, compared without case or port)."""
+    if not hosts:
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(host) and host in {h.lower() for h in hosts}
+
+
+async def isolate_context(context: Any, origin: str, events: PageEvents, allow_hosts: tuple[str, ...] = ()) -> None:
+    """Let the context reach only `origin` (and `allow_hosts`): route requests and web sockets, and add INIT_SCRIPT
+    to every frame."""
 
     async def route(route: Any) -> None:
         request = route.request
         try:
-            if same_origin(request.url, origin):
+            if same_origin(request.url, origin) or allowed_host(request.url, allow_hosts):
                 await route.continue_()
             else:
                 events.blocked_requests.append({"url": request.url, "kind": request.resource_type})
@@ -360,7 +369,8 @@ async def isolate_context(context: Any, origin: str, events: PageEvents) -> None
             pass  # the page or context went away meanwhile
 
     def route_socket(ws: Any) -> None:
-        if same_origin(ws.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1), origin):
+        http_url = ws.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+        if same_origin(http_url, origin) or allowed_host(http_url, allow_hosts):
             ws.connect_to_server()
         else:
             events.blocked_requests.append({"url": ws.url, "kind": "websocket"})

@@ -103,6 +103,7 @@ BUILT_INS: tuple[Check, ...] = (
     _built_in("motion", "motion", "check_motion", "isolated"),
     _built_in("mobile", "mobile", "check_mobile", "viewport"),
     _built_in("sweep", "sweep", "check_sweep", "isolated"),
+    _built_in("forms", "forms", "check_forms", "isolated"),
 )
 
 

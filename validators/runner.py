@@ -102,11 +102,15 @@ class Validator:
         host: BrowserHost | None = None,
         check_jobs: int | None = None,
         registry: Registry | None = None,
+        outside: str = ERROR,
     ):
         # The checks this validator knows (default: the built-ins and installed plugins).
         self.registry = registry if registry is not None else load_registry()
         # How many interacting checks of one validation may run at once (None: sized to the cores; 1: in turn).
         self.check_jobs = check_jobs
+        # Requests to outside hosts: ERROR for a generated app (it must be self-contained), WARNING for an existing
+        # one checked where it may not reach them (`runshot check`: said once per host).
+        self.outside = outside
         self.timeouts = timeouts or Timeouts()
         self.settings = settings or (host.settings if host is not None else BrowserSettings())
         mode = self.settings.sandbox
@@ -177,29 +181,46 @@ class Validator:
         served: Served | None = None,
     ) -> ValidationResult:
         started = time.monotonic()
-        project_dir = Path(project_dir).resolve()
+        run = self.new_run(project_dir, spec, checks, screenshot_path, strict, check_jobs)
+        if not self.build(run):
+            return run.result(started)
+        shared = served is not None and run.serve_dir == run.project_dir
+        with contextlib.nullcontext(served) if shared else self.serving(run.serve_dir, run.project_dir) as served:
+            return self.check_served(run, served, started)
+
+    def new_run(self, project_dir: Path, spec: Spec, checks: Iterable[str] | None, screenshot_path: Path | None,
+                strict: bool, check_jobs: int) -> "_Run":
+        """The record of one validation about to start (its checks validated against the registry)."""
         selected = self.registry.names() if checks is None else [c for c in checks]
         unknown = self.registry.unknown(selected)
         if unknown:
             raise UsageError(f"unknown check(s): {', '.join(unknown)} (known: {self.registry.describe_known()})")
         sandbox = "bubblewrap" if self.sandboxed else f"none ({self.sandbox_reason})"
         info: dict = {"entry": spec.entry, "sandbox": sandbox}
-        run = _Run(project_dir, spec, selected, screenshot_path, strict, self.timeouts, info, check_jobs=check_jobs)
+        return _Run(Path(project_dir).resolve(), spec, selected, screenshot_path, strict, self.timeouts, info,
+                    check_jobs=check_jobs)
 
-        # A package.json with a build script: build first (inside the sandbox), then serve what it made.
+    def build(self, run: "_Run") -> bool:
+        """A package.json with a build script: build first (inside the sandbox), then serve what it made.
+        Sets `run.serve_dir`; False when the build failed (its findings are in `run`)."""
         build_started = time.monotonic()
+        project_dir = run.project_dir
         serve_dir, built = build_project(project_dir, sandbox=self.settings.sandbox)
         if serve_dir != project_dir or built:
-            info.setdefault("seconds", {})["build"] = round(time.monotonic() - build_started, 3)
+            run.info.setdefault("seconds", {})["build"] = round(time.monotonic() - build_started, 3)
             run.checks_run.append("build")
             run.findings += built
             if serve_dir == project_dir:
-                info["stopped"] = "the build failed"
-                return run.result(started)
-            info["served"] = serve_dir.relative_to(project_dir).as_posix()
+                run.info["stopped"] = "the build failed"
+                return False
+            run.info["served"] = serve_dir.relative_to(project_dir).as_posix()
         run.serve_dir = serve_dir
+        return True
 
-        if not entry_file(serve_dir, spec.entry).is_file():
+    def check_served(self, run: "_Run", served: Served, started: float) -> ValidationResult:
+        """Load `run`'s entry page from `served` and run its checks (a folder's missing entry file is a finding)."""
+        spec = run.spec
+        if run.serve_dir is not None and not entry_file(run.serve_dir, spec.entry).is_file():
             run.findings.append(
                 RULES["runtime/no-entry"].finding(
                     f"entry page {spec.entry} does not exist", where=spec.entry,
@@ -209,25 +230,23 @@ class Validator:
 
         # The checks' modules are imported here, on this thread, while the browser may still be starting
         # (BrowserHost.prestart); a check that cannot be loaded fails where it always did, below.
-        for name in selected:
+        for name in run.selected:
             with contextlib.suppress(Exception):
                 self.registry.resolve(name)
         t = self.timeouts
-        budget = t.load + t.action * 3 + 20 + t.check * max(1, len(selected))
-        shared = served is not None and serve_dir == project_dir
-        with contextlib.nullcontext(served) if shared else self.serving(serve_dir, project_dir) as served:
-            try:
-                self.host.run(partial(self._validate_async, run, served.base_url, served.executable), timeout=budget)
-            except CheckTimeout as exc:
-                run.findings.append(
-                    RULES["runtime/unresponsive"].finding(
-                        f"the page stopped responding: the validation did not finish ({exc})",
-                        hint="look for endless loops or scripts that never yield")
-                )
-            requests = served.requests()
-            info["requests"] = len(requests)
-            if "runtime" in selected:
-                run.findings += proxied_findings(requests, run.findings)
+        budget = t.load + t.action * 3 + 20 + t.check * max(1, len(run.selected))
+        try:
+            self.host.run(partial(self._validate_async, run, served.base_url, served.executable), timeout=budget)
+        except CheckTimeout as exc:
+            run.findings.append(
+                RULES["runtime/unresponsive"].finding(
+                    f"the page stopped responding: the validation did not finish ({exc})",
+                    hint="look for endless loops or scripts that never yield")
+            )
+        requests = served.requests()
+        run.info["requests"] = len(requests)
+        if "runtime" in run.selected:
+            run.findings += proxied_findings(requests, run.findings)
         return run.result(started)
 
     def needs_of(self, name: str) -> tuple[str, bool]:
@@ -267,7 +286,8 @@ class Validator:
 
     def sibling(self) -> "Validator":
         """Another validator like this one, with a browser and sandbox of its own."""
-        return Validator(self.settings, self.timeouts, check_jobs=self.check_jobs, registry=self.registry)
+        return Validator(self.settings, self.timeouts, check_jobs=self.check_jobs, registry=self.registry,
+                         outside=self.outside)
 
     def browser_sandbox(self) -> BrowserSandbox:
         """This validator's sandbox for its browser (made on first use)."""
@@ -288,6 +308,8 @@ class Validator:
                 session = await opened.__aenter__()
             try:
                 await self._run_checks(run, session, base_url, executable)
+                if run.on_loaded is not None:
+                    await run.on_loaded(run, session)
             finally:
                 await opened.__aexit__(None, None, None)
         except PageUnresponsive as exc:
@@ -298,7 +320,8 @@ class Validator:
             run.info["stopped"] = "the entry page did not load"
         finally:
             if "runtime" in run.selected or "stopped" in run.info:
-                run.findings += findings_from_events(events, base_url, run.serve_dir)
+                where_base = base_url if run.serve_dir is not None else ""  # a URL's findings name whole URLs
+                run.findings += findings_from_events(events, where_base, run.serve_dir, self.outside)
 
     async def _run_checks(
         self, run: "_Run", session: PageSession, base_url: str, executable: str | None = None
@@ -313,7 +336,7 @@ class Validator:
                     run.screenshot = None
         ctx = CheckContext(
             spec=run.spec,
-            project_dir=run.serve_dir,
+            project_dir=run.serve_dir or run.project_dir,  # a URL's app: an empty folder of runshot's own
             base_url=base_url,
             entry_url=base_url + run.spec.entry.lstrip("/"),
             session=session,
@@ -378,6 +401,8 @@ class _Run:
     screenshot: Path | None = None
     serve_dir: Path | None = None  # what is served: the project, or its build output
     check_jobs: int = 1  # isolated checks run at once
+    # Called with the loaded entry page once the checks are done (e.g. to list its links), before it closes.
+    on_loaded: Callable[["_Run", PageSession], Awaitable[None]] | None = None
 
     def result(self, started: float) -> ValidationResult:
         findings = dedupe(self.findings)

@@ -27,6 +27,8 @@ RULES = Rules(
     Rule("runtime/blank", ERROR, "Nothing at all is rendered.", check="blank"),
     Rule("runtime/alert", WARNING, "Alert/confirm/prompt work, but block the page: a usability problem."),
     Rule("runtime/more", ERROR, "The summary line for more problems of an error kind than are listed."),
+    Rule("runtime/outside-blocked", WARNING, "An existing app loads from a host the check may not reach: the page "
+         "was judged without it, which is the environment's doing, not the app's defect.", check="network"),
 )
 _IGNORED_FAILURES = ("net::ERR_ABORTED",)  # navigation away, AbortController, a closed page
 _FRAME = re.compile(r"\(?((?:https?|blob):[^\s()]+?):(\d+):(\d+)\)?\s*$")
@@ -71,9 +73,30 @@ def _first_frame(stack: str, base_url: str, project_dir: Path | None) -> str:
     return fallback
 
 
-def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None) -> list[Finding]:
-    """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings."""
+def about_runshot_requests(entry: dict, urls: set[str]) -> bool:
+    """Whether a console line only reports a request runshot's own scripts made (see PageEvents.runshot_urls)."""
+    return bool(urls) and entry.get("url") in urls and entry.get("text", "").startswith("Failed to load resource")
+
+
+def without_runshot_activity(events: PageEvents) -> PageEvents:
+    """`events` without what runshot itself caused: requests only its own scripts made, and their console lines."""
+    urls = events.runshot_urls
+    if not urls:
+        return events
+    out = events.since({})
+    out.failed_requests = [f for f in events.failed_requests if f.get("url") not in urls]
+    out.console_errors = [c for c in events.console_errors if not about_runshot_requests(c, urls)]
+    return out
+
+
+def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | None = None,
+                         outside: str = ERROR) -> list[Finding]:
+    """Console errors, uncaught exceptions, failed and blocked requests, dialogs and crashes as findings.
+
+    `outside`: ERROR for an app that must be self-contained (a generated one); WARNING for an existing app,
+    whose blocked outside hosts are then said once per host (`runtime/outside-blocked`)."""
     findings: list[Finding] = []
+    events = without_runshot_activity(events)
     blocked_urls = {b["url"] for b in events.blocked_requests}
     failed_urls = {f["url"] for f in events.failed_requests}
 
@@ -120,6 +143,8 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
         if b["url"] not in seen:
             seen.add(b["url"])
             blocked.append(b)
+    if outside == WARNING:
+        blocked, findings = [], findings + outside_blocked(blocked)
     for b in blocked[:MAX_PER_KIND]:
         kind = b.get("kind") or "request"
         findings.append(
@@ -166,6 +191,20 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 hint="look for runaway loops that allocate memory, or huge arrays/strings built at start-up")
         )
     return findings
+
+
+def outside_blocked(blocked: list[dict]) -> list[Finding]:
+    """One warning per outside host the browser was kept from (an existing app checked where it may not go)."""
+    hosts: dict[str, list[str]] = {}
+    for b in blocked:
+        host = urlsplit(b["url"]).hostname or b["url"]
+        hosts.setdefault(host, []).append(b.get("kind") or "request")
+    return [
+        RULES["runtime/outside-blocked"].finding(
+            f"blocked {len(kinds)} request(s) to {host} ({', '.join(sorted(set(kinds)))}): the page was judged "
+            "without them", where=host, hint=f"to judge the page with them, let the host through: --allow-host {host}")
+        for host, kinds in hosts.items()
+    ]
 
 
 def _overflow(check: str, total: int) -> list[Finding]:

@@ -19,12 +19,14 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.validators.axtree import ax_facts
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import JS_LIB, js, label
 
 CHECK = "semantics"
 NEEDS = "page"
 MAX_PER_KIND = 8
+MAX_ASKED = 40  # suspects per kind whose name is asked of Chromium's accessibility tree
 
 RULES = Rules(
     Rule("semantics/clickable-div", ERROR,
@@ -78,13 +80,45 @@ const listened = new Set(all.filter(hasListener));
 const globalListener = hasListener(document) || hasListener(window) || hasListener(document.body) || hasListener(document.documentElement);
 const CONTAINERS = new Set(['listbox', 'menu', 'menubar', 'tree', 'grid', 'treegrid', 'tablist', 'radiogroup',
   'toolbar', 'dialog', 'alertdialog', 'application', 'separator', 'scrollbar']);
-const roleOf = (e) => (e.getAttribute('role') || '').trim().split(/\s+/)[0];
+// A role given, or the one a grid gives its table's cells and rows (a role=grid table's <td> is a grid cell).
+const implicitRole = (el) => {
+  const t = el.localName;
+  if (t !== 'td' && t !== 'th' && t !== 'tr') return '';
+  const table = el.closest('table');
+  const r = table ? (table.getAttribute('role') || '').trim().split(/\s+/)[0] : '';
+  if (r !== 'grid' && r !== 'treegrid') return '';
+  return t === 'tr' ? 'row' : t === 'td' ? 'gridcell' : el.scope === 'row' ? 'rowheader' : 'columnheader';
+};
+const roleOf = (e) => (e.getAttribute('role') || '').trim().split(/\s+/)[0] || implicitRole(e);
+// Composite widgets whose keyboard model is the container's: one Tab stop, arrow keys within (a roving tabindex
+// or aria-activedescendant). What their items do on click, the keys do too; the keyboard check judges them.
+const COMPOSITES = new Set(['grid', 'treegrid', 'listbox', 'tree', 'menu', 'menubar', 'tablist', 'radiogroup',
+  'toolbar']);
+const managesFocus = (c) => c.hasAttribute('aria-activedescendant') || c.hasAttribute('tabindex')
+  || !!c.querySelector('[tabindex],[aria-activedescendant]');
 const withRole = (el) => {
   if (ROLES.has(roleOf(el))) return true;
   for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
     const r = roleOf(a);
     if (ROLES.has(r) && !CONTAINERS.has(r)) return true;  // part of a widget that has a role
+    if (COMPOSITES.has(r) && managesFocus(a)) return true;
   }
+  return false;
+};
+// Labels of form fields given by aria-labelledby: clicking one focuses its field, as a <label> does (a pointer
+// shortcut; keyboard users reach the field itself).
+const FIELDS = 'input,select,textarea,[role=combobox],[role=textbox],[role=searchbox],[role=listbox],[role=slider],' +
+  '[role=spinbutton],[role=checkbox],[role=radio],[role=switch],[role=radiogroup]';
+const fieldLabels = new Set();
+for (const f of Array.from(document.querySelectorAll('[aria-labelledby]')).slice(0, 500)) {
+  if (!f.matches(FIELDS)) continue;
+  for (const id of (f.getAttribute('aria-labelledby') || '').split(/\s+/)) {
+    const l = id && document.getElementById(id);
+    if (l) fieldLabels.add(l);
+  }
+}
+const labelLike = (el) => {
+  for (let a = el; a && a !== document.body; a = a.parentElement) if (fieldLabels.has(a)) return true;
   return false;
 };
 const pointerTop = (el) => {
@@ -105,7 +139,7 @@ const out = [];
 for (const el of all) {
   if (out.length >= 60) break;
   if (el.closest(NATIVE) || el.closest('svg') && el.localName !== 'svg') continue;
-  if (withRole(el)) continue;
+  if (withRole(el) || labelLike(el)) continue;
   if (!RS.shown(el)) continue;
   const own = listened.has(el);
   if (own && backdrop(el)) continue;
@@ -157,15 +191,19 @@ out.h1s = Array.from(document.querySelectorAll('h1,[role=heading][aria-level="1"
   .filter((e) => rendered(e) && !(e.localName === 'h1' && e.getAttribute('role') && e.getAttribute('role') !== 'heading')).map(RS.desc);
 out.bodyStart = RS.html(document.body, 300);
 const altSkip = skipSet(arg.__alt || []);
-out.images = Array.from(document.querySelectorAll('img:not([alt]),input[type=image]:not([alt])'))
+// Images without a text alternative: no alt (or an alt of spaces only, which is no empty alt), and elements given
+// role="img" without a name. Whether a role="none" applies (not on a focusable image) is Chromium's to say.
+const blankAlt = (e) => e.hasAttribute('alt') && e.getAttribute('alt') !== '' && !e.getAttribute('alt').trim();
+out.images = Array.from(document.querySelectorAll('img,input[type=image],[role=img]'))
+  .filter((e) => e.localName === 'img' || e.localName === 'input' ? !e.hasAttribute('alt') || blankAlt(e) : true)
   .filter((e) => rendered(e) && !ariaHidden(e) && !altSkip.has(e))
-  .filter((e) => !['presentation', 'none'].includes(e.getAttribute('role') || '') && !RS.name(e))
-  .map(RS.desc);
+  .filter((e) => blankAlt(e) || !RS.name(e))
+  .map((e) => Object.assign(RS.desc(e), {alt: e.getAttribute('alt')}));
 const labelSkip = skipSet(arg.__label || []);
 const controls = Array.from(document.querySelectorAll(
   'input:not([type=hidden]):not([type=button]):not([type=submit]):not([type=reset]):not([type=image]),select,textarea,' +
   '[role=textbox],[role=combobox],[role=searchbox],[role=listbox],[role=slider],[role=spinbutton],[role=checkbox],[role=radio],[role=switch]'))
-  .filter((e) => RS.shown(e) && !ariaHidden(e) && !labelSkip.has(e));
+  .filter((e) => rendered(e) && !ariaHidden(e) && !labelSkip.has(e));
 out.unlabeled = [];
 for (const el of controls) {
   if (RS.name(el)) continue;
@@ -176,8 +214,9 @@ for (const el of controls) {
   out.unlabeled.push(d);
 }
 const nameSkip = skipSet(arg.__name || []);
+// Rendered, even with no size (an empty link is still announced as one).
 out.unnamed = Array.from(document.querySelectorAll('button,a[href],[role=button],[role=link],input[type=button],input[type=submit],input[type=reset]'))
-  .filter((e) => RS.shown(e) && !ariaHidden(e) && !nameSkip.has(e) && !RS.name(e))
+  .filter((e) => rendered(e) && !ariaHidden(e) && !nameSkip.has(e) && !RS.name(e))
   .map(RS.desc);
 return out;
 """
@@ -230,6 +269,21 @@ def _capped(items: list, make) -> list[Finding]:
         more = len(items) - MAX_PER_KIND
         out[-1] = dataclasses.replace(last, message=f"{last.message} (and {more} more like it)")
     return out
+
+
+async def confirmed(ctx: CheckContext, page, suspects: list[dict], fields: bool = False) -> list[dict]:
+    """Of the elements the scan found without a name, those Chromium's accessibility tree agrees about: it computes
+    no name either and the element keeps its role (a role="none" that applies, as on a disabled button, or an
+    element hidden from assistive technology, is no unnamed control). What Chromium cannot say about stays. A form
+    field's name never comes from its own content (a file field's "Choose File" button text labels nothing)."""
+    asked = suspects[:MAX_ASKED]
+    facts = await ax_facts(ctx, page, [d.get("sel", "") for d in asked])
+
+    def named(f) -> bool:
+        return bool(f.name) and not (fields and f.source == "contents")
+
+    kept = [d for d, f in zip(asked, facts) if f is None or not (named(f) or f.presentational)]
+    return kept + suspects[MAX_ASKED:]
 
 
 def _said_by_axe(ctx: CheckContext, rule: str) -> bool:
@@ -303,8 +357,24 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
             hint="Keep one <h1> for the page title; make the others <h2>.",
             evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300)))
 
-    findings += _capped(scan.get("images") or [], lambda d: RULES["semantics/img-alt"].finding(
-        f"{label(d)} has no alt attribute", where=d.get("sel", ""),
+    findings += await _names(ctx, page, scan)
+    return findings
+
+
+async def _names(ctx: CheckContext, page, scan: dict) -> list[Finding]:
+    """Images, form fields, buttons and links the scan found without a name (and Chromium agrees)."""
+    findings: list[Finding] = []
+
+    def no_alt(d: dict) -> str:
+        if d.get("alt") is not None:
+            return f"{label(d)} has an alt of spaces only, which is neither a description nor an empty alt"
+        if d.get("tag") in ("img", "input"):
+            return f"{label(d)} has no alt attribute"
+        return f"{label(d)} has no accessible name (no aria-label or aria-labelledby)"
+
+    images = await confirmed(ctx, page, scan.get("images") or [])
+    findings += _capped(images, lambda d: RULES["semantics/img-alt"].finding(
+        no_alt(d), where=d.get("sel", ""),
         hint='Add alt="…" describing the image, or alt="" if it is purely decorative.',
         evidence=truncate(d.get("html", ""), 300)))
 
@@ -319,9 +389,12 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
             hint="Add <label for=\"id\">…</label> (or wrap it in a <label>, or give it aria-label).",
             evidence=truncate(d.get("html", ""), 300))
 
-    findings += _capped(scan.get("unlabeled") or [], unlabeled)
+    unnamed_fields = [d for d in scan.get("unlabeled") or [] if not d.get("placeholder")]
+    findings += _capped([d for d in scan.get("unlabeled") or [] if d.get("placeholder")]
+                        + await confirmed(ctx, page, unnamed_fields, fields=True), unlabeled)
 
-    findings += _capped(scan.get("unnamed") or [], lambda d: RULES["semantics/unnamed"].finding(
+    unnamed = await confirmed(ctx, page, scan.get("unnamed") or [])
+    findings += _capped(unnamed, lambda d: RULES["semantics/unnamed"].finding(
         f"{label(d)} has no accessible name (no text, aria-label or alt on its icon)", where=d.get("sel", ""),
         hint="Give it visible text, or aria-label=\"…\" when it shows only an icon.",
         evidence=truncate(d.get("html", ""), 300)))

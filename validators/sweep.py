@@ -5,8 +5,10 @@ One isolated page is walked: each control is clicked on the page in its loaded s
 replaced when a click froze it. What a click made appear (a panel, the next step, a game-over screen) is run
 through axe-core as a state of its own, for the first few clicks that change something (see
 ``states.check_state``): those findings carry axe rule ids and say "After clicking …".
-Links that leave the app (another origin) are never clicked. Repeated controls (same kind and name, e.g. twenty
-"Delete" buttons) are tried once.
+Links that leave the app (another origin) are never clicked. A click that loads another document (a link to
+another page of the site, a form sent) is not an in-page action: nothing that happens there is blamed on the
+control. Console lines that only report a request runshot blocked, or one runshot's own scripts made, blame
+nothing either. Repeated controls (same kind and name, e.g. twenty "Delete" buttons) are tried once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
+from runshot.validators import a11y
 from runshot.validators.browser import PageLoadError
 from runshot.validators.context import CheckContext, CheckTimeout
 from runshot.validators.domtools import budget_for, clickable, js, label, short_url
@@ -64,33 +67,75 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def _navigation_recorder(page, into: list[str]):
+    """A request listener noting the URLs of navigations of `page`'s main frame (another document loading)."""
+    def on_request(request) -> None:
+        try:
+            if request.is_navigation_request() and request.frame == page.main_frame:
+                into.append(request.url)
+        except PlaywrightError:
+            pass
+    return on_request
+
+
+def _about_request(line: dict, events, ctx: CheckContext) -> bool:
+    """A console line that only reports a request runshot blocked (outside the app) or that runshot's own scripts
+    made: the runtime check reports the blocked request once; runshot's own are nobody's fault."""
+    if not (line.get("text") or "").startswith("Failed to load resource"):
+        return False
+    url = line.get("url")
+    return (any(b.get("url") == url for b in events.blocked_requests) or url in events.runshot_urls
+            or url in (ctx.shared.get(a11y.RUNSHOT_URLS) or ()))
+
+
+async def _click(walk: Walk, control: dict) -> tuple[bool, CheckTimeout | None, bool, bool]:
+    """Click `control` and wait for the page to settle: (clicked, what froze or None, page back as loaded,
+    another document loaded)."""
+    ctx, page = walk.ctx, walk.page
+    loc = page.locator(control["sel"]).first  # a control no longer there is not clickable (see clickable)
+    froze: CheckTimeout | None = None
+    clicked = True
+    navigations: list[str] = []
+    on_request = _navigation_recorder(page, navigations)
+    page.on("request", on_request)
+    try:
+        try:
+            if await clickable(ctx, page, control["sel"]):
+                await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
+            else:
+                clicked = False  # off screen or covered: Playwright would wait out its timeout to say so
+        except CheckTimeout as exc:
+            froze = exc
+        except PlaywrightError:
+            clicked = False  # not clickable (covered, detached), or the click handler never returned
+        same = True
+        if froze is None:
+            try:
+                same = await walk.settle_and_compare()  # a navigation is compared too: its events still arrive
+            except CheckTimeout as exc:
+                froze = exc
+    finally:
+        page.remove_listener("request", on_request)
+    return clicked, froze, same, bool(navigations)
+
+
 async def _try(walk: Walk, control: dict, states: dict) -> list[Finding]:
     ctx = walk.ctx
     await walk.restore()
     page = walk.page
-    loc = page.locator(control["sel"]).first  # a control no longer there is not clickable (see clickable)
     session = walk.session
     if states["left"] > 0:  # what the click makes appear is only needed for a state still to be judged
         await walk.watch()
     mark = session.events.mark()
-    froze: CheckTimeout | None = None
-    clicked = True
-    try:
-        if await clickable(ctx, page, control["sel"]):
-            await ctx.within(loc.click(timeout=ctx.timeouts.action * 800), "clicking the control")
-        else:
-            clicked = False  # off screen or covered: Playwright would wait out its timeout to say so
-    except CheckTimeout as exc:
-        froze = exc
-    except PlaywrightError:
-        clicked = False  # not clickable (covered, detached), or the click handler never returned
-    same = True
-    if froze is None:
-        try:
-            same = await walk.settle_and_compare()  # a navigation is compared too: its events still arrive
-        except CheckTimeout as exc:
-            froze = exc
+    clicked, froze, same, navigated = await _click(walk, control)
+    if navigated:
+        # The click loaded another document (a link to another page, a form sent, a reload): not an in-page
+        # action. What happens there belongs to that page, not to this control.
+        walk.dirty = True
+        ctx.info["sweep_navigations"] = ctx.info.get("sweep_navigations", 0) + 1
+        return []
     new = session.events.since(mark)
+    new.console_errors = [c for c in new.console_errors if not _about_request(c, session.events, ctx)]
     who = label(control)
     findings: list[Finding] = []
     if froze is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -15,14 +14,32 @@ from runshot import wiring
 from runshot.errors import UsageError
 
 HELP = (
-    "Validate existing projects (no model needed): one DIR, several, or with --changed only those that "
-    "changed since --base.\n\nWith several DIRs or --changed, --json writes {\"projects\": [...]}, --junit one "
-    "testsuite per project, and --screenshot names a folder (DIR-NAME.png inside)."
+    "Validate existing projects (no model needed): one DIR or the URL of a running app (and the pages they lead "
+    "to), several DIRs, or with --changed only those that changed since --base.\n\nWith several DIRs or "
+    "--changed, --json writes {\"projects\": [...]}, --junit one testsuite per project, and --screenshot names a "
+    "folder (DIR-NAME.png inside); each is judged on its entry page. Settings not given as flags come from "
+    "runshot.toml (or [tool.runshot] in pyproject.toml) in the current folder, or --config."
 )
 
 
 @click.command("check", help=HELP, short_help="Validate existing projects (no model needed).")
-@click.argument("directories", nargs=-1, required=True, metavar="DIR...")
+@click.argument("directories", nargs=-1, metavar="DIR|URL...")
+@click.option("--url", metavar="URL", help="The URL of an app that is already running (or that --start starts).")
+@click.option("--start", metavar="CMD", help="Start the app with this shell command, wait until --url answers, "
+              "check it, and stop everything it started afterwards.")
+@click.option("--start-timeout", "start_timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+              help="Seconds --start may take until the URL answers.")
+@click.option("--pages", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Pages to check at most, the entry page included: same-origin links are followed (and "
+                   "sitemap.xml). 1: the entry page alone.")
+@click.option("--page", "page", multiple=True, metavar="PATH",
+              help="A page to check besides the entry page (repeatable); no links are followed then.")
+@click.option("--allow-host", "allow_host", multiple=True, metavar="HOST",
+              help="An outside host pages may load from (repeatable); others are blocked and said once per host.")
+@click.option("--any-host", "any_host", is_flag=True,
+              help="Allow a URL on a host that is not a loopback or private address.")
+@click.option("--config", "config_path", metavar="PATH",
+              help="The check settings file (default: runshot.toml, else [tool.runshot] in pyproject.toml, here).")
 @click.option("--changed", is_flag=True,
               help="Check only the folders holding a file changed since --base (git): "
                    "committed since the merge base, uncommitted or untracked.")
@@ -42,23 +59,39 @@ HELP = (
 @common.browser_options
 def check(directories, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
           jobs_checks, timings, **opts):
+    # Imported when the command runs: every command module is imported to build the CLI.
+    from runshot import siteconfig
+    from runshot.cli import checksite
+
     console = common.console()
+    config = siteconfig.load_site_config(opts.get("config_path"))
+    params = checksite.merged(click.get_current_context(), click.get_current_context().params, config)
+    target = checksite.target_of(directories, params, config)
+    if target is not None:
+        checksite.run(checksite.SiteCheck(target, params, config.waived), console)
+    _check_dirs(directories, changed, base, params, console)
+
+
+def _check_dirs(directories, changed, base, params: dict, console) -> None:
+    opts = params
+    spec_path, json_path, junit_path = params.get("spec_path"), params.get("json_path"), params.get("junit_path")
+    summary_path, screenshot_path, jobs = params.get("summary_path"), params.get("screenshot_path"), params["jobs"]
+    jobs_checks, timings = params.get("jobs_checks"), params.get("timings")
     dirs = [Path(d) for d in directories]
     for d in dirs:
         if not d.is_dir():
             raise UsageError(f"{d}: not a folder")
-    single = len(dirs) == 1 and not changed
     names = [d.resolve().name for d in dirs]
     if len(set(names)) != len(names):
         raise UsageError("two folders share a name; their results could not be told apart")
     with ExitStack() as stack:
         # Playwright's driver starts now, beside the rest of the set-up (most of a second saved per run).
         host = wiring.open_host(stack, _browser_options(opts, jobs_checks))
-        _check(dirs, single, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
+        _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
                jobs_checks, timings, opts, console, host)
 
 
-def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
+def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
            jobs_checks, timings, opts, console, host) -> None:
     from runshot import api, outputs, regress
 
@@ -75,10 +108,9 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
         dirs = picked
     specs = [api.check_spec(d, spec_path) for d in dirs]
     if screenshot_path:
-        shots = [Path(screenshot_path)] if single else [Path(screenshot_path) / f"{d.resolve().name}.png" for d in dirs]
+        shots = [Path(screenshot_path) / f"{d.resolve().name}.png" for d in dirs]
     else:
         shots = [None] * len(dirs)
-    started = time.monotonic()
     items: list = []
 
     def done(result) -> None:
@@ -93,24 +125,6 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
                                      host=host, **_browser_kwargs(opts))
         items = [regress.ProjectCheck(r.name, d, r, r.seconds) for d, r in zip(dirs, results)]
     secrets = common.secrets()
-    if single:
-        item = items[0]
-        r = item.result
-        repair = outputs.fix_command(item.path, spec_path, selected)
-        if not r.passed:
-            console.print(f"repair it with a model: {repair}", markup=False)
-        if json_path:
-            data = outputs.check_json(item.name, r.passed, r.findings, r.checks_run, dict(r.info))
-            data["seconds"] = round(time.monotonic() - started, 3)
-            if not r.passed:
-                data["fix_command"] = repair
-            outputs.write_text(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", secrets)
-        if junit_path:
-            outputs.write_text(junit_path, outputs.junit_xml(item.name, r.findings, r.checks_run, r.seconds), secrets)
-        if summary_path:
-            outputs.write_text(summary_path, outputs.markdown_summary(item.name, r.passed, r.findings, r.checks_run,
-                                                                      repair), secrets)
-        sys.exit(0 if r.passed else 1)
     if json_path:
         outputs.write_text(json_path, json.dumps(regress.many_json(items, extra), indent=2, ensure_ascii=False) + "\n",
                            secrets)
@@ -130,9 +144,10 @@ def _check(dirs, single, changed, base, spec_path, json_path, junit_path, summar
 
 
 def _browser_options(opts: dict, check_jobs: int | None):
-    return wiring.BrowserOptions(chromium=opts.get("chromium"), sandbox=opts.get("sandbox"),
+    allow = tuple(opts.get("allow_host") or ())
+    return wiring.BrowserOptions(chromium=opts.get("chromium"), sandbox="off" if allow else opts.get("sandbox"),
                                  page_timeout=opts["page_timeout"], check_timeout=opts["check_timeout"],
-                                 check_jobs=check_jobs)
+                                 check_jobs=check_jobs, allow_hosts=allow, outside="warning")
 
 
 def _browser_kwargs(opts: dict) -> dict:

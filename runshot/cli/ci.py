@@ -15,13 +15,15 @@ from runshot.errors import UsageError
 
 @click.command()
 @click.argument("directories", nargs=-1, required=True, metavar="DIR...")
-@click.option("--baseline", "baseline_path", required=True, metavar="PATH",
-              help="A `check --json`, `batch` (batch.json) or `merge` output to compare with.")
+@click.option("--baseline", "baseline_path", metavar="PATH",
+              help="A `check --json`, `batch` (batch.json) or `merge` output to compare with (default: `baseline` "
+                   "in runshot.toml or [tool.runshot]).")
+@click.option("--config", "config_path", metavar="PATH", help="The check settings file (default: runshot.toml here).")
 @click.option("--spec", "spec_path", metavar="SPEC", help="Spec file (default: DIR/.runshot/spec.md when present).")
 @click.option("--json", "json_path", metavar="PATH", help="Write the current verdicts and regressions as JSON.")
 @common.browser_options
-def regress(directories, baseline_path, spec_path, json_path, chromium, sandbox, checks, strict, page_timeout,
-            check_timeout):
+def regress(directories, baseline_path, config_path, spec_path, json_path, chromium, sandbox, checks, strict,
+            page_timeout, check_timeout):
     """Re-check projects and fail (exit 1) when a check that passed in the baseline fails now.
 
     Each DIR is matched to the baseline project of the same name and re-checked with the checks the baseline ran
@@ -29,7 +31,12 @@ def regress(directories, baseline_path, spec_path, json_path, chromium, sandbox,
     """
     from runshot import api, outputs, regress as rg, wiring
 
+    from runshot.siteconfig import load_site_config
+
     console = common.console()
+    baseline_path = baseline_path or load_site_config(config_path).get("baseline")
+    if not baseline_path:
+        raise UsageError("no baseline: pass --baseline PATH (or set baseline in runshot.toml)")
     baseline = rg.load_baseline(Path(baseline_path))
     registry = common.registry()
     selected = common.parse_checks(checks, registry)

@@ -100,9 +100,15 @@ def print_findings(out: Console, name: str, result, timings: bool = False) -> No
     for f in errs + warns:
         where = f" ({f.where})" if f.where else ""
         style = "red" if f.is_error else "yellow"
-        out.print(f"{f.severity:7} [{f.check}] {f.message}{where}", style=style, markup=False, soft_wrap=True)
+        page = f"{f.page}: " if f.page else ""
+        out.print(f"{f.severity:7} {page}[{f.check}] {f.message}{where}", style=style, markup=False, soft_wrap=True)
     if timings:
         print_timings(out, name, result)
+    pages = (result.info or {}).get("pages") or []
+    if pages:
+        out.print("pages: " + ", ".join(f"{p['page']} {'ok' if p['passed'] else 'FAILED'} ({p['seconds']:.1f} s)"
+                                        for p in pages),
+                  markup=False, soft_wrap=True)
     verdict = "PASSED" if result.passed else "FAILED"
     out.print(f"{verdict}: {name}: {len(errs)} error(s), {len(warns)} warning(s) in {result.seconds:.1f} s",
               style="bold green" if result.passed else "bold red", markup=False)
