@@ -1,5 +1,8 @@
 """What test-time compute buys: one shot vs repair vs candidates vs both, at equal token budgets, side by side.
 
+`runshot bench` is the command for this (suites, several models, Ray, merged outputs); this script keeps the
+repeat-and-seed protocol of the published figures and shares its modes, figures and shared answers with it.
+
     python benchmarks/lift.py [--budget 12000] [--candidates 3] [--model local] [--base-url URL] [--api-key KEY]
                               [--keep DIR] [--modes one-shot,repair,candidates,both] [--json OUT] [SPEC ...]
     python benchmarks/lift.py --from-json OUT ...  # the table of saved runs (also of one stopped early)
@@ -37,45 +40,18 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from runshot.bench import SharedAnswers as Replay
+from runshot.bench import rows as bench_rows
+from runshot.modes import MODES, mode_values
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPECS = [ROOT / "samples" / f"{n}.md" for n in ("counter", "tip-calculator", "todo")] + sorted(
     (ROOT / "benchmarks" / "webgen").glob("*.md"))
-MODES = ("one-shot", "repair", "candidates", "both")
 
 
 def mode_options(mode: str, budget: int, candidates: int, max_iterations: int) -> dict:
-    """RunOptions values for one mode; the budget binds every mode but one-shot (a single answer)."""
-    if mode == "one-shot":
-        return {"max_iterations": 1, "candidates": 1}
-    if mode == "repair":
-        return {"max_iterations": max_iterations, "candidates": 1, "token_budget": budget}
-    if mode == "candidates":
-        return {"max_iterations": 1, "candidates": candidates, "token_budget": budget}
-    return {"max_iterations": max_iterations, "candidates": candidates, "token_budget": budget}
-
-
-class Replay:
-    """An ask function that answers each distinct (messages, temperature, seed) once and replays it after."""
-
-    def __init__(self, ask, default_temperature: float | None, enabled: bool = True):
-        self.ask, self.default_temperature, self.enabled = ask, default_temperature, enabled
-        self.answers: dict[str, object] = {}
-        self.seed_base = 0
-        self.replayed = 0
-        self.replayed_seconds = 0.0
-
-    def __call__(self, messages, on_progress=None, temperature=None, seed=None):
-        temperature = self.default_temperature if temperature is None else temperature
-        seed = self.seed_base + (1 if seed is None else seed)
-        key = json.dumps([messages, temperature, seed], sort_keys=True)
-        if self.enabled and key in self.answers:
-            answer = self.answers[key]
-            self.replayed += 1
-            self.replayed_seconds += answer.seconds
-            return answer
-        answer = self.ask(messages, on_progress, temperature=temperature, seed=seed)
-        self.answers[key] = answer
-        return answer
+    """RunOptions values for one mode (runshot.modes, as `runshot bench` uses them)."""
+    return mode_values(mode, budget, candidates, max_iterations)
 
 
 def run_one(spec_path: Path, mode: str, out: Path, model, validate, options: dict, ask=None) -> dict:
@@ -102,20 +78,20 @@ def run_one(spec_path: Path, mode: str, out: Path, model, validate, options: dic
 
 
 def table(rows: list[dict], modes: list[str]) -> str:
+    """Per mode the figures of `runshot bench` (runshot.bench.rows), then passes and errors left per spec."""
     lines = [f"{'mode':12} {'passed':>8} {'tokens/pass':>12} {'s/pass':>8} {'tokens/run':>11} {'lift':>6} "
              f"{'errors left':>12}"]
-    base = sum(r["passed"] for r in rows if r["mode"] == "one-shot")
+    figures = {r["mode"]: r for r in bench_rows([{**r, "model": ""} for r in rows])}
+    base = figures.get("one-shot", {}).get("passed", 0)
     for mode in modes:
-        mine = [r for r in rows if r["mode"] == mode]
-        if not mine:
+        f = figures.get(mode)
+        if f is None:
             continue
-        passes = sum(r["passed"] for r in mine)
-        tokens = sum(r["tokens"] for r in mine)
-        seconds = sum(r["seconds"] for r in mine)
-        per_pass = (f"{tokens / passes:12.0f} {seconds / passes:8.0f}" if passes else f"{'-':>12} {'-':>8}")
+        passes = f["passed"]
+        per_pass = (f"{f['tokens_per_pass']:12.0f} {f['seconds'] / passes:8.0f}" if passes else f"{'-':>12} {'-':>8}")
         lift = f"{passes / base:5.2f}×" if base else ("  n/a" if not passes else "  inf")
-        left = sum(r["errors"] or 0 for r in mine)  # errors of each run's best iteration, summed
-        lines.append(f"{mode:12} {passes:>3}/{len(mine):<4} {per_pass} {tokens / len(mine):11.0f} {lift:>6} {left:>12}")
+        lines.append(f"{mode:12} {passes:>3}/{f['runs']:<4} {per_pass} {f['tokens'] / f['runs']:11.0f} {lift:>6} "
+                     f"{f['errors_left']:>12}")
     lines.append("")
     lines.append(f"{'spec (passed, errors left)':26} " + " ".join(f"{m:>11}" for m in modes))
     for spec in sorted({r["spec"] for r in rows}):

@@ -247,12 +247,13 @@ def generate(spec, out, *, model: str | None = None, base_url: str | None = None
              sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
              check_jobs: int | None = None, resume: bool = False, progress=None, registry=None,
              on_start: Callable[[object, object, Path], None] | None = None,
-             note: Callable[[str], None] | None = None, status=None):
+             note: Callable[[str], None] | None = None, status=None, record=None, replay=None):
     """Generate a project for `spec` (a Spec, a spec file path, or prompt text) into `out` (absent or empty) and
     repair it until it passes; returns the Report (also in OUT/.runshot/report.json). With `resume`, `spec` may
     be None and the run in `out` continues. Model settings fall back to the environment and config file as on
     the command line. `on_start(spec, model, out)` is called once the model is ready (`model.description` is
-    redacted)."""
+    redacted). `record`/`replay` (folders) record the model calls to a cassette, or answer them from one with no
+    endpoint at all (see runshot.cassette)."""
     from runshot.loop import run_new
 
     out_dir = Path(out)
@@ -263,8 +264,8 @@ def generate(spec, out, *, model: str | None = None, base_url: str | None = None
         require_empty_out(out_dir)
     with ExitStack() as stack:
         the_model, validate = _model_and_validator(
-            stack, model, base_url, api_key, timeout, deadline, max_tokens, retries, checks, strict, chromium,
-            sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
+            stack, model, base_url, api_key, _model_options(timeout, deadline, max_tokens, retries, record, replay),
+            checks, strict, chromium, sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
         if on_start is not None:
             on_start(the_spec, the_model, out_dir)
         if not resume:
@@ -288,11 +289,13 @@ def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | No
         sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
         check_jobs: int | None = None, progress=None, registry=None,
         on_start: Callable[[object, object, Path], None] | None = None,
-        note: Callable[[str], None] | None = None, status=None, change=None) -> FixResult:
+        note: Callable[[str], None] | None = None, status=None, change=None, record=None,
+        replay=None) -> FixResult:
     """Repair the existing project in `path` until it passes. In a git repository the fix goes to a new branch
     `runshot/fix-<n>` (the user's branch and files untouched, the report under `.git/runshot/fix-<n>/`);
     outside git, `out` (absent or empty) receives a fixed copy. `spec` defaults to the project's own
-    `.runshot/spec.md`, else the default checks alone. With `change` (a change request: a Spec, a spec file or
+    `.runshot/spec.md`, else the default checks alone. `record`/`replay` (folders) record the model calls to
+    a cassette, or answer them from one (see runshot.cassette). With `change` (a change request: a Spec, a spec file or
     prompt text) the project is changed as asked first (`runshot new --from`): the result goes to `out`, or to a
     branch `runshot/change-<n>` when `path` is in git and no `out` is given; both specs' checks run."""
     from runshot.fixing import preflight
@@ -304,8 +307,8 @@ def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | No
     the_change = as_spec(change) if change is not None else None
     with ExitStack() as stack:
         the_model, validate = _model_and_validator(
-            stack, model, base_url, api_key, timeout, deadline, max_tokens, retries, checks, strict, chromium,
-            sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
+            stack, model, base_url, api_key, _model_options(timeout, deadline, max_tokens, retries, record, replay),
+            checks, strict, chromium, sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
         if on_start is not None:
             on_start(the_spec, the_model, folder)
         report, target = run_fix(
@@ -318,7 +321,14 @@ def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | No
                      target.repo_root if target.in_git else target.work_tree)
 
 
-def _model_and_validator(stack, model, base_url, api_key, timeout, deadline, max_tokens, retries, checks, strict,
+def _model_options(timeout, deadline, max_tokens, retries, record, replay):
+    from runshot import wiring
+
+    return wiring.ModelOptions(timeout, deadline, max_tokens, retries, record=str(record) if record else None,
+                               replay=str(replay) if replay else None)
+
+
+def _model_and_validator(stack, model, base_url, api_key, model_options, checks, strict,
                          chromium, sandbox, page_timeout, check_timeout, check_jobs, registry, note, status):
     """The model (started, redacted description) and a `validate(project_dir, spec, shot)` for the loop."""
     from runshot import wiring
@@ -330,8 +340,7 @@ def _model_and_validator(stack, model, base_url, api_key, timeout, deadline, max
     browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
                                     check_timeout=check_timeout, check_jobs=check_jobs)
     wiring.check_browser(browser)  # no browser: fail before spending tokens
-    the_model = wiring.open_model(stack, endpoint, wiring.ModelOptions(timeout, deadline, max_tokens, retries),
-                                  note=note, status=status)
+    the_model = wiring.open_model(stack, endpoint, model_options, note=note, status=status)
     validator = wiring.open_validator(stack, browser, registry)
 
     def validate(project_dir, s, shot):

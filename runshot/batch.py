@@ -34,8 +34,9 @@ from runshot.batchjson import (  # noqa: F401 (the batch's JSON, importable from
     summarize,
     write_json,
 )
-from runshot.errors import RunshotError, UsageError
+from runshot.errors import ModelError, RunshotError, UsageError
 from runshot.loop import Progress, run_new
+from runshot.modes import mode_values
 from runshot.runstate import call_ask
 from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
@@ -52,6 +53,8 @@ class Job:
     spec_path: Path
     model: str  # as given on the command line; "" means the endpoint's default
     name: str  # the run's folder inside RUNS_DIR
+    mode: str = ""  # a benchmark's mode (runshot.modes); "" means the batch's own options
+    base_url: str | None = None  # the model's endpoint when the job names one (a benchmark's NAME=URL)
 
     @property
     def stem(self) -> str:
@@ -299,6 +302,81 @@ def check_run_dirs(jobs: list[Job], runs_dir: Path, resume: bool) -> None:
                          f"{' …' if len(blocked) > 5 else ''}{hint}")
 
 
+def job_run_options(job: Job, options: BatchOptions):
+    """The loop's options for one job: the batch's, with the job's mode (see runshot.modes) applied."""
+    values = {"max_iterations": options.max_iterations, "limits": options.limits,
+              "token_budget": options.token_budget, "candidates": options.candidates,
+              "derive_checks": options.derive_checks}
+    if job.mode:
+        values.update(mode_values(job.mode, options.token_budget, options.candidates, options.max_iterations))
+    return run_options(**values)
+
+
+def finished_run(job: Job, out: Path) -> JobResult | None:
+    """The result of a run that already finished in `out` (its report is there), else None."""
+    report_path = out / REPORT_DIR / "report.json"
+    if not report_path.is_file():
+        return None
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return JobResult(job, "passed" if report.get("passed") else "failed", report=report,
+                     seconds=float((report.get("seconds") or {}).get("total", 0)), reused=True)
+
+
+@dataclass
+class JobParts:
+    """What one run needs besides its job and folder: the same locally and on a Ray worker."""
+
+    spec: object
+    ask: Callable
+    model_info: dict
+    validate: Validate
+    options: object  # runshot.runstate.RunOptions
+    finish: Finish | None = None
+
+
+def run_job(job: Job, out: Path, parts: JobParts, board: Board, stop: threading.Event) -> JobResult:
+    """One run of a batch into `out`: never raises; a run that could not be judged is an "error" result."""
+    board.update(job.name, state="model", started=time.monotonic())
+    progress = JobProgress(job, board, out / REPORT_DIR / LOG_FILE)
+    started = time.monotonic()
+    ask = parts.ask
+
+    def guarded_ask(messages, on_progress, temperature=None, seed=None):
+        if stop.is_set():
+            raise ModelError("the batch was interrupted")
+        return call_ask(ask, messages, on_progress, temperature, seed)
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        progress.log(f"run {job.name}: spec {job.spec_path}, model {job.model or '(default)'}"
+                     + (f", mode {job.mode}" if job.mode else ""))
+        report = run_new(parts.spec, out, guarded_ask, parts.validate, model_info=parts.model_info,
+                         options=parts.options, progress=progress)
+        if parts.finish is not None:
+            parts.finish(job, parts.spec, out)
+        result = JobResult(job, "passed" if report.passed else "failed", report=report.to_dict(),
+                           seconds=time.monotonic() - started)
+        progress.log(f"run {job.name}: {result.status} ({report.stopped_because})")
+    except RunshotError as exc:
+        result = JobResult(job, "error", error=exc.message, exit_code=exc.exit_code,
+                           seconds=time.monotonic() - started)
+        progress.log(f"run {job.name}: error: {exc.message}")
+    except Exception as exc:  # noqa: BLE001 (one broken run must not end the others)
+        result = JobResult(job, "error", error=f"{type(exc).__name__}: {exc}", exit_code=1,
+                           seconds=time.monotonic() - started)
+        progress.log(f"run {job.name}: crashed:\n{traceback.format_exc()}")
+    return result
+
+
+def with_misses(result: JobResult, model) -> JobResult:
+    """A replayed run that asked for something its cassette lacks is an endpoint failure naming the request."""
+    misses = getattr(getattr(model, "cassette", None), "misses", None)
+    if misses:
+        return JobResult(result.job, "error", report=result.report, error=misses[0], exit_code=3,
+                         seconds=result.seconds)
+    return result
+
+
 def run_batch(
     jobs: list[Job],
     runs_dir: Path,
@@ -323,48 +401,13 @@ def run_batch(
         if stop.is_set():
             return JobResult(job, "error", error="the batch was interrupted before this run started", exit_code=130)
         out = runs_dir / job.name
-        report_path = out / REPORT_DIR / "report.json"
-        if options.resume and report_path.is_file():
-            report = json.loads(report_path.read_text(encoding="utf-8"))
-            result = JobResult(job, "passed" if report.get("passed") else "failed", report=report,
-                               seconds=float((report.get("seconds") or {}).get("total", 0)), reused=True)
-            board.done(result)
-            return result
-        board.update(job.name, state="model", started=time.monotonic())
-        progress = JobProgress(job, board, out / REPORT_DIR / LOG_FILE)
-        started = time.monotonic()
-        spec = specs[job.spec_path]
-        ask = ask_for(job)
-
-        def guarded_ask(messages, on_progress, temperature=None, seed=None):
-            if stop.is_set():
-                from runshot.errors import ModelError
-
-                raise ModelError("the batch was interrupted")
-            return call_ask(ask, messages, on_progress, temperature, seed)
-
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            progress.log(f"run {job.name}: spec {job.spec_path}, model {job.model or '(default)'}")
-            report = run_new(spec, out, guarded_ask, validate, model_info=model_info(job),
-                             options=run_options(max_iterations=options.max_iterations, limits=options.limits,
-                                                 token_budget=options.token_budget, candidates=options.candidates,
-                                                 derive_checks=options.derive_checks),
-                             progress=progress)
-            if finish is not None:
-                finish(job, spec, out)
-            data = report.to_dict()
-            result = JobResult(job, "passed" if report.passed else "failed", report=data,
-                               seconds=time.monotonic() - started)
-            progress.log(f"run {job.name}: {result.status} ({report.stopped_because})")
-        except RunshotError as exc:
-            result = JobResult(job, "error", error=exc.message, exit_code=exc.exit_code,
-                               seconds=time.monotonic() - started)
-            progress.log(f"run {job.name}: error: {exc.message}")
-        except Exception as exc:  # noqa: BLE001 (one broken run must not end the others)
-            result = JobResult(job, "error", error=f"{type(exc).__name__}: {exc}", exit_code=1,
-                               seconds=time.monotonic() - started)
-            progress.log(f"run {job.name}: crashed:\n{traceback.format_exc()}")
+        reused = finished_run(job, out) if options.resume else None
+        if reused is not None:
+            board.done(reused)
+            return reused
+        parts = JobParts(specs[job.spec_path], ask_for(job), model_info(job), validate,
+                         job_run_options(job, options), finish)
+        result = run_job(job, out, parts, board, stop)
         board.done(result)
         return result
 

@@ -16,6 +16,7 @@ from runshot.redact import redact_data
 from runshot.report import REPORT_DIR
 
 BATCH_FILE = "batch.json"
+BENCH_FILE = "bench.json"  # what `runshot bench` writes: a batch's JSON whose projects also name their mode
 
 
 
@@ -101,10 +102,10 @@ def batch_json(entries: list[dict], options: dict, shard_spec: tuple[int, int] |
 
 
 def load_batch(path: Path) -> dict:
-    """A batch.json (or a RUNS_DIR holding one)."""
+    """A batch.json or bench.json (or a RUNS_DIR holding one)."""
     p = Path(path)
     if p.is_dir():
-        p = p / BATCH_FILE
+        p = p / BATCH_FILE if (p / BATCH_FILE).is_file() or not (p / BENCH_FILE).is_file() else p / BENCH_FILE
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -16,6 +16,7 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, ContextManager
+from urllib.parse import urlsplit
 
 from runshot.config import Endpoint
 from runshot.errors import UsageError
@@ -33,6 +34,8 @@ class ModelOptions:
     deadline: float | None = None  # seconds per answer, retries included (hosted 900, local 1800)
     max_tokens: int | None = None
     retries: int = 4
+    record: str | None = None  # a folder: write every request and answer there (runshot.cassette)
+    replay: str | None = None  # a folder: answer from the cassette there, with no endpoint at all
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Model:
     client: object
     description: dict  # {"name", "base_url"} with credentials redacted: fit for reports and consoles
     secrets: tuple[str, ...]  # values to scrub from anything written (API key, URL password, query tokens)
+    cassette: object = None  # the runshot.cassette Recorder or Player under the client, when there is one
 
     def ask(self, messages: list[dict], on_progress=None, temperature: float | None = None, seed: int | None = None):
         from runshot.generator.client import complete
@@ -82,16 +86,42 @@ def endpoint_secrets(endpoint: Endpoint | None = None, env: dict | None = None) 
     return tuple(dict.fromkeys(s for s in found if s))
 
 
-def make_model_client(settings):
+def make_model_client(settings, transport=None):
     """An openai client for `settings`. Query parameters of the base URL (e.g. `?api-key=…`) are sent as the
-    client's default query, because the client would otherwise glue its request paths after them."""
+    client's default query, because the client would otherwise glue its request paths after them. With
+    `transport` (an httpx transport, e.g. a cassette's) the client's requests go through it."""
     from runshot.generator.client import make_client
 
     if not settings.base_url or "?" not in settings.base_url:
-        return make_client(settings)
-    bare, params = strip_query(settings.base_url)
-    client = make_client(replace(settings, base_url=bare))
-    return client.with_options(default_query=params) if params else client
+        client = make_client(settings)
+    else:
+        bare, params = strip_query(settings.base_url)
+        client = make_client(replace(settings, base_url=bare))
+        client = client.with_options(default_query=params) if params else client
+    if transport is not None:
+        import openai  # the generator's dependency, loaded by make_client already
+
+        client = client.with_options(http_client=openai.DefaultHttpxClient(transport=transport))
+    return client
+
+
+def _base_path(base_url: str | None) -> str:
+    return urlsplit(strip_query(base_url)[0]).path if base_url else ""
+
+
+def open_replay(options: ModelOptions, secrets: tuple[str, ...] = ()) -> Model:
+    """A model answering from the cassette in `options.replay`: the recorded model name and (redacted) base URL,
+    no endpoint, no server started."""
+    from runshot.cassette import Player
+    from runshot.generator.client import ModelSettings
+
+    player = Player(Path(options.replay), secrets)
+    name, base = player.meta.get("model") or "", player.meta.get("base_url") or "http://replay.invalid/v1"
+    settings = ModelSettings(name=name, base_url=base, api_key=None, timeout=options.timeout or 120,
+                             deadline=options.deadline or 900, max_tokens=options.max_tokens,
+                             max_retries=options.retries)
+    description = {"name": name, "base_url": player.meta.get("base_url")}
+    return Model(settings, make_model_client(settings, player), description, secrets, player)
 
 
 def only_model(endpoint: Endpoint) -> str:
@@ -130,6 +160,8 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
     `local_servers` is shared between calls) and stopped with `stack`."""
     from runshot.generator.client import ModelSettings
 
+    if options.replay:
+        return open_replay(options, endpoint_secrets(endpoint))
     if endpoint.is_local:
         servers = {} if local_servers is None else local_servers
         if endpoint.model not in servers:
@@ -144,7 +176,14 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
                                  timeout=options.timeout or 120, deadline=options.deadline or 900,
                                  max_tokens=options.max_tokens, max_retries=options.retries)
     description = {"name": settings.name, "base_url": redact_url(settings.base_url) if settings.base_url else None}
-    return Model(settings, make_model_client(settings), description, endpoint_secrets(endpoint))
+    secrets = endpoint_secrets(endpoint)
+    recorder = None
+    if options.record:
+        from runshot.cassette import Recorder
+
+        meta = {"model": settings.name, "base_url": description["base_url"]}
+        recorder = Recorder(Path(options.record), meta, _base_path(settings.base_url), secrets)
+    return Model(settings, make_model_client(settings, recorder), description, secrets, recorder)
 
 
 def check_browser(browser: BrowserOptions) -> None:

@@ -15,7 +15,7 @@ from runshot import __version__
 from runshot.errors import RunshotError
 
 # The modules whose `register(group)` adds commands, in the order `runshot --help` lists them.
-COMMANDS = ("new", "fix", "check", "checks", "rules", "batch", "ci", "gallery", "model")
+COMMANDS = ("new", "fix", "check", "checks", "rules", "batch", "bench", "ci", "gallery", "model")
 
 
 def build_cli() -> click.Group:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -13,65 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 import runshot.cli.common as common
+import runshot.cli.runs as engine
 from runshot.errors import UsageError
-
-
-class Models:
-    """One model per --model (its ask function and redacted description), sharing one local server per GGUF."""
-
-    def __init__(self, stack: ExitStack, console: Console, names: list[str], base_url, api_key, options):
-        from runshot import wiring
-        from runshot.config import resolve_endpoint
-
-        local_servers: dict[str, tuple[str, str]] = {}
-        self.entries = {}
-        for name in names or [""]:
-            endpoint = resolve_endpoint(name or None, base_url, api_key)
-            self.entries[name] = wiring.open_model(stack, endpoint, options,
-                                                   note=lambda text: console.print(text, markup=False),
-                                                   status=console.status, local_servers=local_servers)
-
-    def ask_for(self, job):
-        return self.entries[job.model].ask
-
-    def info(self, job) -> dict:
-        return dict(self.entries[job.model].description)
-
-
-def _live_board(jobs, console: Console):
-    from runshot.batch import Board
-
-    class LiveBoard(Board):
-        def on_done(self, result) -> None:
-            r = result.report or {}
-            tokens = sum((r.get("usage") or {}).values()) if r else 0
-            if result.status == "error":
-                text, style = f"error   {result.job.name}: {result.error}", "red"
-            else:
-                text = (f"{'passed ' if result.passed else 'FAILED '} {result.job.name}: "
-                        f"{len(r.get('iterations') or [])} iteration(s), {tokens} tokens, "
-                        f"{float((r.get('seconds') or {}).get('total', 0)):.1f} s" + (" (reused)" if result.reused else ""))
-                style = "green" if result.passed else "red"
-            console.print(text, style=style, markup=False)
-
-        def render(self):
-            rows = self.snapshot()
-            done = [r for r in rows if r["state"] in ("passed", "failed", "error")]
-            running = [r for r in rows if r["state"] in ("model", "validate")]
-            passed = sum(1 for r in done if r["state"] == "passed")
-            table = Table(title=f"runshot batch: {len(done)}/{len(rows)} done, {passed} passed, "
-                                f"{len(running)} running, {len(rows) - len(done) - len(running)} queued",
-                          title_justify="left", show_edge=False, box=None)
-            for col in ("run", "doing", "iteration", "tokens", "time"):
-                table.add_column(col, justify="right" if col in ("iteration", "tokens", "time") else "left")
-            now = time.monotonic()
-            for r in running:
-                doing = "waiting for the model" if r["state"] == "model" else "validating in Chromium"
-                secs = now - r["started"] if r["started"] else 0
-                table.add_row(r["job"].name, doing, str(r["iteration"]), str(r["tokens"]), f"{secs:.0f} s")
-            return table
-
-    return LiveBoard(jobs)
 
 
 def _print_summary(data: dict, console: Console) -> None:
@@ -123,19 +65,21 @@ def _print_summary(data: dict, console: Console) -> None:
               help="Model to run every spec with; repeat to compare models side by side.")
 @click.option("--shard", "shard_text", metavar="K/N", help="Run only the K-th of N slices of the sorted runs.")
 @click.option("--resume", is_flag=True, help="Reuse runs in RUNS_DIR that already finished.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run each run as a Ray task: on the cluster at ADDRESS (or $RAY_ADDRESS), else on a Ray started "
+                   "here. --jobs is then the most runs at once per model endpoint.")
 @common.model_options
 @common.browser_options
-def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, base_url, api_key, max_iterations,
-          max_tokens, token_budget, call_timeout, deadline, retries, candidates, no_derive_checks, chromium, sandbox,
-          checks, strict, page_timeout, check_timeout):
+@common.cassette_options
+def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_address, base_url, api_key,
+          max_iterations, max_tokens, token_budget, call_timeout, deadline, retries, candidates, no_derive_checks,
+          chromium, sandbox, checks, strict, page_timeout, check_timeout, record, replay):
     """Generate and validate many specs (files, or folders of *.md) with one or more models.
 
     Exit 0 when every run passed, 1 when some did not, 2/3 when every run failed for the same usage/endpoint
     reason. The summary goes to standard output and RUNS_DIR/batch.json.
     """
     from runshot import batch as b, wiring
-    from runshot.redact import redact_data
-    from runshot.api import keep_spec_copy
     from runshot.spec import parse_spec_file
     from runshot.validators.browser import BrowserSettings, find_chromium
 
@@ -152,53 +96,47 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, base_
     if root.exists() and not root.is_dir():
         raise UsageError(f"{runs_dir}: exists and is not a folder")
     b.check_run_dirs(todo, root, resume)
+    cassettes = engine.check_cassettes(todo, root, record, replay, resume)
     if chromium:
         BrowserSettings(executable=chromium).resolve_executable()
     else:
         find_chromium()
     shard_note = f" (shard {shard_spec[0]}/{shard_spec[1]} of {len(all_jobs)})" if shard_spec else ""
+    where = "on Ray" if ray_address is not None else f"{browser_jobs} browser(s)"
     console.print(f"[bold]runshot batch[/bold]: {len(todo)} run(s){shard_note} → {root}; "
-                  f"{jobs} at a time, {browser_jobs} browser(s)")
+                  f"{jobs} at a time{' per endpoint' if ray_address is not None else ''}, {where}")
     options = b.BatchOptions(jobs=jobs, max_iterations=max_iterations, token_budget=token_budget, checks=selected,
                              resume=resume, candidates=candidates, derive_checks=not no_derive_checks)
     stop = threading.Event()
     started = time.monotonic()
-    with ExitStack() as stack:
-        needed = sorted({j.model for j in todo})
-        setup = Models(stack, console, needed, base_url, api_key,
-                       wiring.ModelOptions(call_timeout, deadline, max_tokens, retries)) if todo else None
-        browser = common.browser({"chromium": chromium, "sandbox": sandbox, "page_timeout": page_timeout,
-                                  "check_timeout": check_timeout})
-        pool = stack.enter_context(b.ValidatorPool(browser_jobs, wiring.validator_factory(browser, registry)))
-
-        def validate(project_dir, spec, shot):
-            return pool.validate(project_dir, spec, checks=selected, screenshot_path=shot, strict=strict)
-
-        board = _live_board(todo, console)
-        from rich.live import Live
-
-        with Live(console=console, get_renderable=board.render, refresh_per_second=4, transient=True,
-                  redirect_stdout=False, redirect_stderr=False):
-            try:
-                results = b.run_batch(todo, root, parsed, setup.ask_for if setup else None,
-                                      setup.info if setup else None, validate, options, board=board, stop=stop,
-                                      finish=lambda job, spec, d: keep_spec_copy(spec, d))
-            except KeyboardInterrupt:
-                stop.set()
-                raise
-        pool_stats = {"validations": pool.validations, "max_at_once": pool.max_active,
-                      "seconds_waiting": round(pool.waited, 3)}
+    model_options = wiring.ModelOptions(call_timeout, deadline, max_tokens, retries, record=record, replay=replay)
+    browser = common.browser({"chromium": chromium, "sandbox": sandbox, "page_timeout": page_timeout,
+                              "check_timeout": check_timeout})
+    run = engine.BatchRun(todo, root, parsed, options, model_options, browser, selected, strict, cassettes, base_url,
+                   api_key, registry, browser_jobs, console)
+    if ray_address is not None:
+        results, pool_stats = engine.run_with_ray(run, ray_address, stop), None
+    else:
+        results, pool_stats = engine.run_here(run, stop)
     ran = selected or registry.names()
     entries = [b.project_entry(r, ran) for r in results]
     opts = {"jobs": jobs, "browser_jobs": browser_jobs, "max_iterations": max_iterations, "token_budget": token_budget,
             "checks": ran, "strict": strict, "models": list(models), "candidates": candidates,
-            "derive_checks": not no_derive_checks}
+            "derive_checks": not no_derive_checks, "ray": ray_address is not None}
     data = b.batch_json(entries, opts, shard_spec)
     data["seconds"] = round(time.monotonic() - started, 3)
-    data["browser"] = pool_stats
-    secrets = common.secrets(api_key, base_url)
+    if pool_stats is not None:
+        data["browser"] = pool_stats
+    finish_batch(data, results, root, common.secrets(api_key, base_url), out, console)
+
+
+def finish_batch(data: dict, results, root: Path, secrets, out: Console, console: Console) -> None:
+    """Write batch.json, print the summary, exit with the batch's code."""
+    from runshot import batch as b
+    from runshot.redact import redact_data
+
     b.write_json(root / b.BATCH_FILE, data, secrets)
-    if entries:
+    if data["projects"]:
         _print_summary(redact_data(data, secrets), out)
     console.print(f"batch summary: {root / b.BATCH_FILE}", markup=False)
     errors = [r for r in results if r.status == "error"]
@@ -222,8 +160,16 @@ def merge(sources, out_path):
 
     secrets = common.secrets()
     data = redact_data(b.merge([Path(s) for s in sources], Path(out_path)), secrets)
+    if any(e.get("mode") for e in data["projects"]):  # benchmarks: their table per model and mode, merged
+        from runshot import bench as bn
+
+        data["bench"] = bn.rows(data["projects"])
     b.write_json(Path(out_path), data, secrets)
-    if data["projects"]:
+    if data.get("bench"):
+        from runshot import bench as bn
+
+        bn.table(data["bench"], common.stdout_console())
+    elif data["projects"]:
         _print_summary(data, common.stdout_console())
     note = ""
     if data["all_shards"] is False:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -91,6 +92,42 @@ def model_options(f):
     f = click.option("--base-url", metavar="URL",
                      help="OpenAI-compatible endpoint [OPENAI_BASE_URL]; credentials in it are never shown.")(f)
     return f
+
+
+def cassette_options(f):
+    """--record DIR / --replay DIR: the model calls of a run written to a cassette, or answered from one."""
+    f = click.option("--replay", "replay", metavar="DIR",
+                     help="Answer every model request from the cassette in DIR (no endpoint); a request it lacks "
+                          "fails the run (exit 3).")(f)
+    f = click.option("--record", "record", metavar="DIR",
+                     help="Write every model request and answer to a cassette in DIR (no keys or credentials).")(f)
+    return f
+
+
+def cassette_flags(record: str | None, replay: str | None) -> None:
+    if record and replay:
+        raise UsageError("--record and --replay cannot be used together")
+
+
+@contextlib.contextmanager
+def replay_failures(models: list):
+    """Around a replayed run: a request the cassette lacked is the run's failure (exit 3), named in full, whether
+    the run stopped on it or carried on with its best iteration."""
+    from runshot.errors import ModelError
+
+    def first_miss():
+        return next((m.cassette.misses[0] for m in models if getattr(m.cassette, "misses", None)), None)
+
+    try:
+        yield
+    except ModelError:
+        miss = first_miss()
+        if miss:
+            raise ModelError(miss) from None
+        raise
+    miss = first_miss()
+    if miss:
+        raise ModelError(miss)
 
 
 def print_findings(out: Console, name: str, result, timings: bool = False) -> None:

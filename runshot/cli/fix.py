@@ -25,9 +25,10 @@ from runshot.values import Limits
 @click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
               help="Seconds for the whole run; no new iteration starts after that.")
 @common.browser_options
+@common.cassette_options
 def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_iterations, max_tokens, token_budget,
         call_timeout, deadline, retries, candidates, no_derive_checks, run_timeout, chromium, sandbox, checks,
-        strict, page_timeout, check_timeout):
+        strict, page_timeout, check_timeout, record, replay):
     """Repair the project in DIR until it passes every error-level check.
 
     In a git repository the fix goes to a new branch runshot/fix-N made from HEAD (your branch and working tree
@@ -38,24 +39,29 @@ def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_it
     from runshot.procs import terminate_as_interrupt
 
     console = common.console()
+    common.cassette_flags(record, replay)
     if candidates > 1:
         console.print("note: fix repairs one answer at a time; --candidates applies to runshot new", markup=False)
     spec = api.check_spec(Path(directory), spec_path) if spec_path else None
     registry = common.registry()
     selected = common.parse_checks(checks, registry)
 
+    models = []
+
     def started(s, the_model, where):
+        models.append(the_model)
         console.print(f"[bold]runshot fix[/bold] {where}  (model {the_model.name} at {the_model.where})")
 
     terminate_as_interrupt()
-    with ConsoleProgress(console) as progress:
+    with ConsoleProgress(console) as progress, common.replay_failures(models):
         result = api.fix(
             directory, spec, out, allow_dirty=allow_dirty, model=model, base_url=base_url, api_key=api_key,
             max_iterations=max_iterations, max_tokens=max_tokens, token_budget=token_budget, timeout=call_timeout,
             deadline=deadline, retries=retries, limits=Limits(), run_timeout=run_timeout, checks=selected,
             strict=strict, chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
             check_timeout=check_timeout, progress=progress, registry=registry, on_start=started,
-            note=lambda text: console.print(text, markup=False), status=console.status)
+            note=lambda text: console.print(text, markup=False), status=console.status, record=record,
+            replay=replay)
     common.print_outcome(console, result)
 
 

@@ -30,9 +30,10 @@ from runshot.values import STATE_DIR, Limits
 @click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
               help="Seconds for the whole run; no new iteration starts after that.")
 @common.browser_options
+@common.cassette_options
 def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline,
         retries, candidates, no_derive_checks, max_files, max_file_bytes, max_total_bytes, max_depth, run_timeout,
-        chromium, sandbox, checks, strict, page_timeout, check_timeout):
+        chromium, sandbox, checks, strict, page_timeout, check_timeout, record, replay):
     """Generate a project for SPEC (a spec file, or the prompt itself) into OUT and repair it until it passes."""
     from runshot import api
     from runshot.cli.progress import ConsoleProgress
@@ -41,11 +42,13 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
     from runshot.spec import load_spec
 
     console = common.console()
+    common.cassette_flags(record, replay)
+    models = []  # the model, once started: its cassette is checked after the run
     if from_dir:
         if resume or not spec:
             raise UsageError("runshot new --from DIR needs SPEC (the change to make) and takes no --resume")
         terminate_as_interrupt()
-        with ConsoleProgress(console) as progress:
+        with ConsoleProgress(console) as progress, common.replay_failures(models):
             result = api.fix(
                 from_dir, None, out, change=load_spec(spec), model=model, base_url=base_url, api_key=api_key,
                 max_iterations=max_iterations, max_tokens=max_tokens, token_budget=token_budget,
@@ -54,7 +57,8 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
                               max_depth=max_depth),
                 run_timeout=run_timeout, checks=common.parse_checks(checks, common.registry()), strict=strict,
                 chromium=chromium, sandbox=sandbox, page_timeout=page_timeout, check_timeout=check_timeout,
-                progress=progress, note=lambda text: console.print(text, markup=False), status=console.status)
+                progress=progress, note=lambda text: console.print(text, markup=False), status=console.status,
+                record=record, replay=replay, on_start=lambda s, the_model, where: models.append(the_model))
         common.print_outcome(console, result)
     if resume:
         if spec or out:
@@ -73,10 +77,11 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
                     max_depth=max_depth)
 
     def started(s, the_model, where):
+        models.append(the_model)
         console.print(f"[bold]runshot[/bold] {s.title!r} → {where}  (model {the_model.name} at {the_model.where})")
 
     terminate_as_interrupt()
-    with ConsoleProgress(console) as progress:
+    with ConsoleProgress(console) as progress, common.replay_failures(models):
         report = api.generate(
             the_spec, out_dir, model=model, base_url=base_url, api_key=api_key, max_iterations=max_iterations,
             max_tokens=max_tokens, token_budget=token_budget, timeout=call_timeout, deadline=deadline,
@@ -84,7 +89,7 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
             candidates=candidates, derive_checks=not no_derive_checks, chromium=chromium, sandbox=sandbox,
             page_timeout=page_timeout, check_timeout=check_timeout, resume=bool(resume), progress=progress,
             registry=registry, on_start=started, note=lambda text: console.print(text, markup=False),
-            status=console.status,
+            status=console.status, record=record, replay=replay,
         )
     for i, line in enumerate(summary_lines(report)):
         style = ("bold green" if report.passed else "bold red") if i == 0 else None
