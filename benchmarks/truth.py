@@ -51,7 +51,7 @@ FIXTURE_LABELS: dict[str, list[dict]] = {
     "bad_button_throws": [{"check": "sweep"}],
     "bad_clickable_div": [{"check": "semantics", "rule": "semantics/clickable-div"}],
     "bad_dialog_nonmodal": [{"check": "dialog"}],
-    "bad_focus_invisible": [{"check": "keyboard", "rule": "keyboard/focus-invisible", "severity": "warning"}],
+    "bad_focus_invisible": [{"check": "keyboard", "rule": "keyboard/focus-invisible"}],
     "bad_keyboard_trap": [{"check": "keyboard", "rule": "keyboard/trap"}],
     "bad_low_contrast": [{"check": "a11y", "rule": "color-contrast"}],
     "bad_missing_alt": [{"check": "a11y", "rule": "image-alt"}],

@@ -35,7 +35,7 @@ BAD = [
     ("bad_unlabeled_input", "a11y", ERROR, "'label'", "#note", None),
     ("bad_low_contrast", "a11y", ERROR, "'color-contrast'", "p", None),
     ("bad_unreachable", "keyboard", ERROR, "cannot be reached with the Tab key", "#delete", 1),
-    ("bad_focus_invisible", "keyboard", WARNING, "no visible focus indicator", "#save", 1),
+    ("bad_focus_invisible", "keyboard", ERROR, "no visible focus indicator", "#save", 1),
     ("bad_role_button_keys", "keyboard", ERROR, "not to the Enter and Space keys", "#toggle", 1),
     ("bad_keyboard_trap", "keyboard", ERROR, "Keyboard trap", "#code", None),
     ("bad_tab_blocked", "keyboard", ERROR, "Pressing Tab never moves focus", "body", 1),

@@ -8,20 +8,30 @@ state and URL) after a click and after each key; changes seen while idle are ign
 put back cheaply: Escape closes what was opened, and the page is reloaded only when that did not restore it.
 
 Native controls are judged by what the platform does: an already checked radio button does nothing on Space, a
-date or time field keeps focus while Tab walks its inner fields, and a key only counts as cancelled when a page
-handler really cancelled it.
+date or time field (and a media player's controls) keeps focus while Tab walks its inner fields, and a key only
+counts as cancelled when a page handler really cancelled it and the key had no other effect on the control.
+
+After the walk (each in a module of its own): focus visibility made certain by screenshots (keyboard_focus),
+traps a timer makes or the page documents a way out of (keyboard_trap), composite widgets whose arrow keys reach
+the parts Tab skips and pointer shortcuts beside a combobox or spinbutton (keyboard_composite).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from dataclasses import dataclass, field
 
 from runshot.rules import Rule, Rules
-from runshot.values import ERROR, WARNING, Finding, truncate
+from runshot.values import ERROR, Finding, truncate
 from runshot.validators.context import CheckContext
 from runshot.validators.domtools import budget_for, js, label
 from runshot.validators.keyboard_keys import RULES as KEY_RULES
+from runshot.validators.keyboard_composite import explore_all, shortcuts_answered
+from runshot.validators.keyboard_focus import judge_invisible
 from runshot.validators.keyboard_keys import native_activation, probe_guarded, reload
+from runshot.validators.keyboard_trap import (LATE_FOCUS, LATE_FOCUS_WAIT, RECORD_LATE_FOCUS, escape_documented,
+                                              refocus_trap)
 
 CHECK = "keyboard"
 NEEDS = "isolated"
@@ -44,8 +54,9 @@ RULES = Rules(
          "WCAG 2.1.1: a visible control Tab cannot reach (negative tabindex, skipped).", wcag=("2.1.1",)),
     Rule("keyboard/key-cancelled", ERROR,
          "WCAG 2.1.1: a page handler cancels Enter/Space on a native control.", wcag=("2.1.1",)),
-    Rule("keyboard/focus-invisible", WARNING,
-         "WCAG 2.4.7, but judged from style snapshots: a heuristic.", wcag=("2.4.7",), act=("oj04fd",)),
+    Rule("keyboard/focus-invisible", ERROR,
+         "WCAG 2.4.7: focusing the control with Tab changes not one pixel of the page (less certain cases are "
+         "findings for review).", wcag=("2.4.7",), act=("oj04fd",)),
 ) + KEY_RULES
 
 _SNAP = r"""
@@ -64,7 +75,7 @@ const SNAP = (el) => {
 };
 """
 
-_COLLECT = _SNAP + r"""
+_COLLECT = _SNAP + RECORD_LATE_FOCUS + r"""
 try {
   const sheet = new CSSStyleSheet();
   sheet.replaceSync('*,*::before,*::after{transition-duration:0s!important;transition-delay:0s!important}');
@@ -78,7 +89,29 @@ const ROLES = ['button', 'link', 'checkbox', 'radio', 'switch', 'tab', 'menuitem
   'option', 'treeitem', 'slider', 'spinbutton', 'textbox', 'combobox', 'searchbox', 'gridcell'];
 const COMPOSITE = '[role=tablist],[role=menu],[role=menubar],[role=listbox],[role=tree],[role=treegrid],[role=grid],[role=radiogroup],[role=toolbar]';
 const SEL = 'button,a[href],input:not([type=hidden]),select,textarea,summary,[tabindex],[contenteditable]:not([contenteditable=false]),'
-  + ROLES.map((r) => '[role=' + r + ']').join(',');
+  + 'audio[controls],video[controls],' + ROLES.map((r) => '[role=' + r + ']').join(',');
+// A button Tab skips may be a pointer shortcut for a key of the widget beside it or named in its aria-controls
+// (a combobox's open button: Alt+Down; a spinbutton's -/+: Down/Up). Its partner widget's selector, or ''.
+const PARTNER = '[role=combobox],[role=spinbutton],[role=slider],input[type=number],input[type=range],select';
+const partnerOf = (el) => {
+  if (el.tabIndex >= 0 || !(el.localName === 'button' || el.getAttribute('role') === 'button'
+      || (el.localName === 'input' && ['button', 'image'].includes(el.type)))) return '';
+  for (const id of (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean)) {
+    const t = document.getElementById(id);
+    if (!t) continue;
+    if (t.matches(PARTNER)) return RS.sel(t);
+    const owner = Array.from(document.querySelectorAll('[role=combobox]')).find((c) => c !== el
+      && ['aria-controls', 'aria-owns'].some((a) => (c.getAttribute(a) || '').split(/\s+/).includes(id)));
+    if (owner) return RS.sel(owner);
+  }
+  let p = el.parentElement;
+  for (let up = 0; up < 2 && p && p !== document.body; up++, p = p.parentElement) {
+    const near = p.querySelectorAll(PARTNER);
+    if (near.length === 1) return RS.sel(near[0]);
+    if (near.length > 1) break;
+  }
+  return '';
+};
 const NATIVE = (el) => el.matches('button,a[href],input,select,textarea,summary,[contenteditable]:not([contenteditable=false])');
 const list = [];
 const out = [];
@@ -101,6 +134,8 @@ for (const el of scope.querySelectorAll(SEL)) {
   d.type = String(el.type || '').toLowerCase();
   d.custom = !native && ROLES.includes(role);
   d.controls = !!(el.localName === 'video' || el.localName === 'audio') && el.controls;
+  d.partner = partnerOf(el);
+  d.groupRole = comp ? (comp.getAttribute('role') || '').trim().split(/\s+/)[0] : '';
   d.snap = SNAP(el);
   list.push(el);
   out.push(d);
@@ -201,95 +236,22 @@ def _capped(items: list, make) -> list[Finding]:
     return out
 
 
-async def check_keyboard(ctx: CheckContext) -> list[Finding]:
-    budget = budget_for(ctx)
-    findings: list[Finding] = []
-    async with ctx.open_session() as s:
-        page = s.page
-        collected = await ctx.within(page.evaluate(js(_COLLECT)), "listing keyboard controls")
-        items: list[dict] = collected["items"]
-        if not items:
-            return []
-        steps, completed = await _tab_walk(ctx, page, items, budget)
-        reached = {st["idx"] for st in steps if st["idx"] >= 0}
-        dead_keys = await native_activation(ctx, page, [items[i] for i in sorted(reached)], budget)
-        probes = [items[i] for i in sorted(reached) if items[i]["custom"]][:MAX_PROBES]
-        results = []
-        if probes and not budget.spent:
-            await reload(ctx, page)  # the walk and the key tries above left focus and guards behind
-            for item in probes:
-                if budget.spent:
-                    break
-                results.append(await probe_guarded(ctx, s, item))
-    ctx.info["keyboard_probes"] = len(results)
+@dataclass
+class Seen:
+    """What the keyboard check saw beyond the Tab walk."""
 
-    # A composite widget (tabs, listbox, grid, radio group) is one tab stop: reaching one part reaches it.
-    reached_groups = {items[i]["group"] for i in reached if items[i]["group"]} | {items[i]["sel"] for i in reached}
-    trap = None if completed else _trap(steps, items)
-    if trap and all(st.get("inModal") for st in trap[0]):
-        trap = None  # an open modal dialog keeps focus on purpose
+    trap: tuple[list[dict], str] | None = None  # (trapped elements, how: "stuck", "cycle", "refocus")
+    escape_keys: list[str] = field(default_factory=list)  # keys the page says leave the trap (which did not)
+    invisible: list[tuple[dict, bool]] = field(default_factory=list)  # (control, certain)
+    dead_keys: list = field(default_factory=list)
+    composites: dict = field(default_factory=dict)
+    shortcuts: dict = field(default_factory=dict)
+    results: list = field(default_factory=list)
 
-    unreachable = []
-    behind_trap = []
-    for item in items:
-        if item["index"] in reached or (item["group"] and item["group"] in reached_groups):
-            continue
-        if item["tabIndex"] < 0:
-            unreachable.append(item)  # its own cause, whatever else happens
-        elif trap:
-            behind_trap.append(item)  # one cause: the trap; reported as part of it
-        elif completed:
-            unreachable.append(item)
 
-    if trap:
-        elems, stuck = trap
-        descs = [items[st["idx"]] if st["idx"] >= 0 else (st["d"] or {}) for st in elems]
-        where = descs[0].get("sel", "")
-        if stuck:
-            msg = f"Keyboard trap: pressing Tab leaves focus stuck on {label(descs[0])}"
-        else:
-            msg = "Keyboard trap: Tab keeps cycling through " + ", ".join(label(d) for d in descs[:4]) + \
-                  " and never reaches the rest of the page"
-        if behind_trap:
-            n = len(behind_trap)
-            names = ", ".join(label(d) for d in behind_trap[:3]) + (", …" if n > 3 else "")
-            msg += f"; {n} later control{'s' if n > 1 else ''} could not be reached because of it ({names})"
-        findings.append(RULES["keyboard/trap"].finding(
-            msg, where=where, hint="Do not cancel or redirect Tab outside an open modal dialog; let focus move on.",
-            evidence=truncate(descs[0].get("html", ""), 300)))
-
-    if steps and all(st["body"] for st in steps) and any(item["tabIndex"] >= 0 for item in items):
-        findings.append(RULES["keyboard/tab-blocked"].finding(
-            f"Pressing Tab never moves focus to any control ({len(steps)} presses tried)", where="body",
-            hint="Do not cancel Tab in a keydown handler (call preventDefault only for the keys you use).",
-            evidence=truncate(items[0].get("html", ""), 300)))
-        unreachable = [item for item in unreachable if item["tabIndex"] < 0]
-
-    def unreach(item: dict) -> Finding:
-        if item["tabIndex"] < 0 and item.get("tabindex") is not None:
-            why = f'it has tabindex="{item["tabindex"]}"'
-            hint = 'Remove the negative tabindex (or use tabindex="0") so Tab reaches it.'
-        elif item["tabIndex"] < 0:
-            why = "it is not focusable"
-            hint = 'Use a native <button>/<a href>, or add tabindex="0" to the custom control.'
-        else:
-            why = "Tab skips it"
-            hint = "Do not intercept Tab; keep the control in the normal tab order."
-        return RULES["keyboard/unreachable"].finding(
-            f"{label(item)} cannot be reached with the Tab key: {why}", where=item["sel"], hint=hint,
-            evidence=truncate(item.get("html", ""), 300))
-
-    findings += _capped(unreachable, unreach)
-
-    findings += _capped(dead_keys, lambda pair: RULES["keyboard/key-cancelled"].finding(
-        f"{label(pair[0])} does not respond to the {' and '.join(pair[1])} key"
-        f"{'s' if len(pair[1]) > 1 else ''}: a keydown handler cancels it",
-        where=pair[0]["sel"],
-        hint="Call preventDefault() only for the keys your handler uses, and not while focus is on a button, "
-        "link or form field.",
-        evidence=truncate(pair[0].get("html", ""), 300)))
-
-    invisible = []
+def _invisible_candidates(steps: list[dict], items: list[dict]) -> list[dict]:
+    """Controls reached with Tab whose styles (and their neighbours') did not change when focused."""
+    out = []
     checked = set()
     for st in steps:
         i = st["idx"]
@@ -297,11 +259,178 @@ async def check_keyboard(ctx: CheckContext) -> list[Finding]:
             continue
         checked.add(i)
         if st["snap"] and st["snap"] == items[i]["snap"]:
-            invisible.append(items[i])
-    findings += _capped(invisible, lambda item: RULES["keyboard/focus-invisible"].finding(
-        f"{label(item)} shows no visible focus indicator when reached with Tab", where=item["sel"],
-        hint="Do not remove the outline without a replacement: add a :focus-visible style (outline or box-shadow).",
-        evidence=truncate(item.get("html", ""), 300)))
+            out.append(items[i])
+    return out
 
-    findings += [f for f in results if isinstance(f, Finding)]
+
+async def _judge_trap(ctx: CheckContext, page, steps: list[dict], items: list[dict], completed: bool,
+                      late: list[str], budget) -> tuple[tuple[list[dict], str] | None, list[str]]:
+    """The trap the page really has, if any (a documented, working way out clears it), and the documented keys."""
+    trap = None
+    found = None if completed else _trap(steps, items)
+    if found and not all(st.get("inModal") for st in found[0]):  # an open modal dialog keeps focus on purpose
+        elems, stuck = found
+        descs = [items[st["idx"]] if st["idx"] >= 0 else (st["d"] or {}) for st in elems]
+        trap = (descs, "stuck" if stuck else "cycle")
+    refocus = await refocus_trap(ctx, page, late, budget, reload)
+    if refocus:
+        by_sel = {item["sel"]: item for item in items}
+        trap = ([by_sel.get(refocus, {"sel": refocus, "tag": "element"})], "refocus")
+    if not trap:
+        return None, []
+    keys, escaped = await escape_documented(ctx, page, trap[0])
+    return (None if escaped else trap), keys
+
+
+async def _probe(ctx: CheckContext, session, items: list[dict], steps: list[dict], completed: bool,
+                 budget) -> Seen:
+    """Everything tried after the Tab walk, in an order that keeps each try from disturbing the next."""
+    page = session.page
+    reached = {st["idx"] for st in steps if st["idx"] >= 0}
+    seen = Seen()
+    await asyncio.sleep(LATE_FOCUS_WAIT)  # a focus a timer gives back after the last Tab press comes in this time
+    late = await ctx.within(page.evaluate(LATE_FOCUS), "reading late focus changes")
+    seen.invisible = await judge_invisible(ctx, page, _invisible_candidates(steps, items), budget)
+    seen.trap, seen.escape_keys = await _judge_trap(ctx, page, steps, items, completed, late, budget)
+    seen.dead_keys = await native_activation(ctx, page, [items[i] for i in sorted(reached)], budget)
+    seen.composites = await explore_all(ctx, page, items, reached, budget)
+    seen.shortcuts = await shortcuts_answered(ctx, page, items, reached, budget)
+    probes = [items[i] for i in sorted(reached) if items[i]["custom"]][:MAX_PROBES]
+    if probes and not budget.spent:
+        await reload(ctx, page)  # the walk and the key tries above left focus and guards behind
+        for item in probes:
+            if budget.spent:
+                break
+            seen.results.append(await probe_guarded(ctx, session, item))
+    return seen
+
+
+async def check_keyboard(ctx: CheckContext) -> list[Finding]:
+    budget = budget_for(ctx)
+    async with ctx.open_session() as s:
+        page = s.page
+        collected = await ctx.within(page.evaluate(js(_COLLECT)), "listing keyboard controls")
+        items: list[dict] = collected["items"]
+        if not items:
+            return []
+        steps, completed = await _tab_walk(ctx, page, items, budget)
+        seen = await _probe(ctx, s, items, steps, completed, budget)
+    ctx.info["keyboard_probes"] = len(seen.results)
+    return _report(items, steps, completed, seen)
+
+
+def _unreachable_why(item: dict, seen: Seen, reached_groups: set) -> tuple[str, bool] | None:
+    """Why Tab and the widget's own keys cannot reach a control (and whether only a person can tell); None when
+    they can."""
+    group = item.get("group") or ""
+    if group.startswith("radio:") and group in reached_groups:
+        return None  # native radio buttons: arrow keys move within the group
+    comp = seen.composites.get(group)
+    if group and not group.startswith("radio:") and group in reached_groups:
+        if comp is None or not comp.explored or comp.moved or item["index"] in comp.reached:
+            return None  # its composite's keys move within it (or could not be tried: no verdict)
+        role = item.get("groupRole") or "composite"
+        if comp.mutated:
+            return f"Tab skips it, and the arrow keys change its {role} but never move focus to it", True
+        return f"Tab skips it, and the arrow keys (and Home/End) do nothing in its {role}", False
+    partner = item.get("partner") or ""
+    if partner in seen.shortcuts:
+        if seen.shortcuts[partner]:
+            return None  # a pointer shortcut for a key the widget beside it answers
+        return f"it is a pointer shortcut for {partner}, which did not answer the key that does the same", True
+    return "", False
+
+
+def _report(items: list[dict], steps: list[dict], completed: bool, seen: Seen) -> list[Finding]:
+    findings: list[Finding] = []
+    reached = {st["idx"] for st in steps if st["idx"] >= 0}
+    reached_groups = {items[i]["group"] for i in reached if items[i]["group"]} | {items[i]["sel"] for i in reached}
+    unreachable: list[tuple[dict, str, bool]] = []
+    behind_trap = []
+    for item in items:
+        if item["index"] in reached:
+            continue
+        verdict = _unreachable_why(item, seen, reached_groups)
+        if verdict is None:
+            continue
+        why, review = verdict
+        if item["tabIndex"] < 0 or why:
+            unreachable.append((item, why, review))  # its own cause, whatever else happens
+        elif seen.trap:
+            behind_trap.append(item)  # one cause: the trap; reported as part of it
+        elif completed:
+            unreachable.append((item, why, review))
+
+    if seen.trap:
+        findings.append(_trap_finding(seen.trap, behind_trap, seen.escape_keys))
+
+    if steps and all(st["body"] for st in steps) and any(item["tabIndex"] >= 0 for item in items):
+        findings.append(RULES["keyboard/tab-blocked"].finding(
+            f"Pressing Tab never moves focus to any control ({len(steps)} presses tried)", where="body",
+            hint="Do not cancel Tab in a keydown handler (call preventDefault only for the keys you use).",
+            evidence=truncate(items[0].get("html", ""), 300)))
+        unreachable = [u for u in unreachable if u[0]["tabIndex"] < 0]
+
+    findings += _capped(unreachable, _unreachable_finding)
+    findings += _capped(seen.dead_keys, lambda pair: RULES["keyboard/key-cancelled"].finding(
+        f"{label(pair[0])} does not respond to the {' and '.join(pair[1])} key"
+        f"{'s' if len(pair[1]) > 1 else ''}: a keydown handler cancels it and nothing else happens",
+        where=pair[0]["sel"],
+        hint="Call preventDefault() only for the keys your handler uses, and not while focus is on a button, "
+        "link or form field.",
+        evidence=truncate(pair[0].get("html", ""), 300)))
+    findings += _capped(seen.invisible, _invisible_finding)
+    findings += [f for f in seen.results if isinstance(f, Finding)]
     return findings
+
+
+def _trap_finding(trap: tuple[list[dict], str], behind: list[dict], keys: list[str]) -> Finding:
+    descs, how = trap
+    if how == "stuck":
+        msg = f"Keyboard trap: pressing Tab leaves focus stuck on {label(descs[0])}"
+    elif how == "refocus":
+        msg = f"Keyboard trap: Tab moves focus away from {label(descs[0])}, but the page puts it back a moment later"
+    else:
+        msg = "Keyboard trap: Tab keeps cycling through " + ", ".join(label(d) for d in descs[:4]) + \
+              " and never reaches the rest of the page"
+    if keys:
+        msg += f"; the page says to press {' or '.join(keys)} to leave, but that does not let focus move on"
+    if behind:
+        n = len(behind)
+        names = ", ".join(label(d) for d in behind[:3]) + (", …" if n > 3 else "")
+        msg += f"; {n} later control{'s' if n > 1 else ''} could not be reached because of it ({names})"
+    return RULES["keyboard/trap"].finding(
+        msg, where=descs[0].get("sel", ""),
+        hint="Do not cancel or redirect Tab outside an open modal dialog; let focus move on (or tell the user which "
+        "key leaves, and make that key work).",
+        evidence=truncate(descs[0].get("html", ""), 300))
+
+
+def _unreachable_finding(entry: tuple[dict, str, bool]) -> Finding:
+    item, why, review = entry
+    if why:
+        hint = ("Move focus within the widget with the arrow keys (roving tabindex or aria-activedescendant), "
+                "as the WAI-ARIA Authoring Practices describe.")
+    elif item["tabIndex"] < 0 and item.get("tabindex") is not None:
+        why = f'it has tabindex="{item["tabindex"]}"'
+        hint = 'Remove the negative tabindex (or use tabindex="0") so Tab reaches it.'
+    elif item["tabIndex"] < 0:
+        why = "it is not focusable"
+        hint = 'Use a native <button>/<a href>, or add tabindex="0" to the custom control.'
+    else:
+        why = "Tab skips it"
+        hint = "Do not intercept Tab; keep the control in the normal tab order."
+    means = "the keyboard" if entry[1] else "the Tab key"
+    return RULES["keyboard/unreachable"].finding(
+        f"{label(item)} cannot be reached with {means}: {why}", where=item["sel"], hint=hint,
+        evidence=truncate(item.get("html", ""), 300), review=review)
+
+
+def _invisible_finding(entry: tuple[dict, bool]) -> Finding:
+    item, certain = entry
+    how = "not one pixel changes when it is focused" if certain else \
+        "its styles (and its neighbours') do not change when it is focused; check it by eye"
+    return RULES["keyboard/focus-invisible"].finding(
+        f"{label(item)} shows no visible focus indicator when reached with Tab: {how}", where=item["sel"],
+        hint="Do not remove the outline without a replacement: add a :focus-visible style (outline or box-shadow).",
+        evidence=truncate(item.get("html", ""), 300), review=not certain)

@@ -7,6 +7,8 @@ back cheaply: Escape closes what a try opened, and the page is reloaded only whe
 
 from __future__ import annotations
 
+from importlib import resources
+
 from playwright.async_api import Error as PlaywrightError
 
 from runshot.rules import Rule, Rules
@@ -235,40 +237,22 @@ def native_keys(item: dict) -> tuple[str, ...]:
 
 # While armed, a click on the target is recorded and stopped before the page's own handlers see it, and any
 # cancelled key event (preventDefault, returnValue = false, `return false` from an on-handler) is recorded.
-_ARM = r"""
-if (!window.__runshotGuard) {
-  window.__runshotGuard = true;
-  window.addEventListener('click', (e) => {
-    const t = window.__runshotTarget;
-    if (t && (e.target === t || t.contains(e.target))) {
-      window.__runshotHit = true;
-      e.stopImmediatePropagation();
-      e.preventDefault();
-    }
-  }, true);
-  const cancel = Event.prototype.preventDefault;
-  Event.prototype.preventDefault = function () {
-    if (window.__runshotTarget && String(this.type).startsWith('key')) window.__runshotCancelled = true;
-    return cancel.call(this);
-  };
-  for (const type of ['keydown', 'keypress', 'keyup']) {
-    window.addEventListener(type, (e) => { if (e.defaultPrevented && window.__runshotTarget) window.__runshotCancelled = true; });
-  }
-}
-const el = document.querySelector(arg);
-window.__runshotTarget = el;
-window.__runshotHit = false;
-window.__runshotCancelled = false;
-if (!el) return 'gone';
-// What the platform does not activate is not a page's fault: a checked radio, a disabled control.
-if (el.matches(':disabled') || (el.localName === 'input' && el.type === 'radio' && el.checked)) return 'skip';
-el.focus();
-return RS.active() === el ? 'ok' : 'gone';
-"""
+_ARM = resources.files("runshot.validators").joinpath("page_scripts", "keyboard_arm.js").read_text(
+    encoding="utf-8")
+
+_READ = r"""() => {
+  const e = window.__runshotEffect;
+  let a = document.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  const effect = !!e && (e.changed || a !== e.el || location.href !== e.url);
+  if (e) { e.stop(); window.__runshotEffect = null; }
+  return [window.__runshotHit === true, window.__runshotCancelled === true, effect];
+}"""
 
 
 async def native_activation(ctx: CheckContext, page, reached: list[dict], budget) -> list[tuple[dict, list[str]]]:
-    """Native buttons, links and checkboxes whose activation by key a page handler cancels."""
+    """Native buttons, links and checkboxes whose activation by key a page handler cancels, with no other
+    effect: a key whose handler opens a menu itself (and cancels the click) does what the key is for."""
     out = []
     tried = 0
     for item in reached:
@@ -278,13 +262,15 @@ async def native_activation(ctx: CheckContext, page, reached: list[dict], budget
         tried += 1
         dead = []
         for key in keys:
+            base = await snapshot(ctx, page)
             if await ctx.within(page.evaluate(js(_ARM), item["sel"]), "focusing a control") != "ok":
                 break
             await ctx.within(page.keyboard.press(key), f"pressing {key}")
-            hit, cancelled = await ctx.within(
-                page.evaluate("() => [window.__runshotHit === true, window.__runshotCancelled === true]"),
-                "reading the activation")
-            if not hit and cancelled:
+            hit, cancelled, effect = await ctx.within(page.evaluate(_READ), "reading the activation")
+            if effect and not hit:
+                await ctx.within(page.evaluate("() => { window.__runshotTarget = null; }"), "disarming")
+                await restore(ctx, page, base, {"key"})
+            elif not hit and cancelled:
                 dead.append(key)
         if dead:
             out.append((item, dead))
