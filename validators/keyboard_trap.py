@@ -177,10 +177,6 @@ async def _read_keys(ctx: CheckContext, page, sel: str) -> list[str]:
     except PlaywrightError:
         return []
     return documented_keys(text or "")
-    for key in keys:
-        if await _leaves_with(ctx, page, trapped, key):
-            return keys, True
-    return keys, False
 
 
 async def _leaves_with(ctx: CheckContext, page, trapped: list[str], key: str) -> bool:
