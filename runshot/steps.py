@@ -11,6 +11,7 @@ from runshot.errors import ModelError, RunshotError
 from runshot.generator.client import Completion
 from runshot.generator.edits import apply_edits, parse_answer
 from runshot.generator.feedback import for_prompt
+from runshot.generator.formatfindings import broken_off
 from runshot.generator.prompts import generation_messages, repair_messages
 from runshot.generator.safepaths import vet_deleted, vet_files, write_files
 from runshot.report import Iteration, pick_best, write_json
@@ -82,11 +83,13 @@ def parse_and_vet(completion: Completion, base_files: Files, limits: Limits, all
             "closed were dropped",
             hint="answer with fewer, shorter files, or only the files that change", rule="format/cut-off"))
     if completion.finish_reason == "repeat":
+        what = f" ({completion.problem})" if completion.problem else ""
         findings.append(Finding(
             "format", ERROR,
-            "the answer was stopped because it started repeating itself (a file sent again, or the same line "
-            "over and over); what came before was kept",
+            f"the answer was stopped because it started repeating itself{what}; what came before was kept",
             hint="send each file once and stop when every file is written", rule="format/repeating"))
+    if completion.finish_reason == "cut":
+        findings.append(broken_off(completion.text, completion.problem or "the stream broke off"))
     files = dict(parsed.files)
     if answer.edits:
         edited, edit_findings = apply_edits(answer.edits, {**base_files, **files})
@@ -195,8 +198,11 @@ def advance(run: Run, it: Iteration) -> None:
         state.repeats, state.previous_errors = 0, None
         return
     state.next_kind = "retry" if repeated else "repair"
-    state.temperature = options.retry_temperature if repeated else None
-    state.seed = it.number if repeated else None
+    # An answer that looped is asked for again hotter; one that broke off, with another seed.
+    looped = any(f.rule == "format/repeating" for f in it.findings)
+    broke = looped or any(f.rule == "format/broken-off" for f in it.findings)
+    state.temperature = options.retry_temperature if repeated or looped else None
+    state.seed = it.number if repeated or broke else None
     if repeated:
         run.progress.note(f"iteration {it.number} repeated the previous errors: retrying at temperature "
                           f"{options.retry_temperature:g}")
