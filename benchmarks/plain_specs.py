@@ -4,8 +4,10 @@
 
 Each spec runs as `runshot new SPEC -o OUT/NAME NEW_ARGS...` (no endpoint flags: the embedded model unless the
 environment or config names another). Per run it prints the exit code, wall seconds, tokens (all model calls, the
-derived checks' included), iterations, and whether the run kept within --limit seconds; a run past the limit gets
-SIGTERM (runshot stops its children and keeps what it finished). A JSON summary is written to OUT/summary.json.
+derived checks' included), iterations, answers judged as cut or looping, the machine's load average while it ran
+(the local model shares the CPU with whatever else runs), and whether the run kept within --limit seconds; a run
+past the limit gets SIGTERM (runshot stops its children and keeps what it finished). A JSON summary is written to
+OUT/summary.json.
 The bar: exit 0 or 1 (never 2 or 3) within the limit.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -38,7 +41,9 @@ def run_one(spec: Path, out: Path, new_args: list[str], limit: float) -> dict:
                 proc.kill()
                 code = proc.wait()
     seconds = time.monotonic() - started
+    load = os.getloadavg()[2 if seconds > 600 else 1]  # the 15- or 5-minute average, as long as the run
     row = {"spec": spec.stem, "exit": code, "seconds": round(seconds, 1), "within_limit": seconds <= limit,
+           "load": round(load, 1),
            "tokens": None, "completion_tokens": None, "iterations": None, "passed": None, "stopped_because": ""}
     report_path = out / ".runshot" / "report.json"
     if report_path.exists():
@@ -74,14 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="plain-specs-"))
     out.mkdir(parents=True, exist_ok=True)
     print(f"{len(specs)} spec(s) → {out}; runshot new … {' '.join(args.new_args)}", flush=True)
-    print(f"{'spec':<14} {'exit':>4} {'seconds':>8} {'tokens':>7} {'compl.':>7} {'iters':>5} {'cut':>4}  stopped because",
-          flush=True)
+    print(f"{'spec':<14} {'exit':>4} {'seconds':>8} {'tokens':>7} {'compl.':>7} {'iters':>5} {'cut':>4} {'load':>5}  "
+          "stopped because", flush=True)
     rows = []
     for spec in specs:
         row = run_one(spec, out / spec.stem, args.new_args, args.limit)
         rows.append(row)
         print(f"{row['spec']:<14} {row['exit']:>4} {row['seconds']:>8.1f} {row['tokens'] or '-':>7} "
-              f"{row['completion_tokens'] or '-':>7} {row['iterations'] or '-':>5} {row.get('cut', '-'):>4}  "
+              f"{row['completion_tokens'] or '-':>7} {row['iterations'] or '-':>5} {row.get('cut', '-'):>4} "
+              f"{row['load']:>5}  "
               f"{row['stopped_because']}", flush=True)
         (out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     good = [r for r in rows if r["exit"] in (0, 1) and r["within_limit"]]
