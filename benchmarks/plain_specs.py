@@ -66,13 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--specs", type=Path, default=HERE / "plain_specs", help="folder of *.md specs")
     parser.add_argument("--out", type=Path, default=None, help="where the projects go (default: a temporary folder)")
     parser.add_argument("--limit", type=float, default=600.0, help="seconds a run may take (default 600)")
-    parser.add_argument("--only", default="", help="comma-separated spec names to run (default: all)")
+    parser.add_argument("--only", default="", help="comma-separated spec names to run, in this order (default: all)")
     parser.add_argument("new_args", nargs="*", help="extra arguments for `runshot new` (after --)")
     args = parser.parse_args(argv)
     specs = sorted(args.specs.glob("*.md"))
-    if args.only:
-        wanted = set(args.only.split(","))
-        specs = [s for s in specs if s.stem in wanted]
+    if args.only:  # in the order given
+        by_name = {s.stem: s for s in specs}
+        specs = [by_name[name] for name in args.only.split(",") if name in by_name]
     if not specs:
         print(f"no specs in {args.specs}", file=sys.stderr)
         return 2

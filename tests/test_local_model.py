@@ -455,3 +455,13 @@ def test_a_stopped_server_is_no_longer_found_by_its_url(tmp_path):
         url = server.base_url
         assert serving(url) is server and serving(url + "/") is server
     assert serving(url) is None
+
+
+def test_threads_are_the_cores_not_already_busy():
+    from runshot.generator.localserver import default_threads
+
+    cores = len(os.sched_getaffinity(0))
+    assert default_threads(load=0.0) == cores
+    assert default_threads(load=cores + 20.0) == 1  # a crowded machine: one thread, never zero
+    if cores >= 2:
+        assert default_threads(load=1.0) == cores - 1
