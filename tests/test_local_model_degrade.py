@@ -53,13 +53,11 @@ def test_an_abandoned_answer_stops_generating(model_path, tmp_path):
         before = cpu_seconds(server.pid)
         time.sleep(5)
         idle = cpu_seconds(server.pid) - before
-        log = (tmp_path / "local-server.log").read_text(errors="replace")
         # the next request is answered at once, not after 1500 tokens of the abandoned one
         started = time.monotonic()
         client.chat.completions.create(model=server.model_name, max_tokens=4,
                                        messages=[{"role": "user", "content": "Say OK."}])
         waited = time.monotonic() - started
-    assert "Disconnected from client" in log
     assert idle < 1.0, f"the server kept computing after the client left ({idle:.1f} CPU s in 5 s)"
     assert waited < 60
 
