@@ -70,8 +70,8 @@ def test_answers_too_short_for_any_app_give_judged_iterations_not_exit_3(model_p
     with local.LocalServer(model_path, log_dir=tmp_path, n_ctx=2048) as server:
         report = runshot.generate(
             "A page with a heading Hello and a button labelled Greet that shows 'Hi!' in a status region.",
-            tmp_path / "out", model=server.model_name, base_url=server.base_url, max_tokens=60, max_iterations=2, timeout=600,
-            checks=["runtime"], derive_checks=False)
+            tmp_path / "out", model=server.model_name, base_url=server.base_url, max_tokens=60, max_iterations=2,
+            timeout=600, checks=["runtime"], derive_checks=False)
     assert report.iterations and (report.passed or len(report.iterations) == 2)  # a further attempt, no exit 3
     first = report.iterations[0]
     assert first.passed or any(f.check == "format" for f in first.findings)
