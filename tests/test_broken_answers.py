@@ -39,6 +39,7 @@ document.getElementById('inc').addEventListener('click', () => {
 });
 """
 WHOLE = f"### index.html\n```html\n{HTML}```\n\n### app.js\n```js\n{JS}```\n"
+KEY = "sk-test-broken-answers-0123456789"
 CHUNK = 4  # characters per streamed chunk (FakeOpenAI's default)
 CUT_AT = (WHOLE.index("### app.js") + 40) // CHUNK  # inside app.js's block: index.html arrived whole
 
@@ -51,7 +52,7 @@ def run_new(fake: FakeOpenAI, tmp_path: Path, *extra: str) -> tuple[subprocess.C
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "runshot", "new", str(spec), "-o", str(out), "--base-url", fake.base_url,
-         "--model", "scripted", "--api-key", "sk-test-broken-answers-0123456789", "--checks", "runtime,acceptance", "--retries", "2", *extra],
+         "--model", "scripted", "--api-key", KEY, "--checks", "runtime,acceptance", "--retries", "2", *extra],
         capture_output=True, text=True, timeout=240, env=env)
     seconds = time.monotonic() - started
     report = json.loads((out / ".runshot" / "report.json").read_text())
