@@ -276,7 +276,7 @@ def write_transcript(state_dir: Path, name: str, messages: list[dict], completio
         "attempts": completion.attempts,
         "continuations": completion.continuations,
         "seconds": round(completion.seconds, 3),
-    } | extra
+    } | ({"problem": completion.problem} if completion.problem else {}) | extra
     write_json(state_dir / "transcript" / f"{name}.json", data)
 
 

@@ -84,6 +84,8 @@ def test_an_answer_cut_mid_stream_is_judged_and_the_loop_goes_on(fake_openai, tm
         assert "broke" in finding["message"]
     assert any(f["check"] == "request" for f in first["findings"])  # the missing app.js, as the browser saw it
     assert second["passed"] and report["best_iteration"] == 2
+    transcript = json.loads((tmp_path / "out" / ".runshot" / "transcript" / "iteration-1.json").read_text())
+    assert transcript["finish_reason"] == "cut" and transcript["problem"] and "### app.js" in transcript["response"]
     # One request per iteration: the cut answer was not asked for again as if the endpoint had failed; the next
     # attempt is re-seeded and its prompt says what was cut.
     requests = fake_openai.chat_requests
