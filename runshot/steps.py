@@ -198,9 +198,9 @@ def advance(run: Run, it: Iteration) -> None:
         state.repeats, state.previous_errors = 0, None
         return
     state.next_kind = "retry" if repeated else "repair"
-    # An answer that looped is asked for again hotter; one that broke off, with another seed.
+    # An answer that looped is asked for again hotter; one that broke off or filled its room, with another seed.
     looped = any(f.rule == "format/repeating" for f in it.findings)
-    broke = looped or any(f.rule == "format/broken-off" for f in it.findings)
+    broke = looped or any(f.rule in ("format/broken-off", "format/cut-off") for f in it.findings)
     state.temperature = options.retry_temperature if repeated or looped else None
     state.seed = it.number if repeated or broke else None
     if repeated:

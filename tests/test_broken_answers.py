@@ -113,6 +113,17 @@ def test_an_answer_cut_before_any_file_is_a_judged_iteration_too(fake_openai, tm
     assert first["commit"] is None and broken_off(first) and report["iterations"][1]["passed"]
 
 
+def test_an_answer_that_loops_is_judged_and_asked_for_again_hotter(fake_openai, tmp_path):
+    looping = WHOLE.replace("let n = 0;\n", "let n = 0;\n" + "n = 0;\n" * 200)
+    fake_openai.script(looping, WHOLE)
+    proc, report, _ = run_new(fake_openai, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    first = report["iterations"][0]
+    assert any(f["rule"] == "format/repeating" and "the same line" in f["message"] for f in first["findings"])
+    second = fake_openai.chat_requests[1].body
+    assert second["temperature"] == 0.9 and second["seed"] == 1
+
+
 def test_an_endpoint_that_never_answers_is_still_exit_3(fake_openai, tmp_path):
     fake_openai.script(*[Reply(WHOLE, drop_after_chunks=0, finish_reason=None)] * 3)
     proc, report, _ = run_new(fake_openai, tmp_path)
