@@ -1,7 +1,9 @@
 """Reading one chat-completion answer off the wire: a plain JSON body or a stream of server-sent events.
 
 Whatever is not a complete chat completion raises `Retry` (worth another attempt): a body that is not JSON or too
-large, an error inside a 200, a stream that ends before its finish_reason. A streamed answer that starts repeating
+large, an error inside a 200, a stream that ends before its finish_reason with nothing of the answer in it. A stream
+that breaks off after the answer began keeps what arrived, with finish_reason "cut" and `problem` saying why: the
+model's answer, however degenerate, is judged rather than asked for again. A streamed answer that starts repeating
 itself is cut where the repetition began (see RepeatGuard), with finish_reason "repeat".
 """
 
@@ -26,6 +28,11 @@ class Answer:
     refusal: str
     finish_reason: str
     usage: Usage | None
+    problem: str = ""  # finish_reason "cut": how the stream broke off
+    tokens: int = 0  # streamed chunks that brought text
+
+
+CUT = "cut"  # finish_reason of an answer whose stream broke off after it began
 
 
 class Retry(Exception):
@@ -39,26 +46,49 @@ class Retry(Exception):
         self.unreachable = unreachable
 
 
+class StreamBroke(Exception):
+    """Raised by a stream's chunk iterator when the stream broke off (connection lost, stalled, deadline)."""
+
+
 def read_stream(chunks: Iterator[bytes], on_token: Callable[[], None]) -> Answer:
-    """The answer carried by a stream of chat chunks; on_token() is called for each chunk that brought text."""
+    """The answer carried by a stream of chat chunks; on_token() is called for each chunk that brought text.
+
+    `chunks` may raise StreamBroke: with part of the answer already in, that part is the answer (finish_reason
+    "cut"); before that, it is a Retry.
+    """
     content: list[str] = []
     refusal: list[str] = []
     finish: str | None = None
     usage: Usage | None = None
     done = False
+    tokens = 0
     guard = RepeatGuard()
-    for data in sse_data(chunks):
+
+    def broken(problem: str) -> Answer:
+        if not content and not refusal:
+            raise Retry(problem)
+        log.info("the stream broke off after %d chunks of the answer (%s); keeping what arrived", tokens, problem)
+        return Answer("".join(content), "".join(refusal), CUT, usage, problem, tokens)
+
+    events = sse_data(chunks)
+    while True:
+        try:
+            data = next(events)
+        except StopIteration:
+            break
+        except StreamBroke as exc:
+            return broken(str(exc))
         if data.strip() == "[DONE]":
             done = True
             break
         try:
             event = json.loads(data)
         except ValueError:
-            raise Retry(f"the stream carried something that is not JSON: {one_line(data, 80)!r}") from None
+            return broken(f"the stream carried something that is not JSON: {one_line(data, 80)!r}")
         if not isinstance(event, dict):
-            raise Retry(f"the stream carried something that is not a chat chunk: {one_line(data, 80)!r}")
+            return broken(f"the stream carried something that is not a chat chunk: {one_line(data, 80)!r}")
         if event.get("error") and not event.get("choices"):
-            raise Retry(f"the endpoint reported an error mid-stream: {error_text(event['error'])}")
+            return broken(f"the endpoint reported an error mid-stream: {error_text(event['error'])}")
         usage = parse_usage(event.get("usage")) or usage
         choices = event.get("choices") or []
         choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
@@ -73,16 +103,18 @@ def read_stream(chunks: Iterator[bytes], on_token: Callable[[], None]) -> Answer
                 got = True
                 if key == "content" and guard.feed(piece):
                     log.info("the answer started repeating itself (%s); stopping the stream", guard.why)
-                    return Answer(guard.kept("".join(content)), "".join(refusal), "repeat", usage)
+                    return Answer(guard.kept("".join(content)), "".join(refusal), "repeat", usage, guard.why,
+                                  tokens + 1)
         if delta.get("reasoning_content") or delta.get("reasoning"):
             got = True  # thinking models: not part of the answer, but it is progress
         if got:
+            tokens += 1
             on_token()
         if choice.get("finish_reason"):
             finish = str(choice["finish_reason"])
     if not done and finish is None:
-        raise Retry("the stream ended before the answer was complete (no finish_reason, no [DONE])")
-    return Answer("".join(content), "".join(refusal), finish or "stop", usage)
+        return broken("the stream ended before the answer was complete (no finish_reason, no [DONE])")
+    return Answer("".join(content), "".join(refusal), finish or "stop", usage, "", tokens)
 
 
 def read_all(chunks: Iterator[bytes]) -> bytes:

@@ -1,9 +1,13 @@
 """One request to the model endpoint, retried within the completion's deadline.
 
-`Run.request()` makes HTTP attempts until one brings a whole answer: it retries what is worth retrying (429, 5xx,
-connection trouble, stalls, a dropped stream, a 200 that is not a chat completion), honours Retry-After, backs off
-with jitter and never runs past `settings.deadline`. What it gives up on is a `UsageError` or `ModelError` with one
-printable line that never contains the API key.
+`Run.request()` makes HTTP attempts until one brings an answer: it retries what is worth retrying (429, 5xx,
+connection trouble, stalls, a stream dropped before the answer began, a 200 that is not a chat completion), honours
+Retry-After, backs off with jitter and never runs past `settings.deadline`. A stream that breaks off after the answer
+began is an answer (finish_reason "cut"): the model's text is judged, not asked for again. What it gives up on is a
+`UsageError` or `ModelError` with one printable line that never contains the API key.
+
+A request to the local engine runshot started (see `localserver.serving`) asks for at most what fits its context
+and carries a seed of its own on every attempt; when that server died, the error says so at once.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ except ImportError:  # pragma: no cover - depends on the installed openai versio
 
 from runshot.errors import ModelError, UsageError
 from runshot.generator.answers import (
+    CUT,
     Answer,
     Retry,
+    StreamBroke,
     error_text,
     estimate_tokens,
     one_line,
@@ -36,6 +42,8 @@ from runshot.generator.answers import (
     read_all,
     read_stream,
 )
+from runshot.generator.localengine import answer_room, attempt_seed
+from runshot.generator.localserver import serving
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +107,7 @@ class Run:
         self.tokens_done = 0  # tokens of the finished parts (earlier requests)
         self.tokens_now = 0
         self.url = safe_url(settings.base_url or str(getattr(client, "base_url", "") or ""))
+        self.local = serving(settings.base_url)  # the local engine runshot runs, or None
 
     # -- retry loop --
 
@@ -113,11 +122,15 @@ class Run:
             self.attempts += 1
             self.tokens_now = self.tokens_done
             try:
-                return self._attempt(conversation, min(self.settings.timeout, remaining))
+                answer = self._attempt(conversation, min(self.settings.timeout, remaining))
+                if answer.finish_reason == CUT:
+                    self._check_alive()
+                return answer
             except _DeadlineHit:
                 raise self._deadline_error(last) from None
             except Retry as problem:
                 last = problem
+                self._check_alive()
                 if problem.free:
                     tries -= 1
                     continue
@@ -128,6 +141,12 @@ class Run:
                 raise self._deadline_error(last)
             log.info("model request failed (%s); retrying in %.1f s", self._clean(last.message), wait)
             self.sleep(wait)
+
+    def _check_alive(self) -> None:
+        """A local server that died is the end of this endpoint: say so rather than retry."""
+        why = self.local.died() if self.local is not None else None
+        if why:
+            raise ModelError(why)
 
     def _final_error(self, last: Retry, tries: int) -> Exception:
         if not self.reached and last.unreachable:
@@ -156,16 +175,18 @@ class Run:
             kwargs["temperature"] = self.temperature
         if self.seed is not None:
             kwargs["seed"] = self.seed
+        if self.local is not None:
+            kwargs["max_tokens"] = answer_room(self.local, conversation, settings.max_tokens)
+            kwargs["seed"] = attempt_seed(self.seed, self.attempts)
         try:
             with self.client.chat.completions.with_streaming_response.create(**kwargs) as response:
                 self.reached = True
                 http = response.http_response
                 content_type = http.headers.get("content-type", "")
-                chunks = self._checked(http.iter_bytes())
                 if settings.stream and "event-stream" in content_type:
-                    return read_stream(chunks, self._token)
+                    return read_stream(self._streamed(http.iter_bytes(), seconds), self._token)
                 # not streaming, or a server that ignored stream=true and answered plain JSON
-                answer = parse_completion(read_all(chunks), content_type)
+                answer = parse_completion(read_all(self._checked(http.iter_bytes())), content_type)
                 tokens = answer.usage.completion_tokens if answer.usage else estimate_tokens(len(answer.content))
                 self._progress(tokens)
                 return answer
@@ -225,6 +246,18 @@ class Run:
             if time.monotonic() > self.deadline_at:
                 raise _DeadlineHit()
             yield chunk
+
+    def _streamed(self, chunks: Iterable[bytes], seconds: float) -> Iterator[bytes]:
+        """A stream's bytes; a break (lost connection, stall, the overall deadline) is a StreamBroke."""
+        try:
+            for chunk in chunks:
+                if time.monotonic() > self.deadline_at:
+                    raise StreamBroke(f"the answer ran past the {self.settings.deadline:g} s deadline")
+                yield chunk
+        except _http.TimeoutException:
+            raise StreamBroke(f"the answer stalled: nothing arrived for {seconds:g} s") from None
+        except (_http.TransportError, _http.StreamError, OSError) as err:
+            raise StreamBroke(f"the connection broke mid-answer ({_reason(err)})") from None
 
     def _token(self) -> None:
         self.tokens_now += 1

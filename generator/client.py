@@ -1,8 +1,10 @@
 """The model client: one chat completion from any OpenAI-compatible endpoint, within a deadline.
 
 `complete()` streams (or not), retries what is worth retrying (429, 5xx, connection trouble, stalls, a dropped
-stream, a 200 that is not a chat completion), honours Retry-After, continues answers cut off at
-finish_reason "length", sums token usage, and never runs past `settings.deadline`.
+stream before the answer began, a 200 that is not a chat completion), honours Retry-After, continues answers cut
+off at finish_reason "length", sums token usage, and never runs past `settings.deadline`. An answer whose stream
+broke off after it began is kept as it is (finish_reason "cut", `problem` says how): a model's degenerate answer is
+judged like any other.
 Everything it raises is a `UsageError` or `ModelError` with one printable line that never contains the API key.
 
 This module holds the answer as a whole (continuations, refusals, usage); one request with its retries and
@@ -19,7 +21,8 @@ from typing import Callable
 
 import openai
 
-from runshot.generator.answers import MAX_BODY_BYTES, estimate_tokens
+from runshot.errors import ModelError
+from runshot.generator.answers import CUT, MAX_BODY_BYTES, estimate_tokens
 from runshot.generator.attempts import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -32,6 +35,7 @@ from runshot.generator.attempts import (
     retry_after,
     safe_url,
 )
+from runshot.generator.localengine import NoRoom
 from runshot.values import Usage
 
 __all__ = [
@@ -39,6 +43,7 @@ __all__ = [
     "BACKOFF_CAP",
     "CONNECT_TIMEOUT",
     "CONTINUE_PROMPT",
+    "CUT",
     "MAX_BODY_BYTES",
     "MIN_OVERLAP",
     "REFUSAL_PREFIX",
@@ -72,6 +77,7 @@ class Completion:
     continuations: int
     usage_estimated: bool  # the server left usage out somewhere; those parts are ~characters/4
     refused: bool = False  # the model sent a refusal; `text` starts with REFUSAL_PREFIX
+    problem: str = ""  # finish_reason "cut": how the stream broke off; "repeat": what repeated
 
 
 def complete(
@@ -91,7 +97,8 @@ def complete(
     temperature overrides settings.temperature for this answer; seed asks for a reproducible sample (an endpoint
     that rejects the parameter with HTTP 400 is asked again without it).
     A streamed answer that starts re-sending a file it already finished, or repeats one line over and over, is
-    stopped there (see RepeatGuard): what came is kept and finish_reason is "repeat".
+    stopped there (see RepeatGuard): what came is kept and finish_reason is "repeat". One that broke off after
+    it began (connection lost, an error event, a stall) is kept too, with finish_reason "cut".
     """
     run = Run(client, settings, on_progress, sleep, temperature=temperature, seed=seed)
     text = ""
@@ -99,9 +106,16 @@ def complete(
     estimated = False
     refused = False
     continuations = 0
+    finish, problem = "stop", ""
     conversation = list(messages)
     while True:
-        answer = run.request(conversation)
+        try:
+            answer = run.request(conversation)
+        except NoRoom as exc:
+            if not continuations:
+                raise ModelError(str(exc)) from None
+            log.info("no room left in the context to continue the answer (%s)", exc)
+            break  # still cut off: finish stays "length"
         piece = answer.content
         if answer.refusal:
             refused = True
@@ -113,7 +127,7 @@ def complete(
         else:
             usage.add(answer.usage)
         run.tokens_done = run.tokens_now
-        finish = answer.finish_reason
+        finish, problem = answer.finish_reason, answer.problem
         if finish != "length" or refused or continuations >= settings.max_continuations:
             break
         continuations += 1
@@ -131,6 +145,7 @@ def complete(
         continuations=continuations,
         usage_estimated=estimated,
         refused=refused,
+        problem=problem,
     )
 
 

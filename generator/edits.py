@@ -24,8 +24,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from runshot.generator.formatfindings import RULES
 from runshot.generator.parse import FENCE_OPEN, ParseResult, info_path, line_path, parse_files
-from runshot.values import ERROR, Finding
+from runshot.values import Finding
 
 CHECK = "format"
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\b.*$")
@@ -285,4 +286,4 @@ def _quote(line: str) -> str:
 
 
 def _finding(message: str, where: str, hint: str, rule: str = "format/edit-broken", evidence: str = "") -> Finding:
-    return Finding(CHECK, ERROR, message, where=where, hint=hint, evidence=evidence, rule=rule)
+    return RULES[rule].finding(message, where=where, hint=hint, evidence=evidence)

@@ -1,14 +1,14 @@
 """The "format" findings of reading a model's answer, each saying exactly what to re-send.
 
-A block never closed, a block without a path, an answer without files, and placeholder lines that stand for code
-not written ('// ... rest of code', '<!-- unchanged -->', '...').
+A block never closed, a block without a path, an answer without files, placeholder lines that stand for code
+not written ('// ... rest of code', '<!-- unchanged -->', '...'), and an answer whose stream broke off.
 """
 
 from __future__ import annotations
 
 import re
 
-from runshot.generator.pathlines import MARKDOWN_EXTS, clean_path
+from runshot.generator.pathlines import MARKDOWN_EXTS, clean_path, info_path, line_path
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding
 
@@ -23,6 +23,7 @@ RULES = Rules(
     Rule("format/no-files", ERROR, "The answer held no files."),
     Rule("format/cut-off", ERROR, "The answer was cut off at the token limit; unclosed files were dropped."),
     Rule("format/repeating", ERROR, "The answer was stopped because it started repeating itself."),
+    Rule("format/broken-off", ERROR, "The answer's stream broke off mid-answer: a file still open was not taken."),
     Rule("format/edit-broken", ERROR, "An edit block cannot be read."),
     Rule("format/edit-no-path", ERROR, "An edit block names no file."),
     Rule("format/edit-missing-file", ERROR, "An edit block names a file the project does not have."),
@@ -30,7 +31,7 @@ RULES = Rules(
     Rule("format/edit-no-match", ERROR, "An edit block's SEARCH lines are not in the file."),
     Rule("format/edit-ambiguous", ERROR, "An edit block's SEARCH lines are in the file more than once."),
     Rule("repair/discarded", WARNING, "A repair made things worse and was set aside for the best iteration so far."),
-    Rule("fix/files-left-out", WARNING, "Files of the project were not shown to the model."),
+    Rule("fix/files-left-out", WARNING, "Files of the project were not shown to the model.", check="repair"),
 )
 
 _SHELL_LANGS = {
@@ -118,6 +119,41 @@ def no_files(text: str, unlabeled: int) -> Finding:
         message + ' Write each file as a "### path" line followed by the whole file in a fenced block.',
         hint="Example: a line '### index.html', then ```html, the full file, and a closing ```.",
     )
+
+
+def broken_off(text: str, problem: str, tokens: int | None = None) -> Finding:
+    """The answer's stream broke off (connection lost, an error mid-answer, a stall): where, and what was kept."""
+    lines = text.split("\n")
+    open_path = open_block(lines)
+    size = f"{tokens} tokens, " if tokens else ""
+    at = f"after {size}{len(lines)} line(s)" + (f", inside the block for {open_path}" if open_path else "")
+    return finding(
+        f"The answer broke off {at}: {problem}. What arrived was kept; a file whose block was not closed was "
+        "not taken.",
+        open_path,
+        hint="Keep answers short enough to finish: send only the files that are needed, each once.",
+        rule="format/broken-off",
+    )
+
+
+def open_block(lines: list[str]) -> str:
+    """The path of the fenced block still open at the end of these answer lines ("" when none is, or no path)."""
+    fence: str | None = None
+    path, above = "", ""
+    for line in lines:
+        match = _FENCE.match(line)
+        if fence is None:
+            if match:
+                fence, path = match.group(1), info_path(match.group(2)) or above
+            elif line.strip():
+                above = line_path(line) or ""
+        elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence) \
+                and not match.group(2).strip():
+            fence, above = None, ""
+    return clean_path(path) if fence is not None else ""
+
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 
 
 def placeholders(path: str, content: str) -> list[Finding]:

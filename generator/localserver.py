@@ -1,13 +1,16 @@
 """The local model's server: llama.cpp's OpenAI-compatible server on 127.0.0.1 as a child process.
 
 `LocalServer` starts it for one GGUF file with a minimal environment (nothing secret), waits until it answers,
-retries on a port another process took first, and always stops it (and its process group).
+retries on a port another process took first, and always stops it (and its process group). While it runs it is
+found by its base URL (`serving`), so a request to it is shaped for the engine (see `localengine`): answers that fit
+its context, a seed per attempt, and a plain word on why, when the server itself died.
 """
 
 from __future__ import annotations
 
 import atexit
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -35,6 +38,11 @@ LOCAL_EXTRA_MESSAGE = (
 # Modules `python -m llama_cpp.server` imports; all come with llama-cpp-python[server].
 SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 
+# llama-cpp-python's server keeps the logits of every position of the context by default (n_ctx x vocabulary x
+# 4 bytes: about 5 GB for 8192 tokens of Qwen's 152k vocabulary) although nothing runshot asks needs them.
+SERVER_FLAGS = ("--logits_all", "false")
+_RUNNING: dict[str, "LocalServer"] = {}  # base URL -> the server started there (and not stopped)
+
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 
@@ -58,11 +66,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def default_threads() -> int:
+def default_threads(load: float | None = None) -> int:
+    """The cores this process may use that are not already busy (at least 1).
+
+    llama.cpp's threads wait for each other at every step: on cores other programs keep busy, a thread that is not
+    scheduled holds the rest up. On 2 shared cores under load, 1 thread generated about 10x as fast as 2.
+    `load` is the 1-minute load average (read from the system when None)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+    return max(1, min(cores, cores - int(load + 0.5)))
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -71,6 +90,18 @@ def _tail(path: Path, lines: int = 12) -> str:
     except OSError:
         return ""
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def serving(base_url: str | None) -> "LocalServer | None":
+    """The LocalServer this process started at `base_url`, while it is meant to be running."""
+    return _RUNNING.get((base_url or "").rstrip("/"))
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
 
 
 class LocalServer:
@@ -157,7 +188,10 @@ class LocalServer:
                 "--n_ctx", str(self.n_ctx),
                 "--n_threads", str(self.n_threads),
                 # Queue concurrent requests (batch --jobs N) instead of cutting the running answer off empty.
+                # An answer runshot stops reading (repeat, deadline) still ends: the server stops generating
+                # when it sees the connection closed, at its next token.
                 "--interrupt_requests", "false",
+                *SERVER_FLAGS,
             ]
             if self.prompt_cache:
                 args += ["--cache", "true"]
@@ -178,6 +212,7 @@ class LocalServer:
             atexit.register(self.stop)
             try:
                 self._wait_ready()
+                _RUNNING[self.base_url] = self
                 return
             except _PortTaken:
                 self.stop()
@@ -191,6 +226,8 @@ class LocalServer:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        if self.port is not None and _RUNNING.get(self.base_url) is self:
+            del _RUNNING[self.base_url]
         atexit.unregister(self.stop)
         try:
             if proc.poll() is None:
@@ -202,6 +239,36 @@ class LocalServer:
         finally:
             self._signal(proc, signal.SIGKILL)
             proc.wait()
+
+    def died(self) -> str | None:
+        """None while the server runs; once it exited on its own, one line saying how, with its log's last line."""
+        proc = self._proc
+        if proc is None or proc.poll() is None:
+            return None
+        code = proc.returncode
+        how = f"exit code {code}" if code >= 0 else f"killed by {_signal_name(code)}"
+        if code == -signal.SIGKILL:
+            how += ", perhaps for lack of memory"
+        last = _tail(self.log_path, 1) if self.log_path else ""
+        return (f"the local model server died ({how}); log {self.log_path}"
+                + (f": {last.strip()[:200]}" if last.strip() else ""))
+
+    def count_tokens(self, text: str, timeout: float = 5.0) -> int | None:
+        """Tokens of `text` by the engine's own tokenizer, or None when the server does not say in time (it answers
+        one request at a time: a running answer holds this one up)."""
+        if self.port is None:
+            return None
+        request = urllib.request.Request(
+            f"http://{self.host}:{self.port}/extras/tokenize/count",
+            data=json.dumps({"input": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                count = json.loads(response.read()).get("count")
+        except (urllib.error.URLError, OSError, ValueError, AttributeError):
+            return None
+        return count if isinstance(count, int) and count >= 0 else None
 
     # ---- internals
     @staticmethod

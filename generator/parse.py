@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from runshot.generator.formatfindings import CHECK, finding, no_files, placeholders, unclosed_fence, unlabeled_block
+from runshot.generator.formatfindings import CHECK, RULES, finding, no_files, placeholders, unclosed_fence, unlabeled_block
 from runshot.generator.pathlines import (
     MARKDOWN_EXTS,
     clean_path,
@@ -39,7 +39,7 @@ from runshot.generator.pathlines import (
     read_info,
     read_path_line,
 )
-from runshot.values import ERROR, Finding
+from runshot.values import Finding
 
 __all__ = ["CHECK", "FENCE_OPEN", "ParseResult", "info_path", "line_path", "parse_files"]
 
@@ -98,15 +98,10 @@ def parse_files(text: str, expect_files: bool = True) -> ParseResult:
     for path, count in seen_count.items():
         if count > 1:
             findings.append(
-                Finding(
-                    CHECK,
-                    ERROR,
+                RULES["format/repeated-file"].finding(
                     f"{path} was sent {count} times in one answer; only the last copy was kept. "
                     "Send each file once, whole.",
-                    where=path,
-                    hint=f"Send {path} once, with all of its content in a single block.",
-                    rule="format/repeated-file",
-                )
+                    where=path, hint=f"Send {path} once, with all of its content in a single block.")
             )
     deleted = [p for p in dict.fromkeys(deleted) if p]
     for path, content in files.items():

@@ -1,20 +1,25 @@
-"""Stop a streamed answer that loops: a file sent again after it was finished, or one line over and over."""
+"""Stop a streamed answer that loops: a file sent again after it was finished, one line over and over, or a block
+of a few lines over and over."""
 
 from __future__ import annotations
 
 import re
+from collections import deque
 
 _HEADING_PATH = re.compile(r"^#{1,6}\s+`?(?P<path>[\w./@+-]+\.[A-Za-z0-9]{1,12})`?\s*:?\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 REPEAT_LINES = 30  # the same non-blank line this many times in a row is a loop, not code
+MAX_PERIOD = 12  # a block of up to this many lines sent again and again, REPEAT_LINES lines in all, is a loop too
+MIN_BLOCKS = 3
 
 
 class RepeatGuard:
     """Watches a streamed answer line by line and says when it starts repeating itself.
 
-    Two signs: a `### path` heading for a file whose block already closed, followed by a whole file again (an edit
-    block after a repeated heading is fine), and one non-blank line sent REPEAT_LINES times in a row.
-    `kept(text)` is the answer up to where the repetition began.
+    Three signs: a `### path` heading for a file whose block already closed, followed by a whole file again (an
+    edit block after a repeated heading is fine); one non-blank line sent REPEAT_LINES times in a row; and a block of
+    2 to MAX_PERIOD non-blank lines sent again at least MIN_BLOCKS times in a row, REPEAT_LINES lines in all.
+    `kept(text)` is the answer up to where the repetition began (its first round kept).
     """
 
     def __init__(self, repeat_lines: int = REPEAT_LINES):
@@ -29,6 +34,7 @@ class RepeatGuard:
         self.last = ""
         self.run = 0
         self.run_start = 0
+        self.recent: deque[tuple[str, int]] = deque(maxlen=MAX_PERIOD * (repeat_lines + MIN_BLOCKS))
         self.cut: int | None = None
         self.why = ""
 
@@ -53,6 +59,10 @@ class RepeatGuard:
                 return
         elif stripped:
             self.last, self.run, self.run_start = stripped, 1, self.offset
+        if stripped:
+            self.recent.append((stripped, self.offset))
+            if self._block_loop():
+                return
         fence = _FENCE.match(line)
         if self.fence is not None:
             if fence and fence.group(1)[0] == self.fence[0] and len(fence.group(1)) >= len(self.fence) \
@@ -77,6 +87,22 @@ class RepeatGuard:
         elif stripped and "<<<<<<<" in stripped:
             self.pending = None
             self.current = None
+
+    def _block_loop(self) -> bool:
+        """The last lines are one block of 2..MAX_PERIOD lines repeated back to back, REPEAT_LINES lines in all."""
+        lines = self.recent
+        for period in range(2, MAX_PERIOD + 1):
+            blocks = max(MIN_BLOCKS, -(-self.repeat_lines // period))
+            span = blocks * period
+            if len(lines) < span:
+                continue
+            start = len(lines) - span
+            if all(lines[i][0] == lines[i - period][0] for i in range(start + period, len(lines))):
+                if len({lines[i][0] for i in range(start, start + period)}) == 1:
+                    continue  # one line over and over: the line rule's business
+                self._stop(lines[start + period][1], f"a block of {period} lines {blocks} times in a row")
+                return True
+        return False
 
     def _stop(self, at: int, why: str) -> None:
         self.cut, self.why = at, why

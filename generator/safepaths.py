@@ -182,25 +182,17 @@ def vet_files(files: dict[str, str], limits: Limits, existing: Iterable[str] = (
 
     if over_count:
         findings.append(
-            Finding(
-                CHECK, ERROR,
+            RULES["path/too-many-files"].finding(
                 f"{len(over_count)} file(s) were not written: a project may have at most {limits.max_files} files "
                 f"(first left out: {', '.join(over_count[:5])}).",
-                where=over_count[0],
-                hint="Use fewer, larger files.",
-                rule="path/too-many-files",
-            )
+                where=over_count[0], hint="Use fewer, larger files.")
         )
     if over_total:
         findings.append(
-            Finding(
-                CHECK, ERROR,
+            RULES["path/too-large"].finding(
                 f"{len(over_total)} file(s) were not written: together the files would exceed "
                 f"{_human(limits.max_total_bytes)} (first left out: {', '.join(over_total[:5])}).",
-                where=over_total[0],
-                hint="Keep the project small: no embedded data or generated files.",
-                rule="path/too-large",
-            )
+                where=over_total[0], hint="Keep the project small: no embedded data or generated files.")
         )
     return kept, findings
 
@@ -213,11 +205,10 @@ def vet_deleted(deleted: Iterable[str], existing: Iterable[str] | None = None) -
     for path in dict.fromkeys(deleted):
         reason = path_problem(path)
         if reason is not None:
-            findings.append(Finding(CHECK, ERROR, f"{path!r} was not deleted: {reason}.", where=path,
-                                    rule="path/unsafe"))
+            findings.append(RULES["path/unsafe"].finding(f"{path!r} was not deleted: {reason}.", where=path))
         elif known is not None and path not in known:
-            findings.append(Finding(CHECK, WARNING, f"{path} was asked to be deleted but the project has no such file.", where=path,
-                                    rule="path/delete-missing"))
+            findings.append(RULES["path/delete-missing"].finding(
+                f"{path} was asked to be deleted but the project has no such file.", where=path))
         else:
             out.append(path)
     return out, findings
@@ -254,13 +245,9 @@ def _collision(path: str, file_keys: dict[str, str], dir_keys: dict[str, str], e
 
 def _drop(path: str, reason: str, hint: str = "") -> Finding:
     shown = path if len(path) <= 200 else path[:200] + "…"
-    return Finding(
-        CHECK, ERROR,
-        f"{shown!r} was not written: {reason}.",
-        where=shown,
-        hint=hint or "Use a plain relative path inside the project, such as index.html or js/app.js.",
-        rule="path/unsafe",
-    )
+    return RULES["path/unsafe"].finding(
+        f"{shown!r} was not written: {reason}.", where=shown,
+        hint=hint or "Use a plain relative path inside the project, such as index.html or js/app.js.")
 
 
 def _human(size: int) -> str:

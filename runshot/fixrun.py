@@ -15,11 +15,12 @@ import git
 from runshot import steps
 from runshot.errors import ModelError
 from runshot.fixing import COMMIT_OPTIONS, FixTarget, finish_fix, fix_files, prepare_fix, relevant_files
+from runshot.generator.formatfindings import RULES
 from runshot.loop import INTERRUPTED, repair_loop
 from runshot.report import Iteration, Report, pick_best
 from runshot.runstate import AskFn, LoopState, Progress, Run, RunOptions, ValidateFn
 from runshot.spec import Spec
-from runshot.values import STATE_DIR, WARNING, Finding
+from runshot.values import STATE_DIR
 
 
 
@@ -124,9 +125,9 @@ def _judge_start(run: Run, target: FixTarget) -> Iteration:
     state.base_findings = list(it.findings)
     if left_out:
         shown = ", ".join(left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20 else "")
-        state.base_findings.append(Finding(
-            "repair", WARNING, f"{len(left_out)} other file(s) of the project are not shown: {shown}",
-            hint="change only the files shown; edit others only if a finding needs it", rule="fix/files-left-out"))
+        state.base_findings.append(RULES["fix/files-left-out"].finding(
+            f"{len(left_out)} other file(s) of the project are not shown: {shown}",
+            hint="change only the files shown; edit others only if a finding needs it"))
     state.files_by_number[0] = state.base_files
     state.previous_errors = steps.error_set(it)
     state.next_kind = "repair"

@@ -11,12 +11,13 @@ from runshot.errors import ModelError, RunshotError
 from runshot.generator.client import Completion
 from runshot.generator.edits import apply_edits, parse_answer
 from runshot.generator.feedback import for_prompt
+from runshot.generator.formatfindings import RULES, broken_off
 from runshot.generator.prompts import generation_messages, repair_messages
 from runshot.generator.safepaths import vet_deleted, vet_files, write_files
 from runshot.report import Iteration, pick_best, write_json
 from runshot.runstate import Run, call_ask
 from runshot.spec import Spec
-from runshot.values import ERROR, WARNING, Files, Finding, Limits, dedupe, errors
+from runshot.values import Files, Finding, Limits, dedupe, errors
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 FRESH_TEMPERATURE = 1.0
@@ -76,17 +77,17 @@ def parse_and_vet(completion: Completion, base_files: Files, limits: Limits, all
     parsed = answer.parsed
     findings = list(parsed.findings) + list(answer.findings)
     if completion.finish_reason == "length":
-        findings.append(Finding(
-            "format", ERROR,
+        findings.append(RULES["format/cut-off"].finding(
             "the answer was cut off at the token limit even after asking to continue; files that were not "
             "closed were dropped",
-            hint="answer with fewer, shorter files, or only the files that change", rule="format/cut-off"))
+            hint="answer with fewer, shorter files, or only the files that change"))
     if completion.finish_reason == "repeat":
-        findings.append(Finding(
-            "format", ERROR,
-            "the answer was stopped because it started repeating itself (a file sent again, or the same line "
-            "over and over); what came before was kept",
-            hint="send each file once and stop when every file is written", rule="format/repeating"))
+        what = f" ({completion.problem})" if completion.problem else ""
+        findings.append(RULES["format/repeating"].finding(
+            f"the answer was stopped because it started repeating itself{what}; what came before was kept",
+            hint="send each file once and stop when every file is written"))
+    if completion.finish_reason == "cut":
+        findings.append(broken_off(completion.text, completion.problem or "the stream broke off"))
     files = dict(parsed.files)
     if answer.edits:
         edited, edit_findings = apply_edits(answer.edits, {**base_files, **files})
@@ -158,8 +159,7 @@ def commit(run: Run, it: Iteration, files: Files) -> None:
 
 def record_unusable(it: Iteration, answer: Answer) -> None:
     it.findings = answer.findings or [
-        Finding("format", ERROR, "the answer held no files", hint="answer with whole files only",
-                rule="format/no-files")
+        RULES["format/no-files"].finding("the answer held no files", hint="answer with whole files only")
     ]
     it.note = "no usable files: not committed"
 
@@ -195,8 +195,11 @@ def advance(run: Run, it: Iteration) -> None:
         state.repeats, state.previous_errors = 0, None
         return
     state.next_kind = "retry" if repeated else "repair"
-    state.temperature = options.retry_temperature if repeated else None
-    state.seed = it.number if repeated else None
+    # An answer that looped is asked for again hotter; one that broke off or filled its room, with another seed.
+    looped = any(f.rule == "format/repeating" for f in it.findings)
+    broke = looped or any(f.rule in ("format/broken-off", "format/cut-off") for f in it.findings)
+    state.temperature = options.retry_temperature if repeated or looped else None
+    state.seed = it.number if repeated or broke else None
     if repeated:
         run.progress.note(f"iteration {it.number} repeated the previous errors: retrying at temperature "
                           f"{options.retry_temperature:g}")
@@ -209,11 +212,10 @@ def advance(run: Run, it: Iteration) -> None:
     state.base_sha = best.commit
     state.base_findings = list(best.findings)
     if best.number != it.number:
-        state.base_findings.insert(0, Finding(
-            "repair", WARNING,
+        state.base_findings.insert(0, RULES["repair/discarded"].finding(
             f"the changes of iteration {it.number} were discarded: they left {it.error_count} error(s), more than "
             f"iteration {best.number} ({best.error_count}); these files are iteration {best.number}'s",
-            hint="fix the errors below with smaller, targeted changes", rule="repair/discarded"))
+            hint="fix the errors below with smaller, targeted changes"))
 
 
 def count_derived_failures(run: Run, it: Iteration) -> None:
@@ -270,7 +272,7 @@ def write_transcript(state_dir: Path, name: str, messages: list[dict], completio
         "attempts": completion.attempts,
         "continuations": completion.continuations,
         "seconds": round(completion.seconds, 3),
-    } | extra
+    } | ({"problem": completion.problem} if completion.problem else {}) | extra
     write_json(state_dir / "transcript" / f"{name}.json", data)
 
 

@@ -44,6 +44,9 @@ class Reply:
     delay: seconds to wait before answering
     hang: accept the request and never answer (until the server closes)
     drop_after_chunks: streaming only: close the connection after this many content chunks, without [DONE]
+    stall_after_chunks: streaming only: after this many content chunks send nothing more (until the server closes)
+    error_after_chunks: streaming only: after this many content chunks send an error event (`error` as its
+        message) instead of the rest, then end the stream without finish_reason or [DONE], as vLLM and others do
     usage: (prompt_tokens, completion_tokens), or None to leave usage out
     refusal: a refusal text (message.refusal / delta.refusal)
     chunk_delay: streaming only: seconds to wait between chunks
@@ -60,6 +63,9 @@ class Reply:
     usage: tuple[int, int] | None = DEFAULT_USAGE
     refusal: str | None = None
     chunk_delay: float = 0.0
+    stall_after_chunks: int | None = None
+    error_after_chunks: int | None = None
+    error: str = "scripted error mid-stream"
 
 
 ScriptItem = Union[str, Reply, Callable[[dict], Union[str, Reply]]]
@@ -296,6 +302,14 @@ class _Handler(BaseHTTPRequestHandler):
         for sent, delta in enumerate(pieces):
             if reply.drop_after_chunks is not None and sent >= reply.drop_after_chunks:
                 self._drop()
+                return
+            if reply.stall_after_chunks is not None and sent >= reply.stall_after_chunks:
+                fake._closing.wait()
+                self.close_connection = True
+                return
+            if reply.error_after_chunks is not None and sent >= reply.error_after_chunks:
+                self._event({"error": {"message": reply.error, "type": "server_error", "code": 500}})
+                self._write_chunk(b"")
                 return
             if reply.chunk_delay and fake._closing.wait(reply.chunk_delay):
                 self.close_connection = True

@@ -124,3 +124,24 @@ def test_stream_that_repeats_one_line_is_stopped_but_edit_headings_may_repeat(fa
     assert looped.finish_reason == "repeat" and looped.text.count("x++;") == 1
     fine = complete(client, settings, [{"role": "user", "content": "hi"}])
     assert fine.finish_reason == "stop" and fine.text == edits * 3
+
+
+def test_stream_that_loops_a_block_of_lines_is_stopped_after_its_first_round(fake_openai):
+    head = "### index.html\n```html\n<ul>\n"
+    block = "  <li>Height</li>\n  <li>Weight</li>\n\n  <li>BMI</li>\n"
+    fake_openai.script(Reply(content=head + block * 80 + "</ul>\n```\n"))
+    settings = ModelSettings(name="m", base_url=fake_openai.base_url, api_key="k", timeout=10, deadline=30)
+    result = complete(make_client(settings), settings, [{"role": "user", "content": "hi"}])
+    assert result.finish_reason == "repeat" and "a block of 3 lines" in result.problem
+    assert result.text == head + block
+
+
+def test_long_regular_code_is_not_taken_for_a_loop(fake_openai):
+    rows = "".join(f'  <tr><td>{n}</td><td>{n * n}</td></tr>\n' for n in range(1, 120))
+    css = "".join(f".c{n} {{\n  color: red;\n  margin: 0;\n}}\n" for n in range(1, 40))
+    grid = "<div>\n  <button></button>\n  <button></button>\n  <button></button>\n</div>\n" * 3
+    text = f"### index.html\n```html\n<table>\n{rows}</table>\n{grid}```\n\n### style.css\n```css\n{css}```\n"
+    fake_openai.script(Reply(content=text))
+    settings = ModelSettings(name="m", base_url=fake_openai.base_url, api_key="k", timeout=10, deadline=30)
+    result = complete(make_client(settings), settings, [{"role": "user", "content": "hi"}])
+    assert result.finish_reason == "stop" and result.text == text

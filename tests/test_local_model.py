@@ -287,7 +287,7 @@ def test_server_becomes_ready_with_a_clean_environment(tmp_path, monkeypatch):
     assert info["pid"] == pid
     assert info["argv"] == ["--model", str(model), "--model_alias", "fake-model", "--host", "127.0.0.1",
                             "--port", str(server.port), "--n_ctx", "2048", "--n_threads", "2",
-                            "--interrupt_requests", "false"]
+                            "--interrupt_requests", "false", "--logits_all", "false"]
     env = info["env"]
     assert "OPENAI_API_KEY" not in env and "HF_TOKEN" not in env and "MY_SECRET_THING" not in env
     assert set(env) - {"LC_CTYPE"} <= {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
@@ -301,7 +301,7 @@ def test_server_gets_prompt_cache_and_lookup_decoding_flags(tmp_path):
     with LocalServer(model, log_dir=tmp_path, n_ctx=2048, n_threads=2, command=FAKE_COMMAND,
                      prompt_cache=True, lookup_tokens=10) as server:
         argv = get_json(f"http://127.0.0.1:{server.port}/info")["argv"]
-    tail = argv[argv.index("--interrupt_requests") + 2:]
+    tail = argv[argv.index("--logits_all") + 2:]
     assert tail == ["--cache", "true", "--draft_model", "prompt-lookup-decoding", "--draft_model_num_pred_tokens", "10"]
 
 
@@ -367,3 +367,101 @@ def test_missing_extra_message_names_the_portable_build():
     assert "pip install 'runshot[local]'" in local.LOCAL_EXTRA_MESSAGE
     assert "-DGGML_NATIVE=OFF" in local.LOCAL_EXTRA_MESSAGE and "llama-cpp-python[server]==0.3.36" in \
         local.LOCAL_EXTRA_MESSAGE
+
+
+# ---------------------------------------------------------------------------------------------- requests to it
+
+def ask_local(server, messages, seed=None, **overrides):
+    from runshot.generator.client import ModelSettings, complete, make_client
+
+    values = {"name": server.model_name, "base_url": server.base_url, "timeout": 10, "deadline": 30,
+              "max_retries": 1, **overrides}
+    settings = ModelSettings(**values)
+    return complete(make_client(settings), settings, messages, sleep=lambda s: None, seed=seed)
+
+
+def chat_requests(log_dir: Path) -> list[dict]:
+    path = log_dir / "chat-requests.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+PROMPT = [{"role": "system", "content": "s" * 400}, {"role": "user", "content": "u" * 800}]
+
+
+def test_local_answers_fit_the_context_and_every_attempt_has_its_own_seed(tmp_path):
+    from runshot.generator import localengine
+
+    model = fake_model(tmp_path, answer="### a.txt\n```\nhi\n```\n")
+    with LocalServer(model, log_dir=tmp_path, n_ctx=2048, command=FAKE_COMMAND) as server:
+        first = ask_local(server, PROMPT)
+        ask_local(server, PROMPT)
+        ask_local(server, PROMPT, max_tokens=100)
+        seeded = [ask_local(server, PROMPT, seed=7) for _ in range(2)]
+    assert first.text.startswith("### a.txt") and first.finish_reason == "stop"
+    requests = chat_requests(tmp_path)
+    assert len(requests) == 5 and all(r["stream"] for r in requests)
+    prompt = (1201 + 3) // 4 + 2 * localengine.PER_MESSAGE + localengine.TEMPLATE  # the server's count, template added
+    assert requests[0]["max_tokens"] == 2048 - prompt - localengine.MARGIN
+    assert requests[2]["max_tokens"] == 100  # asking for less is honoured
+    assert requests[0]["seed"] != requests[1]["seed"]  # no seed given: each answer samples anew
+    assert requests[3]["seed"] == requests[4]["seed"] == 7  # a given seed: the same sample again
+    assert seeded[0].text == first.text
+
+
+def test_local_prompt_is_estimated_when_the_server_cannot_count(tmp_path):
+    from runshot.generator import localengine
+
+    model = fake_model(tmp_path, no_tokenizer=True)
+    with LocalServer(model, log_dir=tmp_path, n_ctx=4096, command=FAKE_COMMAND) as server:
+        ask_local(server, PROMPT)
+    [request] = chat_requests(tmp_path)
+    estimated = (1201 + 1) // 2 + 2 * localengine.PER_MESSAGE + localengine.TEMPLATE  # more than the 301 it has
+    assert request["max_tokens"] == 4096 - estimated - localengine.MARGIN
+
+
+def test_local_prompt_too_long_for_the_context_is_one_clear_error(tmp_path):
+    from runshot.errors import ModelError
+
+    model = fake_model(tmp_path)
+    with LocalServer(model, log_dir=tmp_path, n_ctx=512, command=FAKE_COMMAND) as server:
+        with pytest.raises(ModelError, match=r"leaves no room for an answer in the local model's context of 512"):
+            ask_local(server, PROMPT)
+    assert chat_requests(tmp_path) == []
+
+
+def test_a_local_server_that_died_is_named_not_retried(tmp_path):
+    import signal
+
+    from runshot.errors import ModelError
+
+    model = fake_model(tmp_path)
+    with LocalServer(model, log_dir=tmp_path, n_ctx=2048, command=FAKE_COMMAND) as server:
+        os.kill(server.pid, signal.SIGKILL)
+        server._proc.wait(5)
+        started = time.monotonic()
+        with pytest.raises(ModelError) as caught:
+            ask_local(server, PROMPT, max_retries=4)
+    message = str(caught.value)
+    assert message.startswith("the local model server died (killed by SIGKILL, perhaps for lack of memory)")
+    assert str(tmp_path / "local-server.log") in message and "\n" not in message
+    assert time.monotonic() - started < 5  # said at once, not after retries and backoff
+
+
+def test_a_stopped_server_is_no_longer_found_by_its_url(tmp_path):
+    from runshot.generator.localserver import serving
+
+    model = fake_model(tmp_path)
+    with LocalServer(model, log_dir=tmp_path, n_ctx=2048, command=FAKE_COMMAND) as server:
+        url = server.base_url
+        assert serving(url) is server and serving(url + "/") is server
+    assert serving(url) is None
+
+
+def test_threads_are_the_cores_not_already_busy():
+    from runshot.generator.localserver import default_threads
+
+    cores = len(os.sched_getaffinity(0))
+    assert default_threads(load=0.0) == cores
+    assert default_threads(load=cores + 20.0) == 1  # a crowded machine: one thread, never zero
+    if cores >= 2:
+        assert default_threads(load=1.0) == cores - 1
