@@ -214,7 +214,14 @@ def derive_checks(run: Run) -> None:
     if todo:
         run.progress.note(f"{len(todo)} requirement(s) of the spec no written check verifies: asking the model "
                           f"for checks ({SAMPLES} samples)")
-        found = derive(spec, run.ask)
+        def call(messages, temperature, seed):  # the live progress line shows the tokens as they arrive
+            return call_ask(run.ask, messages, run.progress.model_progress, temperature=temperature, seed=seed)
+
+        run.progress.waiting("deriving checks")
+        try:
+            found = derive(spec, run.ask, call=call)
+        finally:
+            run.progress.waiting_done()
         run.report.other_usage.add(found.usage)
         run.report.derivation = found.to_dict()
         for note in found.notes:

@@ -56,3 +56,20 @@ def test_a_terminal_line_counts_tokens_and_seconds():
         progress.model_done(completion(7))
     text = out.getvalue()
     assert "iteration 2 (repair): 7 tokens" in text and "model answered in 1.5 s" in text
+
+
+def test_deriving_checks_shows_life_too_and_stops_when_done():
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=200)
+    with ConsoleProgress(console, log_every=0.2, tick=0.05) as progress:
+        progress.waiting("deriving checks")
+        time.sleep(0.3)
+        progress.model_progress(9, 0.3)
+        time.sleep(0.3)
+        progress.waiting_done()
+        time.sleep(0.4)  # nothing is waited on any more: no more lines
+        progress.note("done")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "deriving checks: waiting for the model…"
+    assert any(line.startswith("deriving checks: 9 tokens,") for line in lines[1:])
+    assert lines[-1] == "done" and len(lines) <= 6

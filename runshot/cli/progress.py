@@ -99,6 +99,14 @@ class ConsoleProgress(Progress):
         self._show(f"{self.label}: waiting for the model…")
         self._wait_begins()
 
+    def waiting(self, label):
+        self.label = label
+        self._show(f"{label}: waiting for the model…")
+        self._wait_begins()
+
+    def waiting_done(self):
+        self._stop()
+
     def model_progress(self, tokens, seconds):
         with self._lock:
             self._tokens = tokens
