@@ -44,7 +44,7 @@ def site(tmp_path_factory) -> tuple[Path, Path]:
         (specs / f"{title.lower()}.md").write_text(
             f"---\ntitle: {title}\n---\nA page called {title} with an Increment button and a count.\n")
     runs = root / "runs"
-    with FakeOpenAI(*[model] * 6) as fake:
+    with FakeOpenAI(*[model] * 16) as fake:  # derived checks: up to 3 samples a spec, then the iterations
         proc = run_cli("batch", str(specs), "-o", str(runs), "--base-url", fake.base_url, "--model", "scripted",
                        "--api-key", "k", "--checks", "runtime", "--max-iterations", "3", "--jobs", "2")
     assert proc.returncode == 1, proc.stderr  # Stuck never passes

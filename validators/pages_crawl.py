@@ -2,7 +2,8 @@
 name the site's public address: their paths are taken on the app's own origin).
 
 Pages are named by path and query ("/about.html", "/list?page=2"), without the fragment; "/docs/index.html"
-and "/docs/" are one page. Links to files that are not pages (images, archives, PDFs, ...) are not followed.
+and "/docs/" are one page. Links to files that are not pages (images, archives, PDFs, ...) and links marked
+`rel="nofollow"` (as crawlers read it: not part of this site's pages) are not followed.
 Reading the links and the sitemap leaves nothing in the page's event record: a site without a sitemap is not
 a failed request.
 """
@@ -17,7 +18,7 @@ from runshot.validators.context import PageEvents, PageSession, Timeouts, within
 from runshot.validators.pages import origin_of
 
 _LINKS = """() => Array.from(document.querySelectorAll("a[href], area[href]"))
-  .filter((a) => !a.hasAttribute("download"))
+  .filter((a) => !a.hasAttribute("download") && !/(^|\\s)nofollow(\\s|$)/i.test(a.getAttribute("rel") || ""))
   .map((a) => a.href)"""
 
 _SITEMAP = """async (url) => {
