@@ -42,9 +42,9 @@ class Finding:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
-    def fingerprint(self) -> tuple[str, str, str, str]:
-        """What makes two findings 'the same' for repeat detection and de-duplication."""
-        return (self.check, self.severity, self.message, self.where)
+    def fingerprint(self) -> tuple[str, ...]:
+        """What makes two findings 'the same' for repeat detection and de-duplication (on one page)."""
+        return (self.check, self.severity, self.message, self.where, self.page)
 
     def to_dict(self) -> dict:
         data = {"check": self.check, "severity": self.severity, "message": self.message, "where": self.where}
@@ -78,7 +78,7 @@ def errors(findings: list[Finding]) -> list[Finding]:
 
 def dedupe(findings: list[Finding]) -> list[Finding]:
     """Drop repeats (same fingerprint), keeping first-seen order."""
-    seen: set[tuple[str, str, str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
     out: list[Finding] = []
     for f in findings:
         key = f.fingerprint()
