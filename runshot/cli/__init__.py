@@ -6,8 +6,10 @@ package's names, so nothing imports back what imports it.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
+import warnings
 
 import click
 
@@ -75,6 +77,23 @@ def _say(text: str) -> None:
     sys.stderr.flush()
 
 
+def _interrupted(argv: list[str]) -> None:
+    """One line for Ctrl-C or SIGTERM; what the browser's event loop leaves half-done is cleaned up unseen (every
+    process runshot started was stopped on the way out)."""
+    # The browser's event loop was stopped mid-way: at exit Python finalizes its pending coroutines and tasks and
+    # would print each ("Task was destroyed but it is pending!", "Exception ignored in ..."). Not news to a user.
+    logging.getLogger("asyncio").disabled = True
+    sys.unraisablehook = lambda unraisable: None
+    warnings.simplefilter("ignore")
+    command = next((a for a in argv if not a.startswith("-")), "")
+    if command in ("new", "fix", "batch", "bench"):
+        _say("runshot: interrupted; finished iterations are committed and the report is saved "
+             "(continue with: runshot new --resume OUT)" if command == "new" else
+             "runshot: interrupted; finished work is committed and the report is saved")
+    else:
+        _say("runshot: interrupted")
+
+
 def _run(argv: list[str]) -> None:
     try:
         cli.main(args=argv, prog_name="runshot", standalone_mode=False)
@@ -86,8 +105,7 @@ def _run(argv: list[str]) -> None:
         _say(f"{cmd}: error: {exc.format_message()}")
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _say("runshot: interrupted; finished iterations are committed and the report is saved "
-             "(continue with: runshot new --resume OUT)")
+        _interrupted(argv)
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
