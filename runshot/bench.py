@@ -21,6 +21,7 @@ from runshot.batch import Job, slug, spec_stem
 from runshot.batchjson import BENCH_FILE  # noqa: F401 (the benchmark's JSON, importable from here)
 from runshot.errors import UsageError
 from runshot.modes import MODES
+from runshot.spec import spec_path
 
 
 def parse_model(text: str) -> tuple[str, str | None]:
@@ -62,15 +63,8 @@ def load_suite(args: list[str], folder: Path, limit: int | None = None) -> list[
         if p.is_file() and p.suffix == ".jsonl":
             for ident, prompt in prompts_of(p)[:limit]:
                 specs.append(_prompt_file(folder, slug(ident), prompt + "\n"))
-        elif p.is_dir():
-            inside = sorted(x for x in p.glob("*.md") if x.is_file())
-            if not inside:
-                raise UsageError(f"{arg}: no *.md spec files in that folder")
-            specs += inside
-        elif p.is_file():
-            specs.append(p)
         else:
-            raise UsageError(f"{arg}: not found (bench takes spec files, folders of them, or a JSONL of prompts)")
+            specs += spec_path(arg, "not found (bench takes spec files, folders of them, or a JSONL of prompts)")
     if not specs:
         raise UsageError("the suite is empty")
     return list(dict.fromkeys(specs))

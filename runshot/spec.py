@@ -199,3 +199,17 @@ def _title_from_body(body: str) -> str:
 def _title_from_prompt(text: str) -> str:
     first = text.strip().splitlines()[0].strip().rstrip(".")
     return first if len(first) <= 60 else first[:57].rstrip() + "…"
+
+
+def spec_path(arg: str, command: str) -> list[Path]:
+    """The spec files one argument names: a file, or a folder's *.md files in order (a usage error otherwise;
+    `command` says in that error what the command takes)."""
+    p = Path(arg)
+    if p.is_dir():
+        inside = sorted(x for x in p.glob("*.md") if x.is_file())
+        if not inside:
+            raise UsageError(f"{arg}: no *.md spec files in that folder")
+        return inside
+    if p.is_file():
+        return [p]
+    raise UsageError(f"{arg}: {command}")

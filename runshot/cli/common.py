@@ -162,20 +162,9 @@ def print_timings(out: Console, name: str, result) -> None:
 
 def spec_files(args: tuple[str, ...]):
     """Spec files given as files or folders of *.md, each once, in order."""
-    from pathlib import Path
+    from runshot.spec import spec_path
 
-    found: list[Path] = []
-    for a in args:
-        p = Path(a)
-        if p.is_dir():
-            inside = sorted(x for x in p.glob("*.md") if x.is_file())
-            if not inside:
-                raise UsageError(f"{a}: no *.md spec files in that folder")
-            found += inside
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise UsageError(f"{a}: spec file not found (batch takes spec files or folders of them)")
+    found = [p for a in args for p in spec_path(a, "spec file not found (batch takes spec files or folders of them)")]
     return list(dict.fromkeys(found))
 
 
