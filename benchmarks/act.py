@@ -39,9 +39,9 @@ from importlib.metadata import version
 from act_report import earl_comparison, markdown, print_table, tally  # benchmarks/ is on the path of its scripts
 
 from runshot.spec import Spec
-from runshot.validators import rulebook
-from runshot.validators.a11y import axe_version
-from runshot.validators.runner import ValidationRequest, ValidationResult, Validator
+from runshot.validators.runner import rulebook
+from runshot.validators.checks.a11y import axe_version
+from runshot.validators.runner.project import ValidationRequest, ValidationResult, Validator
 from runshot.values import ERROR
 
 SERVED_AT = "WAI/content-assets/wcag-act-rules"  # where w3.org serves testcases/ and test-assets/

@@ -85,7 +85,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @functools.lru_cache(maxsize=1)
 def _axe() -> str:
-    from runshot.validators.a11y import axe_source
+    from runshot.validators.checks.a11y import axe_source
 
     return axe_source()
 
@@ -119,7 +119,7 @@ async def yardstick_page(browser, folder: Path, entry: str = "index.html") -> di
 async def yardstick_cold(folder: Path) -> dict:
     from playwright.async_api import async_playwright
 
-    from runshot.validators.browser import find_chromium
+    from runshot.validators.browser.chromium import find_chromium
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=find_chromium(), args=["--disable-gpu"])
@@ -139,7 +139,7 @@ class WarmYardstick:
     def __enter__(self) -> "WarmYardstick":
         from playwright.async_api import async_playwright
 
-        from runshot.validators.browser import find_chromium
+        from runshot.validators.browser.chromium import find_chromium
 
         async def start():
             self.pw = await async_playwright().start()
@@ -178,7 +178,7 @@ def timed(command: list[str], env: dict) -> tuple[float, dict]:
 
 
 def ratio_part(args, mode: str, selection: list) -> None:
-    from runshot.validators.runner import Validator
+    from runshot.validators.runner.project import Validator
 
     env = {**os.environ, "RUNSHOT_SANDBOX": mode}
     os.environ["RUNSHOT_SANDBOX"] = mode
@@ -273,7 +273,7 @@ class TreeCPU(threading.Thread):
 
 
 def throughput_part(args, mode: str, selection: list) -> None:
-    from runshot.validators.runner import ValidationRequest, Validator
+    from runshot.validators.runner.project import ValidationRequest, Validator
 
     os.environ["RUNSHOT_SANDBOX"] = mode
     each = f", --jobs-checks {args.jobs_checks}" if args.jobs_checks else ""

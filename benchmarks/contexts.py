@@ -16,8 +16,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from runshot.validators.browser import BrowserSettings, find_chromium
-from runshot.validators.server import serve
+from runshot.validators.browser.chromium import BrowserSettings, find_chromium
+from runshot.validators.serve.server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ the good app passes and the broken twin fails.
 
 DIR (default benchmarks/derive/) holds one folder per spec: spec.md (no checks of its own), good/ and broken/
 (README.md there says what each twin breaks). Only the acceptance check runs, with the derived checks alone.
-Derivation is the code `runshot new` and `runshot derive` run (runshot.derive.derive). Prints per spec: right or
+Derivation is the code `runshot new` and `runshot derive` run (runshot.derivation.derive.derive). Prints per spec: right or
 wrong (and why: the good app failed, the twin passed, or nothing was kept), the checks kept, the tokens and seconds
 derivation took; then the totals. --show prints the derived checks. Exit 0 always (it measures; it judges nothing).
 """
@@ -27,7 +27,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runshot import derive as deriving  # noqa: E402 (the checkout's runshot, after the path is set)
+from runshot import after the path is set
+
+from runshot.derivation import derive as deriving  # noqa: E402 (the checkout's runshot
 from runshot import wiring  # noqa: E402
 from runshot.config import resolve_endpoint  # noqa: E402
 from runshot.generator.prompts import describe_step  # noqa: E402

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from runshot.spec import Spec, parse_spec_file
-from runshot.validators.registry import BUILT_INS
-from runshot.validators.runner import Validator
+from runshot.validators.runner.registry import BUILT_INS
+from runshot.validators.runner.project import Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"

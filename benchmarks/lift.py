@@ -40,9 +40,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from runshot.bench import SharedAnswers as Replay
-from runshot.bench import rows as bench_rows
-from runshot.modes import MODES, mode_values
+from runshot.scale.bench import SharedAnswers as Replay
+from runshot.scale.bench import rows as bench_rows
+from runshot.loop.modes import MODES, mode_values
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPECS = [ROOT / "samples" / f"{n}.md" for n in ("counter", "tip-calculator", "todo")] + sorted(
@@ -50,13 +50,13 @@ DEFAULT_SPECS = [ROOT / "samples" / f"{n}.md" for n in ("counter", "tip-calculat
 
 
 def mode_options(mode: str, budget: int, candidates: int, max_iterations: int) -> dict:
-    """RunOptions values for one mode (runshot.modes, as `runshot bench` uses them)."""
+    """RunOptions values for one mode (runshot.loop.modes, as `runshot bench` uses them)."""
     return mode_values(mode, budget, candidates, max_iterations)
 
 
 def run_one(spec_path: Path, mode: str, out: Path, model, validate, options: dict, ask=None) -> dict:
     from runshot.api import as_spec, keep_spec_copy, run_options
-    from runshot.loop import run_new
+    from runshot.loop.repair import run_new
 
     spec = as_spec(str(spec_path))
     keep_spec_copy(spec, out)
@@ -78,7 +78,7 @@ def run_one(spec_path: Path, mode: str, out: Path, model, validate, options: dic
 
 
 def table(rows: list[dict], modes: list[str]) -> str:
-    """Per mode the figures of `runshot bench` (runshot.bench.rows), then passes and errors left per spec."""
+    """Per mode the figures of `runshot bench` (runshot.scale.bench.rows), then passes and errors left per spec."""
     lines = [f"{'mode':12} {'passed':>8} {'tokens/pass':>12} {'s/pass':>8} {'tokens/run':>11} {'lift':>6} "
              f"{'errors left':>12}"]
     figures = {r["mode"]: r for r in bench_rows([{**r, "model": ""} for r in rows])}

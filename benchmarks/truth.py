@@ -32,8 +32,8 @@ from pathlib import Path
 import yaml
 
 from runshot.spec import Spec, parse_spec_file
-from runshot.validators.registry import BUILT_INS
-from runshot.validators.runner import Validator
+from runshot.validators.runner.registry import BUILT_INS
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR, Finding
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from runshot import wiring
 from runshot.generator.client import Completion
-from runshot.loop import RunOptions, run_new
+from runshot.loop.repair import RunOptions, run_new
 from runshot.spec import load_spec, parse_spec_text
-from runshot.validators.registry import built_in_registry
+from runshot.validators.runner.registry import built_in_registry
 from runshot.values import Usage
 
 SPEC = """---

@@ -72,7 +72,7 @@ def check_spec(root: Path, spec_path: str | None):
 
 
 def _registry(registry):
-    from runshot.validators.registry import load_registry
+    from runshot.validators.runner.registry import load_registry
 
     return registry if registry is not None else load_registry()
 
@@ -114,7 +114,7 @@ def check_many(paths: list[Path], specs: list, checks=None, *, strict: bool = Fa
 
     `host`: a browser host to validate on (see `wiring.open_host`; its caller closes it), else one is started."""
     from runshot import wiring
-    from runshot.validators.runner import ValidationRequest
+    from runshot.validators.runner.project import ValidationRequest
 
     registry = validator.registry if validator is not None else _registry(registry)
     selected = select_checks(checks, registry)
@@ -144,8 +144,8 @@ def check_site(target, spec=None, checks=None, *, pages: int = 10, page: Iterabl
     severity are set here); `waive`: rule id -> reason (those findings are reported as waived, not counted).
     A URL must be loopback or private unless `any_host`; with `host`, `browser` is that host's."""
     from runshot import wiring
-    from runshot.validators.site import PageOptions, SiteRequest, validate_site
-    from runshot.validators.target import looks_like_url, parse_url
+    from runshot.validators.runner.site import PageOptions, SiteRequest, validate_site
+    from runshot.validators.serve.target import looks_like_url, parse_url
 
     registry = _registry(registry)
     selected = select_checks(checks, registry)
@@ -190,7 +190,7 @@ def _recount(page: dict, findings: list[Finding]) -> dict:
 
 def run_options(**values):
     """The loop's RunOptions from keyword values."""
-    from runshot.loop import RunOptions
+    from runshot.loop.repair import RunOptions
 
     return RunOptions(**values)
 
@@ -253,8 +253,8 @@ def generate(spec, out, *, model: str | None = None, base_url: str | None = None
     be None and the run in `out` continues. Model settings fall back to the environment and config file as on
     the command line. `on_start(spec, model, out)` is called once the model is ready (`model.description` is
     redacted). `record`/`replay` (folders) record the model calls to a cassette, or answer them from one with no
-    endpoint at all (see runshot.cassette)."""
-    from runshot.loop import run_new
+    endpoint at all (see runshot.scale.cassette)."""
+    from runshot.loop.repair import run_new
 
     out_dir = Path(out)
     if resume:
@@ -295,11 +295,11 @@ def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | No
     `runshot/fix-<n>` (the user's branch and files untouched, the report under `.git/runshot/fix-<n>/`);
     outside git, `out` (absent or empty) receives a fixed copy. `spec` defaults to the project's own
     `.runshot/spec.md`, else the default checks alone. `record`/`replay` (folders) record the model calls to
-    a cassette, or answer them from one (see runshot.cassette). With `change` (a change request: a Spec, a spec file or
+    a cassette, or answer them from one (see runshot.scale.cassette). With `change` (a change request: a Spec, a spec file or
     prompt text) the project is changed as asked first (`runshot new --from`): the result goes to `out`, or to a
     branch `runshot/change-<n>` when `path` is in git and no `out` is given; both specs' checks run."""
-    from runshot.fixing import preflight
-    from runshot.fixrun import project_spec, run_fix
+    from runshot.loop.fixing import preflight
+    from runshot.loop.fixrun import project_spec, run_fix
 
     folder = Path(path)
     preflight(folder, Path(out) if out is not None else None, allow_dirty)  # refuse before any model starts

@@ -67,7 +67,7 @@ class _State:
     def get_registry(self):
         """Built-in and plugin checks, discovered once per session (a broken plugin: one warning line)."""
         if self.registry is None:
-            from runshot.validators.registry import load_registry
+            from runshot.validators.runner.registry import load_registry
 
             self.registry = load_registry()
         return self.registry

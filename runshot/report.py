@@ -94,7 +94,7 @@ class Report:
     # Acceptance checks written by the model from the spec's words (when the spec had none).
     derived_checks: list[dict] = field(default_factory=list)
     doubtful_checks: list[str] = field(default_factory=list)  # derived checks that possibly check the wrong thing
-    # The spec's requirements and what verifies each (runshot.coverage.to_dict), and what deriving checks cost.
+    # The spec's requirements and what verifies each (runshot.derivation.coverage.to_dict), and what deriving checks cost.
     coverage: dict = field(default_factory=dict)
     derivation: dict = field(default_factory=dict)
 

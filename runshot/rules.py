@@ -12,7 +12,7 @@ rules it implements, and one sentence of why. A finding is made *from* its rule,
 `review=True` makes a finding of an error rule a warning: the machine saw the symptom but a person has to judge it
 ("needs review", as axe-core's incomplete results). Nothing makes a warning rule an error but `--strict`.
 
-`runshot rules` lists every declared rule (`catalogue()` in `runshot.validators.rulebook` gathers them).
+`runshot rules` lists every declared rule (`catalogue()` in `runshot.validators.runner.rulebook` gathers them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The step language of acceptance checks, defined once.
 
-The spec parser (runshot.spec) validates steps against it, the step runner (validators/acceptance.py) takes its
+The spec parser (runshot.spec) validates steps against it, the step runner (validators/acceptance/check.py) takes its
 target kinds and expectations from it, and the prompts (generator/prompts.py, templates/derive_checks.j2) describe
 steps with its phrases. Each action names the argument keys it needs, the key a bare scalar stands for
 (`- wait: 300` is `{ms: 300}`), whether it acts on a target, and a one-line description.

@@ -34,7 +34,7 @@ class ModelOptions:
     deadline: float | None = None  # seconds per answer, retries included (hosted 900, local 1800)
     max_tokens: int | None = None
     retries: int = 4
-    record: str | None = None  # a folder: write every request and answer there (runshot.cassette)
+    record: str | None = None  # a folder: write every request and answer there (runshot.scale.cassette)
     replay: str | None = None  # a folder: answer from the cassette there, with no endpoint at all
 
 
@@ -59,7 +59,7 @@ class Model:
     client: object
     description: dict  # {"name", "base_url"} with credentials redacted: fit for reports and consoles
     secrets: tuple[str, ...]  # values to scrub from anything written (API key, URL password, query tokens)
-    cassette: object = None  # the runshot.cassette Recorder or Player under the client, when there is one
+    cassette: object = None  # the runshot.scale.cassette Recorder or Player under the client, when there is one
 
     def ask(self, messages: list[dict], on_progress=None, temperature: float | None = None, seed: int | None = None):
         from runshot.generator.client import complete
@@ -112,7 +112,7 @@ def _base_path(base_url: str | None) -> str:
 def open_replay(options: ModelOptions, secrets: tuple[str, ...] = ()) -> Model:
     """A model answering from the cassette in `options.replay`: the recorded model name and (redacted) base URL,
     no endpoint, no server started."""
-    from runshot.cassette import Player
+    from runshot.scale.cassette import Player
     from runshot.generator.client import ModelSettings
 
     player = Player(Path(options.replay), secrets)
@@ -179,7 +179,7 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
     secrets = endpoint_secrets(endpoint)
     recorder = None
     if options.record:
-        from runshot.cassette import Recorder
+        from runshot.scale.cassette import Recorder
 
         meta = {"model": settings.name, "base_url": description["base_url"]}
         recorder = Recorder(Path(options.record), meta, _base_path(settings.base_url), secrets)
@@ -188,13 +188,13 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
 
 def check_browser(browser: BrowserOptions) -> None:
     """Fail early (before any tokens are spent) when no Chromium can be found."""
-    from runshot.validators.browser import BrowserSettings
+    from runshot.validators.browser.chromium import BrowserSettings
 
     BrowserSettings(executable=browser.chromium).resolve_executable()
 
 
 def _browser_settings(browser: BrowserOptions):
-    from runshot.validators.browser import BrowserSettings
+    from runshot.validators.browser.chromium import BrowserSettings
 
     return BrowserSettings(executable=browser.chromium, sandbox=browser.sandbox or "auto",
                            allow_hosts=tuple(browser.allow_hosts), reach=tuple(browser.reach),
@@ -204,8 +204,8 @@ def _browser_settings(browser: BrowserOptions):
 def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None, host=None) -> Callable[[], object]:
     """A function making Validators with these options (for pools that start one browser per slot). With
     `host` (see open_host) they use that browser host, which their caller closes."""
-    from runshot.validators.context import Timeouts
-    from runshot.validators.runner import Validator
+    from runshot.validators.browser.context import Timeouts
+    from runshot.validators.runner.project import Validator
 
     settings = host.settings if host is not None else _browser_settings(browser)
     timeouts = Timeouts(load=browser.page_timeout, check=browser.check_timeout)
@@ -220,7 +220,7 @@ def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None,
 def open_host(stack: ExitStack, browser: BrowserOptions = BrowserOptions()):
     """A browser host (closed with `stack`) whose Playwright driver starts now, in the background: made before
     the rest of a validation is set up, it has the driver running by the time the first page is opened."""
-    from runshot.validators.browser import BrowserHost
+    from runshot.validators.browser.chromium import BrowserHost
 
     host = stack.enter_context(BrowserHost(_browser_settings(browser)))
     host.prestart()

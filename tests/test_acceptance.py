@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import parse_spec_file, parse_spec_text
-from runshot.validators.acceptance import pytest_files, run_check
-from runshot.validators.context import Timeouts
-from runshot.validators.runner import Validator
-from runshot.validators.server import serve
+from runshot.validators.acceptance.check import pytest_files, run_check
+from runshot.validators.browser.context import Timeouts
+from runshot.validators.runner.project import Validator
+from runshot.validators.serve.server import serve
 from runshot.values import Finding
 
 FIXTURES = Path(__file__).parent / "fixtures"

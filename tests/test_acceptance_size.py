@@ -9,10 +9,10 @@ import pytest
 
 from runshot.errors import UsageError
 from runshot.spec import parse_spec_text
-from runshot.validators.acceptance import run_check
-from runshot.validators.context import Timeouts
-from runshot.validators.runner import Validator
-from runshot.validators.server import serve
+from runshot.validators.acceptance.check import run_check
+from runshot.validators.browser.context import Timeouts
+from runshot.validators.runner.project import Validator
+from runshot.validators.serve.server import serve
 
 FAST = Timeouts(load=4.0, action=1.5, check=30.0, settle=0.2)
 PAGE = """<!doctype html><html lang="en"><head><title>Sizes</title><style>

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import parse_spec_text
-from runshot.validators import acceptance, acceptance_states
-from runshot.validators.runner import Validator
+from runshot.validators.acceptance import check as acceptance, states as acceptance_states
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR
 from runshot.vocab import ACTION_NAMES
 

@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "ci"
 
 
 def test_import_runshot_is_cheap_and_exports_the_api():
-    code = ("import sys, runshot; heavy = [m for m in ('runshot.api', 'runshot.validators.runner', 'playwright', "
+    code = ("import sys, runshot; heavy = [m for m in ('runshot.api', 'runshot.validators.runner.project', 'playwright', "
             "'openai', 'git') if m in sys.modules]; print(heavy); from runshot import Finding, CheckResult, check, "
             "generate; print(Finding('c', 'error', 'm').is_error, CheckResult.__name__, callable(check))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -1,12 +1,12 @@
 """axe-core's avoid-inline-spacing failures looked at again the way the ACT rules judge them
-(validators/axe_recheck.py): only text a declaration styles counts, measured against its own font size."""
+(validators/checks/axe_recheck.py): only text a declaration styles counts, measured against its own font size."""
 
 from __future__ import annotations
 
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators.runner import Validator
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR
 
 PAGE = '<!doctype html><html lang="en"><head><title>Spacing</title></head><body><main>{}</main></body></html>'

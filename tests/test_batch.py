@@ -15,7 +15,7 @@ import pytest
 
 from counterapp import answer
 from fakeopenai import FakeOpenAI
-from runshot.batch import ValidatorPool, parse_shard, plan, shard
+from runshot.scale.batch import ValidatorPool, parse_shard, plan, shard
 from runshot.errors import UsageError
 from runshot.spec import Spec
 
@@ -201,7 +201,7 @@ def test_batch_with_an_unreachable_endpoint_is_exit_2(tmp_path: Path):
 
 
 def test_validator_pool_bounds_browsers(tmp_path: Path):
-    from runshot.validators.runner import Validator
+    from runshot.validators.runner.project import Validator
 
     lock = threading.Lock()
     state = {"active": 0, "max": 0, "made": 0}

@@ -11,7 +11,7 @@ import pytest
 
 from counterapp import answer
 from fakeopenai import FakeOpenAI
-from runshot.bench import load_suite, parse_model, plan_bench, rows
+from runshot.scale.bench import load_suite, parse_model, plan_bench, rows
 from runshot.errors import UsageError
 from test_batch import run_cli, title_in, write_specs
 

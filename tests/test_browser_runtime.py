@@ -14,13 +14,13 @@ import pytest
 
 from runshot.errors import EnvironmentProblem, UsageError
 from runshot.spec import Spec
-from runshot.validators.browser import DIALOG_CAP, BrowserHost, BrowserSettings, find_chromium
-from runshot.validators.context import CheckTimeout, PageEvents, Timeouts
-from runshot.validators.proctree import process_tree
-from runshot.validators.registry import function_check
-from runshot.validators.runner import ValidationResult, Validator, validate_once
-from runshot.validators.runtime import findings_from_events, where_for
-from runshot.validators.server import serve
+from runshot.validators.browser.chromium import DIALOG_CAP, BrowserHost, BrowserSettings, find_chromium
+from runshot.validators.browser.context import CheckTimeout, PageEvents, Timeouts
+from runshot.validators.sandbox.proctree import process_tree
+from runshot.validators.runner.registry import function_check
+from runshot.validators.runner.project import ValidationResult, Validator, validate_once
+from runshot.validators.checks.runtime import findings_from_events, where_for
+from runshot.validators.serve.server import serve
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 TIMEOUTS = Timeouts(load=4.0, action=2.0, check=8.0, settle=0.3)

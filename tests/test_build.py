@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runshot.validators.build import BuildLimits, build_project, npm_install, vet_package_json
-from runshot.validators.sandbox import sandbox_available, unavailable_reason
+from runshot.validators.serve.build import BuildLimits, build_project, npm_install, vet_package_json
+from runshot.validators.sandbox.confined import sandbox_available, unavailable_reason
 from runshot.values import Limits
 
 needs_npm_and_bwrap = pytest.mark.skipif(

@@ -12,10 +12,10 @@ import pytest
 
 from fakeopenai import FakeOpenAI, Reply
 from runshot.generator.client import ModelSettings, complete, make_client
-from runshot.loop import RunOptions, run_new
+from runshot.loop.repair import RunOptions, run_new
 from runshot.report import summary_lines
 from runshot.spec import parse_spec_text
-from runshot.validators.runner import Validator
+from runshot.validators.runner.project import Validator
 from test_pipeline import BROKEN_HTML, GOOD_HTML, GOOD_JS, SPEC, answer
 
 

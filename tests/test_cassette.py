@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from fakeopenai import FakeOpenAI, Reply
-from runshot.cassette import Player, Recorder, first_difference
+from runshot.scale.cassette import Player, Recorder, first_difference
 from runshot.errors import UsageError
 from test_pipeline import BROKEN_HTML, FAST_CHECKS, GOOD_HTML, GOOD_JS, SECRET, SPEC, answer, run_cli
 

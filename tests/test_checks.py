@@ -14,8 +14,8 @@ import pytest
 
 from runshot.errors import EnvironmentProblem
 from runshot.spec import Spec
-from runshot.validators import a11y
-from runshot.validators.runner import Validator
+from runshot.validators.checks import a11y
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR, WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"

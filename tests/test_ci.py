@@ -245,7 +245,7 @@ def test_pytest_plugin_costs_nothing_when_unused(tmp_path: Path):
         "import sys\n"
         "def test_plain(pytestconfig):\n"
         "    assert pytestconfig.pluginmanager.has_plugin('runshot')\n"
-        "    heavy = [m for m in ('runshot.spec', 'runshot.validators.runner', 'runshot.cli', 'git') if m in sys.modules]\n"
+        "    heavy = [m for m in ('runshot.spec', 'runshot.validators.runner.project', 'runshot.cli', 'git') if m in sys.modules]\n"
         "    assert heavy == []\n")
     proc = run_pytest(cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

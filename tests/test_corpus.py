@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from runshot.spec import Spec, parse_spec_file
-from runshot.validators.registry import BUILT_INS
-from runshot.validators.runner import Validator
+from runshot.validators.runner.registry import BUILT_INS
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

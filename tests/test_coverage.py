@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runshot import coverage
-from runshot.derive import DEFAULT_CHECKS
+from runshot.derivation import coverage
+from runshot.derivation.derive import DEFAULT_CHECKS
 from runshot.spec import parse_spec_file, parse_spec_text
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

@@ -11,13 +11,13 @@ import pytest
 
 from fakeopenai import FakeOpenAI
 from runshot import gitrepo
-from runshot.derive import derive_checks, parse_derived
-from runshot.derive_review import review_check, step_key
-from runshot.loop import RunOptions, run_new
+from runshot.derivation.derive import derive_checks, parse_derived
+from runshot.derivation.review import review_check, step_key
+from runshot.loop.repair import RunOptions, run_new
 from runshot.report import Report
-from runshot.runstate import Progress, Run
+from runshot.loop.state import Progress, Run
 from runshot.spec import parse_spec_file, parse_spec_text
-from runshot.validators.runner import Validator
+from runshot.validators.runner.project import Validator
 from test_candidates import wiring
 from test_pipeline import GOOD_HTML, GOOD_JS, SPEC, answer
 

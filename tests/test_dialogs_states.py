@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators import a11y, dialogs, states, sweep
-from runshot.validators.registry import function_check
-from runshot.validators.runner import Validator
+from runshot.validators.checks import a11y, dialogs, sweep
+from runshot.validators.browser import states
+from runshot.validators.runner.registry import function_check
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR, WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"

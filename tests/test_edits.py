@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from runshot.generator.client import Completion
 from runshot.generator.edits import Edit, apply_edits, parse_answer
-from runshot.steps import parse_and_vet
+from runshot.loop.steps import parse_and_vet
 from runshot.values import Limits, Usage
 
 APP = "const out = document.getElementById('output');\nfunction render(n) {\n    out.textContent = n;\n}\nrender(0);\n"

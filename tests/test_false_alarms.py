@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from runshot.spec import Spec
-from runshot.validators.context import PageEvents
-from runshot.validators.runtime import findings_from_events
-from runshot.validators.runner import Validator
+from runshot.validators.browser.context import PageEvents
+from runshot.validators.checks.runtime import findings_from_events
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

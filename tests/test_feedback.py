@@ -98,7 +98,7 @@ def test_applying_the_proposed_colour_passes_axe(tmp_path):
     import shutil
     from pathlib import Path
 
-    from runshot.validators.runner import Validator
+    from runshot.validators.runner.project import Validator
 
     app = tmp_path / "app"
     shutil.copytree(Path(__file__).parent / "fixtures" / "checks" / "bad_low_contrast", app)

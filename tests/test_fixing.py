@@ -9,7 +9,7 @@ import git
 import pytest
 
 from runshot.errors import UsageError
-from runshot.fixing import copy_project, finish_fix, fix_files, next_fix_number, prepare_fix
+from runshot.loop.fixing import copy_project, finish_fix, fix_files, next_fix_number, prepare_fix
 from runshot.values import Limits
 
 

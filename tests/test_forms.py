@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators import forms
-from runshot.validators.browser import BrowserSettings
-from runshot.validators.context import CheckContext, PageEvents, PageSession, Timeouts
-from runshot.validators.formvalues import entries_for, leaves_origin, number_value, sensitive, skip_reason
-from runshot.validators.pages import instrument_page, load_page
-from runshot.validators.runner import Validator
+from runshot.validators.checks import forms
+from runshot.validators.browser.chromium import BrowserSettings
+from runshot.validators.browser.context import CheckContext, PageEvents, PageSession, Timeouts
+from runshot.validators.checks.formvalues import entries_for, leaves_origin, number_value, sensitive, skip_reason
+from runshot.validators.browser.pages import instrument_page, load_page
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

@@ -79,7 +79,7 @@ def test_gallery_files(site):
 def test_gallery_in_chromium(site):
     from playwright.sync_api import sync_playwright
 
-    from runshot.validators.browser import find_chromium
+    from runshot.validators.browser.chromium import find_chromium
 
     _, out = site
     server = subprocess.Popen([sys.executable, "-c", CLI, "serve", str(out), "--port", "0"],

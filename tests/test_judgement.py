@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec, parse_spec_text
-from runshot.validators import a11y, keyboard, mobile, motion, policy, runtime, semantics
-from runshot.validators.runner import Validator
+from runshot.validators.checks import a11y, mobile, motion, runtime, semantics
+from runshot.validators.checks.keyboard import walk as keyboard
+from runshot.validators.runner import policy
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR, STATE_DIR, WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators.keyboard_trap import documented_keys
-from runshot.validators.runner import Validator
+from runshot.validators.checks.keyboard.trap import documented_keys
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR, WARNING
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec, load_spec
-from runshot.validators.context import Timeouts
-from runshot.validators.plan import check_jobs_for
-from runshot.validators.registry import function_check
-from runshot.validators.runner import ValidationRequest, Validator
+from runshot.validators.browser.context import Timeouts
+from runshot.validators.runner.plan import check_jobs_for
+from runshot.validators.runner.registry import function_check
+from runshot.validators.runner.project import ValidationRequest, Validator
 
 HERE = Path(__file__).parent
 REPO = HERE.parent

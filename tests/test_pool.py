@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import load_spec
-from runshot.validators.context import Timeouts
-from runshot.validators.pool import SessionPool
-from runshot.validators.runner import Validator
-from runshot.validators.server import serve
+from runshot.validators.browser.context import Timeouts
+from runshot.validators.browser.pool import SessionPool
+from runshot.validators.runner.project import Validator
+from runshot.validators.serve.server import serve
 
 TIMEOUTS = Timeouts(load=6.0, action=3.0, check=10.0, settle=0.3)
 
@@ -133,7 +133,7 @@ def test_a_validation_hands_pages_on_between_its_checks(app: Path) -> None:
 def test_plugin_checks_get_contexts_of_their_own(app: Path) -> None:
     # A plugin may change its context in ways a reload does not undo (here an init script that rewrites the
     # page): its page is never handed on, so the acceptance check after it still sees a first visit.
-    from runshot.validators.registry import built_in_registry, function_check
+    from runshot.validators.runner.registry import built_in_registry, function_check
 
     async def polluting(ctx):
         async with ctx.open_session() as s:

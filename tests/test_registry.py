@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from runshot import regress
+from runshot.reporting import regress
 from runshot.errors import UsageError
 from runshot.spec import Spec
-from runshot.validators.registry import (
+from runshot.validators.runner.registry import (
     BUILT_IN,
     BUILT_INS,
     Check,
@@ -20,7 +20,7 @@ from runshot.validators.registry import (
     load_registry,
     plugin_checks,
 )
-from runshot.validators.runner import Validator
+from runshot.validators.runner.project import Validator
 
 GOOD = Path(__file__).parent / "fixtures" / "ci" / "good_app"
 NAMES = ["runtime", "a11y", "semantics", "acceptance", "keyboard", "dialog", "motion", "mobile", "sweep", "forms"]

@@ -14,11 +14,11 @@ from playwright.sync_api import sync_playwright
 
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding
-from runshot.validators import a11y
-from runshot.validators.browser import find_chromium
-from runshot.validators.axerules import axe_rule_severity, wcag_criteria
-from runshot.validators.registry import load_registry
-from runshot.validators.rulebook import catalogue, lookup, own_rules
+from runshot.validators.checks import a11y
+from runshot.validators.browser.chromium import find_chromium
+from runshot.validators.checks.axerules import axe_rule_severity, wcag_criteria
+from runshot.validators.runner.registry import load_registry
+from runshot.validators.runner.rulebook import catalogue, lookup, own_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 

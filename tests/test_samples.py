@@ -72,7 +72,7 @@ REFERENCE = Path(__file__).parent / "fixtures" / "samples"
 
 @pytest.fixture(scope="module")
 def validator():
-    from runshot.validators.runner import Validator
+    from runshot.validators.runner.project import Validator
 
     with Validator() as v:
         yield v

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from runshot.errors import EnvironmentProblem
-from runshot.validators.sandbox import (
+from runshot.validators.sandbox.confined import (
     SandboxSpec,
     bwrap_argv,
     bwrap_path,
@@ -247,7 +247,7 @@ def test_serve_cli_serves_with_the_static_server_rules(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "runshot.validators.serve_cli", str(tmp_path), str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "runshot.validators.serve.cli", str(tmp_path), str(port)],
                             stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}/"
@@ -288,7 +288,7 @@ def test_serve_cli_exec_program_reaches_the_server_at_once_and_outlives_nothing(
         "print(answer.read().decode(), answer.headers['Cache-Control'])\n"
         "print(json.dumps(sorted(int(fd) for fd in os.listdir('/proc/self/fd'))))\n"
     )
-    done = subprocess.run([sys.executable, "-m", "runshot.validators.serve_cli", str(tmp_path), str(port),
+    done = subprocess.run([sys.executable, "-m", "runshot.validators.serve.cli", str(tmp_path), str(port),
                            "--exec", sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     body, fds = done.stdout.splitlines()
@@ -316,7 +316,7 @@ async def _visit(executable: str, url: str, linger: float) -> tuple[str, str]:
 
 @needs_bwrap
 def test_browser_in_sandbox_loads_the_app_and_nothing_leaves(tmp_path):
-    from runshot.validators.browser import find_chromium
+    from runshot.validators.browser.chromium import find_chromium
 
     with Listeners() as listeners:
         # The app's server inside the sandbox takes the very port a host listener holds on 127.0.0.1:
@@ -334,8 +334,8 @@ def test_browser_in_sandbox_loads_the_app_and_nothing_leaves(tmp_path):
 
 def test_the_leaky_app_does_leak_without_a_sandbox():
     """The control for the test above: plain Chromium, no blocking at all, reaches the host's listeners."""
-    from runshot.validators.browser import find_chromium
-    from runshot.validators.server import serve
+    from runshot.validators.browser.chromium import find_chromium
+    from runshot.validators.serve.server import serve
 
     with Listeners() as listeners, serve(FIXTURES / "leaky") as server:
         query = f"?host=127.0.0.2&tcp={listeners.tcp_port}&udp={listeners.udp_port}&local={listeners.local_port}"
@@ -356,7 +356,7 @@ def test_browser_host_runs_through_the_wrapper_with_both_layers(tmp_path):
     """
     import shutil
 
-    from runshot.validators.browser import BrowserHost, BrowserSettings, find_chromium
+    from runshot.validators.browser.chromium import BrowserHost, BrowserSettings, find_chromium
 
     project = tmp_path / "project"
     shutil.copytree(FIXTURES / "leaky", project / "dist")
@@ -391,7 +391,7 @@ def test_serve_cli_serves_several_folders_each_on_its_port_and_logs_which(tmp_pa
     own port, every request recorded with the port that answered it, and a port given twice is a usage error."""
     import subprocess
 
-    from runshot.validators.server import RequestFeed, RequestRecord
+    from runshot.validators.serve.server import RequestFeed, RequestRecord
 
     roots = []
     for name in ("one", "two"):
@@ -411,7 +411,7 @@ def test_serve_cli_serves_several_folders_each_on_its_port_and_logs_which(tmp_pa
     )
     (tmp_path / "log").mkdir()
     with RequestFeed(tmp_path / "log" / "requests") as feed:
-        done = subprocess.run([sys.executable, "-m", "runshot.validators.serve_cli", str(roots[0]), str(ports[0]),
+        done = subprocess.run([sys.executable, "-m", "runshot.validators.serve.cli", str(roots[0]), str(ports[0]),
                                str(roots[1]), str(ports[1]), "--log", str(feed.path), "--exec", sys.executable,
                                "-c", program], capture_output=True, text=True, timeout=30)
         assert done.stdout.splitlines()[:2] == ["<h1>one</h1>", "<h1>two</h1>"], done.stderr
@@ -422,6 +422,6 @@ def test_serve_cli_serves_several_folders_each_on_its_port_and_logs_which(tmp_pa
             time.sleep(0.05)
         assert feed.since(0, ports[0]) == [RequestRecord("GET", "/", 200)]
         assert feed.since(0, ports[1]) == [RequestRecord("GET", "/", 200), RequestRecord("GET", "/nothing", 404)]
-    twice = subprocess.run([sys.executable, "-m", "runshot.validators.serve_cli", str(roots[0]), str(ports[0]),
+    twice = subprocess.run([sys.executable, "-m", "runshot.validators.serve.cli", str(roots[0]), str(ports[0]),
                             str(roots[1]), str(ports[0])], capture_output=True, text=True, timeout=30)
     assert twice.returncode == 2 and twice.stderr.startswith("usage:") and len(twice.stderr.splitlines()) == 1

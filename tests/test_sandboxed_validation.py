@@ -20,11 +20,11 @@ import pytest
 
 from runshot.errors import EnvironmentProblem
 from runshot.spec import Spec, parse_spec_file
-from runshot.validators import sandbox as sandbox_module
-from runshot.validators.browser import BrowserSettings
-from runshot.validators.context import Timeouts
-from runshot.validators.runner import ValidationRequest, Validator
-from runshot.validators.server import RequestFeed, RequestRecord, serve
+from runshot.validators.sandbox import confined as sandbox_module
+from runshot.validators.browser.chromium import BrowserSettings
+from runshot.validators.browser.context import Timeouts
+from runshot.validators.runner.project import ValidationRequest, Validator
+from runshot.validators.serve.server import RequestFeed, RequestRecord, serve
 from sandboxhelp import Listeners
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -347,7 +347,7 @@ def test_serve_cli_reports_requests_through_a_fifo(tmp_path):
         port = probe.getsockname()[1]
     with RequestFeed(tmp_path / "log" / "fifo") as feed:
         start = feed.mark()
-        proc = subprocess.Popen([sys.executable, "-m", "runshot.validators.serve_cli", str(tmp_path / "site"),
+        proc = subprocess.Popen([sys.executable, "-m", "runshot.validators.serve.cli", str(tmp_path / "site"),
                                  str(port), "--log", str(feed.path)], stderr=subprocess.PIPE)
         try:
             for _ in range(200):

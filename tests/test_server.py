@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runshot.validators.server import RequestRecord, serve
+from runshot.validators.serve.server import RequestRecord, serve
 
 
 def fetch(server, path: str, method: str = "GET") -> tuple[int, dict, bytes]:

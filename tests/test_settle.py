@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators.context import CheckContext, PageEvents, Timeouts, settle
-from runshot.validators.domtools import clickable
-from runshot.validators.runner import Validator
-from runshot.validators.server import serve
+from runshot.validators.browser.context import CheckContext, PageEvents, Timeouts, settle
+from runshot.validators.browser.domtools import clickable
+from runshot.validators.runner.project import Validator
+from runshot.validators.serve.server import serve
 
 TIMEOUTS = Timeouts(load=6.0, action=3.0, check=10.0, settle=0.3)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators.browser import BrowserSettings
-from runshot.validators.runner import validate_once
+from runshot.validators.browser.chromium import BrowserSettings
+from runshot.validators.runner.project import validate_once
 from siteapps import free_port, page, read_json, three_page_site, write_api_app
 
 CLI = "from runshot.cli import main; main()"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from runshot.spec import Spec
-from runshot.validators.runner import Validator
+from runshot.validators.runner.project import Validator
 from runshot.values import ERROR, WARNING
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

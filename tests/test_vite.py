@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from runshot.validators.sandbox import sandbox_available, unavailable_reason
+from runshot.validators.sandbox.confined import sandbox_available, unavailable_reason
 
 CLI = "from runshot.cli import main; main()"
 CREATE_SECONDS = 180

@@ -79,9 +79,10 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
     Exit 0 when every run passed, 1 when some did not, 2/3 when every run failed for the same usage/endpoint
     reason. The summary goes to standard output and RUNS_DIR/batch.json.
     """
-    from runshot import batch as b, wiring
+    from runshot import wiring
+    from runshot.scale import batch as b
     from runshot.spec import parse_spec_file
-    from runshot.validators.browser import BrowserSettings, find_chromium
+    from runshot.validators.browser.chromium import BrowserSettings, find_chromium
 
     console = common.console()
     out = common.stdout_console()
@@ -132,7 +133,7 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
 
 def finish_batch(data: dict, results, root: Path, secrets, out: Console, console: Console) -> None:
     """Write batch.json, print the summary, exit with the batch's code."""
-    from runshot import batch as b
+    from runshot.scale import batch as b
     from runshot.redact import redact_data
 
     b.write_json(root / b.BATCH_FILE, data, secrets)
@@ -155,18 +156,18 @@ def finish_batch(data: dict, results, root: Path, secrets, out: Console, console
 @click.option("-o", "--out", "out_path", required=True, metavar="PATH", help="The merged summary (JSON).")
 def merge(sources, out_path):
     """Combine batch outputs (RUNS_DIRs or batch.json files, one per shard) into one summary."""
-    from runshot import batch as b
+    from runshot.scale import batch as b
     from runshot.redact import redact_data
 
     secrets = common.secrets()
     data = redact_data(b.merge([Path(s) for s in sources], Path(out_path)), secrets)
     if any(e.get("mode") for e in data["projects"]):  # benchmarks: their table per model and mode, merged
-        from runshot import bench as bn
+        from runshot.scale import bench as bn
 
         data["bench"] = bn.rows(data["projects"])
     b.write_json(Path(out_path), data, secrets)
     if data.get("bench"):
-        from runshot import bench as bn
+        from runshot.scale import bench as bn
 
         bn.table(data["bench"], common.stdout_console())
     elif data["projects"]:

@@ -43,8 +43,9 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
     """Measure models on a suite (spec files, folders of them, or a JSONL of prompts such as WebGen-Bench's) in
     each mode, at a token budget per run (--token-budget), and print pass rate, tokens and seconds per pass,
     errors left and the lift over one-shot per model and mode. Exit 0 when the runs finished (passed or not)."""
-    from runshot import batch as b, bench as bn, wiring
-    from runshot.modes import parse_modes
+    from runshot import wiring
+    from runshot.scale import batch as b, bench as bn
+    from runshot.loop.modes import parse_modes
     from runshot.spec import parse_spec_file
 
     console = common.console()
@@ -104,7 +105,7 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
 
 
 def _gallery(root: Path, site: Path, chromium: str | None, secrets, console) -> None:
-    from runshot.gallery import build_gallery
+    from runshot.reporting.gallery import build_gallery
 
     with console.status("building the gallery…"):
         built = build_gallery([root], site, chromium=chromium, secrets=secrets)

@@ -93,7 +93,8 @@ def _check_dirs(directories, changed, base, params: dict, console) -> None:
 
 def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
            jobs_checks, timings, opts, console, host) -> None:
-    from runshot import api, outputs, regress
+    from runshot import api
+    from runshot.reporting import outputs, regress
 
     registry = common.registry()
     selected = common.parse_checks(opts.get("checks"), registry)

@@ -15,11 +15,12 @@ from pathlib import Path
 import click
 
 import runshot.cli.common as common
-from runshot import api, outputs, procs, wiring
+from runshot import api, procs, wiring
+from runshot.reporting import outputs
 from runshot.errors import UsageError
 from runshot.redact import url_secrets
 from runshot.siteconfig import SiteConfig
-from runshot.validators.target import guard, looks_like_url, parse_url, reach_for
+from runshot.validators.serve.target import guard, looks_like_url, parse_url, reach_for
 
 # flag parameter -> config key, for the flags the config file may set
 CONFIG_KEYS = {

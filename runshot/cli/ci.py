@@ -29,7 +29,8 @@ def regress(directories, baseline_path, config_path, spec_path, json_path, chrom
     Each DIR is matched to the baseline project of the same name and re-checked with the checks the baseline ran
     (or --checks). Checks that failed in the baseline and still fail are not regressions.
     """
-    from runshot import api, outputs, regress as rg, wiring
+    from runshot import api, wiring
+    from runshot.reporting import outputs, regress as rg
 
     from runshot.siteconfig import load_site_config
 

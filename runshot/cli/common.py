@@ -8,7 +8,7 @@ import sys
 import click
 from rich.console import Console
 
-from runshot import coverage
+from runshot.derivation import coverage
 from runshot.errors import UsageError
 from runshot.report import coverage_line
 
@@ -25,7 +25,7 @@ def stdout_console() -> Console:
 
 def registry():
     """Every registered check: built-ins, then installed plugins (a broken plugin is one warning line)."""
-    from runshot.validators.registry import load_registry
+    from runshot.validators.runner.registry import load_registry
 
     return load_registry(warn=lambda line: click.echo(line, err=True))
 

@@ -29,8 +29,9 @@ from runshot.errors import ModelError, UsageError
 def derive(spec, out_path, model, base_url, api_key, samples, call_timeout, retries):
     """Print SPEC with acceptance checks derived from its words (marked `derived: true`, each with the requirement
     it `covers`) and what verifies each requirement; -o FILE writes it to a new file."""
-    from runshot import coverage, wiring
-    from runshot import derive as deriving
+    from runshot import wiring
+    from runshot.derivation import coverage
+    from runshot.derivation import derive as deriving
     from runshot.config import resolve_endpoint
     from runshot.spec import load_spec
 

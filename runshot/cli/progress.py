@@ -7,7 +7,7 @@ import time
 
 from rich.console import Console
 
-from runshot.loop import Progress
+from runshot.loop.repair import Progress
 
 LOG_EVERY = 60.0  # seconds between "still waiting" lines when the output is not a terminal
 TICK = 1.0  # seconds between refreshes of the live line

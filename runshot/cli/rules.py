@@ -23,7 +23,7 @@ def rules_command(as_json: bool, only: str | None):
     policy: an error only for a WCAG A/AA rule that axe-core enables by default and trusts to fail."""
     from runshot.generator.formatfindings import RULES as FORMAT_RULES
     from runshot.generator.safepaths import RULES as PATH_RULES
-    from runshot.validators.rulebook import catalogue
+    from runshot.validators.runner.rulebook import catalogue
 
     book = catalogue(common.registry(), FORMAT_RULES, PATH_RULES)
     rules = [r for r in book.values() if only is None or r.check == only]

@@ -64,8 +64,8 @@ class Models:
 
 def check_cassettes(jobs, runs_dir: Path, record: str | None, replay: str | None, resume: bool) -> Path | None:
     """The cassette folder of a batch (FOLDER/<run>/cassette.jsonl per run), checked before anything runs."""
-    from runshot.batch import finished_run
-    from runshot.cassette import cassette_file
+    from runshot.scale.batch import finished_run
+    from runshot.scale.cassette import cassette_file
 
     common.cassette_flags(record, replay)
     if not (record or replay):
@@ -83,7 +83,7 @@ def check_cassettes(jobs, runs_dir: Path, record: str | None, replay: str | None
 
 
 def _live_board(jobs, console: Console):
-    from runshot.batch import Board
+    from runshot.scale.batch import Board
 
     class LiveBoard(Board):
         def on_done(self, result) -> None:
@@ -125,7 +125,7 @@ class BatchRun:
     jobs: list
     root: Path
     specs: dict
-    options: object  # runshot.batch.BatchOptions
+    options: object  # runshot.scale.batch.BatchOptions
     model_options: object  # runshot.wiring.ModelOptions
     browser: object  # runshot.wiring.BrowserOptions
     checks: list[str] | None
@@ -143,7 +143,9 @@ def run_here(run: BatchRun, stop: threading.Event):
     """The runs in this process: threads for the models, a pool of browsers for the validations."""
     from rich.live import Live
 
-    from runshot import batch as b, wiring
+    from runshot import wiring
+
+    from runshot.scale import batch as b
     from runshot.api import keep_spec_copy
 
     with ExitStack() as stack:
@@ -201,10 +203,10 @@ def ray_endpoints(run: BatchRun) -> dict:
 def run_with_ray(run: BatchRun, address: str, stop: threading.Event):
     """The runs as Ray tasks; Ray is started here (or joined) and shut down whatever happens."""
     try:
-        from runshot import ray_batch  # optional: pip install 'runshot[ray]'
+        from runshot.scale import ray_batch  # optional: pip install 'runshot[ray]'
     except ImportError:
         raise UsageError("--ray needs Ray: pip install 'runshot[ray]'") from None
-    from runshot.cassette import cassette_file
+    from runshot.scale.cassette import cassette_file
 
     opts = run.model_options
     replays = {j.name: cassette_file(run.cassettes / j.name).read_bytes() for j in run.jobs

@@ -1,0 +1,279 @@
+"""Acceptance checks derived from the spec's words, for the requirements no written check verifies.
+
+Before any code is written, the spec is split into its requirements (runshot.derivation.coverage); those no written or
+default check verifies are numbered and sent to the model (templates/derive_checks.j2, the step language with
+worked examples), which answers with checks in YAML, each naming the requirement it `covers`. The model is asked
+SAMPLES times (seeds 1..SAMPLES; when the first two answers hold the very same checks, no third is asked). Each answer is parsed by the spec parser (unknown keys are refused), each check
+is held against the spec's words (runshot.derivation.review), and per requirement the samples vote: the check written
+the same way by the most samples is kept, if no other check had as many votes; when it expects a value the spec
+does not state (the model computed it) at least two samples must agree on it. Derived checks are added after the user's own ones,
+marked derived, never replacing them; they are shown, kept in `.runshot/spec.md` with `derived: true` and
+`covers:`, and used like the user's checks. A derived check that keeps failing is marked "possibly a wrong check"
+(runshot.loop.steps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from runshot.derivation import coverage
+
+from runshot.loop import steps
+from runshot.derivation.review import check_key, review_check
+from runshot.errors import ModelError, UsageError
+from runshot.generator.prompts import describe_step, render
+from runshot.loop.state import Run, call_ask
+from runshot.spec import AcceptanceCheck, Spec, parse_checks
+from runshot.values import Usage
+from runshot.vocab import EXPECTATIONS, TARGET_DESCRIPTION, step_language
+
+MAX_CHECKS, MAX_STEPS = 8, 12
+SAMPLES = 3
+TEMPERATURE = 0.4
+DEFAULT_CHECKS = ("runtime", "a11y", "semantics", "keyboard", "dialog", "motion", "mobile")
+_YAML_BLOCK = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*(?:ya?ml)?[ \t]*\n(.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
+
+
+@dataclass
+class Derivation:
+    """What deriving gave: the checks kept (each with the requirements it covers), and what it cost."""
+
+    checks: tuple[AcceptanceCheck, ...] = ()
+    asked: tuple[str, ...] = ()  # the requirements sent to the model
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)  # refused checks and answers that did not parse
+
+    def to_dict(self) -> dict:
+        return {"calls": self.calls, "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens, "seconds": round(self.seconds, 2),
+                "asked": list(self.asked), "kept": [c.name for c in self.checks], "notes": self.notes[:20]}
+
+
+def derive_messages(spec: Spec, todo: list[coverage.Requirement]) -> list[dict]:
+    user = render(
+        "derive_checks.j2", spec=spec, requirements=[r.text for r in todo], actions=step_language(),
+        targets=TARGET_DESCRIPTION, expectations=EXPECTATIONS,
+    )
+    system = "You write precise browser acceptance checks in YAML. You answer with one YAML block only."
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def parse_derived(text: str, todo: list[str] | None = None) -> tuple[tuple[AcceptanceCheck, ...], str]:
+    """(checks, "") from a model's answer, or ((), what was wrong). `covers: N` becomes the N-th text of `todo`."""
+    blocks = [m.group(2) for m in _YAML_BLOCK.finditer(text.replace("\r\n", "\n"))]
+    source = blocks[0] if blocks else text
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        return (), f"the answer is not YAML ({getattr(exc, 'problem', None) or 'syntax error'})"
+    if isinstance(data, dict) and "checks" in data:
+        data = data["checks"]
+    if not isinstance(data, list) or not data:
+        return (), "the answer holds no list of checks"
+    items = [dict(item, covers=_covered_text(item.get("covers"), todo or []) or _best_match(item, todo or []),
+                  derived=True) if isinstance(item, dict) else item for item in data[:MAX_CHECKS]]
+    try:
+        checks = parse_checks(items, "derived checks")
+    except UsageError as exc:
+        return (), exc.message
+    checks = tuple(dataclasses.replace(c, steps=c.steps[:MAX_STEPS]) for c in checks)
+    names = [c.name for c in checks]
+    if len(set(names)) != len(names):
+        return (), "two derived checks have the same name"
+    return checks, ""
+
+
+def _covered_text(raw: Any, todo: list[str]) -> list[str]:
+    numbers = raw if isinstance(raw, list) else [raw]
+    out = []
+    for n in numbers:
+        if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= len(todo):
+            out.append(todo[n - 1])
+        elif isinstance(n, str) and n in todo:
+            out.append(n)
+    return out
+
+
+def _best_match(item: dict, todo: list[str]) -> list[str]:
+    """For a check without a usable `covers`: the one requirement whose quoted texts, then words, its steps' values
+    (names, labels, texts) share the most, if exactly one shares the most; else none."""
+    values = " ".join(str(v) for step in item.get("steps") or [] if isinstance(step, dict)
+                      for args in step.values() if isinstance(args, dict) for v in args.values())
+    words = set(re.findall(r"\w+", values.casefold()))
+    folded = " ".join(values.split()).casefold()
+    scores = [100 * sum(lit.casefold() in folded for lit in coverage.read_requirement(t).literals)
+              + len(words & set(re.findall(r"\w+", t.casefold()))) for t in todo]
+    best = max(scores, default=0)
+    return [todo[scores.index(best)]] if best and scores.count(best) == 1 else []
+
+
+def to_verify(spec: Spec, default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> list[coverage.Requirement]:
+    """The spec's requirements no check of its own (written, or derived and kept in the spec) and no default check
+    verifies, and the step language could."""
+    covered = coverage.account(coverage.split_requirements(spec.body), spec.checks, default_checks=default_checks)
+    return [c.requirement for c in covered if not c.verified and c.requirement.checkable]
+
+
+def derive(spec: Spec, ask: Any, samples: int = SAMPLES, call: Any = None,
+           default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> Derivation:
+    """Derive checks for the requirements of `spec` nothing verifies yet; never raises for a bad answer.
+    `call(messages, temperature, seed)` returns a Completion (default: runstate.call_ask on `ask`)."""
+    out = Derivation()
+    todo = to_verify(spec, default_checks)
+    out.asked = tuple(r.text for r in todo)
+    if not todo:
+        return out
+    messages = derive_messages(spec, todo)
+    started = time.monotonic()
+    answers: list[tuple[AcceptanceCheck, ...]] = []
+    for seed in range(1, samples + 1):
+        try:
+            if call is not None:
+                completion = call(messages, TEMPERATURE, seed)
+            else:
+                completion = call_ask(ask, messages, None, temperature=TEMPERATURE, seed=seed)
+        except ModelError as exc:
+            out.notes.append(f"sample {seed}: the model call failed ({exc.message})")
+            break
+        out.calls += 1
+        out.usage.add(completion.usage)
+        checks, problem = parse_derived(completion.text, list(out.asked))
+        if problem:
+            out.notes.append(f"sample {seed}: {problem}")
+        answers.append(checks)
+        if len(answers) == 2 and samples > 2 and _same(answers[0], answers[1]) and answers[0]:
+            out.notes.append("the first two samples agree on every check: no third one asked")
+            break
+    out.seconds = time.monotonic() - started
+    out.checks = agree(answers, spec, out.notes, [c.name for c in spec.checks])
+    return out
+
+
+def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> bool:
+    return sorted((c.covers, check_key(c)) for c in a) == sorted((c.covers, check_key(c)) for c in b)
+
+
+def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[str],
+          taken: list[str] | None = None) -> tuple[AcceptanceCheck, ...]:
+    """Per requirement, the reviewed check the samples agree on (see the module's docstring)."""
+    text = spec.title + "\n" + spec.body
+    votes: dict[str, Counter] = {}
+    first: dict[tuple[str, str], tuple[AcceptanceCheck, tuple[str, ...]]] = {}
+    order: list[str] = []
+    for sample, checks in enumerate(answers, 1):
+        seen: set[tuple[str, str]] = set()
+        for check in checks:
+            reviewed = review_check(check, text)
+            if reviewed.check is None:
+                notes.append(f"sample {sample}: refused '{check.name}': {reviewed.problem}")
+                continue
+            for req in reviewed.check.covers or ("",):
+                key = check_key(reviewed.check)
+                if not req or (req, key) in seen:
+                    continue
+                seen.add((req, key))
+                votes.setdefault(req, Counter())[key] += 1
+                first.setdefault((req, key), (reviewed.check, reviewed.computed))
+                if req not in order:
+                    order.append(req)
+    kept: list[AcceptanceCheck] = []
+    names = set(taken or ())
+    for req in order:
+        ranked = votes[req].most_common()
+        key, n = ranked[0]
+        check, computed = first[(req, key)]
+        if len(ranked) > 1 and ranked[1][1] == n:
+            notes.append(f"not kept for '{req}': the samples disagree ({len(ranked)} different checks)")
+            continue
+        if computed and n < 2:
+            notes.append(f"not kept '{check.name}': it expects {', '.join(computed)}, which the spec does not "
+                         f"state, and the samples did not agree on it")
+            continue
+        if any(check_key(k) == key for k in kept):
+            continue
+        name = check.name
+        while name in names:
+            name += " (derived)"
+        names.add(name)
+        kept.append(dataclasses.replace(check, name=name, covers=(req,), derived=True))
+    return tuple(kept)
+
+
+def derive_checks(run: Run) -> None:
+    """Add derived checks to `run.spec` for the requirements nothing verifies; record coverage and cost."""
+    spec = run.spec
+    run.derived = frozenset(c.name for c in spec.checks if c.derived)
+    todo = to_verify(spec) if run.options.derive_checks else []
+    if todo:
+        run.progress.note(f"{len(todo)} requirement(s) of the spec no written check verifies: asking the model "
+                          f"for checks ({SAMPLES} samples)")
+        def call(messages, temperature, seed):  # the live progress line shows the tokens as they arrive
+            return call_ask(run.ask, messages, run.progress.model_progress, temperature=temperature, seed=seed)
+
+        run.progress.waiting("deriving checks")
+        try:
+            found = derive(spec, run.ask, call=call)
+        finally:
+            run.progress.waiting_done()
+        run.report.other_usage.add(found.usage)
+        run.report.derivation = found.to_dict()
+        for note in found.notes:
+            run.progress.note(f"deriving checks: {note}")
+        if found.checks:
+            spec = dataclasses.replace(spec, checks=spec.checks + found.checks)
+            run.spec = spec
+            run.derived = frozenset(c.name for c in spec.checks if c.derived)
+            for c in found.checks:
+                run.progress.note(f"derived check: {c.name}: " + "; ".join(describe_step(s) for s in c.steps))
+        else:
+            run.progress.note("no derived checks were kept")
+    run.report.derived_checks = [
+        {"name": c.name, "steps": [describe_step(s) for s in c.steps], "derived": True, "covers": list(c.covers)}
+        for c in spec.checks if c.derived
+    ]
+    covered = coverage.of_spec(spec, DEFAULT_CHECKS)
+    run.report.coverage = coverage.to_dict(covered)
+    if covered:
+        run.progress.note("spec coverage: " + coverage.summary(covered))
+    if run.derived:
+        keep_spec(spec, run.state_dir / "spec.md")
+        steps.save(run)
+
+
+def keep_spec(spec: Spec, path) -> None:
+    """Write the spec with its checks, the derived ones marked `derived: true` with what they cover."""
+    path.write_text(spec_text(spec), encoding="utf-8")
+
+
+def spec_text(spec: Spec, coverage_lines: list[str] | None = None) -> str:
+    """The spec as a Markdown file: front matter with every check (derived ones marked), then the description."""
+    meta: dict = {"title": spec.title, "entry": spec.entry}
+    if spec.animated:
+        meta["animated"] = True
+    meta.update({k: v for k, v in spec.extra.items() if k not in ("checks", "derived_checks")})
+    meta["checks"] = [_check_dict(c) for c in spec.checks]
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=120)
+    tail = ""
+    if coverage_lines:
+        tail = "\n<!-- coverage (runshot derive):\n" + "\n".join(coverage_lines).replace("--", "- -") + "\n-->\n"
+    body = re.sub(r"\s*<!-- coverage \(runshot derive\):.*?-->", "", spec.body, flags=re.S)
+    return f"---\n{front}---\n{body}\n{tail}"
+
+
+def _check_dict(c: AcceptanceCheck) -> dict:
+    out: dict = {"name": c.name}
+    if c.derived:
+        out["derived"] = True
+        if c.covers:
+            out["covers"] = list(c.covers)
+    out["steps"] = [{s.action: dict(s.args)} for s in c.steps]
+    return out

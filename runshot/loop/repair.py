@@ -1,0 +1,148 @@
+"""The repair loop: generate, write, validate, feed findings back, keep the best iteration.
+
+Plain steps (runshot.loop.steps) with their dependencies passed in: `ask` talks to a model, `validate` judges a folder.
+Several first attempts are runshot.loop.candidates; acceptance checks written from the spec are runshot.derivation.derive.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from runshot import gitrepo
+
+from runshot.loop import steps
+from runshot.loop.candidates import first_round
+from runshot.derivation.derive import derive_checks
+from runshot.report import REPORT_DIR, Iteration, Report, load_report, pick_best
+from runshot.loop.state import AskFn, LoopState, Progress, ProgressFn, Run, RunOptions, ValidateFn
+from runshot.spec import Spec
+
+__all__ = ["AskFn", "Progress", "ProgressFn", "RunOptions", "ValidateFn", "run_new", "repair_loop", "INTERRUPTED"]
+
+INTERRUPTED = "interrupted before it was judged"
+
+
+def run_new(
+    spec: Spec,
+    out: Path,
+    ask: AskFn,
+    validate: ValidateFn,
+    model_info: dict,
+    options: RunOptions | None = None,
+    progress: Progress | None = None,
+    resume: bool = False,
+) -> Report:
+    """Generate a project for `spec` into the empty folder `out` and repair it until it passes.
+
+    With `resume`, continue a run that was interrupted: the iterations already committed in `out` count
+    towards `options.max_iterations` and the next repair builds on the best of them.
+    """
+    run = _open(spec, out, ask, validate, model_info, options or RunOptions(), progress or Progress(), resume)
+    first = len(run.report.iterations) + 1
+    try:
+        if not resume:
+            derive_checks(run)
+        repair_loop(run, first)
+    except KeyboardInterrupt:
+        last = run.report.iterations[-1] if run.report.iterations else None
+        if last is not None and last.commit is None and not last.note:
+            last.note = INTERRUPTED
+        run.report.stopped_because = "interrupted; continue with: runshot new --resume OUT"
+        raise
+    finally:
+        _finish(run)
+    return run.report
+
+
+def repair_loop(run: Run, first: int) -> None:
+    """Iterations `first`.. until one passes, a stop rule fires or --max-iterations is reached."""
+    for number in range(first, run.options.max_iterations + 1):
+        reason = _out_of_time(run, number, first)
+        if reason is None:
+            it = _iterate(run, number)
+            if it is None:  # the endpoint failed after a project was judged: stop_reason is set
+                break
+            reason = steps.stop_reason(run, it)
+        if reason is not None:
+            run.report.stopped_because = reason
+            break
+        steps.advance(run, it)
+    else:
+        run.report.stopped_because = run.report.stopped_because or (
+            f"reached --max-iterations {run.options.max_iterations}")
+
+
+def _iterate(run: Run, number: int) -> Iteration | None:
+    """One iteration: ask for an answer, parse and vet it, write, validate and commit it (or record why not)."""
+    state = run.state
+    if number == 1 and run.options.candidates > 1 and not state.base_files:
+        return first_round(run)
+    run.progress.iteration_started(number, repair=bool(state.base_files) or number > 1)
+    messages = steps.prompt(run, number)
+    it = Iteration(number=number, kind=state.next_kind, temperature=state.temperature)
+    run.report.iterations.append(it)
+    completion = steps.ask_model(run, it, messages)
+    if completion is None:
+        return None
+    answer = steps.parse_and_vet(completion, state.base_files, run.options.limits, run.options.edits)
+    if answer.usable:
+        files = steps.write(run, it, answer)
+        steps.validate(run, it, answer.findings)
+        steps.commit(run, it, files)
+    else:
+        steps.record_unusable(it, answer)
+    run.progress.iteration_done(it)
+    best = pick_best(run.report.iterations)
+    run.report.best_iteration = best.number if best else None
+    steps.save(run)
+    return it
+
+
+def _out_of_time(run: Run, number: int, first: int) -> str | None:
+    limit = run.options.run_timeout
+    if limit is not None and number > first and time.monotonic() - run.started > limit:
+        return f"run time limit of {limit:g} s reached"
+    return None
+
+
+def _open(spec, out, ask, validate, model_info, options, progress, resume) -> Run:
+    """A new run in the empty folder `out`, or (resume) the interrupted one there, with its state restored."""
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in ("transcript", "screenshots"):
+        (out / REPORT_DIR / sub).mkdir(parents=True, exist_ok=True)
+    if not resume:
+        report = Report(spec=spec.to_dict(), model=dict(model_info))
+        return Run(spec, out, ask, validate, options, progress, gitrepo.init_repo(out), report)
+    repo = gitrepo.open_repo(out)
+    report = load_report(out / REPORT_DIR / "report.json")
+    report.iterations = [it for it in report.iterations if it.note != INTERRUPTED]
+    report.stopped_because = ""
+    committed = [it for it in report.iterations if it.commit]
+    if committed:
+        gitrepo.reset_iterations_branch(repo, committed[-1].commit)
+    state = LoopState()
+    best = pick_best(report.iterations)
+    if best is not None:
+        state.base_files = gitrepo.files_at(repo, best.commit)
+        state.files_by_number[best.number] = state.base_files
+        state.base_sha = best.commit
+        state.base_findings = list(best.findings)
+    if report.iterations:
+        state.previous_errors = steps.error_set(report.iterations[-1])
+        state.next_kind = "repair"
+    run = Run(spec, out, ask, validate, options, progress, repo, report, state, seconds_before=report.total_seconds)
+    run.derived = frozenset(c.get("name", "") for c in report.derived_checks)
+    progress.note(f"resuming after iteration {len(report.iterations)}" + (f" (best: {best.number})" if best else ""))
+    if len(report.iterations) >= options.max_iterations:
+        report.stopped_because = f"reached --max-iterations {options.max_iterations}"
+    return run
+
+
+def _finish(run: Run) -> None:
+    """main at the best iteration, a clean work tree, the report written."""
+    best = pick_best(run.report.iterations)
+    run.report.best_iteration = best.number if best else None
+    if best is not None:
+        gitrepo.finish(run.repo, best.commit)
+    steps.save(run)

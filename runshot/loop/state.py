@@ -1,0 +1,131 @@
+"""The values the repair loop works with: its options, its dependencies' types, and the state of one run."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from runshot.report import REPORT_DIR, Report
+from runshot.spec import Spec
+from runshot.values import Files, Finding, Limits
+
+if TYPE_CHECKING:  # only for type checkers: the loop never imports the validators
+    import git
+
+    from runshot.generator.client import Completion
+    from runshot.report import Iteration
+    from runshot.validators.runner.project import ValidationResult
+
+ProgressFn = Callable[[int, float], None]
+
+
+class AskFn(Protocol):
+    """One judged model answer for `messages`.
+
+    on_progress(tokens, seconds) is called as tokens arrive. temperature and seed ask for other samples (several
+    candidates, a hotter retry); an ask function that does not take them is called without them.
+    """
+
+    def __call__(
+        self, messages: list[dict], on_progress: ProgressFn | None, temperature: float | None = None,
+        seed: int | None = None,
+    ) -> Completion: ...
+
+
+class ValidateFn(Protocol):
+    def __call__(self, project_dir: Path, spec: Spec, screenshot_path: Path | None) -> ValidationResult: ...
+
+
+class Progress:
+    """Receives what the loop is doing; the CLI shows it, tests may record it. Defaults do nothing."""
+
+    def iteration_started(self, number: int, repair: bool) -> None: ...
+
+    def model_progress(self, tokens: int, seconds: float) -> None: ...
+
+    def waiting(self, label: str) -> None: ...  # model calls outside an iteration begin (deriving checks)
+
+    def waiting_done(self) -> None: ...
+
+    def model_done(self, completion: Completion) -> None: ...
+
+    def validating(self, number: int) -> None: ...
+
+    def iteration_done(self, iteration: Iteration) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    max_iterations: int = 4
+    limits: Limits = field(default_factory=Limits)
+    token_budget: int | None = None  # stop repairing once this many tokens were spent
+    run_timeout: float | None = None  # seconds for the whole run: no new iteration starts after that
+    candidates: int = 1  # independent first attempts at spread temperatures; the best one is repaired
+    model_jobs: int = 1  # model calls at once (candidates); a local llama server answers one at a time anyway
+    max_findings_per_round: int = 12  # findings shown in one repair prompt, most blocking first
+    edits: bool = True  # repair answers may use SEARCH/REPLACE edit blocks besides whole files
+    retry_temperature: float = 0.9  # a repair that repeated the previous errors is retried this hot
+    derive_checks: bool = True  # a spec without acceptance checks gets checks written by the model first
+    fresh_starts: bool = True  # after repeated errors, start afresh (off when fixing an existing project)
+
+
+@dataclass
+class LoopState:
+    """What the next prompt builds on, and what the loop remembers between iterations."""
+
+    base_files: Files = field(default_factory=dict)  # the files of the best iteration so far
+    base_sha: str | None = None
+    base_findings: list[Finding] = field(default_factory=list)
+    files_by_number: dict[int, Files] = field(default_factory=dict)
+    previous_errors: frozenset | None = None
+    repeats: int = 0  # how many iterations in a row repeated the errors of the one before
+    next_kind: str = "first"  # first | repair | retry | fresh | change (a change request to an existing app)
+    change: str | None = None  # the change request, for the first prompt of `runshot new --from`
+    temperature: float | None = None  # for the next model call; None: the endpoint's configured default
+    seed: int | None = None
+    derived_failures: dict[str, int] = field(default_factory=dict)  # derived check name -> failing iterations
+
+
+@dataclass
+class Run:
+    """One `runshot new` run: its inputs, its dependencies, its repository and report."""
+
+    spec: Spec
+    out: Path
+    ask: AskFn
+    validate: ValidateFn
+    options: RunOptions
+    progress: Progress
+    repo: git.Repo
+    report: Report
+    state: LoopState = field(default_factory=LoopState)
+    started: float = field(default_factory=time.monotonic)
+    seconds_before: float = 0.0  # time spent by the earlier, interrupted part of a resumed run
+    derived: frozenset[str] = frozenset()  # names of the acceptance checks the model wrote
+    state_path: Path | None = None  # where the report, screenshots and transcript go (default OUT/.runshot)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state_path if self.state_path is not None else self.out / REPORT_DIR
+
+
+def call_ask(ask: Any, messages: list[dict], on_progress: ProgressFn | None, temperature: float | None = None,
+             seed: int | None = None) -> Completion:
+    """Call an ask function, passing temperature and seed only when set and only if it takes them."""
+    extra: dict = {}
+    if temperature is not None or seed is not None:
+        try:
+            params = inspect.signature(ask).parameters
+        except (TypeError, ValueError):
+            params = {}
+        takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        if temperature is not None and (takes_all or "temperature" in params):
+            extra["temperature"] = temperature
+        if seed is not None and (takes_all or "seed" in params):
+            extra["seed"] = seed
+    return ask(messages, on_progress, **extra)
