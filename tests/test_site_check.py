@@ -312,7 +312,8 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path, text: str, says: str):
 def test_ctrl_c_stops_the_started_app(tmp_path: Path):
     port = free_port()
     argv = write_api_app(tmp_path / "app")
-    command = " ".join([*argv, str(port)])
+    # The app warms up for 60 s before it serves, so the interrupt surely comes while runshot is still running.
+    command = " ".join([*argv, str(port), "60"])
     proc = subprocess.Popen([sys.executable, "-c", CLI, "check", "--start", command, "--url",
                              f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
