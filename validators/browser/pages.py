@@ -16,6 +16,9 @@ from importlib import resources
 from typing import Any, Awaitable
 from urllib.parse import urlsplit
 
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
 from runshot.validators.browser.context import CheckTimeout, PageEvents, Timeouts, within
 from runshot.validators.browser.context import settle as dom_settle
 
@@ -261,9 +264,6 @@ async def isolate_context(context: Any, origin: str, events: PageEvents, allow_h
 
 async def load_page(page: Any, url: str, timeouts: Timeouts, events: PageEvents, inflight: set | None = None) -> None:
     """Navigate under the load deadline, wait for the app's requests and DOM to settle, check the page answers."""
-    from playwright.async_api import Error as PlaywrightError
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
-
     where = urlsplit(url).path or "/"
     try:
         await within(
