@@ -6,6 +6,7 @@ deadline passes; the first that does not hold raises StepFailed with what the pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from runshot.validators.acceptance.targets import (
@@ -74,134 +75,160 @@ async def _expect_url(page: Any, part: str, timeouts: Timeouts) -> None:
         )
 
 
-def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeouts: Timeouts):
-    desc = target.describe()
+@dataclass(frozen=True)
+class _Probing:
+    """What the probes of one expectation read: the target's locator and description, the page, the deadlines."""
 
-    async def count() -> int:
-        return await count_matches(loc, timeouts)
+    loc: Any
+    desc: str
+    page: Any
+    timeouts: Timeouts
 
-    async def texts(limit: int = 3) -> list[str]:
-        found = await within(loc.all_inner_texts(), timeouts.action, "reading text")
+    async def count(self) -> int:
+        return await count_matches(self.loc, self.timeouts)
+
+    async def texts(self, limit: int = 3) -> list[str]:
+        found = await within(self.loc.all_inner_texts(), self.timeouts.action, "reading text")
         return [normalize(t) for t in found[:limit]]
 
-    async def pick() -> Any | None:
-        visible = loc.filter(visible=True)
-        if await count_matches(visible, timeouts):
+    async def pick(self) -> Any | None:
+        """The first visible match, else the first match, else None."""
+        visible = self.loc.filter(visible=True)
+        if await count_matches(visible, self.timeouts):
             return visible.first
-        return loc.first if await count() else None
+        return self.loc.first if await self.count() else None
 
-    def none_match() -> tuple[bool, str]:
-        return False, f"no element matches {desc}"
+    def none_match(self) -> tuple[bool, str]:
+        return False, f"no element matches {self.desc}"
 
+
+def _probe_for(key: str, value: Any, loc: Any, target: Target, page: Any, timeouts: Timeouts):
+    """(what is expected, an async probe giving (holds, what the page shows)) for one expectation."""
+    desc = target.describe()
     if key == "visible" and value is False:
         key, value = "hidden", True
     if key == "hidden" and value is False:
         key, value = "visible", True
-
-    if key == "visible":
-        async def probe() -> tuple[bool, str]:
-            n = await count()
-            if n == 0:
-                return none_match()
-            shown = await count_matches(loc.filter(visible=True), timeouts)
-            return shown > 0, f"{n} matching element(s), none of them visible"
-        return f"{desc} to be visible", probe
-
-    if key == "hidden":
-        async def probe() -> tuple[bool, str]:
-            shown = await count_matches(loc.filter(visible=True), timeouts)
-            if shown == 0:
-                return True, ""
-            return False, f"{shown} visible matching element(s): {_quote_list(await texts())}"
-        return f"{desc} to be hidden", probe
-
-    if key == "text":
-        want = normalize(as_text(value))
-
-        async def probe() -> tuple[bool, str]:
-            if await count() == 0:
-                return none_match()
-            got = await texts(1000)
-            if any(want in t for t in got):
-                return True, ""
-            shown = f"the text {_quote_list(got[:5])}"
-            if any(want.lower() in t.lower() for t in got):
-                shown += " (the same words in other letter case: the case must match)"
-            return False, shown
-        return f'{desc} to contain the text "{want}"', probe
-
-    if key == "value":
-        want = as_text(value)
-
-        async def probe() -> tuple[bool, str]:
-            element = await pick()
-            if element is None:
-                return none_match()
-            try:
-                got = await within(element.input_value(timeout=timeouts.action * 1000), timeouts.action + 1, "value")
-            except CheckTimeout:
-                raise
-            except Exception as exc:  # not an input, select or textarea
-                return False, f"an element without a value ({first_line(exc)})"
-            return got == want, f'the value "{got}"'
-        return f'{desc} to have the value "{want}"', probe
-
-    if key == "count":
-        try:
-            want_n = int(value)
-        except (TypeError, ValueError):
-            want_n = -1
-
-        async def probe() -> tuple[bool, str]:
-            n = await count()
-            return n == want_n, f"{n} matching element(s)" + (f": {_quote_list(await texts())}" if n else "")
-        return f"{want_n} element(s) matching {desc}", probe
-
-    if key == "attribute":
-        wanted = {str(k): as_text(v) for k, v in (value or {}).items()} if isinstance(value, dict) else {}
-
-        async def probe() -> tuple[bool, str]:
-            element = await pick()
-            if element is None:
-                return none_match()
-            for name, want in wanted.items():
-                got = await within(
-                    element.get_attribute(name, timeout=timeouts.action * 1000), timeouts.action + 1, "attribute"
-                )
-                if got != want:
-                    return False, f"{name}=" + ("(absent)" if got is None else f'"{got}"')
-            return True, ""
-        shown_want = ", ".join(f'{k}="{v}"' for k, v in wanted.items()) or "(no attribute given)"
-        return f"{desc} to have {shown_want}", probe
-
-    if key == "focused":
-        want_focus = value is not False
-
-        async def probe() -> tuple[bool, str]:
-            element = await pick()
-            if element is None:
-                return none_match()
-            focused = await within(
-                element.evaluate("el => el === document.activeElement || el.contains(document.activeElement) && "
-                                 "document.activeElement !== document.body"),
-                timeouts.action,
-                "reading focus",
-            )
-            if focused == want_focus:
-                return True, ""
-            active = await within(page.evaluate(_ACTIVE_ELEMENT), timeouts.action, "reading focus")
-            return False, f"focus on {active}"
-        return f"{desc} to {'have' if want_focus else 'not have'} keyboard focus", probe
-
+    if key in _PROBES:
+        return _PROBES[key](_Probing(loc, desc, page, timeouts), value)
     if key in SIZE_EXPECTATIONS:
         return _size_probe(key, value, loc, desc, timeouts)
-
     if key == "exact_text":
         return _exact_text_probe(value, loc, desc, timeouts)
 
     async def unknown() -> tuple[bool, str]:
         return False, f"an unknown expectation {key!r}"
     return f"a known expectation ({', '.join(EXPECTATIONS)})", unknown
+
+
+def _visible_probe(p: _Probing, _value: Any):
+    async def probe() -> tuple[bool, str]:
+        n = await p.count()
+        if n == 0:
+            return p.none_match()
+        shown = await count_matches(p.loc.filter(visible=True), p.timeouts)
+        return shown > 0, f"{n} matching element(s), none of them visible"
+    return f"{p.desc} to be visible", probe
+
+
+def _hidden_probe(p: _Probing, _value: Any):
+    async def probe() -> tuple[bool, str]:
+        shown = await count_matches(p.loc.filter(visible=True), p.timeouts)
+        if shown == 0:
+            return True, ""
+        return False, f"{shown} visible matching element(s): {_quote_list(await p.texts())}"
+    return f"{p.desc} to be hidden", probe
+
+
+def _text_probe(p: _Probing, value: Any):
+    want = normalize(as_text(value))
+
+    async def probe() -> tuple[bool, str]:
+        if await p.count() == 0:
+            return p.none_match()
+        got = await p.texts(1000)
+        if any(want in t for t in got):
+            return True, ""
+        shown = f"the text {_quote_list(got[:5])}"
+        if any(want.lower() in t.lower() for t in got):
+            shown += " (the same words in other letter case: the case must match)"
+        return False, shown
+    return f'{p.desc} to contain the text "{want}"', probe
+
+
+def _value_probe(p: _Probing, value: Any):
+    want = as_text(value)
+    timeouts = p.timeouts
+
+    async def probe() -> tuple[bool, str]:
+        element = await p.pick()
+        if element is None:
+            return p.none_match()
+        try:
+            got = await within(element.input_value(timeout=timeouts.action * 1000), timeouts.action + 1, "value")
+        except CheckTimeout:
+            raise
+        except Exception as exc:  # not an input, select or textarea
+            return False, f"an element without a value ({first_line(exc)})"
+        return got == want, f'the value "{got}"'
+    return f'{p.desc} to have the value "{want}"', probe
+
+
+def _count_probe(p: _Probing, value: Any):
+    try:
+        want_n = int(value)
+    except (TypeError, ValueError):
+        want_n = -1
+
+    async def probe() -> tuple[bool, str]:
+        n = await p.count()
+        return n == want_n, f"{n} matching element(s)" + (f": {_quote_list(await p.texts())}" if n else "")
+    return f"{want_n} element(s) matching {p.desc}", probe
+
+
+def _attribute_probe(p: _Probing, value: Any):
+    wanted = {str(k): as_text(v) for k, v in (value or {}).items()} if isinstance(value, dict) else {}
+    timeouts = p.timeouts
+
+    async def probe() -> tuple[bool, str]:
+        element = await p.pick()
+        if element is None:
+            return p.none_match()
+        for name, want in wanted.items():
+            got = await within(
+                element.get_attribute(name, timeout=timeouts.action * 1000), timeouts.action + 1, "attribute"
+            )
+            if got != want:
+                return False, f"{name}=" + ("(absent)" if got is None else f'"{got}"')
+        return True, ""
+    shown_want = ", ".join(f'{k}="{v}"' for k, v in wanted.items()) or "(no attribute given)"
+    return f"{p.desc} to have {shown_want}", probe
+
+
+def _focused_probe(p: _Probing, value: Any):
+    want_focus = value is not False
+
+    async def probe() -> tuple[bool, str]:
+        element = await p.pick()
+        if element is None:
+            return p.none_match()
+        focused = await within(element.evaluate(_HAS_FOCUS), p.timeouts.action, "reading focus")
+        if focused == want_focus:
+            return True, ""
+        active = await within(p.page.evaluate(_ACTIVE_ELEMENT), p.timeouts.action, "reading focus")
+        return False, f"focus on {active}"
+    return f"{p.desc} to {'have' if want_focus else 'not have'} keyboard focus", probe
+
+
+_PROBES = {
+    "visible": _visible_probe,
+    "hidden": _hidden_probe,
+    "text": _text_probe,
+    "value": _value_probe,
+    "count": _count_probe,
+    "attribute": _attribute_probe,
+    "focused": _focused_probe,
+}
 
 
 def _exact_text_probe(value: Any, loc: Any, desc: str, timeouts: Timeouts):
@@ -231,7 +258,7 @@ def _size_probe(key: str, value: Any, loc: Any, desc: str, timeouts: Timeouts):
         if n == 0:
             return False, f"no visible element matches {desc}"
         sizes = await within(
-            visible.evaluate_all(f"els => els.slice(0, {MAX_SIZED}).map(e => e.getBoundingClientRect().{side})"),
+            visible.evaluate_all(_SIZES, [MAX_SIZED, side]),
             timeouts.action,
             "measuring",
         )
@@ -242,6 +269,10 @@ def _size_probe(key: str, value: Any, loc: Any, desc: str, timeouts: Timeouts):
     return f"{desc} to be at least {want:g} px {word}", probe
 
 
+# The sizes (`side`: "height" or "width") of the first `n` elements' boxes.
+_SIZES = "(els, [n, side]) => els.slice(0, n).map(e => e.getBoundingClientRect()[side])"
+_HAS_FOCUS = ("el => el === document.activeElement || el.contains(document.activeElement) && "
+              "document.activeElement !== document.body")
 _ACTIVE_ELEMENT = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return "the page itself (nothing focused)";

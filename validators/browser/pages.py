@@ -12,8 +12,12 @@ import asyncio
 import contextlib
 import json
 import re
+from importlib import resources
 from typing import Any, Awaitable
 from urllib.parse import urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from runshot.validators.browser.context import CheckTimeout, PageEvents, Timeouts, within
 from runshot.validators.browser.context import settle as dom_settle
@@ -25,138 +29,8 @@ BLOCK_MARK = "__runshot_blocked__ "
 
 # Runs in every frame before any page script: connections that bypass request routing
 # (WebSocket, WebRTC, WebTransport) and beacons to other origins throw and are reported.
-INIT_SCRIPT = r"""
-(() => {
-  const MARK = "__runshot_blocked__ ";
-  const warn = console.warn.bind(console);
-  const report = (kind, url) => {
-    try { warn(MARK + JSON.stringify({ kind: kind, url: String(url) })); } catch (e) {}
-  };
-  const sameOrigin = (url) => {
-    try {
-      const u = new URL(String(url), location.href);
-      if (u.protocol === "data:" || u.protocol === "blob:") return true;
-      const proto = u.protocol === "ws:" ? "http:" : u.protocol === "wss:" ? "https:" : u.protocol;
-      return proto + "//" + u.host === self.origin;
-    } catch (e) {
-      return false;
-    }
-  };
-  const blocked = (what, url) =>
-    new DOMException(what + " to " + url + " was blocked: the app must work offline, using only its own files",
-                     "SecurityError");
-  const define = (obj, name, value) => {
-    try { Object.defineProperty(obj, name, { value: value, writable: true, configurable: true }); } catch (e) {}
-  };
-  const guardConstructor = (name, kind) => {
-    const Native = self[name];
-    if (typeof Native !== "function") return;
-    const Guard = function (url) {
-      if (!new.target) throw new TypeError("Failed to construct '" + name + "': Please use the 'new' operator");
-      if (!sameOrigin(url)) { report(kind, url); throw blocked(name, url); }
-      return Reflect.construct(Native, Array.from(arguments), new.target);
-    };
-    Guard.prototype = Native.prototype;
-    for (const key of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) if (key in Native) define(Guard, key, Native[key]);
-    define(Guard, "name", name);
-    define(self, name, Guard);
-  };
-  const removeConstructor = (name, kind) => {
-    if (!(name in self)) return;
-    const Stub = function (arg) {
-      let url = "";
-      try {
-        const servers = arg && arg.iceServers;
-        url = servers && servers.length ? [].concat(servers[0].urls || servers[0].url || "")[0] : String(arg || "");
-      } catch (e) {}
-      report(kind, url || name);
-      throw new DOMException(name + " is disabled: the app must work offline, using only its own files",
-                             "NotSupportedError");
-    };
-    define(self, name, Stub);
-  };
-  const scrub = (win) => {
-    try {
-      if (!win || win.__runshotGuarded) return;
-      define(win, "__runshotGuarded", true);
-      for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "WebTransport"]) {
-        if (name in win) define(win, name, self[name]);
-      }
-      for (const name of ["WebSocket", "EventSource"]) if (name in win) define(win, name, self[name]);
-    } catch (e) {}
-  };
-  guardConstructor("WebSocket", "websocket");
-  guardConstructor("EventSource", "eventsource");
-  removeConstructor("RTCPeerConnection", "webrtc");
-  removeConstructor("webkitRTCPeerConnection", "webrtc");
-  removeConstructor("WebTransport", "webtransport");
-  define(self, "__runshotGuarded", true);
-  if (self.Navigator && Navigator.prototype.sendBeacon) {
-    const nativeBeacon = Navigator.prototype.sendBeacon;
-    define(Navigator.prototype, "sendBeacon", function sendBeacon(url, data) {
-      if (!sameOrigin(url)) { report("beacon", url); return false; }
-      return nativeBeacon.call(this, url, data);
-    });
-  }
-  // Same-origin child windows share our realm's reach: guard them as soon as the page can touch them.
-  const wrapGetter = (proto, prop, toWindow) => {
-    const desc = proto && Object.getOwnPropertyDescriptor(proto, prop);
-    if (!desc || !desc.get) return;
-    Object.defineProperty(proto, prop, {
-      configurable: true, enumerable: desc.enumerable,
-      get: function () { const v = desc.get.call(this); scrub(toWindow(v)); return v; },
-    });
-  };
-  for (const P of [self.HTMLIFrameElement, self.HTMLFrameElement, self.HTMLObjectElement]) {
-    if (!P) continue;
-    wrapGetter(P.prototype, "contentWindow", (w) => w);
-    wrapGetter(P.prototype, "contentDocument", (d) => d && d.defaultView);
-  }
-  if (typeof self.open === "function") {
-    const nativeOpen = self.open;
-    define(self, "open", function open() { const w = nativeOpen.apply(this, arguments); scrub(w); return w; });
-  }
-  // What the page still has pending (timers and when they fire, fetches and XHRs in flight), so that waiting
-  // for it to settle after an interaction ends when its work is done instead of after a fixed quiet time.
-  if (typeof window === "object" && self === window && !self.__runshotActivity) {
-    const nativeSet = self.setTimeout, nativeClear = self.clearTimeout, nativeClearInterval = self.clearInterval;
-    const act = { timers: new Map(), requests: 0, setTimeout: nativeSet.bind(self) };  // the wait's own timer
-    define(self, "__runshotActivity", act);
-    define(self, "setTimeout", function setTimeout(handler, ms) {
-      if (typeof handler !== "function") return nativeSet.apply(self, arguments);
-      const args = Array.prototype.slice.call(arguments, 2);
-      const delay = Math.max(0, Number(ms) || 0);
-      const id = nativeSet.call(self, function () { act.timers.delete(id); return handler.apply(this, args); }, delay);
-      act.timers.set(id, performance.now() + delay);
-      return id;
-    });
-    define(self, "clearTimeout", function clearTimeout(id) { act.timers.delete(id); return nativeClear.call(self, id); });
-    define(self, "clearInterval", function clearInterval(id) {
-      act.timers.delete(id);
-      return nativeClearInterval.call(self, id);
-    });
-    const done = () => { act.requests = Math.max(0, act.requests - 1); };
-    if (typeof self.fetch === "function") {
-      const nativeFetch = self.fetch;
-      define(self, "fetch", function fetch() {
-        act.requests += 1;
-        let promise;
-        try { promise = nativeFetch.apply(this, arguments); } catch (e) { done(); throw e; }
-        Promise.resolve(promise).then(done, done);
-        return promise;
-      });
-    }
-    if (self.XMLHttpRequest) {
-      const nativeSend = XMLHttpRequest.prototype.send;
-      define(XMLHttpRequest.prototype, "send", function send() {
-        act.requests += 1;
-        this.addEventListener("loadend", done, { once: true });
-        try { return nativeSend.apply(this, arguments); } catch (e) { done(); throw e; }
-      });
-    }
-  }
-})();
-"""
+INIT_SCRIPT = resources.files("runshot.validators").joinpath("page_scripts", "isolation.js").read_text(
+    encoding="utf-8")
 
 _SILENCE_DIALOGS = """() => {
   window.alert = function alert() {};
@@ -196,63 +70,68 @@ def _add_failed(events: PageEvents, entry: dict) -> None:
     events.failed_requests.append(entry)
 
 
-def instrument_page(page: Any, events: PageEvents, inflight: set | None = None) -> None:
-    """Fill `events` from the page's console, errors, failed requests, crashes and dialogs."""
-
-    def on_console(msg: Any) -> None:
-        kind = msg.type
-        if kind not in ("error", "warning"):
+def _record_console(events: PageEvents, msg: Any) -> None:
+    """A console error or warning; a warning carrying BLOCK_MARK is a connection INIT_SCRIPT blocked."""
+    kind = msg.type
+    if kind not in ("error", "warning"):
+        return
+    text = msg.text
+    if kind == "warning" and text.startswith(BLOCK_MARK):
+        with contextlib.suppress(ValueError, TypeError):
+            data = json.loads(text[len(BLOCK_MARK):])
+            events.blocked_requests.append({"url": str(data.get("url", "")), "kind": str(data.get("kind", ""))})
             return
-        text = msg.text
-        if kind == "warning" and text.startswith(BLOCK_MARK):
-            with contextlib.suppress(ValueError, TypeError):
-                data = json.loads(text[len(BLOCK_MARK):])
-                events.blocked_requests.append({"url": str(data.get("url", "")), "kind": str(data.get("kind", ""))})
-                return
-        location = msg.location or {}
-        line = location.get("lineNumber")
-        column = location.get("columnNumber")
-        entry = {
-            "text": text,
-            "url": location.get("url", "") or "",
-            "line": (line + 1) if isinstance(line, int) and line >= 0 else None,
-            "column": (column + 1) if isinstance(column, int) and column >= 0 else None,
-        }
-        (events.console_errors if kind == "error" else events.console_warnings).append(entry)
+    location = msg.location or {}
+    line = location.get("lineNumber")
+    column = location.get("columnNumber")
+    entry = {
+        "text": text,
+        "url": location.get("url", "") or "",
+        "line": (line + 1) if isinstance(line, int) and line >= 0 else None,
+        "column": (column + 1) if isinstance(column, int) and column >= 0 else None,
+    }
+    (events.console_errors if kind == "error" else events.console_warnings).append(entry)
 
-    def on_pageerror(error: Any) -> None:
-        message = getattr(error, "message", None) or str(error)
-        name = getattr(error, "name", "") or ""
-        stack = getattr(error, "stack", "") or ""
-        if name and not message.startswith(name):
-            message = f"{name}: {message}"
-        events.page_errors.append({"message": message, "stack": stack})
 
-    def on_response(response: Any) -> None:
-        if response.status >= 400:
-            _add_failed(
-                events,
-                {
-                    "url": response.url,
-                    "status": response.status,
-                    "status_text": response.status_text,
-                    "method": response.request.method,
-                    "resource": response.request.resource_type,
-                },
-            )
+def _record_page_error(events: PageEvents, error: Any) -> None:
+    message = getattr(error, "message", None) or str(error)
+    name = getattr(error, "name", "") or ""
+    stack = getattr(error, "stack", "") or ""
+    if name and not message.startswith(name):
+        message = f"{name}: {message}"
+    events.page_errors.append({"message": message, "stack": stack})
 
-    def on_requestfailed(request: Any) -> None:
-        if inflight is not None:
-            inflight.discard(request)
+
+def _record_response(events: PageEvents, response: Any) -> None:
+    if response.status >= 400:
         _add_failed(
             events,
             {
-                "url": request.url,
-                "failure": request.failure or "failed",
-                "method": request.method,
-                "resource": request.resource_type,
+                "url": response.url,
+                "status": response.status,
+                "status_text": response.status_text,
+                "method": response.request.method,
+                "resource": response.request.resource_type,
             },
         )
+
+
+def _record_failed_request(events: PageEvents, inflight: set | None, request: Any) -> None:
+    if inflight is not None:
+        inflight.discard(request)
+    _add_failed(
+        events,
+        {
+            "url": request.url,
+            "failure": request.failure or "failed",
+            "method": request.method,
+            "resource": request.resource_type,
+        },
+    )
+
+
+def instrument_page(page: Any, events: PageEvents, inflight: set | None = None) -> None:
+    """Fill `events` from the page's console, errors, failed requests, crashes and dialogs."""
 
     def on_crash(_page: Any) -> None:
         events.crashed = True
@@ -270,10 +149,10 @@ def instrument_page(page: Any, events: PageEvents, inflight: set | None = None) 
 
     silenced: list[bool] = []
 
-    page.on("console", on_console)
-    page.on("pageerror", on_pageerror)
-    page.on("response", on_response)
-    page.on("requestfailed", on_requestfailed)
+    page.on("console", lambda msg: _record_console(events, msg))
+    page.on("pageerror", lambda error: _record_page_error(events, error))
+    page.on("response", lambda response: _record_response(events, response))
+    page.on("requestfailed", lambda request: _record_failed_request(events, inflight, request))
     page.on("crash", on_crash)
     page.on("dialog", on_dialog)
     if inflight is not None:
@@ -385,9 +264,6 @@ async def isolate_context(context: Any, origin: str, events: PageEvents, allow_h
 
 async def load_page(page: Any, url: str, timeouts: Timeouts, events: PageEvents, inflight: set | None = None) -> None:
     """Navigate under the load deadline, wait for the app's requests and DOM to settle, check the page answers."""
-    from playwright.async_api import Error as PlaywrightError
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
-
     where = urlsplit(url).path or "/"
     try:
         await within(

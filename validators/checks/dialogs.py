@@ -23,6 +23,9 @@ DOM evidence that the background is still exposed are warnings (focus lost to th
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from importlib import resources
+
 from playwright.async_api import Error as PlaywrightError
 
 from runshot.rules import Rule, Rules
@@ -66,114 +69,16 @@ HINT_WORDS = ("open", "show", "add", "new", "create", "edit", "settings", "optio
 
 _DIALOGS = "dialog,[role=dialog],[role=alertdialog]"
 
-_DISCOVER = r"""
-const DLG = 'dialog,[role=dialog],[role=alertdialog]';
-const isDialog = (e) => !!(e && e.matches(DLG));
-const declared = [];
-for (const el of document.querySelectorAll('[aria-haspopup],[aria-controls]')) {
-  if (!RS.shown(el) || RS.inert(el)) continue;
-  const pop = (el.getAttribute('aria-haspopup') || '').toLowerCase();
-  const ids = (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean);
-  if (pop === 'dialog' || ids.some((id) => isDialog(document.getElementById(id)))) declared.push(RS.desc(el));
-}
-// Neither a disclosure (aria-expanded, controlling in-flow content that holds no dialog) nor a link that only
-// jumps to a visible in-flow part of the page can open a modal: those are not tried.
-const inFlow = (e) => !['fixed', 'absolute'].includes(getComputedStyle(e).position);
-const plain = (t) => !!t && !isDialog(t) && !t.querySelector(DLG) && inFlow(t);
-const cannotOpen = (el) => {
-  const ids = (el.getAttribute('aria-controls') || '').split(/\s+/).filter(Boolean);
-  if (el.hasAttribute('aria-expanded') && ids.length && ids.every((id) => plain(document.getElementById(id)))) return true;
-  const target = el.localName === 'a' ? RS.jumpTarget(el) : null;
-  return plain(target) && RS.shown(target);
-};
-const buttons = Array.from(document.querySelectorAll('button,[role=button],input[type=button],a[href^="#"]'))
-  .filter((e) => RS.shown(e) && !RS.inert(e) && !e.closest(DLG) && !cannotOpen(e)).slice(0, 300).map(RS.desc);
-// Dialogs open at load that declare themselves modal (showModal(), or aria-modal on a dialog role).
-const modal = Array.from(document.querySelectorAll(DLG)).filter((d) => RS.shown(d)
-  && (d.matches(':modal') || (d.localName !== 'dialog' && (d.getAttribute('aria-modal') || '').toLowerCase() === 'true')))
-  .map(RS.desc);
-return {declared, buttons, modal};
-"""
+_DISCOVER = resources.files("runshot.validators").joinpath("page_scripts", "dialog_discover.js").read_text(
+    encoding="utf-8")
 
 # Visible dialogs, and overlays acting as modals: fixed/absolute, on top, over COVERAGE of the viewport
 # (or aria-modal, or over an empty backdrop), holding something focusable, neither a dialog nor around one.
-_SHOWN = r"""
-const DLG = 'dialog,[role=dialog],[role=alertdialog]';
-const dialogs = Array.from(document.querySelectorAll(DLG)).filter(RS.shown).map(RS.desc);
-const W = innerWidth, H = innerHeight;
-const overlays = [];
-const placed = document.body ? Array.from(document.body.querySelectorAll('*')).slice(0, 3000)
-  .filter((el) => ['fixed', 'absolute'].includes(getComputedStyle(el).position) && RS.shown(el)) : [];
-// A scrim: a layer over most of the viewport that is on top at a corner (a modal's backdrop). A smaller panel
-// with controls that sits on top of it acts as a modal too.
-const corners = [[4, 4], [W - 5, 4], [4, H - 5], [W - 5, H - 5]];
-const scrims = placed.filter((el) => {
-  const r = el.getBoundingClientRect();
-  if (r.width < W * 0.9 || r.height < H * 0.9 || RS.text(el) || RS.focusables(el).length) return false;
-  return corners.some(([x, y]) => { const t = document.elementFromPoint(x, y); return t && (t === el || el.contains(t)); });
-});
-for (const el of placed) {
-  if (overlays.length > 20) break;
-  if (el.localName === 'canvas' || el.closest(DLG) || el.closest('[aria-hidden=true]')) continue;
-  if (Array.from(el.querySelectorAll(DLG)).some(RS.shown)) continue;
-  if (overlays.some((o) => o.el.contains(el))) continue;  // the outermost overlay stands for its parts
-  const r = el.getBoundingClientRect();
-  const left = Math.max(r.left, 0), top = Math.max(r.top, 0);
-  const w = Math.max(0, Math.min(r.right, W) - left), h = Math.max(0, Math.min(r.bottom, H) - top);
-  const modal = (el.getAttribute('aria-modal') || '').toLowerCase() === 'true';
-  const overScrim = scrims.some((b) => b !== el && !b.contains(el) && !el.contains(b));
-  if (!(modal || overScrim || w * h >= arg * W * H) || !RS.focusables(el).length) continue;
-  const hit = w && h ? document.elementFromPoint(left + w / 2, top + h / 2) : null;
-  if (!hit || !(hit === el || el.contains(hit))) continue;  // something else is on top of it
-  overlays.push({el, d: RS.desc(el)});
-}
-let moving = 0;
-try { moving = document.getAnimations().filter((a) => a.playState === 'running').length; } catch (e) {}
-return {dialogs, overlays: overlays.map((o) => o.d), moving};
-"""
+_SHOWN = resources.files("runshot.validators").joinpath("page_scripts", "dialog_shown.js").read_text(
+    encoding="utf-8")
 
-_INSPECT = r"""
-const [dsel, osel] = arg;
-const d = document.querySelector(dsel);
-if (!d) return null;
-const op = osel ? document.querySelector(osel) : null;
-const native = d.localName === 'dialog';
-const role = (d.getAttribute('role') || '').trim().split(/\s+/)[0];
-const a = RS.active();
-const out = {
-  native, modalNative: native && d.matches(':modal'), role,
-  ariaModal: (d.getAttribute('aria-modal') || '').toLowerCase() === 'true', name: '',
-  focusInside: !!(a && (d === a || d.contains(a))), focused: a && a !== document.body ? RS.desc(a) : null,
-  count: RS.focusables(d).length, buttons: d.querySelectorAll('button,[role=button],input[type=button],input[type=submit],input[type=reset],a[href]').length,
-  exposed: [], unhidden: [],
-};
-const lb = (d.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean)
-  .map((id) => document.getElementById(id)).filter(Boolean).map(RS.text).join(' ').trim();
-out.name = lb || (d.getAttribute('aria-label') || '').trim() || (d.getAttribute('title') || '').trim();
-if (!out.modalNative) {
-  const outside = RS.focusables(document).filter((e) => !d.contains(e) && !e.contains(d));
-  if (op && !outside.includes(op) && RS.shown(op) && !d.contains(op)) outside.unshift(op);
-  for (const el of outside.slice(0, 12)) {
-    if (RS.inert(el) || el.closest('[aria-hidden=true]')) continue;
-    const r = el.getBoundingClientRect();
-    const x = r.left + r.width / 2, y = r.top + r.height / 2;
-    if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) continue;
-    const hit = document.elementFromPoint(x, y);
-    if (hit && (hit === el || el.contains(hit))) { out.exposed.push(RS.desc(el)); if (out.exposed.length >= 3) break; }
-  }
-  // Hidden from assistive technology: Chromium honours aria-modal on a dialog role; else inert or aria-hidden.
-  if (!(out.ariaModal && (role === 'dialog' || role === 'alertdialog'))) {
-    const sample = Array.from(document.querySelectorAll(RS.FOCUSABLE + ',h1,h2,h3,p,li,img'))
-      .filter((e) => !d.contains(e) && !e.contains(d) && RS.shown(e)).slice(0, 40);
-    for (const el of sample) {
-      if (el.closest('[inert],[aria-hidden=true]')) continue;
-      out.unhidden.push(RS.desc(el));
-      if (out.unhidden.length >= 3) break;
-    }
-  }
-}
-return out;
-"""
+_INSPECT = resources.files("runshot.validators").joinpath("page_scripts", "dialog_inspect.js").read_text(
+    encoding="utf-8")
 
 # Whether the opener (a light-DOM selector, as _DISCOVER gives) can take focus; null when it is no longer there.
 _OPENER = "const e = document.querySelector(arg); return e ? RS.tabbable(e) : null;"
@@ -292,46 +197,53 @@ async def _close(ctx: CheckContext, page, dsel: str, osel: str | None) -> tuple[
     return False, not state["open"], state
 
 
-async def _examine(walk: Walk, dlg: dict, opener: dict | None, opener_focusable: bool, overlay: bool,
-                   states: dict) -> list[Finding]:
-    """Every finding for one open dialog (or overlay); leaves it closed when it can be closed."""
-    ctx, page = walk.ctx, walk.page
-    dsel = dlg["sel"]
+@dataclass
+class _Report:
+    """The findings about one open dialog (or overlay): each message starts with `head`."""
+
+    head: str
+    where: str
+    evidence: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, rule: str, problem: str, hint: str, review: bool = False, sep: str = ": ") -> None:
+        self.findings.append(RULES[rule].finding(
+            f"{self.head}{sep}{problem}", where=self.where, hint=hint, evidence=self.evidence, review=review))
+
+
+def _head(dlg: dict, opener: dict | None, overlay: bool) -> str:
     who = label(opener) if opener else ""
-    noun = "overlay" if overlay else "dialog"
     if overlay:
-        head = f"Clicking {who} shows {label(dlg)}"
-    elif opener:
-        head = f"Dialog {label(dlg)} opened by {who}"
-    else:
-        head = f"Dialog {label(dlg)} (open when the page loads)"
-    evidence = truncate(dlg.get("html", ""), 300)
-    findings: list[Finding] = []
+        return f"Clicking {who} shows {label(dlg)}"
+    if opener:
+        return f"Dialog {label(dlg)} opened by {who}"
+    return f"Dialog {label(dlg)} (open when the page loads)"
 
-    def add(rule: str, problem: str, hint: str, review: bool = False, sep: str = ": ") -> None:
-        findings.append(RULES[rule].finding(
-            f"{head}{sep}{problem}", where=dsel, hint=hint, evidence=evidence, review=review))
 
-    info = await ctx.within(page.evaluate(js(_INSPECT), [dsel, opener["sel"] if opener else None]),
-                            "inspecting the dialog")
-    if info is None:
-        return findings
+def _judge_role(report: _Report, info: dict, overlay: bool) -> None:
+    """An overlay without a dialog role; a dialog that is not modal or has no name."""
+    add = report.add
     if overlay:
         add("dialog/overlay-no-role",
             "which covers the page like a modal dialog but is not a dialog to assistive technology "
             "(it has no dialog role)",
             'Use <dialog> opened with showModal(), or give the overlay\'s box role="dialog", aria-modal="true" '
             "and aria-labelledby pointing at its heading.", sep=", ")
-    else:
-        if info["native"] and not info["modalNative"]:
-            add("dialog/not-modal", "the <dialog> is not modal (opened with show() or the open attribute), so the "
-                "page behind it stays usable", "Open it with dialog.showModal().")
-        if not info["native"] and not info["ariaModal"]:
-            add("dialog/no-aria-modal", 'it lacks aria-modal="true"',
-                'Add aria-modal="true" to the element with role="dialog".')
-        if not info["name"]:
-            add("dialog/no-name", "it has no accessible name",
-                'Point aria-labelledby at the dialog\'s heading (or add aria-label="…").')
+        return
+    if info["native"] and not info["modalNative"]:
+        add("dialog/not-modal", "the <dialog> is not modal (opened with show() or the open attribute), so the "
+            "page behind it stays usable", "Open it with dialog.showModal().")
+    if not info["native"] and not info["ariaModal"]:
+        add("dialog/no-aria-modal", 'it lacks aria-modal="true"',
+            'Add aria-modal="true" to the element with role="dialog".')
+    if not info["name"]:
+        add("dialog/no-name", "it has no accessible name",
+            'Point aria-labelledby at the dialog\'s heading (or add aria-label="…").')
+
+
+def _judge_opened(report: _Report, info: dict, noun: str, opener: dict | None) -> None:
+    """Focus moved inside on open; the page behind neither clickable nor exposed to assistive technology."""
+    add = report.add
     if not info["focusInside"]:
         now = label(info["focused"]) if info["focused"] else "the page body"
         add("dialog/focus-not-moved", f"focus did not move into the {noun} when it opened (it stayed on {now})",
@@ -349,32 +261,36 @@ async def _examine(walk: Walk, dlg: dict, opener: dict | None, opener_focusable:
             "no showModal(), no aria-modal on a dialog role, no inert or aria-hidden)",
             'Use showModal(), or role="dialog" with aria-modal="true", or set inert on the rest of the page.')
 
-    if states["left"] > 0:
-        states["left"] -= 1
-        where = f"after clicking {who}" if opener else f"with {label(dlg)} open at load"
-        findings += await check_state(ctx, page, where, [dsel], states["seen"], check=CHECK,
-                                      skip_rules=("aria-dialog-name",))
 
-    presses = info["count"] + 2
+async def _judge_tab(ctx: CheckContext, page, report: _Report, noun: str, presses: int) -> None:
+    """Tab and Shift+Tab, pressed from inside, stay inside."""
+    dsel = report.where
     await ctx.within(page.evaluate(js(_FOCUS_INSIDE), dsel), "focusing inside the dialog")
     escaped = await _cycle(ctx, page, dsel, "Tab", presses)
     if escaped:
-        add("dialog/tab-escapes", f"pressing Tab moves focus out of the open {noun} (to {label(escaped)})",
-            "Trap focus: from the last focusable element, Tab must go to the first one (and Shift+Tab back).")
+        report.add("dialog/tab-escapes", f"pressing Tab moves focus out of the open {noun} (to {label(escaped)})",
+                   "Trap focus: from the last focusable element, Tab must go to the first one (and Shift+Tab back).")
     await ctx.within(page.evaluate(js(_FOCUS_INSIDE), dsel), "focusing inside the dialog")
     escaped_back = await _cycle(ctx, page, dsel, "Shift+Tab", presses)
     if escaped_back and not escaped:
-        add("dialog/tab-escapes", f"pressing Shift+Tab moves focus out of the open {noun} (to {label(escaped_back)})",
-            "Trap focus: from the first focusable element, Shift+Tab must go to the last one.")
+        report.add("dialog/tab-escapes",
+                   f"pressing Shift+Tab moves focus out of the open {noun} (to {label(escaped_back)})",
+                   "Trap focus: from the first focusable element, Shift+Tab must go to the last one.")
 
-    by_escape, closed, state = await _close(ctx, page, dsel, opener["sel"] if opener else None)
+
+async def _judge_close(ctx: CheckContext, page, report: _Report, noun: str, opener: dict | None,
+                       opener_focusable: bool, buttons: int) -> None:
+    """Escape (else a close button) closes it, and focus goes back to the opener."""
+    add = report.add
+    who = label(opener) if opener else ""
+    by_escape, closed, state = await _close(ctx, page, report.where, opener["sel"] if opener else None)
     if closed and not by_escape:
         add("dialog/no-escape", "pressing Escape does not close it",
             f"Close the {noun} on the Escape key (keydown 'Escape').")
     elif not closed:
         add("dialog/cannot-close", "pressing Escape does not close it, and no close button in it does",
             f"Close the {noun} on the Escape key, and give it a visible Close button.")
-    elif not info["buttons"]:
+    elif not buttons:
         add("dialog/no-close-button", "it has no button, so only the Escape key closes it",
             f'Add a visible <button type="button">Close</button> to the {noun}.')
     if closed and opener and opener_focusable and not state["returned"]:
@@ -385,7 +301,29 @@ async def _examine(walk: Walk, dlg: dict, opener: dict | None, opener_focusable:
             add("dialog/focus-not-returned",
                 f"when it closes, focus does not return to {who} (it goes to {label(state['focused'])})",
                 "Remember the opener and call opener.focus() after closing the dialog.")
-    return findings
+
+
+async def _examine(walk: Walk, dlg: dict, opener: dict | None, opener_focusable: bool, overlay: bool,
+                   states: dict) -> list[Finding]:
+    """Every finding for one open dialog (or overlay); leaves it closed when it can be closed."""
+    ctx, page = walk.ctx, walk.page
+    dsel = dlg["sel"]
+    noun = "overlay" if overlay else "dialog"
+    report = _Report(_head(dlg, opener, overlay), dsel, truncate(dlg.get("html", ""), 300))
+    info = await ctx.within(page.evaluate(js(_INSPECT), [dsel, opener["sel"] if opener else None]),
+                            "inspecting the dialog")
+    if info is None:
+        return report.findings
+    _judge_role(report, info, overlay)
+    _judge_opened(report, info, noun, opener)
+    if states["left"] > 0:
+        states["left"] -= 1
+        where = f"after clicking {label(opener)}" if opener else f"with {label(dlg)} open at load"
+        report.findings += await check_state(ctx, page, where, [dsel], states["seen"], check=CHECK,
+                                             skip_rules=("aria-dialog-name",))
+    await _judge_tab(ctx, page, report, noun, info["count"] + 2)
+    await _judge_close(ctx, page, report, noun, opener, opener_focusable, info["buttons"])
+    return report.findings
 
 
 async def _probe(walk: Walk, opener: dict, checked: set[str], states: dict, opened: list) -> list[Finding]:

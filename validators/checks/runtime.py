@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -95,12 +96,26 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
 
     `outside`: ERROR for an app that must be self-contained (a generated one); WARNING for an existing app,
     whose blocked outside hosts are then said once per host (`runtime/outside-blocked`)."""
-    findings: list[Finding] = []
     events = without_runshot_activity(events)
     blocked_urls = {b["url"] for b in events.blocked_requests}
     failed_urls = {f["url"] for f in events.failed_requests}
+    findings = _exception_findings(events, base_url, project_dir)
+    findings += _request_findings(events, blocked_urls, base_url, project_dir)
+    findings += _blocked_findings(events, outside)
+    findings += _console_findings(events, failed_urls | blocked_urls, base_url, project_dir)
+    findings += _dialog_findings(events)
+    if events.crashed:
+        findings.append(
+            RULES["runtime/crash"].finding(
+                "the page crashed (the renderer ran out of memory or failed)",
+                hint="look for runaway loops that allocate memory, or huge arrays/strings built at start-up")
+        )
+    return findings
 
-    # Uncaught exceptions and unhandled rejections.
+
+def _exception_findings(events: PageEvents, base_url: str, project_dir: Path | None) -> list[Finding]:
+    """Uncaught exceptions and unhandled rejections."""
+    findings: list[Finding] = []
     for err in events.page_errors[:MAX_PER_KIND]:
         message = err.get("message") or "an uncaught error"
         stack = err.get("stack") or ""
@@ -111,14 +126,18 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 hint="fix the code that throws; an uncaught error stops the rest of that script",
                 evidence=truncate(stack, 800) if stack else "")
         )
-    findings += _overflow("exception", len(events.page_errors))
+    return findings + _overflow("exception", len(events.page_errors))
 
-    # Requests that reached our server (or tried to) and failed.
+
+def _request_findings(events: PageEvents, blocked_urls: set[str], base_url: str,
+                      project_dir: Path | None) -> list[Finding]:
+    """Requests that reached our server (or tried to) and failed."""
     failed = [
         f for f in events.failed_requests
         if f["url"] not in blocked_urls
         and ("status" in f or not str(f.get("failure", "")).startswith(_IGNORED_FAILURES))
     ]
+    findings: list[Finding] = []
     for req in failed[:MAX_PER_KIND]:
         own = _own_path(req["url"], base_url, project_dir)
         shown = own if own is not None else req["url"]
@@ -134,17 +153,20 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
             RULES["runtime/request-failed"].finding(
                 f"{req.get('method', 'GET')} {shown} failed: {reason}", where=shown, hint=hint)
         )
-    findings += _overflow("request", len(failed))
+    return findings + _overflow("request", len(failed))
 
-    # Attempts to reach anything outside the app.
+
+def _blocked_findings(events: PageEvents, outside: str) -> list[Finding]:
+    """Attempts to reach anything outside the app (once per URL; once per host for an existing app)."""
     seen: set[str] = set()
     blocked = []
     for b in events.blocked_requests:
         if b["url"] not in seen:
             seen.add(b["url"])
             blocked.append(b)
+    findings: list[Finding] = []
     if outside == WARNING:
-        blocked, findings = [], findings + outside_blocked(blocked)
+        blocked, findings = [], outside_blocked(blocked)
     for b in blocked[:MAX_PER_KIND]:
         kind = b.get("kind") or "request"
         findings.append(
@@ -153,14 +175,17 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 hint="ship the file inside the project (no CDN, no external API, no tracking); "
                 "use relative paths such as ./data.json")
         )
-    findings += _overflow("network", len(blocked))
+    return findings + _overflow("network", len(blocked))
 
-    # Console errors, minus the ones that only repeat a failed or blocked request.
-    repeated = failed_urls | blocked_urls
+
+def _console_findings(events: PageEvents, repeated: set[str], base_url: str,
+                      project_dir: Path | None) -> list[Finding]:
+    """Console errors, minus the ones that only repeat a failed or blocked request (`repeated`)."""
     console = [
         c for c in events.console_errors
         if not (c.get("text", "").startswith("Failed to load resource") and c.get("url") in repeated)
     ]
+    findings: list[Finding] = []
     for c in console[:MAX_PER_KIND]:
         findings.append(
             RULES["runtime/console-error"].finding(
@@ -168,12 +193,15 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 where=where_for(c.get("url", ""), c.get("line"), base_url, project_dir),
                 hint="a working app logs no errors; fix the cause rather than removing the log")
         )
-    findings += _overflow("console", len(console))
+    return findings + _overflow("console", len(console))
 
-    # JavaScript dialogs block the page and the user.
+
+def _dialog_findings(events: PageEvents) -> list[Finding]:
+    """JavaScript dialogs block the page and the user: one warning per kind of dialog."""
     by_type: dict[str, list[dict]] = {}
     for d in events.dialogs:
         by_type.setdefault(d.get("type", "dialog"), []).append(d)
+    findings: list[Finding] = []
     for kind, items in by_type.items():
         count = f"{len(items)}" + ("+" if len(events.dialogs) >= DIALOG_CAP else "")
         first = truncate(items[0].get("message", ""), 120)
@@ -182,13 +210,6 @@ def findings_from_events(events: PageEvents, base_url: str, project_dir: Path | 
                 f"the page opened {count} {kind}() dialog(s), first: {first!r}",
                 hint="show messages inside the page (a status line or a <dialog> element) instead of "
                 "alert/confirm/prompt, which block the page")
-        )
-
-    if events.crashed:
-        findings.append(
-            RULES["runtime/crash"].finding(
-                "the page crashed (the renderer ran out of memory or failed)",
-                hint="look for runaway loops that allocate memory, or huge arrays/strings built at start-up")
         )
     return findings
 
@@ -218,43 +239,8 @@ def _overflow(check: str, total: int) -> list[Finding]:
 
 # Visible content: text whose own boxes have a size on the page (in the document or an open shadow root, wherever
 # its parent is, <body> included), a media/form element with a size, or an element showing a CSS background image.
-_BLANK_PROBE = r"""
-() => {
-  const roots = [document];
-  for (let i = 0; i < roots.length && i < 200; i++) {
-    for (const el of roots[i].querySelectorAll('*')) if (el.shadowRoot) roots.push(el.shadowRoot);
-  }
-  const rendered = (el) => !el.checkVisibility || el.checkVisibility({ visibilityProperty: true, opacityProperty: true });
-  const sized = (r) => r.width >= 2 && r.height >= 2 && r.right > 0 && r.bottom > 0;
-  const shown = (el) => rendered(el) && el.getClientRects().length > 0 && sized(el.getBoundingClientRect());
-  const range = document.createRange();
-  const textShown = (node) => {
-    const owner = node.parentElement || (node.parentNode && node.parentNode.host);
-    if (!owner || ["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "TITLE"].includes(owner.tagName)) return false;
-    if (!rendered(owner)) return false;
-    range.selectNodeContents(node);
-    return Array.from(range.getClientRects()).some(sized);
-  };
-  const MEDIA = "canvas, svg, img, video, iframe, object, embed, input, textarea, select, button, meter, progress";
-  let text = 0, media = 0, background = 0;
-  for (const root of roots) {
-    const start = root === document ? (document.body || document.documentElement) : root;
-    const walker = document.createTreeWalker(start, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node && !text; node = walker.nextNode()) {
-      if (node.textContent.trim() && textShown(node)) text = 1;
-    }
-    media += Array.from(root.querySelectorAll(MEDIA)).filter(shown).length;
-    if (text || media) break;
-  }
-  if (!text && !media) {
-    const all = [document.documentElement, ...roots.flatMap((r) => Array.from(r.querySelectorAll('*')))];
-    background = all.slice(0, 3000).filter((el) => /url\(/.test(getComputedStyle(el).backgroundImage)
-      && (el === document.documentElement || el === document.body || shown(el))).length;
-  }
-  const body = document.body;
-  return { text, media, background, html: body ? body.outerHTML.slice(0, 3000) : "" };
-}
-"""
+_BLANK_PROBE = resources.files("runshot.validators").joinpath("page_scripts", "blank_probe.js").read_text(
+    encoding="utf-8")
 
 
 async def check_blank(ctx: CheckContext) -> list[Finding]:
