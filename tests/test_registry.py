@@ -9,14 +9,17 @@ import pytest
 
 from runshot.reporting import regress
 from runshot.errors import UsageError
+from runshot.rules import Check
 from runshot.spec import Spec
 from runshot.validators.runner.registry import (
     BUILT_IN,
+    BUILT_IN_MODULES,
     BUILT_INS,
-    Check,
+    CheckLoadError,
     Registry,
     built_in_registry,
     function_check,
+    load_check,
     load_registry,
     plugin_checks,
 )
@@ -28,31 +31,30 @@ NAMES = ["runtime", "a11y", "semantics", "acceptance", "keyboard", "dialog", "mo
 
 def test_built_ins_in_order_with_what_they_need():
     reg = built_in_registry()
-    assert reg.names() == NAMES
+    assert reg.names() == NAMES and len(BUILT_IN_MODULES) == len(NAMES)
     assert all(c.source == BUILT_IN and c.built_in for c in reg)
     needs = {c.name: c.needs for c in reg}
     assert needs["runtime"] == "page" and needs["acceptance"] == "isolated" and needs["mobile"] == "viewport"
     for c in reg:
         fn = c.load()
         assert fn is not None and callable(fn), c.name
-        assert isinstance(c.rules, dict)
-        assert all(sev in ("error", "warning") for sev in c.rules.values()), c.name
+        assert c.module in BUILT_IN_MODULES and fn.__module__ == c.module, c.name
+        assert c.rules and all(rule.severity in ("error", "warning") for rule in c.rules.values()), c.name
+    assert [c.name for c in BUILT_INS] == NAMES  # the old name: the built-ins as loaded
 
 
-def test_declared_rules_and_needs_are_read_from_the_module(tmp_path: Path, monkeypatch):
-    """A new built-in is one module plus one registry line; its RULES and NEEDS come from the module."""
-    (tmp_path / "runshot_extra_check.py").write_text(
-        "NEEDS = 'viewport'\nRULES = {'extra/x': 'warning'}\n\nasync def check_extra(ctx):\n    return []\n")
+def test_a_check_without_a_declaration_or_function_is_refused(tmp_path: Path, monkeypatch):
+    (tmp_path / "runshot_undeclared_check.py").write_text("async def check_plain(ctx):\n    return []\n")
+    (tmp_path / "runshot_wrong_entry_check.py").write_text(
+        "from runshot.rules import Check\nDECLARED = Check('wrong', 'check_missing')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    line = Check("extra", BUILT_IN, "runshot_extra_check", "check_extra")
-    reg = Registry(BUILT_INS + (line,))
-    assert reg.names()[-1] == "extra" and reg.get("extra").needs == "viewport"
-    assert reg.get("extra").rules == {"extra/x": "warning"}
-    (tmp_path / "runshot_plain_check.py").write_text("async def check_plain(ctx):\n    return []\n")
-    undeclared = Check("plain", BUILT_IN, "runshot_plain_check", "check_plain", default_needs="isolated")
-    assert undeclared.needs == "isolated" and undeclared.rules == {}
-    missing = Check("gone", BUILT_IN, "runshot_no_such_check_module", "check")
-    assert missing.load() is None  # not installed: the validator skips it
+    for module in ("runshot_undeclared_check", "runshot_wrong_entry_check"):
+        with pytest.raises(CheckLoadError):
+            load_check(module)
+    with pytest.raises(ValueError):
+        Check("x", "check_x", needs="everything")
+    with pytest.raises(ValueError):
+        Check("x", "check_x", rank=7)
 
 
 def test_plugin_entry_points_clashes_and_broken_ones(tmp_path: Path, monkeypatch):
