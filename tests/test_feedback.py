@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from runshot.generator.client import ModelSettings, complete, make_client
+from runshot.loop.repair import run_new
+from runshot.spec import parse_spec_text
+from runshot.validators.runner.project import Validator
+from test_pipeline import GOOD_HTML, SPEC, answer
 from runshot.api import run_options
 from runshot.generator.feedback import enrich, for_prompt, order_and_cap, rank
 from runshot.generator.prompts import repair_messages
@@ -49,6 +56,31 @@ def test_ranks_come_from_the_declarations_and_keep_the_order_of_repair_prompts()
     # A check registered with a rank of its own is ranked by it.
     reg = built_in_registry().with_checks(function_check("a-plugin", lambda ctx: None, rank=1))
     assert rank(Finding("a-plugin", ERROR, "x"), reg.repair_ranks()) == 1
+
+
+def test_the_repair_prompt_shows_first_what_the_checks_declared_first(fake_openai, tmp_path: Path):
+    """Through the loop as `runshot new` wires it: a11y runs before acceptance, but acceptance ranks first, so a
+    round of one finding shows the failed acceptance check, not the unlabelled field."""
+    html = GOOD_HTML.replace("</main>", '<input type="text" id="q"></main>')
+    broken = answer(("index.html", html), ("app.js", "// the button does nothing yet\n"))
+    fake_openai.script(broken, broken)
+    settings = ModelSettings(name="scripted", base_url=fake_openai.base_url, api_key="k", timeout=30, deadline=60,
+                             max_retries=0)
+    client = make_client(settings)
+
+    def ask(messages, on_progress, temperature=None, seed=None):
+        return complete(client, settings, messages, on_progress=on_progress, temperature=temperature, seed=seed)
+
+    with Validator() as validator:
+        def validate(project_dir, spec, shot):
+            return validator.validate(project_dir, spec, checks=["runtime", "a11y", "acceptance"], screenshot_path=shot)
+
+        options = run_options(max_iterations=2, max_findings_per_round=1, derive_checks=False)
+        report = run_new(parse_spec_text(SPEC), tmp_path / "out", ask, validate, {"name": "scripted"}, options)
+    errors = [f.check for f in report.iterations[0].findings if f.is_error]
+    assert errors.index("a11y") < errors.index("acceptance"), errors  # in the order the checks ran
+    problems = fake_openai.chat_requests[1].body["messages"][1]["content"].split("# Problems found")[1]
+    assert "] acceptance: " in problems and "] a11y: " not in problems, problems
 
 
 def test_a_null_property_error_gets_a_code_frame_and_the_names_the_html_has():

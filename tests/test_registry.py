@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -9,7 +12,8 @@ import pytest
 
 from runshot.reporting import regress
 from runshot.errors import UsageError
-from runshot.rules import Check
+from runshot.generator.feedback import order_and_cap
+from runshot.rules import ACCESSIBILITY, OTHER, Check
 from runshot.spec import Spec
 from runshot.validators.runner.registry import (
     BUILT_IN,
@@ -24,6 +28,8 @@ from runshot.validators.runner.registry import (
     plugin_checks,
 )
 from runshot.validators.runner.project import Validator
+from runshot.validators.runner.rulebook import own_rules, plugin_rules
+from runshot.values import ERROR, WARNING, Finding
 
 GOOD = Path(__file__).parent / "fixtures" / "ci" / "good_app"
 NAMES = ["runtime", "a11y", "semantics", "acceptance", "keyboard", "dialog", "motion", "mobile", "sweep", "forms"]
@@ -55,6 +61,76 @@ def test_a_check_without_a_declaration_or_function_is_refused(tmp_path: Path, mo
         Check("x", "check_x", needs="everything")
     with pytest.raises(ValueError):
         Check("x", "check_x", rank=7)
+
+
+EXTRA = """
+from runshot.rules import ACCESSIBILITY, ISOLATED, Check, Rule, Rules
+from runshot.values import ERROR, WARNING
+
+CHECK = "extra"
+RULES = Rules(
+    Rule("extra/broken", ERROR, "Something the extra check looks for is broken.", wcag=("4.1.2",)),
+    Rule("extra/odd", WARNING, "Something looks odd."),
+)
+DECLARED = Check(CHECK, "check_extra", needs=ISOLATED, rules=RULES, rank=ACCESSIBILITY)
+
+
+async def check_extra(ctx):
+    async with ctx.new_page() as page:
+        return [RULES["extra/broken"].finding(f"extra saw {await page.title()!r}", where=ctx.spec.entry)]
+"""
+# `runshot` with one more registration line, as a new built-in check would have it.
+WITH_EXTRA = ("import sys; import runshot.validators.runner.registry as r; "
+              "r.BUILT_IN_MODULES += ('runshot_extra_check',); from runshot.cli import main; main()")
+
+
+def _cli(code: str, *args: str, path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(path)}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_a_check_declared_once_shows_up_everywhere(tmp_path: Path, monkeypatch):
+    """One module declaring its Check plus one registration line: `runshot checks`, `runshot rules`, the plan's
+    needs, the rules book, repair ranks and a validation all know it."""
+    (tmp_path / "runshot_extra_check.py").write_text(EXTRA)
+    rows = [line.split() for line in _cli(WITH_EXTRA, "checks", path=tmp_path).stdout.splitlines()]
+    assert [row[0] for row in rows] == NAMES + ["extra"] and rows[-1] == ["extra", "built-in", "isolated"]
+    listed = _cli(WITH_EXTRA, "rules", "--check", "extra", path=tmp_path)
+    assert [line.split() for line in listed.stdout.splitlines()] == [
+        ["extra/broken", "extra", "error", "4.1.2", "-"], ["extra/odd", "extra", "warning", "-", "-"]], listed.stderr
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = Registry(BUILT_INS + (load_check("runshot_extra_check"),))
+    assert own_rules(reg)["extra/broken"].why.startswith("Something the extra")
+    assert reg.repair_ranks()["extra"] == ACCESSIBILITY
+    findings = [Finding("motion", ERROR, "m"), Finding("extra", ERROR, "e"), Finding("acceptance", ERROR, "a")]
+    assert [f.check for f in order_and_cap(findings, None, reg.repair_ranks())] == ["acceptance", "extra", "motion"]
+    spec = Spec(title="good", body="", source="(none)")
+    with Validator(registry=reg) as validator:
+        assert validator.needs_of("extra") == ("isolated", True)
+        result = validator.validate(GOOD, spec, checks=["runtime", "extra"])
+    assert result.checks_run == ["runtime", "extra"]
+    assert [(f.rule, f.severity, f.message) for f in result.findings if f.check == "extra"] == [
+        ("extra/broken", ERROR, "extra saw 'Counter'")]
+
+
+def test_a_plugin_may_give_a_declaration_or_a_function_with_plain_rules(tmp_path: Path, monkeypatch):
+    (tmp_path / "runshot_extra_check.py").write_text(EXTRA)
+    (tmp_path / "runshot_plain_plugin.py").write_text(
+        "NEEDS = 'viewport'\nRULES = {'plain/x': 'warning', 'plain/bad': 'fatal'}\n\n"
+        "async def check(ctx):\n    return []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    eps = [EntryPoint("extra", "runshot_extra_check:DECLARED", "runshot.checks"),
+           EntryPoint("plain", "runshot_plain_plugin:check", "runshot.checks")]
+    reg = load_registry(warn=None, entry_points=eps)
+    assert reg.names() == NAMES + ["extra", "plain"] and not reg.warnings
+    extra, plain = reg.get("extra"), reg.get("plain")
+    assert (extra.needs, extra.rank, extra.built_in, extra.load().__name__) == ("isolated", ACCESSIBILITY, False,
+                                                                                "check_extra")
+    assert (plain.needs, plain.needs_declared, plain.rank) == ("viewport", True, OTHER)
+    assert {r.id: (r.check, r.severity) for r in plugin_rules(reg).values()} == {
+        "extra/broken": ("extra", ERROR), "extra/odd": ("extra", WARNING), "plain/x": ("plain", WARNING)}
+    assert reg.repair_ranks()["extra"] == ACCESSIBILITY and reg.repair_ranks()["plain"] == OTHER
 
 
 def test_plugin_entry_points_clashes_and_broken_ones(tmp_path: Path, monkeypatch):
