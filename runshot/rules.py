@@ -137,7 +137,7 @@ class Check:
     name: str
     entry: str | CheckFn = field(compare=False, repr=False)
     needs: str = PAGE
-    rules: Rules = field(default_factory=lambda: Rules(), compare=False, repr=False)
+    rules: Rules = field(default_factory=Rules, compare=False, repr=False)
     rank: int = OTHER
     source: str = BUILT_IN
     module: str = ""

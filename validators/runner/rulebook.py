@@ -1,8 +1,10 @@
 """The book of rules: every rule runshot can report, gathered from where each is declared.
 
 - runshot's own rules: each built-in check's, as its declaration holds them (a `runshot.rules.Check`'s `rules`,
-  its module's `RULES`), and `RULES` of the modules that report outside any check (the runner, the plan, builds, served files, judged states); the generator's
-  format and path rules are added by `runshot.cli.rules`, which sees both sides;
+  its module's `RULES`), and `RULES` of the modules that report outside any check (the runner, the plan, builds,
+  served files, judged states); the generator's format and path rules are added by `runshot.cli.rules`, which
+  sees both sides;
+- the plugins' rules, as their checks hold them (a plain dict of severities made into rules of the check);
 - axe-core's rules, read from the axe-core runshot injects (validators/checks/axerules.py).
 """
 
