@@ -33,9 +33,9 @@ from typing import Any, Callable, Iterable
 
 from runshot.rules import BUILT_IN, NEEDS_VALUES, OTHER, PAGE, Check, CheckFn, Rule, Rules
 
-__all__ = ["BUILT_IN", "BUILT_IN_MODULES", "DECLARATION", "ENTRY_POINT_GROUP", "NEEDS_VALUES", "Check", "CheckLoadError",
-           "Registry", "built_in_checks", "built_in_registry", "function_check", "load_check", "load_registry",
-           "plugin_checks"]
+__all__ = ["BUILT_IN", "BUILT_IN_MODULES", "DECLARATION", "ENTRY_POINT_GROUP", "NEEDS_VALUES", "Check",
+           "CheckLoadError", "Registry", "built_in_checks", "built_in_registry", "function_check", "load_check",
+           "load_registry", "plugin_checks"]
 
 ENTRY_POINT_GROUP = "runshot.checks"
 DECLARATION = "DECLARED"  # the name a check module declares its Check under
