@@ -2,6 +2,9 @@
 
 * Ordered by what unblocks most: a page that does not build, load or run comes first (nothing else can be judged
   while it throws), then the spec's acceptance checks, then accessibility, then every other error, then warnings.
+  Each check declares its rank (`runshot.rules.Check.rank`); the caller passes them in as a plain mapping from the
+  check name a finding carries to its rank (the registry's `repair_ranks()`), and this module ranks its own
+  findings (the answer's format, its paths) and the build's.
 * Capped per round: a short list of the most blocking problems is fixed more often than a long one.
 * Enriched: a `where` (or stack) pointing at `file.js:LINE` gets a code frame, the line and two either side from
   the project's files; a "Cannot read/set properties of null" error names the lookup on that line that found
@@ -13,13 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Mapping
 
 from runshot.generator import contrast
 from runshot.generator.prompts import file_of
+from runshot.rules import BLOCKING, OTHER, WARNINGS_LAST
 from runshot.values import Finding, dedupe, truncate
 
-BLOCKING_CHECKS = ("build", "crash", "blank", "exception", "console", "runtime", "request", "network", "format", "path")
-ACCESSIBILITY_CHECKS = ("a11y", "keyboard", "dialog", "semantics")
+# What the generator itself reports (the answer's format, its paths) and a failed build: nothing can be judged.
+OWN_RANKS: Mapping[str, int] = {"format": BLOCKING, "path": BLOCKING, "build": BLOCKING}
+Ranks = Mapping[str, int]  # check name a finding carries -> rank (runshot.rules: BLOCKING first ... OTHER)
 FRAME_RADIUS = 2
 MAX_NAMES = 30
 
@@ -31,29 +37,27 @@ _LOOKUP = re.compile(
 _USED = re.compile(r"\b([A-Za-z_$][\w$]*)\s*(?:\?\.|\.)\s*[A-Za-z_$]")
 
 
-def rank(f: Finding) -> int:
-    """0 first: what blocks the page, then acceptance, then accessibility, then other errors; warnings last."""
+def rank(f: Finding, ranks: Ranks | None = None) -> int:
+    """0 first: what blocks the page, then acceptance, then accessibility, then other errors (by `ranks`, the
+    checks' declared ranks, and this module's own); warnings last."""
     if not f.is_error:
-        return 4
-    if f.check in BLOCKING_CHECKS:
-        return 0
-    if f.check == "acceptance":
-        return 1
-    if f.check in ACCESSIBILITY_CHECKS:
-        return 2
-    return 3
+        return WARNINGS_LAST
+    if f.check in OWN_RANKS:
+        return OWN_RANKS[f.check]
+    return (ranks or {}).get(f.check, OTHER)
 
 
-def order_and_cap(findings: list[Finding], cap: int | None) -> list[Finding]:
+def order_and_cap(findings: list[Finding], cap: int | None, ranks: Ranks | None = None) -> list[Finding]:
     """Deduplicated, most blocking first (stable within a rank), at most `cap` of them (None: all)."""
     unique = dedupe(list(findings))
-    ordered = sorted(unique, key=rank)
+    ordered = sorted(unique, key=lambda f: rank(f, ranks))
     return ordered if cap is None or cap <= 0 else ordered[:cap]
 
 
-def for_prompt(findings: list[Finding], files: dict[str, str], cap: int | None, entry: str = "index.html") -> list[Finding]:
-    """The findings a repair round shows: ordered, capped and enriched."""
-    return [enrich(f, files, entry) for f in order_and_cap(findings, cap)]
+def for_prompt(findings: list[Finding], files: dict[str, str], cap: int | None, entry: str = "index.html",
+               ranks: Ranks | None = None) -> list[Finding]:
+    """The findings a repair round shows: ordered by `ranks` (see the module docstring), capped and enriched."""
+    return [enrich(f, files, entry) for f in order_and_cap(findings, cap, ranks)]
 
 
 def enrich(f: Finding, files: dict[str, str], entry: str = "index.html") -> Finding:

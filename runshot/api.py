@@ -189,9 +189,11 @@ def _recount(page: dict, findings: list[Finding]) -> dict:
 
 
 def run_options(**values):
-    """The loop's RunOptions from keyword values."""
+    """The loop's RunOptions from keyword values; repair prompts rank findings as the installed checks declare."""
     from runshot.loop.repair import RunOptions
+    from runshot.validators.runner.registry import load_registry
 
+    values.setdefault("ranks", load_registry(warn=None).repair_ranks())
     return RunOptions(**values)
 
 

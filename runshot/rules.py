@@ -1,4 +1,4 @@
-"""Rules: everything runshot can report, each declared once.
+"""Rules and checks: everything runshot can report, each declared once.
 
 A rule says what one kind of finding means: its id (`"<check>/<slug>"` for runshot's own rules, the axe-core rule
 id for axe's), the check it is reported under, its severity, the WCAG 2.x success criteria it tests, the W3C ACT
@@ -13,13 +13,16 @@ rules it implements, and one sentence of why. A finding is made *from* its rule,
 ("needs review", as axe-core's incomplete results). Nothing makes a warning rule an error but `--strict`.
 
 `runshot rules` lists every declared rule (`catalogue()` in `runshot.validators.runner.rulebook` gathers them).
+
+A check is one `Check`, declared once in its module: its name, what it needs, its rules, its rank in repair
+prompts and its entry function (see the end of this module and `runshot.validators.runner.registry`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterator, Mapping
 
 from runshot.values import ERROR, SEVERITIES, WARNING, Finding
 
@@ -103,4 +106,65 @@ def severities(declared) -> dict[str, str]:
     return {}
 
 
-__all__ = ["AXE", "ERROR", "RUNSHOT", "Rule", "Rules", "WARNING", "severities"]
+# ------------------------------------------------------------------------------------------------------ checks
+
+BUILT_IN = "built-in"  # the source of runshot's own checks (a plugin's is its distribution's name)
+
+# What a check needs. "page": it reads the loaded entry page and does not change it; "isolated": it opens its own
+# pages; "viewport": it needs a browser context of its own size (see runshot.validators.runner.plan).
+PAGE, ISOLATED, VIEWPORT = "page", "isolated", "viewport"
+NEEDS_VALUES = (PAGE, ISOLATED, VIEWPORT)
+
+# A check's rank in repair prompts: its error findings are shown in this order (lowest first), warnings after all.
+# What blocks the page (nothing else can be judged while it throws), then the spec's acceptance checks, then
+# accessibility, then every other error.
+BLOCKING, ACCEPTANCE, ACCESSIBILITY, OTHER = 0, 1, 2, 3
+WARNINGS_LAST = 4
+RANKS = (BLOCKING, ACCEPTANCE, ACCESSIBILITY, OTHER)
+
+CheckFn = Callable[[Any], Awaitable[list]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check, declared once, in its module (a built-in's `DECLARED`; a plugin may declare one too):
+
+        DECLARED = Check(CHECK, "check_dialogs", needs=ISOLATED, rules=RULES, rank=ACCESSIBILITY)
+
+    `entry` is the check's coroutine function, or its name in the declaring module (which the registry fills
+    in as `module` when it loads the declaration). `source` is "built-in" or the plugin's distribution."""
+
+    name: str
+    entry: str | CheckFn = field(compare=False, repr=False)
+    needs: str = PAGE
+    rules: Rules = field(default_factory=Rules, compare=False, repr=False)
+    rank: int = OTHER
+    source: str = BUILT_IN
+    module: str = ""
+    needs_declared: bool = True  # False: `needs` is a guess (a plugin that did not say)
+
+    def __post_init__(self) -> None:
+        if self.needs not in NEEDS_VALUES:
+            raise ValueError(f"check {self.name!r}: needs must be one of {NEEDS_VALUES}, not {self.needs!r}")
+        if self.rank not in RANKS:
+            raise ValueError(f"check {self.name!r}: rank must be one of {RANKS}, not {self.rank!r}")
+        if not isinstance(self.rules, Rules):
+            raise ValueError(f"check {self.name!r}: rules must be a Rules value, not {type(self.rules).__name__}")
+
+    @property
+    def built_in(self) -> bool:
+        return self.source == BUILT_IN
+
+    def load(self) -> CheckFn | None:
+        """The check's coroutine function (None while `entry` is only a name: a declaration not registered yet)."""
+        return self.entry if callable(self.entry) else None
+
+    @property
+    def reported_under(self) -> tuple[str, ...]:
+        """The check names its findings carry: its own, then those its rules give (runtime reports `exception`,
+        `request`, `console`, ...)."""
+        return tuple(dict.fromkeys([self.name, *(rule.check for rule in self.rules.values())]))
+
+
+__all__ = ["ACCEPTANCE", "ACCESSIBILITY", "AXE", "BLOCKING", "BUILT_IN", "ERROR", "ISOLATED", "NEEDS_VALUES", "OTHER",
+           "PAGE", "RANKS", "RUNSHOT", "VIEWPORT", "WARNING", "WARNINGS_LAST", "Check", "Rule", "Rules", "severities"]

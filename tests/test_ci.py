@@ -16,6 +16,8 @@ from pathlib import Path
 import git
 import pytest
 
+from runshot.reporting.regress import BaselineProject
+
 FIXTURES = Path(__file__).parent / "fixtures" / "ci"
 GOOD = FIXTURES / "good_app"
 BROKEN = FIXTURES / "broken_app"
@@ -163,6 +165,16 @@ def test_regress_fails_only_when_a_passing_check_now_fails(tmp_path: Path):
     proc = run_cli("regress", str(broken), str(app), "--baseline", str(single))
     assert proc.returncode == 0, proc.stderr
     assert "no baseline for counter" in proc.stderr
+
+
+def test_regress_knows_what_a_check_reports_under_from_its_declaration():
+    """`runtime` reports `exception`, `console`, `request`, ... (its rules say so); `dialog` is a check of its own."""
+    ran_runtime = BaselineProject("p", checks=["runtime"], failing=set(), reported=set())
+    assert all(ran_runtime.passed_check(name) for name in ("runtime", "exception", "console", "request", "network",
+                                                             "crash", "blank"))
+    assert not any(ran_runtime.was_checked(name) for name in ("dialog", "a11y", "keyboard", "a-plugin"))
+    assert BaselineProject("p", ["dialog"], set(), set()).was_checked("dialog")
+    assert BaselineProject("p", ["a-plugin"], set(), set()).was_checked("a-plugin")
 
 
 def test_regress_without_matching_project_is_usage_error(tmp_path: Path):

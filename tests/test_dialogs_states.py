@@ -49,7 +49,7 @@ def rules(result, check=None):
 
 def test_modules_declare_rules_and_needs():
     for mod in (dialogs, sweep):
-        assert mod.NEEDS == "isolated"
+        assert mod.DECLARED.needs == "isolated"
         assert mod.RULES and {r.severity for r in mod.RULES.values()} <= {ERROR, WARNING}
         assert all(rule.startswith(mod.CHECK + "/") for rule in mod.RULES)
     assert dialogs.RULES["dialog/overlay-no-role"].severity == ERROR

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from runshot.generator.feedback import enrich, for_prompt, order_and_cap
+from pathlib import Path
+
+from runshot.generator.client import ModelSettings, complete, make_client
+from runshot.loop.repair import run_new
+from runshot.spec import parse_spec_text
+from runshot.validators.runner.project import Validator
+from test_pipeline import GOOD_HTML, SPEC, answer
+from runshot.api import run_options
+from runshot.generator.feedback import enrich, for_prompt, order_and_cap, rank
 from runshot.generator.prompts import repair_messages
 from runshot.spec import Spec
+from runshot.validators.runner.registry import built_in_registry, function_check
 from runshot.values import ERROR, WARNING, Finding
+
+RANKS = built_in_registry().repair_ranks()  # what the wiring hands the loop (runshot.api.run_options)
 
 HTML = '<main><h1>Todo</h1><ul id="list" class="tasks big"></ul><button id="add" class="primary">Add</button></main>\n'
 JS = "const list = document.getElementById('list');\nconst form = document.querySelector('#new-task');\n" \
@@ -21,10 +32,55 @@ def test_order_puts_what_blocks_the_page_first_and_caps_the_round():
         Finding("exception", ERROR, "TypeError at load"),
         Finding("a11y", ERROR, "contrast", rule="color-contrast"),
     ]
-    ordered = order_and_cap(findings, cap=3)
+    ordered = order_and_cap(findings, cap=3, ranks=RANKS)
     assert [f.check for f in ordered] == ["exception", "acceptance", "a11y"]
     assert ordered[2].message == "button has no name"
-    assert len(order_and_cap(findings, cap=None)) == 5
+    assert len(order_and_cap(findings, cap=None, ranks=RANKS)) == 5
+
+
+# The order of repair prompts before the checks declared their ranks: it must not change.
+BEFORE = {0: ("build", "crash", "blank", "exception", "console", "runtime", "request", "network", "format", "path"),
+          1: ("acceptance",), 2: ("a11y", "keyboard", "dialog", "semantics"),
+          3: ("motion", "mobile", "sweep", "forms", "repair", "a-plugin")}
+
+
+def test_ranks_come_from_the_declarations_and_keep_the_order_of_repair_prompts():
+    assert run_options().ranks == RANKS  # the loop gets the registry's ranks as a plain mapping
+    for expected, checks in BEFORE.items():
+        for check in checks:
+            assert rank(Finding(check, ERROR, "x"), RANKS) == expected, check
+            assert rank(Finding(check, WARNING, "x"), RANKS) == 4, check
+    named = {name for names in BEFORE.values() for name in names}
+    assert set(RANKS) <= named  # every name a built-in reports under is ranked above
+    assert rank(Finding("format", ERROR, "x")) == 0 and rank(Finding("a11y", ERROR, "x")) == 3  # no ranks given
+    # A check registered with a rank of its own is ranked by it.
+    reg = built_in_registry().with_checks(function_check("a-plugin", lambda ctx: None, rank=1))
+    assert rank(Finding("a-plugin", ERROR, "x"), reg.repair_ranks()) == 1
+
+
+def test_the_repair_prompt_shows_first_what_the_checks_declared_first(fake_openai, tmp_path: Path):
+    """Through the loop as `runshot new` wires it: a11y runs before acceptance, but acceptance ranks first, so a
+    round of one finding shows the failed acceptance check, not the unlabelled field."""
+    html = GOOD_HTML.replace("</main>", '<input type="text" id="q"></main>')
+    broken = answer(("index.html", html), ("app.js", "// the button does nothing yet\n"))
+    fake_openai.script(broken, broken)
+    settings = ModelSettings(name="scripted", base_url=fake_openai.base_url, api_key="k", timeout=30, deadline=60,
+                             max_retries=0)
+    client = make_client(settings)
+
+    def ask(messages, on_progress, temperature=None, seed=None):
+        return complete(client, settings, messages, on_progress=on_progress, temperature=temperature, seed=seed)
+
+    with Validator() as validator:
+        def validate(project_dir, spec, shot):
+            return validator.validate(project_dir, spec, checks=["runtime", "a11y", "acceptance"], screenshot_path=shot)
+
+        options = run_options(max_iterations=2, max_findings_per_round=1, derive_checks=False)
+        report = run_new(parse_spec_text(SPEC), tmp_path / "out", ask, validate, {"name": "scripted"}, options)
+    errors = [f.check for f in report.iterations[0].findings if f.is_error]
+    assert errors.index("a11y") < errors.index("acceptance"), errors  # in the order the checks ran
+    problems = fake_openai.chat_requests[1].body["messages"][1]["content"].split("# Problems found")[1]
+    assert "] acceptance: " in problems and "] a11y: " not in problems, problems
 
 
 def test_a_null_property_error_gets_a_code_frame_and_the_names_the_html_has():
@@ -47,7 +103,7 @@ def test_findings_without_a_line_stay_as_they_are_and_reach_the_prompt_capped():
     plain = Finding("request", ERROR, "missing.css answered 404", where="http://127.0.0.1:8123/missing.css")
     assert enrich(plain, FILES) == plain
     many = [Finding("console", ERROR, f"error number {i}", where=f"app.js:{i % 5 + 1}") for i in range(20)]
-    shown = for_prompt(many, FILES, cap=12)
+    shown = for_prompt(many, FILES, cap=12, ranks=RANKS)
     assert len(shown) == 12 and all("app.js around line" in f.evidence for f in shown)
     text = repair_messages(Spec(title="Todo", body="A todo list.", source="prompt"), FILES, shown, 2)[1]["content"]
     assert "error number 11" in text and "error number 12" not in text

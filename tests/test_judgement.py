@@ -203,7 +203,7 @@ def test_axe_severity_follows_the_rule_tags():
 
 @pytest.mark.parametrize("module", [a11y, semantics, keyboard, mobile, motion, runtime])
 def test_check_modules_declare_rules_and_needs(module):
-    assert module.NEEDS in ("page", "isolated", "viewport")
+    assert module.DECLARED.needs in ("page", "isolated", "viewport") and module.DECLARED.rules is module.RULES
     assert module.RULES and {r.severity for r in module.RULES.values()} <= {ERROR, WARNING}
     prefix = getattr(module, "CHECK", "")
     for rule in module.RULES:

@@ -157,3 +157,27 @@ def test_plugin_runs_in_the_pytest_plugin(plugins: Path, tmp_path: Path):
     assert proc.returncode == 1, out + proc.stderr
     assert "1 failed, 1 passed" in out
     assert "[title] the title says FORBIDDEN" in out
+
+
+DECLARED_PLUGIN = '''
+from runshot import Finding
+from runshot.rules import ACCESSIBILITY, ISOLATED, Check, Rule, Rules
+
+RULES = Rules(Rule("landmarks/none", "error", "A page needs a main landmark.", wcag=("1.3.1",)))
+DECLARED = Check("landmarks", "check", needs=ISOLATED, rules=RULES, rank=ACCESSIBILITY)
+
+
+async def check(ctx):
+    return []
+'''
+
+
+def test_a_plugin_may_name_its_declared_check(tmp_path: Path):
+    root = tmp_path / "site-packages"
+    dist(root, "runshot-landmarks", "landmarks = runshot_landmarks:DECLARED", "runshot_landmarks", DECLARED_PLUGIN)
+    proc = runshot("checks", env=env_with(root))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.splitlines()[-1].split() == ["landmarks", "runshot-landmarks", "isolated"]
+    listed = json.loads(runshot("rules", "--json", "--check", "landmarks", env=env_with(root)).stdout)
+    assert [(r["id"], r["severity"], r["wcag"], r["source"]) for r in listed] == [
+        ("landmarks/none", "error", ["1.3.1"], "runshot-landmarks")]

@@ -21,6 +21,8 @@ def rules_command(as_json: bool, only: str | None):
 
     A finding's severity is its rule's (--strict makes warnings errors). axe-core's rules are rated by one
     policy: an error only for a WCAG A/AA rule that axe-core enables by default and trusts to fail."""
+    # Imported here: the rules book imports every check (and Playwright), 0.3-0.7 s that `runshot --help` and the
+    # other commands would pay at start-up.
     from runshot.generator.formatfindings import RULES as FORMAT_RULES
     from runshot.generator.safepaths import RULES as PATH_RULES
     from runshot.validators.runner.rulebook import catalogue

@@ -72,6 +72,7 @@ class RunOptions:
     retry_temperature: float = 0.9  # a repair that repeated the previous errors is retried this hot
     derive_checks: bool = True  # a spec without acceptance checks gets checks written by the model first
     fresh_starts: bool = True  # after repeated errors, start afresh (off when fixing an existing project)
+    ranks: dict[str, int] = field(default_factory=dict)  # check name -> rank in repair prompts (the registry's)
 
 
 @dataclass

@@ -46,7 +46,8 @@ def prompt(run: Run, number: int) -> list[dict]:
     if not (state.base_files or state.base_findings):
         return generation_messages(run.spec)
     shown = [f for f in state.base_findings if not _doubtful(run, f)]
-    findings = for_prompt(shown, state.base_files, run.options.max_findings_per_round, run.spec.entry)
+    findings = for_prompt(shown, state.base_files, run.options.max_findings_per_round, run.spec.entry,
+                          run.options.ranks)
     change = state.change if state.next_kind == "change" else None
     return repair_messages(run.spec, state.base_files, findings, number, edits=run.options.edits, change=change)
 

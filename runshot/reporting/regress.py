@@ -13,6 +13,7 @@ the folder's name (a batch names each project folder after its run).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -21,11 +22,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from runshot.errors import UsageError
+from runshot.validators.runner.registry import built_in_registry
 from runshot.values import STATE_DIR
 
-# The finding names the `runtime` check reports under (console errors, uncaught exceptions, failed requests, ...).
-RUNTIME_PARTS = frozenset({"runtime", "blank", "console", "crash", "dialog", "exception", "network", "request",
-                           "timeout"})
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 OWN_FOLDER = STATE_DIR
 
@@ -208,11 +207,22 @@ class BaselineProject:
     usable: bool = True  # False when the baseline run produced no project to judge
 
     def was_checked(self, check: str) -> bool:
-        return (check in self.checks or check in self.reported
-                or (check in RUNTIME_PARTS and "runtime" in self.checks))
+        """Whether the baseline judged findings named `check`: it ran that check, reported it, or ran the check
+        that reports under that name (`runtime` reports `exception`, `console`, ...: see `reported_by`)."""
+        return check in self.checks or check in self.reported or reported_by(check) in self.checks
 
     def passed_check(self, check: str) -> bool:
         return self.usable and self.was_checked(check) and check not in self.failing
+
+
+@functools.cache
+def _owners() -> dict[str, str]:
+    return built_in_registry().owners()
+
+
+def reported_by(name: str) -> str | None:
+    """The check whose findings carry the check name `name`, as the checks declare it (None: none does)."""
+    return _owners().get(name)
 
 
 def load_baseline(path: Path) -> dict[str, BaselineProject]:

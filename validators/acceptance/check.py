@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from runshot.rules import Rule, Rules
+from runshot.rules import ACCEPTANCE, ISOLATED, Check, Rule, Rules
 from runshot.validators.acceptance.pytests import RULES as PYTEST_RULES
 from runshot.validators.acceptance.pytests import pytest_files, run_pytest_files
 from runshot.validators.acceptance.states import TIME_SHARE, StateChecks, merged_state_findings, state_caps
@@ -34,11 +34,12 @@ from runshot.validators.checks.runtime import findings_from_events
 from runshot.validators.browser.states import Walk
 from runshot.values import ERROR, Finding
 
-NEEDS = "isolated"  # pages of its own (up to LANES), reloaded with storage cleared before each acceptance check
 RULES = Rules(
     Rule("acceptance/load-failed", ERROR,
          "The page could not be loaded for an acceptance check, so the spec's behaviour is unmet."),
 ) + STEP_RULES + PYTEST_RULES
+# pages of its own (up to LANES), reloaded with storage cleared before each acceptance check
+DECLARED = Check(CHECK, "check_acceptance", needs=ISOLATED, rules=RULES, rank=ACCEPTANCE)
 
 __all__ = [
     "CHECK",

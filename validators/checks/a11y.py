@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from runshot.errors import EnvironmentProblem
-from runshot.rules import AXE, Rule, Rules
+from runshot.rules import ACCESSIBILITY, AXE, PAGE, Check, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.checks.axe_recheck import recheck
 from runshot.validators.checks.axerules import axe_rule_severity, parse_axe_rules
@@ -22,7 +22,6 @@ from runshot.validators.browser.context import CheckContext
 from runshot.validators.runner.policy import WCAG_TAGS, axe_kind, axe_severity
 
 CHECK = "a11y"
-NEEDS = "page"
 TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")
 NODES_PER_RULE = 5
 MAX_RECORDED = 25  # elements per rule kept in ctx.info["axe_failures"] for other checks
@@ -34,6 +33,7 @@ RUNSHOT_URLS = "runshot_urls"  # ctx.shared: URLs only axe-core asked for, on an
 RULES = Rules(
     Rule("a11y/not-run", WARNING, "The page broke window.axe: nothing was checked, nothing is known broken."),
 )
+DECLARED = Check(CHECK, "check_a11y", needs=PAGE, rules=RULES, rank=ACCESSIBILITY)
 
 # Runs axe on the whole document, or only on the elements the given selectors find (a state that changed).
 # What axe-core itself fetches while it runs (it reads a stylesheet's @import by XHR, resolving it against the page

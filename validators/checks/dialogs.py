@@ -28,7 +28,7 @@ from importlib import resources
 
 from playwright.async_api import Error as PlaywrightError
 
-from runshot.rules import Rule, Rules
+from runshot.rules import ACCESSIBILITY, ISOLATED, Check, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser.chromium import PageLoadError
 from runshot.validators.browser.context import CheckContext, CheckTimeout
@@ -36,7 +36,6 @@ from runshot.validators.browser.domtools import budget_for, clickable, js, label
 from runshot.validators.browser.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "dialog"
-NEEDS = "isolated"
 RULES = Rules(
     Rule("dialog/overlay-no-role", ERROR,
          "A button opens an overlay that is not a dialog to assistive technology.", wcag=("4.1.2",)),
@@ -58,6 +57,7 @@ RULES = Rules(
     Rule("dialog/focus-lost", ERROR, "On close focus falls to the page body: keyboard users lose their place."),
     Rule("dialog/frozen", ERROR, "The page stopped responding while its dialog was checked."),
 )
+DECLARED = Check(CHECK, "check_dialogs", needs=ISOLATED, rules=RULES, rank=ACCESSIBILITY)
 # Findings for the opened dialog's content carry axe rule ids (e.g. "label", "color-contrast").
 
 MAX_OPENERS = 6

@@ -27,7 +27,7 @@ from importlib import resources
 
 from playwright.async_api import Error as PlaywrightError
 
-from runshot.rules import Rule, Rules
+from runshot.rules import ISOLATED, Check, Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser.chromium import PageLoadError
 from runshot.validators.browser.context import CheckContext, CheckTimeout, responds
@@ -37,7 +37,6 @@ from runshot.validators.browser.pages import origin_of
 from runshot.validators.browser.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "forms"
-NEEDS = "isolated"
 RULES = Rules(
     Rule("forms/exception", ERROR, "Filling in or submitting the form throws an uncaught exception."),
     Rule("forms/console-error", ERROR, "Filling in or submitting the form logs an error to the console."),
@@ -45,6 +44,7 @@ RULES = Rules(
          "loop)."),
     Rule("forms/crash", ERROR, "The page crashed after the form was submitted."),
 )
+DECLARED = Check(CHECK, "check_forms", needs=ISOLATED, rules=RULES)
 # Findings for what a submission made appear carry axe rule ids (e.g. "label") or semantics rule ids.
 MAX_TARGETS = 6  # forms and lone inputs tried
 MAX_STATES = 8  # states run through axe-core (a todo input gives two)

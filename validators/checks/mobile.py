@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from importlib import resources
 
-from runshot.rules import Rule, Rules
+from runshot.rules import Check, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser.context import CheckContext
 from runshot.validators.browser.domtools import js, label
 
 CHECK = "mobile"
-NEEDS = "viewport"
 VIEWPORT = (375, 667)
 
 RULES = Rules(
@@ -35,6 +34,7 @@ RULES = Rules(
          "WCAG 4.1.2: a control shown only on narrow screens has no accessible name.",
          wcag=("4.1.2",), act=("97a4e1", "c487ae")),
 )
+DECLARED = Check(CHECK, "check_mobile", needs="viewport", rules=RULES)  # a browser context of its own size
 DESKTOP = (1280, 800)  # the viewport the other checks see the page in
 
 # Buttons and links painted at phone width without an accessible name. The a11y and semantics checks look at the

@@ -22,14 +22,13 @@ from pathlib import Path
 from playwright.async_api import Error as PlaywrightError
 
 from runshot.spec import Spec
-from runshot.rules import Rule, Rules
+from runshot.rules import ISOLATED, Check, Rule, Rules
 from runshot.values import ERROR, STATE_DIR, WARNING, Finding, truncate
 from runshot.validators.browser.context import CheckContext
 from runshot.validators.browser.domtools import js, label, short_url
 from runshot.validators.checks.frames import Frame, analyse, save_frames
 
 CHECK = "motion"
-NEEDS = "isolated"
 SAMPLES = 6  # canvas frames over about two seconds
 INTERVAL = 0.45
 SMALL_WIDTH = 128  # frames are downscaled to this width before they are compared
@@ -44,6 +43,7 @@ RULES = Rules(
     Rule("motion/console-error", ERROR, "The animation logs errors."),
     Rule("motion/crash", ERROR, "The page crashed while animating."),
 )
+DECLARED = Check(CHECK, "check_motion", needs=ISOLATED, rules=RULES)
 
 # Words that clearly ask for something that moves by itself.
 MOTION_WORDS = re.compile(

@@ -10,11 +10,10 @@ from urllib.parse import unquote, urlsplit
 
 from runshot.validators.browser.chromium import DIALOG_CAP
 from runshot.validators.browser.context import CheckContext, PageEvents, Timeouts, within
-from runshot.rules import Rule, Rules
+from runshot.rules import BLOCKING, PAGE, Check, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 
 CHECK = "runtime"
-NEEDS = "page"
 MAX_PER_KIND = 10  # findings of one kind from one page; the rest are summarised
 
 # The page's own run-time record. Findings keep their historical check names (exception, request, network,
@@ -31,6 +30,7 @@ RULES = Rules(
     Rule("runtime/outside-blocked", WARNING, "An existing app loads from a host the check may not reach: the page "
          "was judged without it, which is the environment's doing, not the app's defect.", check="network"),
 )
+DECLARED = Check(CHECK, "check_blank", needs=PAGE, rules=RULES, rank=BLOCKING)
 _IGNORED_FAILURES = ("net::ERR_ABORTED",)  # navigation away, AbortController, a closed page
 _FRAME = re.compile(r"\(?((?:https?|blob):[^\s()]+?):(\d+):(\d+)\)?\s*$")
 

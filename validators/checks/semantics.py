@@ -18,14 +18,13 @@ from importlib import resources
 
 from playwright.async_api import Error as PlaywrightError
 
-from runshot.rules import Rule, Rules
+from runshot.rules import ACCESSIBILITY, PAGE, Check, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser.axtree import ax_facts
 from runshot.validators.browser.context import CheckContext, CheckTimeout
 from runshot.validators.browser.domtools import JS_LIB, js, label
 
 CHECK = "semantics"
-NEEDS = "page"
 MAX_PER_KIND = 8
 MAX_ASKED = 40  # suspects per kind whose name is asked of Chromium's accessibility tree
 
@@ -49,6 +48,7 @@ RULES = Rules(
     Rule("semantics/no-h1", WARNING, "Best practice (axe page-has-heading-one)."),
     Rule("semantics/many-h1", WARNING, "Best practice: one page title."),
 )
+DECLARED = Check(CHECK, "check_semantics", needs=PAGE, rules=RULES, rank=ACCESSIBILITY)
 
 # Page-level axe rules (any severity) that report the same thing as one of ours.
 AXE_SAME_PAGE_RULE = {

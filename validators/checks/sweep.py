@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from playwright.async_api import Error as PlaywrightError
 
-from runshot.rules import Rule, Rules
+from runshot.rules import ISOLATED, Check, Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.checks import a11y
 from runshot.validators.browser.chromium import PageLoadError
@@ -24,13 +24,13 @@ from runshot.validators.browser.domtools import budget_for, clickable, js, label
 from runshot.validators.browser.states import Walk, check_state, not_reported_on_load, seen_keys
 
 CHECK = "sweep"
-NEEDS = "isolated"
 RULES = Rules(
     Rule("sweep/freeze", ERROR, "The click handler never gives the page back (an endless loop)."),
     Rule("sweep/exception", ERROR, "The click throws an uncaught exception."),
     Rule("sweep/console-error", ERROR, "The click logs an error to the console."),
     Rule("sweep/crash", ERROR, "The page crashed after the click."),
 )
+DECLARED = Check(CHECK, "check_sweep", needs=ISOLATED, rules=RULES)
 # Findings for what a click made appear carry axe rule ids (e.g. "label", "color-contrast").
 MAX_CONTROLS = 12
 MAX_STATES = 3  # clicks whose result is run through axe-core

@@ -1,6 +1,6 @@
 """The validation plan: which checks read the one loaded page in turn, which run beside each other.
 
-Every check declares what it needs (`NEEDS`, see the check modules):
+Every check declares what it needs (its `Check`'s `needs`, see runshot.rules and the check modules):
 
 - "page": it reads the loaded entry page and does not change it. These run one after another, in their
   given order, on the shared page (a later one may use what an earlier one left in `ctx.info`).
@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from runshot.validators.browser.context import CheckContext, CheckTimeout, PageSession, Timeouts, responds, within
-from runshot.rules import Rule, Rules
+from runshot.rules import NEEDS_VALUES, PAGE, VIEWPORT, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding
 
-PAGE, ISOLATED, VIEWPORT = "page", "isolated", "viewport"
-KINDS = (PAGE, ISOLATED, VIEWPORT)
+KINDS = NEEDS_VALUES  # page, isolated, viewport
 
 CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
 

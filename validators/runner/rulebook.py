@@ -1,8 +1,10 @@
 """The book of rules: every rule runshot can report, gathered from where each is declared.
 
-- runshot's own rules: each built-in check module's `RULES` (a `runshot.rules.Rules`), and `RULES` of the modules
-  that report outside any check (the runner, the plan, builds, served files, judged states); the generator's
-  format and path rules are added by `runshot.cli.rules`, which sees both sides;
+- runshot's own rules: each built-in check's, as its declaration holds them (a `runshot.rules.Check`'s `rules`,
+  its module's `RULES`), and `RULES` of the modules that report outside any check (the runner, the plan, builds,
+  served files, judged states); the generator's format and path rules are added by `runshot.cli.rules`, which
+  sees both sides;
+- the plugins' rules, as their checks hold them (a plain dict of severities made into rules of the check);
 - axe-core's rules, read from the axe-core runshot injects (validators/checks/axerules.py).
 """
 
@@ -28,8 +30,8 @@ def own_rules(registry: Registry | None = None) -> Rules:
     registry = registry or built_in_registry()
     found = Rules()
     for check in registry:
-        if check.built_in and check.module:
-            found = found + _module_rules(check.module)
+        if check.built_in:
+            found = found + check.rules
     for name in OTHER_RULE_MODULES:
         found = found + _module_rules(f"runshot.validators.{name}")
     return found
@@ -44,14 +46,12 @@ def lookup(rule_id: str) -> Rule | None:
 
 
 def plugin_rules(registry: Registry) -> Rules:
-    """Rules plugins declare (a `Rules`, or a plain dict of rule id -> severity), under their check's name."""
-    found: list[Rule] = []
+    """Rules plugins declare (a `Rules`, or a plain dict of rule id -> severity, made rules of their check)."""
+    found = Rules()
     for check in registry:
-        if check.built_in:
-            continue
-        for rule_id, severity in check.rules.items():
-            found.append(Rule(rule_id, severity, "", check=check.name, source=check.source))
-    return Rules(*found)
+        if not check.built_in:
+            found = found + check.rules
+    return found
 
 
 def catalogue(registry: Registry | None = None, *more: Rules) -> Rules:

@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 
-from runshot.rules import Rule, Rules
+from runshot.rules import ACCESSIBILITY, ISOLATED, Check, Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.validators.browser.context import CheckContext
 from runshot.validators.browser.domtools import budget_for, js, label
@@ -35,7 +35,6 @@ from runshot.validators.checks.keyboard.trap import (LATE_FOCUS, LATE_FOCUS_WAIT
                                               refocus_trap)
 
 CHECK = "keyboard"
-NEEDS = "isolated"
 MAX_PRESSES = 150
 MAX_PROBES = 6
 MAX_PER_KIND = 8
@@ -59,6 +58,7 @@ RULES = Rules(
          "WCAG 2.4.7: focusing the control with Tab changes not one pixel of the page (less certain cases are "
          "findings for review).", wcag=("2.4.7",), act=("oj04fd",)),
 ) + KEY_RULES
+DECLARED = Check(CHECK, "check_keyboard", needs=ISOLATED, rules=RULES, rank=ACCESSIBILITY)
 
 _SNAP = r"""
 const SNAP = (el) => {
