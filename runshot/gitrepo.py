@@ -8,6 +8,7 @@ of runshot's own, commits made with runshot's identity given per command.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import git
@@ -56,6 +57,51 @@ def find_repo(folder: Path) -> git.Repo | None:
         return git.Repo(folder, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
+
+
+def open_committed(root: Path) -> git.Repo | None:
+    """The repository at `root` when it is one with at least one commit, else None."""
+    try:
+        repo = git.Repo(root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    return repo if repo.head.is_valid() else None
+
+
+def resolve_commit(repo: git.Repo, rev: str) -> str:
+    """The sha of the commit `rev` names, or "" when it names none."""
+    try:
+        return repo.git.rev_parse("--verify", "-q", f"{rev}^{{commit}}")
+    except git.GitCommandError:
+        return ""
+
+
+def merge_base(repo: git.Repo, a: str, b: str) -> str:
+    """The best common ancestor of commits `a` and `b`, or "" for unrelated histories."""
+    try:
+        return repo.git.merge_base(a, b).strip()
+    except git.GitCommandError:
+        return ""
+
+
+def changed_names(repo: git.Repo, start: str | None) -> list[str]:
+    """Paths (from the root) that differ between `start` and the work tree, tracked ones only; with `start` None
+    (no commit yet) every tracked path. Untracked files are `untracked_names`."""
+    if start is None:
+        return [n for n in repo.git.ls_files("--cached", "-z").split("\0") if n]
+    return [n for n in repo.git.diff("--name-only", "--no-renames", "-z", start).split("\0") if n]
+
+
+def untracked_names(repo: git.Repo) -> list[str]:
+    """Untracked files that are not ignored, as paths from the root."""
+    return [n for n in repo.git.ls_files("--others", "--exclude-standard", "-z").split("\0") if n]
+
+
+def head_files(repo: git.Repo) -> Iterator[tuple[str, bytes]]:
+    """(path, content) of each file committed at HEAD (symbolic links left out: their targets are not content)."""
+    for item in repo.head.commit.tree.traverse():
+        if item.type == "blob" and item.mode != 0o120000:
+            yield item.path, item.data_stream.read()
 
 
 def work_tree_root(repo: git.Repo) -> Path | None:

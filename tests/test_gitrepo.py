@@ -120,3 +120,40 @@ def test_a_worktree_git_cannot_remove_is_deleted_and_pruned(tmp_path):
     gitrepo.remove_worktree(repo, work)
     assert not work.exists()
     assert str(work) not in _git(root, "worktree", "list")
+
+
+def test_revisions_and_what_changed_since_one(tmp_path):
+    root = _user_repo(tmp_path / "repo")
+    repo = gitrepo.open_repo(root)
+    start = gitrepo.resolve_commit(repo, "HEAD")
+    assert start == _git(root, "rev-parse", "HEAD").strip()
+    assert gitrepo.resolve_commit(repo, "no-such-branch") == "" and gitrepo.resolve_commit(repo, "HEAD~1") == ""
+    _git(root, "checkout", "-q", "-b", "feature")
+    (root / "app" / "more.js").write_text("2;\n")
+    _git(root, "-c", "user.name=u", "-c", "user.email=u@x", "add", "-A")
+    _git(root, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "-m", "more")
+    assert gitrepo.merge_base(repo, "trunk", "feature") == start
+    (root / "README.md").write_text("changed\n")
+    (root / "notes.txt").write_text("new\n")
+    (root / "out.log").write_text("ignored\n")
+    assert sorted(gitrepo.changed_names(repo, start)) == ["README.md", "app/more.js"]
+    assert gitrepo.untracked_names(repo) == ["notes.txt"]
+    assert sorted(gitrepo.changed_names(repo, None)) == [".gitignore", "README.md", "app/index.html", "app/more.js"]
+    _git(root, "checkout", "-q", "--orphan", "other")
+    _git(root, "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "-m", "unrelated")
+    assert gitrepo.merge_base(repo, "trunk", "other") == ""
+
+
+def test_a_runs_committed_files_without_links(tmp_path):
+    assert gitrepo.open_committed(tmp_path) is None
+    repo = gitrepo.init_repo(tmp_path)
+    assert gitrepo.open_committed(tmp_path) is None  # no commit yet
+    (tmp_path / "index.html").write_text("<p>one</p>\n")
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "app.js").write_bytes(b"let \xc3\xa9 = 1;\n")
+    (tmp_path / "link.html").symlink_to("/etc/passwd")
+    gitrepo.commit_all(repo, "iteration 1")
+    (tmp_path / "index.html").write_text("<p>not committed</p>\n")
+    committed = gitrepo.open_committed(tmp_path)
+    assert committed is not None
+    assert dict(gitrepo.head_files(committed)) == {"index.html": b"<p>one</p>\n", "js/app.js": b"let \xc3\xa9 = 1;\n"}
