@@ -63,8 +63,7 @@ def first_round(run: Run) -> tuple[Run, Iteration]:
     messages = generation_messages(run.spec)
     run.progress.iteration_started(1, repair=False)
     run.progress.note(f"{n} candidates at temperatures {', '.join(f'{t:g}' for t in temps)}")
-    it = Iteration(number=1, kind="candidates")
-    run.report.iterations.append(it)
+    it = steps.record(run.report, Iteration(number=1, kind="candidates"))
     results = _ask_all(run, messages, temps)
     judged = [_judge(run, k, completion, problem, messages, temps[k - 1])
               for k, (completion, problem) in enumerate(results, 1)]
@@ -141,7 +140,7 @@ def _become_iteration(run: Run, winner: Candidate, messages: list[dict]) -> tupl
             shutil.copyfile(shots / f"candidate-{k}.png", shots / "iteration-1.png")
         it = steps.commit(run, it)
         run = dataclasses.replace(run, state=steps.remember(run.state, 1, winner.files))
-    run.report.iterations[-1] = it
+    steps.record(run.report, it)
     run.progress.iteration_done(it)
     run.report.best_iteration = 1 if it.commit else None
     steps.save(run)

@@ -109,12 +109,11 @@ def run_fix(
 
 def _judge_start(run: Run, target: FixTarget) -> tuple[Run, Iteration]:
     """Iteration 0: the project as it is, validated; the base of the first repair."""
-    it = Iteration(number=0, kind="start", commit=target.start_commit, note="the project as it was")
-    run.report.iterations.append(it)
+    it = steps.record(run.report, Iteration(number=0, kind="start", commit=target.start_commit,
+                                            note="the project as it was"))
     judgement = steps.validate(run, 0, [], shot_name="start")
     run.report.info.update(judgement.info)
-    it = judgement.of(it)
-    run.report.iterations[-1] = it
+    it = steps.record(run.report, judgement.of(it))
     everything = fix_files(target.project_dir, run.options.limits)
     pointed_at = [f.where.split(":", 1)[0] for f in it.findings if f.where]
     base_files, left_out = relevant_files(everything, run.spec.entry, pointed_at)

@@ -82,23 +82,23 @@ def _iterate(run: Run, number: int) -> tuple[Run, Iteration | None]:
         return first_round(run)
     run.progress.iteration_started(number, repair=bool(state.base_files) or number > 1)
     messages = steps.prompt(run, number)
-    it = record(run.report, Iteration(number=number, kind=state.next_kind, temperature=state.temperature))
+    it = steps.record(run.report, Iteration(number=number, kind=state.next_kind, temperature=state.temperature))
     try:
         completion = steps.ask_model(run, it, messages)
     except RunshotError as exc:
         _endpoint_failed(run.report, it, exc)
         return run, None
-    it = record(run.report, steps.answered(it, completion))
+    it = steps.record(run.report, steps.answered(it, completion))
     answer = steps.parse_and_vet(completion, state.base_files, run.options.limits, run.options.edits)
     if answer.usable:
         files = steps.write(run, answer)
-        it = record(run.report, dataclasses.replace(it, files_changed=answer.changed))
+        it = steps.record(run.report, dataclasses.replace(it, files_changed=answer.changed))
         judgement = steps.validate(run, number, answer.findings)
         run.report.info.update(judgement.info)
-        it = record(run.report, steps.commit(run, judgement.of(it)))
+        it = steps.record(run.report, steps.commit(run, judgement.of(it)))
         run = dataclasses.replace(run, state=steps.remember(state, number, files))
     else:
-        it = record(run.report, steps.unusable(it, answer))
+        it = steps.record(run.report, steps.unusable(it, answer))
     run.progress.iteration_done(it)
     best = pick_best(run.report.iterations)
     run.report.best_iteration = best.number if best else None
@@ -111,15 +111,6 @@ def _advance(run: Run, it: Iteration) -> Run:
     failures, run.report.doubtful_checks = steps.count_derived_failures(run, it)
     state = steps.advance(run, it)
     return dataclasses.replace(run, state=dataclasses.replace(state, derived_failures=failures))
-
-
-def record(report: Report, it: Iteration) -> Iteration:
-    """Iteration `it` in the report: in place of the entry with its number if that is the last one, else added."""
-    if report.iterations and report.iterations[-1].number == it.number:
-        report.iterations[-1] = it
-    else:
-        report.iterations.append(it)
-    return it
 
 
 def _endpoint_failed(report: Report, it: Iteration, exc: RunshotError) -> None:

@@ -14,7 +14,7 @@ from runshot.generator.feedback import for_prompt
 from runshot.generator.formatfindings import RULES, broken_off
 from runshot.generator.prompts import generation_messages, repair_messages
 from runshot.generator.safepaths import vet_deleted, vet_files, write_files
-from runshot.report import Iteration, pick_best, write_json
+from runshot.report import Iteration, Report, pick_best, write_json
 from runshot.gitrepo import Repo
 from runshot.loop.state import LoopState, Run, call_ask
 from runshot.spec import Spec
@@ -291,6 +291,15 @@ def write_transcript(state_dir: Path, name: str, messages: list[dict], completio
         "seconds": round(completion.seconds, 3),
     } | ({"problem": completion.problem} if completion.problem else {}) | extra
     write_json(state_dir / "transcript" / f"{name}.json", data)
+
+
+def record(report: Report, it: Iteration) -> Iteration:
+    """Iteration `it` in the run's report: in place of the entry with its number if that is the last one, else added."""
+    if report.iterations and report.iterations[-1].number == it.number:
+        report.iterations[-1] = it
+    else:
+        report.iterations.append(it)
+    return it
 
 
 def save(run: Run) -> None:
