@@ -131,7 +131,7 @@ def _run(fake: FakeOpenAI, spec_text: str, tmp_path: Path) -> tuple[Run, Notes]:
 def test_an_answer_that_does_not_parse_gives_no_checks_and_a_note(fake_openai, tmp_path):
     fake_openai.script(*["### index.html\n```html\n<p>I wrote the app instead</p>\n```\n"] * 3)
     run, notes = _run(fake_openai, PLAIN, tmp_path)
-    derive_checks(run)
+    run = derive_checks(run)
     assert run.spec.checks == () and run.derived == frozenset()
     assert any("no derived checks were kept" in n for n in notes.notes)
     assert any("sample 1: the answer is not YAML" in n for n in notes.notes)
@@ -141,7 +141,7 @@ def test_an_answer_that_does_not_parse_gives_no_checks_and_a_note(fake_openai, t
 
 def test_a_spec_whose_written_checks_cover_it_asks_nothing(fake_openai, tmp_path):
     run, _ = _run(fake_openai, SPEC, tmp_path)
-    derive_checks(run)
+    run = derive_checks(run)
     assert fake_openai.chat_requests == [] and [c.name for c in run.spec.checks] == ["increments on click"]
     assert run.report.coverage["requirements"][0]["verified_by"] == "written"
 
@@ -152,7 +152,7 @@ def test_derived_checks_join_written_ones_and_samples_vote(fake_openai, tmp_path
     fake_openai.script(derived_answer(START, BELOW % "-1"), derived_answer(START, BELOW % "1"),
                        derived_answer(START.replace("status", "paragraph"), BELOW % "-1"))
     run, notes = _run(fake_openai, COUNTER, tmp_path)
-    derive_checks(run)
+    run = derive_checks(run)
     prompt = fake_openai.chat_requests[0].body["messages"][1]["content"]
     assert "1. It starts as `Count: 0`\n2. the count may go below 0\n" in prompt and "3. Centred" not in prompt
     assert [r.body["seed"] for r in fake_openai.chat_requests] == [1, 2, 3]
@@ -172,7 +172,7 @@ def test_derived_checks_join_written_ones_and_samples_vote(fake_openai, tmp_path
 def test_a_computed_value_one_sample_gives_is_not_kept(fake_openai, tmp_path):
     fake_openai.script(derived_answer(START, BELOW % "-1"), derived_answer(START), derived_answer(START))
     run, notes = _run(fake_openai, COUNTER, tmp_path)
-    derive_checks(run)
+    run = derive_checks(run)
     assert [c.name for c in run.spec.checks] == ["increments", "starts at zero"]
     assert any("not kept 'goes below zero': it expects Count: -1, which the spec does not state" in n
                for n in notes.notes)
@@ -182,7 +182,7 @@ def test_samples_that_disagree_keep_nothing_for_that_requirement(fake_openai, tm
     fake_openai.script(derived_answer(START, BELOW % "-1"), derived_answer(START, BELOW % "1"),
                        derived_answer(START, BELOW % "0"))
     run, notes = _run(fake_openai, COUNTER, tmp_path)
-    derive_checks(run)
+    run = derive_checks(run)
     assert [c.name for c in run.spec.checks] == ["increments", "starts at zero"]
     assert any("not kept for 'the count may go below 0': the samples disagree (3 different checks)" in n
                for n in notes.notes)

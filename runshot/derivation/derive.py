@@ -208,34 +208,14 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
     return tuple(kept)
 
 
-def derive_checks(run: Run) -> None:
-    """Add derived checks to `run.spec` for the requirements nothing verifies; record coverage and cost."""
+def derive_checks(run: Run) -> Run:
+    """The run with derived checks added to its spec for the requirements nothing verifies; coverage and cost
+    recorded in its report."""
     spec = run.spec
-    run.derived = frozenset(c.name for c in spec.checks if c.derived)
     todo = to_verify(spec) if run.options.derive_checks else []
     if todo:
-        run.progress.note(f"{len(todo)} requirement(s) of the spec no written check verifies: asking the model "
-                          f"for checks ({SAMPLES} samples)")
-        def call(messages, temperature, seed):  # the live progress line shows the tokens as they arrive
-            return call_ask(run.ask, messages, run.progress.model_progress, temperature=temperature, seed=seed)
-
-        run.progress.waiting("deriving checks")
-        try:
-            found = derive(spec, run.ask, call=call)
-        finally:
-            run.progress.waiting_done()
-        run.report.other_usage.add(found.usage)
-        run.report.derivation = found.to_dict()
-        for note in found.notes:
-            run.progress.note(f"deriving checks: {note}")
-        if found.checks:
-            spec = dataclasses.replace(spec, checks=spec.checks + found.checks)
-            run.spec = spec
-            run.derived = frozenset(c.name for c in spec.checks if c.derived)
-            for c in found.checks:
-                run.progress.note(f"derived check: {c.name}: " + "; ".join(describe_step(s) for s in c.steps))
-        else:
-            run.progress.note("no derived checks were kept")
+        spec = _with_derived(run, spec, len(todo))
+    run = dataclasses.replace(run, spec=spec, derived=frozenset(c.name for c in spec.checks if c.derived))
     run.report.derived_checks = [
         {"name": c.name, "steps": [describe_step(s) for s in c.steps], "derived": True, "covers": list(c.covers)}
         for c in spec.checks if c.derived
@@ -247,6 +227,32 @@ def derive_checks(run: Run) -> None:
     if run.derived:
         keep_spec(spec, run.state_dir / "spec.md")
         steps.save(run)
+    return run
+
+
+def _with_derived(run: Run, spec: Spec, todo: int) -> Spec:
+    """`spec` with the checks the model derives for its `todo` unverified requirements (progress shown)."""
+    run.progress.note(f"{todo} requirement(s) of the spec no written check verifies: asking the model for checks "
+                      f"({SAMPLES} samples)")
+
+    def call(messages, temperature, seed):  # the live progress line shows the tokens as they arrive
+        return call_ask(run.ask, messages, run.progress.model_progress, temperature=temperature, seed=seed)
+
+    run.progress.waiting("deriving checks")
+    try:
+        found = derive(spec, run.ask, call=call)
+    finally:
+        run.progress.waiting_done()
+    run.report.other_usage.add(found.usage)
+    run.report.derivation = found.to_dict()
+    for note in found.notes:
+        run.progress.note(f"deriving checks: {note}")
+    if not found.checks:
+        run.progress.note("no derived checks were kept")
+        return spec
+    for c in found.checks:
+        run.progress.note(f"derived check: {c.name}: " + "; ".join(describe_step(s) for s in c.steps))
+    return dataclasses.replace(spec, checks=spec.checks + found.checks)
 
 
 def keep_spec(spec: Spec, path) -> None:

@@ -13,18 +13,21 @@ fewest errors, then most acceptance steps passed, then fewest warnings, then few
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import shutil
+from dataclasses import dataclass
 
+from runshot import gitrepo
 from runshot.errors import ModelError, RunshotError
 from runshot.generator.client import Completion
 from runshot.generator.prompts import generation_messages
-from runshot.loop import steps
 from runshot.generator.safepaths import write_files
-from runshot.report import Iteration
+from runshot.loop import steps
 from runshot.loop.state import Run, call_ask
+from runshot.report import Iteration
+from runshot.values import Files
 
 TEMPERATURES = (0.2, 0.7, 1.0, 0.45, 0.85, 0.3, 0.6, 0.95)
-BRANCH = "runshot/candidate-{}"
 
 
 def temperatures(n: int) -> list[float]:
@@ -38,55 +41,74 @@ def rank_key(it: Iteration, tokens: int) -> tuple:
     return (not usable, it.error_count, -it.acceptance_passed, warnings, tokens)
 
 
-def first_round(run: Run) -> Iteration | None:
+@dataclass(frozen=True)
+class Candidate:
+    """One first attempt, judged: its iteration record, its answer, its line in the report, its files."""
+
+    number: int
+    iteration: Iteration
+    completion: Completion | None  # None: the model call failed
+    record: dict
+    files: Files | None = None  # the whole project, when the answer had usable files
+
+    @property
+    def tokens(self) -> int:
+        return self.record["tokens"]
+
+
+def first_round(run: Run) -> tuple[Run, Iteration]:
     """Ask for every candidate, judge each, keep each in git; iteration 1 is the winner."""
     n = run.options.candidates
     temps = temperatures(n)
     messages = generation_messages(run.spec)
     run.progress.iteration_started(1, repair=False)
     run.progress.note(f"{n} candidates at temperatures {', '.join(f'{t:g}' for t in temps)}")
-    it = Iteration(number=1, kind="candidates")
-    run.report.iterations.append(it)
+    it = steps.record(run.report, Iteration(number=1, kind="candidates"))
     results = _ask_all(run, messages, temps)
-
-    judged: list[tuple[int, Iteration, Completion | None, dict]] = []
-    for k, (completion, problem) in enumerate(results, 1):
-        record: dict = {"number": k, "temperature": temps[k - 1], "seed": k, "commit": None, "branch": None}
-        cand = Iteration(number=1, kind="candidate", temperature=temps[k - 1])
-        if completion is None:
-            record |= {"errors": None, "warnings": None, "tokens": 0, "note": f"the model call failed: {problem}"}
-            judged.append((k, cand, None, record))
-            continue
-        run.progress.model_done(completion)
-        cand.usage, cand.model_seconds = completion.usage, completion.seconds
-        steps.write_transcript(run.state_dir, f"candidate-{k}", messages, completion, temperature=temps[k - 1], seed=k)
-        answer = steps.parse_and_vet(completion, {}, run.options.limits, allow_edits=False)
-        if answer.usable:
-            files = steps.write(run, cand, answer)
-            steps.validate(run, cand, answer.findings, shot_name=f"candidate-{k}")
-            record["commit"] = _commit_candidate(run, cand, k)
-            record["branch"] = BRANCH.format(k)
-            run.state.files_by_number[-k] = files
-        else:
-            steps.record_unusable(cand, answer)
-            record["note"] = cand.note
-        record |= {"errors": cand.error_count, "warnings": len(cand.findings) - cand.error_count,
-                   "acceptance_steps_passed": cand.acceptance_passed, "tokens": completion.usage.total}
-        judged.append((k, cand, completion, record))
-
-    answered = [j for j in judged if j[2] is not None]
+    judged = [_judge(run, k, completion, problem, messages, temps[k - 1])
+              for k, (completion, problem) in enumerate(results, 1)]
+    answered = [c for c in judged if c.completion is not None]
     if not answered:
         run.report.iterations.remove(it)
         raise results[0][1] if isinstance(results[0][1], RunshotError) else ModelError(str(results[0][1]))
-    order = sorted(answered, key=lambda j: (rank_key(j[1], j[3]["tokens"]), j[0]))
-    k, winner, completion, _ = order[0]
-    run.report.candidates = [j[3] for j in judged]
-    run.report.winner = {"number": k, "reason": _reason(order)}
-    for j in answered:
-        if j[0] != k:
-            run.report.other_usage.add(j[2].usage)
-    _become_iteration(run, it, winner, k, completion, messages)
-    return it
+    order = sorted(answered, key=lambda c: (rank_key(c.iteration, c.tokens), c.number))
+    winner = order[0]
+    run.report.candidates = [c.record for c in judged]
+    run.report.winner = {"number": winner.number, "reason": _reason(order)}
+    for c in answered:
+        if c is not winner:
+            run.report.other_usage.add(c.completion.usage)
+    return _become_iteration(run, winner, messages)
+
+
+def _judge(run: Run, k: int, completion: Completion | None, problem: object, messages: list[dict],
+           temperature: float) -> Candidate:
+    """Candidate `k`: its answer written, validated and committed on its own branch (or why not)."""
+    record: dict = {"number": k, "temperature": temperature, "seed": k, "commit": None, "branch": None}
+    cand = Iteration(number=1, kind="candidate", temperature=temperature)
+    if completion is None:
+        record |= {"errors": None, "warnings": None, "tokens": 0, "note": f"the model call failed: {problem}"}
+        return Candidate(k, cand, None, record)
+    run.progress.model_done(completion)
+    cand = steps.answered(cand, completion)
+    steps.write_transcript(run.state_dir, f"candidate-{k}", messages, completion, temperature=temperature, seed=k)
+    answer = steps.parse_and_vet(completion, {}, run.options.limits, allow_edits=False)
+    files = None
+    if answer.usable:
+        files = steps.write(run, answer)
+        cand = dataclasses.replace(cand, files_changed=answer.changed)
+        judgement = steps.validate(run, 1, answer.findings, shot_name=f"candidate-{k}")
+        run.report.info.update(judgement.info)
+        cand = judgement.of(cand)
+        message = steps.commit_message(run.spec, cand, head=f"runshot candidate {k}")
+        record["commit"] = gitrepo.commit_candidate(run.repo, k, message)
+        record["branch"] = gitrepo.CANDIDATE_BRANCH.format(k)
+    else:
+        cand = steps.unusable(cand, answer)
+        record["note"] = cand.note
+    record |= {"errors": cand.error_count, "warnings": len(cand.findings) - cand.error_count,
+               "acceptance_steps_passed": cand.acceptance_passed, "tokens": completion.usage.total}
+    return Candidate(k, cand, completion, record, files)
 
 
 def _ask_all(run: Run, messages: list[dict], temps: list[float]) -> list[tuple[Completion | None, object]]:
@@ -104,45 +126,32 @@ def _ask_all(run: Run, messages: list[dict], temps: list[float]) -> list[tuple[C
         return list(pool.map(one, range(len(temps))))
 
 
-def _commit_candidate(run: Run, cand: Iteration, k: int) -> str:
-    """A root commit of the work tree on `runshot/candidate-K` (the iterations branch is not touched)."""
-    repo = run.repo
-    repo.git.add(A=True)
-    tree = repo.git.write_tree()
-    message = steps.commit_message(run.spec, cand, head=f"runshot candidate {k}")
-    sha = repo.git.commit_tree(tree, "-m", message)
-    repo.git.branch("-f", BRANCH.format(k), sha)
-    return sha
-
-
-def _become_iteration(run: Run, it: Iteration, winner: Iteration, k: int, completion: Completion,
-                      messages: list[dict]) -> None:
+def _become_iteration(run: Run, winner: Candidate, messages: list[dict]) -> tuple[Run, Iteration]:
     """Iteration 1 is the winning candidate: its findings, its usage, its files committed on the iterations branch."""
-    it.usage, it.model_seconds, it.validate_seconds = completion.usage, completion.seconds, winner.validate_seconds
-    it.findings, it.validated, it.acceptance_passed = winner.findings, winner.validated, winner.acceptance_passed
-    it.files_changed, it.temperature, it.note = winner.files_changed, winner.temperature, winner.note
-    it.note = (it.note + "; " if it.note else "") + f"candidate {k} of {run.options.candidates}"
-    steps.write_transcript(run.state_dir, "iteration-1", messages, completion, candidate=k)
-    if winner.validated:
-        steps.clear_work_tree(run.repo)
-        files = run.state.files_by_number.pop(-k)
-        write_files(run.out, files)
+    k, cand = winner.number, winner.iteration
+    note = (cand.note + "; " if cand.note else "") + f"candidate {k} of {run.options.candidates}"
+    it = dataclasses.replace(cand, kind="candidates", note=note)
+    steps.write_transcript(run.state_dir, "iteration-1", messages, winner.completion, candidate=k)
+    if winner.files is not None:
+        gitrepo.clear_work_tree(run.repo)
+        write_files(run.out, winner.files)
         shots = run.state_dir / "screenshots"
         if (shots / f"candidate-{k}.png").is_file():
             shutil.copyfile(shots / f"candidate-{k}.png", shots / "iteration-1.png")
-        steps.commit(run, it, files)
-    for key in [key for key in run.state.files_by_number if key < 0]:
-        del run.state.files_by_number[key]
+        it = steps.commit(run, it)
+        run = dataclasses.replace(run, state=steps.remember(run.state, 1, winner.files))
+    steps.record(run.report, it)
     run.progress.iteration_done(it)
     run.report.best_iteration = 1 if it.commit else None
     steps.save(run)
+    return run, it
 
 
-def _reason(order: list[tuple[int, Iteration, Completion | None, dict]]) -> str:
+def _reason(order: list[Candidate]) -> str:
     """Why the first of the ranked candidates beat the runner-up, in words."""
     if len(order) == 1:
         return "the only candidate that answered"
-    (_k, a, _, ra), (k2, b, _, rb) = order[0], order[1]
+    a, b, ra, rb, k2 = order[0].iteration, order[1].iteration, order[0].record, order[1].record, order[1].number
     if a.validated and not b.validated:
         return "the only candidate with usable files"
     if a.error_count != b.error_count:

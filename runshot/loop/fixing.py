@@ -24,19 +24,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 from runshot import gitrepo
 from runshot.errors import UsageError
+from runshot.generator.safepaths import read_project
 from runshot.values import STATE_DIR
 
 # Never sent to a model and never copied: dependencies, build output, caches, lockfiles.
 SKIP_DIRS = {".git", STATE_DIR, "node_modules", "dist", "build", ".next", ".nuxt", ".svelte-kit", ".cache",
              ".parcel-cache", ".turbo", ".vite", "coverage", "__pycache__", ".venv", "venv", "bower_components"}
-# Commits in someone else's repository: runshot as author and committer, no signing prompt, no hooks; given
-# per command, so the repository's configuration is never changed.
-COMMIT_OPTIONS = ["user.name=runshot", "user.email=runshot@localhost", "commit.gpgsign=false",
-                  "core.hooksPath=/dev/null"]
+COMMIT_OPTIONS = gitrepo.COMMIT_OPTIONS
 LOCKFILES = {"package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "bun.lock"}
 
 
@@ -57,25 +53,20 @@ class FixTarget:
     dirty_included: bool = False  # uncommitted changes were carried over (--allow-dirty)
 
 
-def find_repo(folder: Path) -> git.Repo | None:
-    """The git repository holding `folder`, or None."""
-    try:
-        return git.Repo(folder, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
+find_repo = gitrepo.find_repo
+dirty_paths = gitrepo.dirty_paths
 
 
-def next_fix_number(repo: git.Repo, kind: str = "fix") -> int:
+def next_fix_number(repo: gitrepo.Repo, kind: str = "fix") -> int:
     """1 + the highest n of the existing `runshot/<kind>-<n>` branches (and report folders)."""
     used = {0}
     prefix = f"runshot/{kind}-"
-    for head in repo.heads:
-        name = head.name
+    for name in gitrepo.branch_names(repo):
         if name.startswith(prefix):
             digits = name[len(prefix):].split("-", 1)[0]
             if digits.isdigit():
                 used.add(int(digits))
-    reports = Path(repo.git_dir) / "runshot"
+    reports = gitrepo.git_dir(repo) / "runshot"
     if reports.is_dir():
         for child in reports.iterdir():
             digits = child.name[len(kind) + 1:] if child.name.startswith(f"{kind}-") else ""
@@ -84,26 +75,17 @@ def next_fix_number(repo: git.Repo, kind: str = "fix") -> int:
     return max(used) + 1
 
 
-def dirty_paths(repo: git.Repo, subdir: str = "") -> list[str]:
-    """Uncommitted changes under `subdir`: modified, staged, deleted and untracked (not ignored) files."""
-    args = ["--porcelain", "--untracked-files=all", "--", subdir or "."]
-    lines = repo.git.status(*args).splitlines()
-    return [line[3:] for line in lines if line.strip()]
-
-
-def preflight(folder: Path, out: Path | None = None, allow_dirty: bool = False) -> git.Repo | None:
+def preflight(folder: Path, out: Path | None = None, allow_dirty: bool = False) -> gitrepo.Repo | None:
     """Refuse (UsageError, exit 2) what a fix cannot start from, changing nothing; returns the repository."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
     folder = folder.resolve()
     repo = find_repo(folder) if out is None else None  # with OUT: a copy, wherever the folder is
-    if repo is not None and repo.working_tree_dir is not None:
-        root = Path(repo.working_tree_dir).resolve()
-        try:
-            repo.head.commit
-        except ValueError:
-            raise UsageError(f"{root}: the repository has no commit yet; commit the project first") from None
+    root = gitrepo.work_tree_root(repo) if repo is not None else None
+    if repo is not None and root is not None:
+        if gitrepo.head_sha(repo) is None:
+            raise UsageError(f"{root}: the repository has no commit yet; commit the project first")
         changed = dirty_paths(repo, folder.relative_to(root).as_posix() if folder != root else "")
         if changed and not allow_dirty:
             shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
@@ -131,27 +113,26 @@ def prepare_fix(folder: Path, out: Path | None = None, allow_dirty: bool = False
     return _prepare_copy(folder, Path(out))
 
 
-def _prepare_branch(repo: git.Repo, folder: Path, kind: str) -> FixTarget:
-    root = Path(repo.working_tree_dir).resolve()
+def _prepare_branch(repo: gitrepo.Repo, folder: Path, kind: str) -> FixTarget:
+    root = gitrepo.work_tree_root(repo)
     subdir = folder.relative_to(root).as_posix() if folder != root else ""
-    start = repo.head.commit.hexsha
+    start = gitrepo.head_sha(repo)
     changed = dirty_paths(repo, subdir)
     number = next_fix_number(repo, kind)
     branch = f"runshot/{kind}-{number}"
-    state_dir = Path(repo.git_dir).resolve() / "runshot" / f"{kind}-{number}"
+    state_dir = gitrepo.git_dir(repo) / "runshot" / f"{kind}-{number}"
     state_dir.mkdir(parents=True, exist_ok=False)
     work_tree = Path(tempfile.mkdtemp(prefix=f"runshot-{kind}-{number}-"))
     work_tree.rmdir()  # git worktree add wants to create it
     iterations = f"{branch}-iterations"
-    repo.git.worktree("add", "-q", "-b", iterations, str(work_tree), start)
+    gitrepo.add_worktree(repo, work_tree, iterations, start)
     target = FixTarget(
         source=folder, project_dir=work_tree / subdir if subdir else work_tree, work_tree=work_tree,
         state_dir=state_dir, branch=branch, iterations_branch=iterations, start_commit=start, in_git=True,
         repo_root=root, subdir=subdir,
     )
-    wt = git.Repo(work_tree)
-    wt.git.set_persistent_git_options(c=COMMIT_OPTIONS)
     if changed:
+        wt = gitrepo.open_repo(work_tree, COMMIT_OPTIONS)
         _carry_over(folder, target.project_dir, changed, root, subdir)
         target.start_commit = gitrepo.commit_all(wt, "runshot fix: start from the uncommitted working tree")
         target.dirty_included = True
@@ -212,13 +193,9 @@ def finish_fix(target: FixTarget, best_sha: str | None) -> None:
         if best_sha is not None:
             gitrepo.finish(gitrepo.open_repo(target.work_tree), best_sha)
         return
-    repo = git.Repo(target.repo_root)
-    repo.git.branch("-f", target.branch, best_sha or target.start_commit)
-    try:
-        repo.git.worktree("remove", "--force", str(target.work_tree))
-    except git.GitCommandError:
-        shutil.rmtree(target.work_tree, ignore_errors=True)
-        repo.git.worktree("prune")
+    repo = gitrepo.open_repo(target.repo_root)
+    gitrepo.set_branch(repo, target.branch, best_sha or target.start_commit)
+    gitrepo.remove_worktree(repo, target.work_tree)
 
 
 def model_visible(path: str) -> bool:
@@ -232,14 +209,13 @@ def model_visible(path: str) -> bool:
 def tracked_and_unignored(project_dir: Path) -> set[str] | None:
     """The project's files as git sees them (tracked plus untracked-not-ignored), relative to project_dir;
     None outside git."""
-    repo = find_repo(project_dir)
-    if repo is None or repo.working_tree_dir is None:
+    repo = gitrepo.find_repo(project_dir)
+    root = gitrepo.work_tree_root(repo) if repo is not None else None
+    if repo is None or root is None:
         return None
-    out = repo.git.ls_files("--cached", "--others", "--exclude-standard", "--", str(project_dir))
-    root = Path(repo.working_tree_dir).resolve()
     base = project_dir.resolve().relative_to(root).as_posix()
     names = set()
-    for line in out.splitlines():
+    for line in gitrepo.listed_files(repo, project_dir):
         rel = line[len(base) + 1:] if base != "." and line.startswith(base + "/") else line
         names.add(rel)
     return names
@@ -248,8 +224,6 @@ def tracked_and_unignored(project_dir: Path) -> set[str] | None:
 def fix_files(project_dir: Path, limits) -> dict[str, str]:
     """The text files a fix may show the model: what read_project allows, minus dependencies, build output,
     lockfiles and whatever the repository's .gitignore excludes."""
-    from runshot.generator.safepaths import read_project
-
     generous = dataclasses.replace(limits, max_files=max(limits.max_files, 5000),
                                    max_total_bytes=max(limits.max_total_bytes, 50_000_000))
     files = read_project(project_dir, generous, skip_dirs=SKIP_DIRS)

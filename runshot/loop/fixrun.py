@@ -10,8 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import git
-
+from runshot import gitrepo
 from runshot.loop import steps
 from runshot.errors import ModelError
 from runshot.loop.fixing import COMMIT_OPTIONS, FixTarget, finish_fix, fix_files, prepare_fix, relevant_files
@@ -72,8 +71,7 @@ def run_fix(
     target = prepare_fix(folder, out, allow_dirty, kind="change" if change is not None else "fix")
     options = dataclasses.replace(options or RunOptions(), derive_checks=False, fresh_starts=False)
     progress = progress or Progress()
-    repo = git.Repo(target.work_tree)
-    repo.git.set_persistent_git_options(c=COMMIT_OPTIONS)
+    repo = gitrepo.open_repo(target.work_tree, COMMIT_OPTIONS)
     report = Report(spec=the_spec.to_dict(), model=dict(model_info))
     report.info["start"] = {"commit": target.start_commit, "branch": target.branch,
                             "folder": target.source.name, "in_git": target.in_git,
@@ -83,9 +81,10 @@ def run_fix(
     for sub in ("transcript", "screenshots"):
         (target.state_dir / sub).mkdir(parents=True, exist_ok=True)
     try:
-        start = _judge_start(run, target)
+        run, start = _judge_start(run, target)
         if change is not None:
-            run.state.next_kind, run.state.change = "change", change.body.strip()
+            run = dataclasses.replace(run, state=dataclasses.replace(run.state, next_kind="change",
+                                                                      change=change.body.strip()))
             report.info["start"]["change"] = change.body.strip()[:2000]
             repair_loop(run, 1)
         elif start.error_count == 0:
@@ -108,29 +107,28 @@ def run_fix(
     return report, target
 
 
-def _judge_start(run: Run, target: FixTarget) -> Iteration:
+def _judge_start(run: Run, target: FixTarget) -> tuple[Run, Iteration]:
     """Iteration 0: the project as it is, validated; the base of the first repair."""
-    it = Iteration(number=0, kind="start", commit=target.start_commit, note="the project as it was")
-    run.report.iterations.append(it)
-    steps.validate(run, it, [], shot_name="start")
-    state = run.state
+    it = steps.record(run.report, Iteration(number=0, kind="start", commit=target.start_commit,
+                                            note="the project as it was"))
+    judgement = steps.validate(run, 0, [], shot_name="start")
+    run.report.info.update(judgement.info)
+    it = steps.record(run.report, judgement.of(it))
     everything = fix_files(target.project_dir, run.options.limits)
     pointed_at = [f.where.split(":", 1)[0] for f in it.findings if f.where]
-    state.base_files, left_out = relevant_files(everything, run.spec.entry, pointed_at)
+    base_files, left_out = relevant_files(everything, run.spec.entry, pointed_at)
+    base_findings = list(it.findings)
     if left_out:
         run.report.info["start"]["files_left_out"] = len(left_out)
-        run.progress.note(f"{len(state.base_files)} file(s) go to the model (the entry page, what it loads and "
+        run.progress.note(f"{len(base_files)} file(s) go to the model (the entry page, what it loads and "
                           f"the files the findings name); {len(left_out)} other file(s) left out")
-    state.base_sha = target.start_commit
-    state.base_findings = list(it.findings)
-    if left_out:
         shown = ", ".join(left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20 else "")
-        state.base_findings.append(RULES["fix/files-left-out"].finding(
+        base_findings.append(RULES["fix/files-left-out"].finding(
             f"{len(left_out)} other file(s) of the project are not shown: {shown}",
             hint="change only the files shown; edit others only if a finding needs it"))
-    state.files_by_number[0] = state.base_files
-    state.previous_errors = steps.error_set(it)
-    state.next_kind = "repair"
+    state = dataclasses.replace(run.state, base_files=base_files, base_sha=target.start_commit,
+                                base_findings=base_findings, files_by_number={0: base_files},
+                                previous_errors=steps.error_set(it), next_kind="repair")
     run.progress.iteration_done(it)
     steps.save(run)
-    return it
+    return dataclasses.replace(run, state=state), it

@@ -6,14 +6,15 @@ Several first attempts are runshot.loop.candidates; acceptance checks written fr
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 from runshot import gitrepo
-
+from runshot.derivation.derive import derive_checks
+from runshot.errors import ModelError, RunshotError
 from runshot.loop import steps
 from runshot.loop.candidates import first_round
-from runshot.derivation.derive import derive_checks
 from runshot.report import REPORT_DIR, Iteration, Report, load_report, pick_best
 from runshot.loop.state import AskFn, LoopState, Progress, ProgressFn, Run, RunOptions, ValidateFn
 from runshot.spec import Spec
@@ -42,8 +43,8 @@ def run_new(
     first = len(run.report.iterations) + 1
     try:
         if not resume:
-            derive_checks(run)
-        repair_loop(run, first)
+            run = derive_checks(run)
+        run = repair_loop(run, first)
     except KeyboardInterrupt:
         last = run.report.iterations[-1] if run.report.iterations else None
         if last is not None and last.commit is None and not last.note:
@@ -55,48 +56,69 @@ def run_new(
     return run.report
 
 
-def repair_loop(run: Run, first: int) -> None:
-    """Iterations `first`.. until one passes, a stop rule fires or --max-iterations is reached."""
+def repair_loop(run: Run, first: int) -> Run:
+    """Iterations `first`.. until one passes, a stop rule fires or --max-iterations is reached; the run at the end."""
     for number in range(first, run.options.max_iterations + 1):
         reason = _out_of_time(run, number, first)
         if reason is None:
-            it = _iterate(run, number)
+            run, it = _iterate(run, number)
             if it is None:  # the endpoint failed after a project was judged: stop_reason is set
                 break
             reason = steps.stop_reason(run, it)
         if reason is not None:
             run.report.stopped_because = reason
             break
-        steps.advance(run, it)
+        run = _advance(run, it)
     else:
         run.report.stopped_because = run.report.stopped_because or (
             f"reached --max-iterations {run.options.max_iterations}")
+    return run
 
 
-def _iterate(run: Run, number: int) -> Iteration | None:
+def _iterate(run: Run, number: int) -> tuple[Run, Iteration | None]:
     """One iteration: ask for an answer, parse and vet it, write, validate and commit it (or record why not)."""
     state = run.state
     if number == 1 and run.options.candidates > 1 and not state.base_files:
         return first_round(run)
     run.progress.iteration_started(number, repair=bool(state.base_files) or number > 1)
     messages = steps.prompt(run, number)
-    it = Iteration(number=number, kind=state.next_kind, temperature=state.temperature)
-    run.report.iterations.append(it)
-    completion = steps.ask_model(run, it, messages)
-    if completion is None:
-        return None
+    it = steps.record(run.report, Iteration(number=number, kind=state.next_kind, temperature=state.temperature))
+    try:
+        completion = steps.ask_model(run, it, messages)
+    except RunshotError as exc:
+        _endpoint_failed(run.report, it, exc)
+        return run, None
+    it = steps.record(run.report, steps.answered(it, completion))
     answer = steps.parse_and_vet(completion, state.base_files, run.options.limits, run.options.edits)
     if answer.usable:
-        files = steps.write(run, it, answer)
-        steps.validate(run, it, answer.findings)
-        steps.commit(run, it, files)
+        files = steps.write(run, answer)
+        it = steps.record(run.report, dataclasses.replace(it, files_changed=answer.changed))
+        judgement = steps.validate(run, number, answer.findings)
+        run.report.info.update(judgement.info)
+        it = steps.record(run.report, steps.commit(run, judgement.of(it)))
+        run = dataclasses.replace(run, state=steps.remember(state, number, files))
     else:
-        steps.record_unusable(it, answer)
+        it = steps.record(run.report, steps.unusable(it, answer))
     run.progress.iteration_done(it)
     best = pick_best(run.report.iterations)
     run.report.best_iteration = best.number if best else None
     steps.save(run)
-    return it
+    return run, it
+
+
+def _advance(run: Run, it: Iteration) -> Run:
+    """The run with the state the next iteration starts from (derived checks that keep failing noted)."""
+    failures, run.report.doubtful_checks = steps.count_derived_failures(run, it)
+    state = steps.advance(run, it)
+    return dataclasses.replace(run, state=dataclasses.replace(state, derived_failures=failures))
+
+
+def _endpoint_failed(report: Report, it: Iteration, exc: RunshotError) -> None:
+    """Forget the unanswered iteration; stop the run if a project was judged already, else raise `exc`."""
+    report.iterations.remove(it)
+    if not isinstance(exc, ModelError) or pick_best(report.iterations) is None:
+        raise exc
+    report.stopped_because = f"the model endpoint failed: {exc.message}"
 
 
 def _out_of_time(run: Run, number: int, first: int) -> str | None:
@@ -121,22 +143,26 @@ def _open(spec, out, ask, validate, model_info, options, progress, resume) -> Ru
     committed = [it for it in report.iterations if it.commit]
     if committed:
         gitrepo.reset_iterations_branch(repo, committed[-1].commit)
-    state = LoopState()
     best = pick_best(report.iterations)
-    if best is not None:
-        state.base_files = gitrepo.files_at(repo, best.commit)
-        state.files_by_number[best.number] = state.base_files
-        state.base_sha = best.commit
-        state.base_findings = list(best.findings)
-    if report.iterations:
-        state.previous_errors = steps.error_set(report.iterations[-1])
-        state.next_kind = "repair"
-    run = Run(spec, out, ask, validate, options, progress, repo, report, state, seconds_before=report.total_seconds)
-    run.derived = frozenset(c.get("name", "") for c in report.derived_checks)
+    run = Run(spec, out, ask, validate, options, progress, repo, report, _resumed_state(repo, report, best),
+              seconds_before=report.total_seconds,
+              derived=frozenset(c.get("name", "") for c in report.derived_checks))
     progress.note(f"resuming after iteration {len(report.iterations)}" + (f" (best: {best.number})" if best else ""))
     if len(report.iterations) >= options.max_iterations:
         report.stopped_because = f"reached --max-iterations {options.max_iterations}"
     return run
+
+
+def _resumed_state(repo: gitrepo.Repo, report: Report, best: Iteration | None) -> LoopState:
+    """Where an interrupted run goes on from: a repair of its best iteration."""
+    state = LoopState()
+    if best is not None:
+        files = gitrepo.files_at(repo, best.commit)
+        state = LoopState(base_files=files, base_sha=best.commit, base_findings=list(best.findings),
+                          files_by_number={best.number: files})
+    if report.iterations:
+        state = dataclasses.replace(state, previous_errors=steps.error_set(report.iterations[-1]), next_kind="repair")
+    return state
 
 
 def _finish(run: Run) -> None:

@@ -13,11 +13,10 @@ from runshot.spec import Spec
 from runshot.values import Files, Finding, Limits
 
 if TYPE_CHECKING:  # only for type checkers: the loop never imports the validators
-    import git
-
     from runshot.generator.client import Completion
+    from runshot.gitrepo import Repo
     from runshot.report import Iteration
-    from runshot.validators.runner.project import ValidationResult
+    from runshot.validators.runner.outcome import ValidationResult
 
 ProgressFn = Callable[[int, float], None]
 
@@ -75,14 +74,17 @@ class RunOptions:
     ranks: dict[str, int] = field(default_factory=dict)  # check name -> rank in repair prompts (the registry's)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoopState:
-    """What the next prompt builds on, and what the loop remembers between iterations."""
+    """What the next prompt builds on, and what the loop remembers between iterations.
+
+    A value: the steps return a new one (dataclasses.replace) instead of changing it.
+    """
 
     base_files: Files = field(default_factory=dict)  # the files of the best iteration so far
     base_sha: str | None = None
     base_findings: list[Finding] = field(default_factory=list)
-    files_by_number: dict[int, Files] = field(default_factory=dict)
+    files_by_number: dict[int, Files] = field(default_factory=dict)  # the files of each committed iteration
     previous_errors: frozenset | None = None
     repeats: int = 0  # how many iterations in a row repeated the errors of the one before
     next_kind: str = "first"  # first | repair | retry | fresh | change (a change request to an existing app)
@@ -92,9 +94,13 @@ class LoopState:
     derived_failures: dict[str, int] = field(default_factory=dict)  # derived check name -> failing iterations
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
-    """One `runshot new` run: its inputs, its dependencies, its repository and report."""
+    """One `runshot new` run: its inputs, its dependencies, its repository and report, and the loop's state.
+
+    A value too: a step that changes what the run works on (the spec, once checks are derived; the state after an
+    iteration) gives a new Run. The report is the run's record, which the loop writes as it goes.
+    """
 
     spec: Spec
     out: Path
@@ -102,7 +108,7 @@ class Run:
     validate: ValidateFn
     options: RunOptions
     progress: Progress
-    repo: git.Repo
+    repo: Repo
     report: Report
     state: LoopState = field(default_factory=LoopState)
     started: float = field(default_factory=time.monotonic)

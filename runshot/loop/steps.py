@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runshot import gitrepo
-from runshot.errors import ModelError, RunshotError
 from runshot.generator.client import Completion
 from runshot.generator.edits import apply_edits, parse_answer
 from runshot.generator.feedback import for_prompt
 from runshot.generator.formatfindings import RULES, broken_off
 from runshot.generator.prompts import generation_messages, repair_messages
 from runshot.generator.safepaths import vet_deleted, vet_files, write_files
-from runshot.report import Iteration, pick_best, write_json
-from runshot.loop.state import Run, call_ask
+from runshot.report import Iteration, Report, pick_best, write_json
+from runshot.gitrepo import Repo
+from runshot.loop.state import LoopState, Run, call_ask
 from runshot.spec import Spec
 from runshot.values import Files, Finding, Limits, dedupe, errors
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 FRESH_TEMPERATURE = 1.0
 DOUBTFUL_AFTER = 2  # a derived check failing in this many judged iterations leaves the prompt
 
@@ -35,6 +35,11 @@ class Answer:
     @property
     def usable(self) -> bool:
         return bool(self.files or self.deleted)
+
+    @property
+    def changed(self) -> list[str]:
+        """The paths the answer writes or deletes."""
+        return sorted(set(self.files) | set(self.deleted))
 
 
 # ---------------------------------------------------------------------------------------------- prompt and ask
@@ -52,21 +57,17 @@ def prompt(run: Run, number: int) -> list[dict]:
     return repair_messages(run.spec, state.base_files, findings, number, edits=run.options.edits, change=change)
 
 
-def ask_model(run: Run, it: Iteration, messages: list[dict]) -> Completion | None:
-    """The model's answer; None when the endpoint failed after a project was judged (the run stops there)."""
-    try:
-        completion = call_ask(run.ask, messages, run.progress.model_progress, it.temperature, run.state.seed)
-    except RunshotError as exc:
-        run.report.iterations.remove(it)
-        if not isinstance(exc, ModelError) or pick_best(run.report.iterations) is None:
-            raise
-        run.report.stopped_because = f"the model endpoint failed: {exc.message}"
-        return None
+def ask_model(run: Run, it: Iteration, messages: list[dict]) -> Completion:
+    """The model's answer for iteration `it`, its transcript kept; raises RunshotError when the endpoint fails."""
+    completion = call_ask(run.ask, messages, run.progress.model_progress, it.temperature, run.state.seed)
     run.progress.model_done(completion)
-    it.usage = completion.usage
-    it.model_seconds = completion.seconds
     write_transcript(run.state_dir, f"iteration-{it.number}", messages, completion)
     return completion
+
+
+def answered(it: Iteration, completion: Completion) -> Iteration:
+    """The iteration with what its answer cost."""
+    return dataclasses.replace(it, usage=completion.usage, model_seconds=completion.seconds)
 
 
 # ---------------------------------------------------------------------------------------------- parse and vet
@@ -102,42 +103,49 @@ def parse_and_vet(completion: Completion, base_files: Files, limits: Limits, all
 # ---------------------------------------------------------------------------------------------- restore and write
 
 
-def restore(run: Run) -> None:
+def restore(repo: Repo, state: LoopState) -> None:
     """The work tree as the base of the next answer: the best iteration's files, or nothing for a fresh start."""
-    if run.state.base_sha is not None:
-        gitrepo.checkout_commit_files(run.repo, run.state.base_sha)
+    if state.base_sha is not None:
+        gitrepo.checkout_commit_files(repo, state.base_sha)
     else:
-        clear_work_tree(run.repo)
+        gitrepo.clear_work_tree(repo)
 
 
-def clear_work_tree(repo) -> None:
-    """No tracked and no untracked project files left (runshot's own folder stays)."""
-    repo.git.read_tree("-u", "--reset", EMPTY_TREE)
-    repo.git.clean("-fdq", "-e", ".runshot")
-
-
-def write(run: Run, it: Iteration, answer: Answer) -> Files:
+def write(run: Run, answer: Answer) -> Files:
     """Write the answer over the base files; returns the whole project as it now is."""
     files = {p: c for p, c in run.state.base_files.items() if p not in answer.deleted}
     files.update(answer.files)
-    restore(run)
+    restore(run.repo, run.state)
     write_files(run.out, answer.files, answer.deleted)
-    it.files_changed = sorted(set(answer.files) | set(answer.deleted))
     return files
 
 
 # ---------------------------------------------------------------------------------------------- validate and commit
 
 
-def validate(run: Run, it: Iteration, answer_findings: list[Finding], shot_name: str | None = None) -> None:
-    run.progress.validating(it.number)
-    shot = run.state_dir / "screenshots" / f"{shot_name or f'iteration-{it.number}'}.png"
+@dataclass(frozen=True)
+class Judgement:
+    """What validating a project found."""
+
+    findings: list[Finding]
+    seconds: float
+    acceptance_passed: int
+    info: dict  # what the validator learnt about the run (browser, sandbox), for the report
+
+    def of(self, it: Iteration) -> Iteration:
+        """The iteration, judged."""
+        return dataclasses.replace(it, findings=self.findings, validated=True, validate_seconds=self.seconds,
+                                   acceptance_passed=self.acceptance_passed)
+
+
+def validate(run: Run, number: int, answer_findings: list[Finding], shot_name: str | None = None) -> Judgement:
+    """The project in the work tree judged by the checks; the answer's own findings come first."""
+    run.progress.validating(number)
+    shot = run.state_dir / "screenshots" / f"{shot_name or f'iteration-{number}'}.png"
     result = run.validate(run.out, run.spec, shot)
-    it.validate_seconds = float(result.seconds)
-    run.report.info.update(result.info or {})
-    it.findings = dedupe(list(answer_findings) + list(result.findings))
-    it.validated = True
-    it.acceptance_passed = acceptance_steps_passed(run.spec, it.findings, "acceptance" in (result.checks_run or []))
+    findings = dedupe(list(answer_findings) + list(result.findings))
+    passed = acceptance_steps_passed(run.spec, findings, "acceptance" in (result.checks_run or []))
+    return Judgement(findings, float(result.seconds), passed, dict(result.info or {}))
 
 
 def acceptance_steps_passed(spec: Spec, findings: list[Finding], ran: bool) -> int:
@@ -153,16 +161,22 @@ def acceptance_steps_passed(spec: Spec, findings: list[Finding], ran: bool) -> i
     return sum(failed_at[c.name] - 1 if c.name in failed_at else len(c.steps) for c in spec.checks)
 
 
-def commit(run: Run, it: Iteration, files: Files) -> None:
-    it.commit = gitrepo.commit_all(run.repo, commit_message(run.spec, it))
-    run.state.files_by_number[it.number] = files
+def commit(run: Run, it: Iteration) -> Iteration:
+    """The iteration committed on the iterations branch (the work tree as it is)."""
+    return dataclasses.replace(it, commit=gitrepo.commit_all(run.repo, commit_message(run.spec, it)))
 
 
-def record_unusable(it: Iteration, answer: Answer) -> None:
-    it.findings = answer.findings or [
+def remember(state: LoopState, number: int, files: Files) -> LoopState:
+    """The state knowing the files of committed iteration `number`."""
+    return dataclasses.replace(state, files_by_number={**state.files_by_number, number: files})
+
+
+def unusable(it: Iteration, answer: Answer) -> Iteration:
+    """The iteration of an answer with nothing to write: why, and not committed."""
+    findings = answer.findings or [
         RULES["format/no-files"].finding("the answer held no files", hint="answer with whole files only")
     ]
-    it.note = "no usable files: not committed"
+    return dataclasses.replace(it, findings=findings, note="no usable files: not committed")
 
 
 # ---------------------------------------------------------------------------------------------- stop or go on
@@ -180,58 +194,61 @@ def stop_reason(run: Run, it: Iteration) -> str | None:
     return None
 
 
-def advance(run: Run, it: Iteration) -> None:
-    """Choose what the next iteration builds on: a repair of the best, a hotter retry, or a fresh start."""
+def advance(run: Run, it: Iteration) -> LoopState:
+    """What the next iteration builds on: a repair of the best, a hotter retry, or a fresh start."""
     state, options = run.state, run.options
     current = error_set(it)
     repeated = state.previous_errors is not None and bool(current) and current == state.previous_errors
-    state.previous_errors = current
-    state.repeats = state.repeats + 1 if repeated else 0
-    count_derived_failures(run, it)
-    if state.repeats >= 2:
+    repeats = state.repeats + 1 if repeated else 0
+    if repeats >= 2:
         # Repairing twice gave the same errors: spend what is left on a new first attempt instead.
         run.progress.note(f"iteration {it.number} repeated the errors again: starting afresh")
-        state.base_files, state.base_sha, state.base_findings = {}, None, []
-        state.next_kind, state.temperature, state.seed = "fresh", FRESH_TEMPERATURE, it.number
-        state.repeats, state.previous_errors = 0, None
-        return
-    state.next_kind = "retry" if repeated else "repair"
+        return dataclasses.replace(state, base_files={}, base_sha=None, base_findings=[], next_kind="fresh",
+                                   temperature=FRESH_TEMPERATURE, seed=it.number, repeats=0, previous_errors=None)
     # An answer that looped is asked for again hotter; one that broke off or filled its room, with another seed.
     looped = any(f.rule == "format/repeating" for f in it.findings)
     broke = looped or any(f.rule in ("format/broken-off", "format/cut-off") for f in it.findings)
-    state.temperature = options.retry_temperature if repeated or looped else None
-    state.seed = it.number if repeated or broke else None
+    state = dataclasses.replace(
+        state, previous_errors=current, repeats=repeats, next_kind="retry" if repeated else "repair",
+        temperature=options.retry_temperature if repeated or looped else None,
+        seed=it.number if repeated or broke else None)
     if repeated:
         run.progress.note(f"iteration {it.number} repeated the previous errors: retrying at temperature "
                           f"{options.retry_temperature:g}")
     if it.commit is None:
-        state.base_findings = merge_for_prompt(state.base_findings, it.findings)
-        return
-    best = pick_best(run.report.iterations)
+        return dataclasses.replace(state, base_findings=merge_for_prompt(state.base_findings, it.findings))
+    return dataclasses.replace(state, **on_best(run.report.iterations, it, state.files_by_number))
+
+
+def on_best(iterations: list[Iteration], it: Iteration, files_by_number: dict[int, Files]) -> dict:
+    """The base of the next repair (files, sha, findings): the best iteration so far, saying when `it` lost."""
+    best = pick_best(iterations)
     assert best is not None
-    state.base_files = state.files_by_number[best.number]
-    state.base_sha = best.commit
-    state.base_findings = list(best.findings)
+    findings = list(best.findings)
     if best.number != it.number:
-        state.base_findings.insert(0, RULES["repair/discarded"].finding(
+        findings.insert(0, RULES["repair/discarded"].finding(
             f"the changes of iteration {it.number} were discarded: they left {it.error_count} error(s), more than "
             f"iteration {best.number} ({best.error_count}); these files are iteration {best.number}'s",
             hint="fix the errors below with smaller, targeted changes"))
+    return {"base_files": files_by_number[best.number], "base_sha": best.commit, "base_findings": findings}
 
 
-def count_derived_failures(run: Run, it: Iteration) -> None:
-    """Derived checks that keep failing are marked as possibly wrong (and leave the prompt)."""
+def count_derived_failures(run: Run, it: Iteration) -> tuple[dict[str, int], list[str]]:
+    """Derived checks that keep failing are marked as possibly wrong (and leave the prompt): (failing iterations
+    per derived check, the checks now doubtful)."""
+    failures, doubtful = dict(run.state.derived_failures), list(run.report.doubtful_checks)
     if not run.derived or not it.validated:
-        return
+        return failures, doubtful
     failing = {f.where.rpartition(" / step ")[0] for f in errors(it.findings) if f.check == "acceptance"}
     for name in failing & run.derived:
-        run.state.derived_failures[name] = run.state.derived_failures.get(name, 0) + 1
-        if run.state.derived_failures[name] >= DOUBTFUL_AFTER and name not in run.report.doubtful_checks:
-            run.report.doubtful_checks.append(name)
+        failures[name] = failures.get(name, 0) + 1
+        if failures[name] >= DOUBTFUL_AFTER and name not in doubtful:
+            doubtful.append(name)
             run.progress.note(f"derived check {name!r} failed {DOUBTFUL_AFTER} times: possibly a wrong check")
-    for name in list(run.report.doubtful_checks):
-        if name not in failing and it is pick_best(run.report.iterations):
-            run.report.doubtful_checks.remove(name)  # it passes now: it was a fair check after all
+    best = pick_best(run.report.iterations)
+    if best is not None and best.number == it.number:  # it passes now: it was a fair check after all
+        doubtful = [name for name in doubtful if name in failing]
+    return failures, doubtful
 
 
 def _doubtful(run: Run, f: Finding) -> bool:
@@ -275,6 +292,15 @@ def write_transcript(state_dir: Path, name: str, messages: list[dict], completio
         "seconds": round(completion.seconds, 3),
     } | ({"problem": completion.problem} if completion.problem else {}) | extra
     write_json(state_dir / "transcript" / f"{name}.json", data)
+
+
+def record(report: Report, it: Iteration) -> Iteration:
+    """Iteration `it` in the run's report: in place of the entry with its number if that is the last one, else added."""
+    if report.iterations and report.iterations[-1].number == it.number:
+        report.iterations[-1] = it
+    else:
+        report.iterations.append(it)
+    return it
 
 
 def save(run: Run) -> None:

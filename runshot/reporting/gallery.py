@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jinja2
 
-from runshot import __version__
+from runshot import __version__, gitrepo
 from runshot.scale.batch import slug, summarize
 from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
@@ -156,7 +156,7 @@ def _project(run: Path, dest: Path, name: str, notes: list[str], error: str = ""
     best = report.get("best_iteration")
 
     iterations = []
-    repo = _repo(run)
+    repo = gitrepo.open_committed(run)
     previous: tuple[int, str] | None = None  # (number, commit) of the last committed iteration
     for it in report.get("iterations") or []:
         if not it.get("commit") and not it.get("findings") and not any((it.get("usage") or {}).values()):
@@ -243,23 +243,10 @@ def _spec(path: Path, info: dict) -> tuple[str, list[dict]]:
     return "", []
 
 
-def _repo(run: Path):
-    import git
-
-    try:
-        repo = git.Repo(run)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
-    return repo if repo.head.is_valid() else None
-
-
 def _diff(repo, previous: tuple[int, str] | None, commit: str, notes: list[str], run: Path) -> tuple[str, int | None]:
-    from runshot.gitrepo import diff_between
-    from runshot.reporting.regress import EMPTY_TREE
-
-    start = previous[1] if previous else EMPTY_TREE
+    start = previous[1] if previous else gitrepo.EMPTY_TREE
     try:
-        return diff_between(repo, start, commit, limit=DIFF_LIMIT), (previous[0] if previous else None)
+        return gitrepo.diff_between(repo, start, commit, limit=DIFF_LIMIT), (previous[0] if previous else None)
     except Exception as exc:  # noqa: BLE001 (a missing commit costs only its diff)
         notes.append(f"{run.name}: no diff for commit {commit[:10]}: {str(exc).splitlines()[0][:200]}")
         return "", None
@@ -269,16 +256,14 @@ def _export_head(repo, dest: Path, notes: list[str], run: Path) -> list[str]:
     """Write the files of HEAD's tree (not the work tree: only what was committed) below `dest`."""
     written = []
     root = dest.resolve()
-    for item in repo.head.commit.tree.traverse():
-        if item.type != "blob" or item.mode == 0o120000:  # files only; never follow a symlink
-            continue
-        target = (dest / item.path).resolve()
+    for path, content in gitrepo.head_files(repo):  # files only; never a symlink
+        target = (dest / path).resolve()
         if not target.is_relative_to(root):
-            notes.append(f"{run.name}: skipped {item.path}: outside the app folder")
+            notes.append(f"{run.name}: skipped {path}: outside the app folder")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(item.data_stream.read())
-        written.append(item.path)
+        target.write_bytes(content)
+        written.append(path)
     return written
 
 

@@ -25,7 +25,6 @@ from runshot.errors import UsageError
 from runshot.validators.runner.registry import built_in_registry
 from runshot.values import STATE_DIR
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 OWN_FOLDER = STATE_DIR
 
 
@@ -36,34 +35,22 @@ def changed_files(base: str, cwd: Path | None = None) -> tuple[Path, set[Path]]:
     """(repository root, absolute paths changed since `base`): committed since the merge base of `base` and HEAD,
     plus uncommitted and untracked (not ignored) files. When `base` does not resolve to a commit because the
     history is too short or shallow (e.g. the default HEAD~1 on a first commit), everything counts as changed."""
-    import git
+    # Imported here: GitPython takes ~0.3 s to import, which `runshot check` without --changed need not pay.
+    from runshot import gitrepo
 
-    try:
-        repo = git.Repo(cwd or Path.cwd(), search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise UsageError("--changed: the current folder is not inside a git repository") from None
-    root = Path(repo.working_tree_dir).resolve()
-    try:
-        head = repo.git.rev_parse("--verify", "-q", "HEAD^{commit}")
-    except git.GitCommandError:
-        head = ""  # no commit yet: everything is new
-    start = EMPTY_TREE
+    repo = gitrepo.find_repo(cwd or Path.cwd())
+    if repo is None:
+        raise UsageError("--changed: the current folder is not inside a git repository")
+    root = gitrepo.work_tree_root(repo)
+    head = gitrepo.resolve_commit(repo, "HEAD")  # "": no commit yet, everything is new
+    start = gitrepo.EMPTY_TREE
     if head:
-        try:
-            base_sha = repo.git.rev_parse("--verify", "-q", f"{base}^{{commit}}")
-        except git.GitCommandError:
-            base_sha = ""
+        base_sha = gitrepo.resolve_commit(repo, base)
         if base_sha:
-            try:
-                start = repo.git.merge_base(base_sha, head).strip() or base_sha
-            except git.GitCommandError:  # unrelated histories: compare with the revision itself
-                start = base_sha
+            start = gitrepo.merge_base(repo, base_sha, head) or base_sha  # unrelated histories: the revision itself
         elif not _relative_to_head(base):
             raise UsageError(f"--base {base}: no such revision in {root.name} (try a branch, tag or commit)")
-        names = repo.git.diff("--name-only", "--no-renames", "-z", start).split("\0")
-    else:
-        names = repo.git.ls_files("--cached", "-z").split("\0")
-    names += repo.git.ls_files("--others", "--exclude-standard", "-z").split("\0")
+    names = gitrepo.changed_names(repo, start if head else None) + gitrepo.untracked_names(repo)
     changed = set()
     for name in names:
         name = name.strip("/")

@@ -13,17 +13,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 from runshot.validators.runner.jobs import run_jobs
+from runshot.validators.runner.outcome import ValidationRequest, ValidationResult
 from runshot.validators.runner.plan import check_jobs_for
 from runshot.validators.sandbox.confined import BrowserSandbox, folder_identity, real_path
 from runshot.validators.serve.served import Served
 
-if TYPE_CHECKING:
-    from runshot.validators.runner.project import ValidationRequest, ValidationResult, Validator
-
 TOGETHER = 32  # folders one sandboxed browser serves at once; more are validated in batches of this size
+
+
+class Validator(Protocol):
+    """What validating several projects needs of a validator (runshot.validators.runner.project.Validator)."""
+
+    check_jobs: int | None
+
+    @property
+    def sandboxed(self) -> bool: ...
+
+    def browser_sandbox(self) -> BrowserSandbox: ...
+
+    def sibling(self) -> Validator: ...
+
+    def validate_served(self, request: ValidationRequest, checks: list[str] | None, strict: bool, check_jobs: int,
+                        served: Served | None = None) -> ValidationResult: ...
+
+    def close(self) -> None: ...
 
 
 def as_written(folder: Path) -> bool:
@@ -57,11 +73,11 @@ class Together:
 class _Lane:
     """One worker: the shared validator, and (made when first needed) one of its own."""
 
-    shared: "Validator"
+    shared: Validator
     together: Together
-    own: "Validator | None" = None
+    own: Validator | None = None
 
-    def validator_for(self, served: Served | None) -> "Validator":
+    def validator_for(self, served: Served | None) -> Validator:
         if served is not None or not self.shared.sandboxed:
             return self.shared
         if self.own is None:
@@ -74,13 +90,13 @@ class _Lane:
 
 
 def validate_many(
-    validator: "Validator",
-    requests: Iterable["ValidationRequest"],
+    validator: Validator,
+    requests: Iterable[ValidationRequest],
     checks: Iterable[str] | None = None,
     strict: bool = False,
     jobs: int = 1,
-    on_done: Callable[["ValidationRequest", "ValidationResult"], None] | None = None,
-) -> list["ValidationResult"]:
+    on_done: Callable[[ValidationRequest, ValidationResult], None] | None = None,
+) -> list[ValidationResult]:
     """See `Validator.validate_many`."""
     requests = list(requests)
     checks = None if checks is None else list(checks)
@@ -89,7 +105,7 @@ def validate_many(
     if validator.check_jobs is None and jobs > 1:
         check_jobs = max(1, check_jobs // jobs)
 
-    def one(lane: _Lane, request: "ValidationRequest") -> "ValidationResult":
+    def one(lane: _Lane, request: ValidationRequest) -> ValidationResult:
         served = lane.together.served(request.project_dir)
         return lane.validator_for(served).validate_served(request, checks, strict, check_jobs, served)
 

@@ -34,6 +34,8 @@ from runshot.spec import Spec
 from runshot.validators.browser.chromium import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
 from runshot.validators.serve.build import build_project
 from runshot.validators.browser.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts
+from runshot.validators.runner.many import validate_many
+from runshot.validators.runner.outcome import ValidationRequest, ValidationResult
 from runshot.validators.runner.plan import PAGE, Step, check_jobs_for, run_plan
 from runshot.validators.browser.pool import SessionPool
 from runshot.validators.runner.registry import Registry, load_registry
@@ -57,29 +59,6 @@ RULES = Rules(
     Rule("runtime/load-failed", ERROR, "The entry page could not be loaded at all."),
     Rule("runtime/unresponsive", ERROR, "The page stopped responding: a script never gives the page back."),
 )
-
-
-@dataclass
-class ValidationResult:
-    findings: list[Finding]
-    passed: bool
-    screenshot: Path | None = None
-    seconds: float = 0.0
-    info: dict = field(default_factory=dict)
-    checks_run: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.is_error]
-
-
-@dataclass(frozen=True)
-class ValidationRequest:
-    """One project to validate in `Validator.validate_many`."""
-
-    project_dir: Path
-    spec: Spec
-    screenshot_path: Path | None = None
 
 
 def entry_file(project_dir: Path, entry: str) -> Path:
@@ -273,8 +252,6 @@ class Validator:
         With several jobs and `check_jobs` left to size itself, each project's checks share the cores with the
         other jobs' checks.
         """
-        from runshot.validators.runner.many import validate_many
-
         return validate_many(self, requests, checks, strict, jobs, on_done)
 
     def validate_served(self, request: ValidationRequest, checks: list[str] | None, strict: bool, check_jobs: int,
