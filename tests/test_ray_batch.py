@@ -15,7 +15,7 @@ import pytest
 from counterapp import answer
 from fakeopenai import FakeOpenAI, Reply
 from runshot.scale.batch import BatchOptions, Board, plan
-from runshot.config import Endpoint
+from runshot.settings.config import Endpoint
 from runshot.errors import UsageError
 from runshot.spec import parse_spec_file
 from runshot.wiring import BrowserOptions, ModelOptions

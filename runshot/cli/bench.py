@@ -64,19 +64,15 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
     cassettes = engine.check_cassettes(todo, root, record, replay, resume)
     registry = common.registry()
     selected = common.parse_checks(checks, registry)
-    wiring.check_browser(wiring.BrowserOptions(chromium=chromium))
+    wiring.check_browser(common.browser({"chromium": chromium}))
     console.print(f"[bold]runshot bench[/bold]: {len(paths)} spec(s) × {len(models)} model(s) × {len(modes)} "
                   f"mode(s) = {len(todo)} run(s) → {root}")
     options = b.BatchOptions(jobs=jobs, max_iterations=max_iterations, token_budget=token_budget, checks=selected,
                              resume=resume, candidates=candidates, derive_checks=not no_derive_checks)
     sharing = bn.Sharing() if not (no_share or record or replay or ray_address is not None) else None
-    run = engine.BatchRun(
-        todo, root, parsed, options,
-        wiring.ModelOptions(call_timeout, deadline, max_tokens, retries, record=record, replay=replay),
-        common.browser({"chromium": chromium, "sandbox": sandbox, "page_timeout": page_timeout,
-                        "check_timeout": check_timeout}),
-        selected, strict, cassettes, base_url, api_key, registry, browser_jobs, console,
-        wrap_ask=sharing.wrap if sharing else None)
+    settings = common.settings_from_flags(click.get_current_context().params)
+    run = engine.BatchRun(todo, root, parsed, options, settings, cassettes, registry, browser_jobs, console,
+                          wrap_ask=sharing.wrap if sharing else None)
     started = time.monotonic()
     stop = threading.Event()
     results = engine.run_with_ray(run, ray_address, stop) if ray_address is not None else engine.run_here(run, stop)[0]

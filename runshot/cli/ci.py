@@ -32,7 +32,7 @@ def regress(directories, baseline_path, config_path, spec_path, json_path, chrom
     from runshot import api, wiring
     from runshot.reporting import outputs, regress as rg
 
-    from runshot.siteconfig import load_site_config
+    from runshot.settings.siteconfig import load_site_config
 
     console = common.console()
     baseline_path = baseline_path or load_site_config(config_path).get("baseline")
