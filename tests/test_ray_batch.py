@@ -22,7 +22,7 @@ from runshot.wiring import BrowserOptions, ModelOptions
 from test_batch import Recorder, batch, title_in, write_specs
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'runshot[ray]')")
-from runshot import ray_batch  # noqa: E402 (needs Ray)
+from runshot.scale import ray_batch  # noqa: E402 (needs Ray)
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,8 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
     Exit 0 when every run passed, 1 when some did not, 2/3 when every run failed for the same usage/endpoint
     reason. The summary goes to standard output and RUNS_DIR/batch.json.
     """
+    # Imported when the command runs: every command module is imported to build the CLI, and these load the
+    # repair loop and the browser launcher (seconds, measured with `python -X importtime`).
     from runshot.scale import batch as b
     from runshot.spec import parse_spec_file
     from runshot.validators.browser.chromium import BrowserSettings, find_chromium

@@ -11,7 +11,9 @@ import click
 
 import runshot.cli.common as common
 import runshot.cli.runs as engine
+from runshot import wiring
 from runshot.errors import UsageError
+from runshot.loop.modes import parse_modes
 
 
 @click.command()
@@ -43,9 +45,9 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
     """Measure models on a suite (spec files, folders of them, or a JSONL of prompts such as WebGen-Bench's) in
     each mode, at a token budget per run (--token-budget), and print pass rate, tokens and seconds per pass,
     errors left and the lift over one-shot per model and mode. Exit 0 when the runs finished (passed or not)."""
-    from runshot import wiring
+    # Imported when the command runs: every command module is imported to build the CLI, and these load the
+    # repair loop (seconds, measured with `python -X importtime`), which `--help` needs not.
     from runshot.scale import batch as b, bench as bn
-    from runshot.loop.modes import parse_modes
     from runshot.spec import parse_spec_file
 
     console = common.console()

@@ -89,7 +89,7 @@ def run(site: SiteCheck, console) -> None:
         (api.as_spec(Path(opts["spec_path"])) if opts.get("spec_path") else None)
     if opts.get("start"):
         procs.terminate_as_interrupt()  # a CI job's SIGTERM stops the started app too
-    elif url is not None and not procs.answers(url.url, timeout=opts["page_timeout"]):
+    elif url is not None and not procs.answers(url.url, timeout=site.settings.browser.page_timeout):
         raise UsageError(f"{url.url} does not answer: start the app first (or give --start CMD)")
     started = time.monotonic()
     with ExitStack() as stack:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 import runshot.cli.common as common
@@ -18,6 +19,7 @@ from runshot import wiring
 from runshot.api import keep_spec_copy
 from runshot.errors import UsageError
 from runshot.settings import ModelOptions, Settings, check_names
+from runshot.scale.cassette import cassette_file
 from runshot.settings.config import resolve_endpoint
 
 
@@ -64,8 +66,7 @@ class Models:
 
 def check_cassettes(jobs, runs_dir: Path, record: str | None, replay: str | None, resume: bool) -> Path | None:
     """The cassette folder of a batch (FOLDER/<run>/cassette.jsonl per run), checked before anything runs."""
-    from runshot.scale.batch import finished_run
-    from runshot.scale.cassette import cassette_file
+    from runshot.scale.batch import finished_run  # when the command runs: it loads the repair loop (seconds)
 
     common.cassette_flags(record, replay)
     if not (record or replay):
@@ -136,8 +137,6 @@ class BatchRun:
 
 def run_here(run: BatchRun, stop: threading.Event):
     """The runs in this process: threads for the models, a pool of browsers for the validations."""
-    from rich.live import Live
-
     from runshot.scale import batch as b  # when runs start: it loads the repair loop (seconds), which --help needs not
 
     settings = run.settings
@@ -198,7 +197,6 @@ def run_with_ray(run: BatchRun, address: str, stop: threading.Event):
         from runshot.scale import ray_batch  # optional: pip install 'runshot[ray]'
     except ImportError:
         raise UsageError("--ray needs Ray: pip install 'runshot[ray]'") from None
-    from runshot.scale.cassette import cassette_file
 
     opts = run.settings.model
     replays = {j.name: cassette_file(run.cassettes / j.name).read_bytes() for j in run.jobs
