@@ -31,7 +31,7 @@ from runshot import after the path is set
 
 from runshot.derivation import derive as deriving  # noqa: E402 (the checkout's runshot
 from runshot import wiring  # noqa: E402
-from runshot.config import resolve_endpoint  # noqa: E402
+from runshot.settings.config import resolve_endpoint  # noqa: E402
 from runshot.generator.prompts import describe_step  # noqa: E402
 from runshot.procs import terminate_as_interrupt  # noqa: E402
 from runshot.spec import parse_checks, parse_spec_file  # noqa: E402

@@ -134,7 +134,7 @@ def main() -> int:
         return 0
 
     from runshot import wiring
-    from runshot.config import resolve_endpoint
+    from runshot.settings.config import resolve_endpoint
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="runshot-lift-"))
     rows: list[dict] = []

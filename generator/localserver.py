@@ -9,6 +9,7 @@ its context, a seed per attempt, and a plain word on why, when the server itself
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import importlib.util
 import json
 import os
@@ -21,6 +22,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -104,6 +106,26 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
+@dataclass(frozen=True)
+class ServerOptions:
+    """How the local server runs: its log folder, context size, threads, the name it serves the model under, the
+    program prefix (`command`, default: this Python with `-m llama_cpp.server`), its host and its deadlines."""
+
+    log_dir: Path | str | None = None
+    n_ctx: int = 8192
+    n_threads: int | None = None  # None: sized to the cores (default_threads)
+    model_alias: str | None = None
+    command: Sequence[str] | None = None
+    host: str = "127.0.0.1"
+    ready_timeout: float = 120.0
+    stop_timeout: float = 5.0
+    # The engine's RAM cache of evaluated prompts (repairs and candidates share long prefixes), and prompt-lookup
+    # decoding: drafts of `lookup_tokens` tokens copied from the prompt, verified in one batch (a repair re-emits
+    # much of the files its prompt holds). 0 turns lookup off.
+    prompt_cache: bool = False
+    lookup_tokens: int = 0
+
+
 class LocalServer:
     """llama.cpp's OpenAI-compatible server for one GGUF file, as a child process on 127.0.0.1.
 
@@ -113,35 +135,25 @@ class LocalServer:
     are appended to it either way.
     """
 
-    def __init__(
-        self,
-        model_path: Path | str,
-        *,
-        log_dir: Path | str | None = None,
-        n_ctx: int = 8192,
-        n_threads: int | None = None,
-        model_alias: str | None = None,
-        command: Sequence[str] | None = None,
-        host: str = "127.0.0.1",
-        ready_timeout: float = 120.0,
-        stop_timeout: float = 5.0,
-        prompt_cache: bool = False,
-        lookup_tokens: int = 0,
-    ):
+    def __init__(self, model_path: Path | str, options: ServerOptions | None = None, **values):
+        """`options` (or the same names as keywords, which override it) say how; an unknown keyword is a
+        TypeError naming it."""
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(ServerOptions)})
+        if unknown:
+            raise TypeError(f"LocalServer: unknown option(s): {', '.join(unknown)}")
+        o = dataclasses.replace(options or ServerOptions(), **values)
+        self.options = o
         self.model_path = Path(model_path)
-        self.log_dir = Path(log_dir) if log_dir is not None else None
-        self.n_ctx = n_ctx
-        self.n_threads = n_threads or default_threads()
-        self.model_name = model_alias or self.model_path.stem
-        self.command = list(command) if command is not None else None
-        self.host = host
-        self.ready_timeout = ready_timeout
-        self.stop_timeout = stop_timeout
-        # The engine's RAM cache of evaluated prompts (repairs and candidates share long prefixes), and
-        # prompt-lookup decoding: drafts of `lookup_tokens` tokens copied from the prompt, verified in one batch
-        # (a repair re-emits much of the files its prompt holds). 0 turns lookup off.
-        self.prompt_cache = prompt_cache
-        self.lookup_tokens = lookup_tokens
+        self.log_dir = Path(o.log_dir) if o.log_dir is not None else None
+        self.n_ctx = o.n_ctx
+        self.n_threads = o.n_threads or default_threads()
+        self.model_name = o.model_alias or self.model_path.stem
+        self.command = list(o.command) if o.command is not None else None
+        self.host = o.host
+        self.ready_timeout = o.ready_timeout
+        self.stop_timeout = o.stop_timeout
+        self.prompt_cache = o.prompt_cache
+        self.lookup_tokens = o.lookup_tokens
         self.port: int | None = None
         self.log_path: Path | None = None
         self._proc: subprocess.Popen | None = None

@@ -21,8 +21,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from runshot import wiring
 from runshot.errors import UsageError
-from runshot.values import STATE_DIR, Finding, Limits
+from runshot.settings import RunOptions, Settings, check_names, from_options, resolve
+from runshot.values import STATE_DIR, Finding
+
+# The validators and the repair loop are imported where they are used: loading them takes seconds (measured with
+# `python -X importtime`), and the command line imports this module to build every command, `--help` included.
 
 
 @dataclass
@@ -92,65 +97,67 @@ def select_checks(names: Iterable[str] | str | None, registry) -> list[str] | No
     return names
 
 
-def check(path, spec=None, checks=None, *, strict: bool = False, screenshot=None, chromium: str | None = None,
-          sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
-          check_jobs: int | None = None, registry=None, validator=None) -> CheckResult:
+def check(path, spec=None, checks=None, settings: Settings | None = None, *, screenshot=None,
+          **options) -> CheckResult:
     """Validate the web project in `path` (no model needed). `spec`: a Spec, a spec file path or prompt text
-    (default: the project's `.runshot/spec.md`, else none); `checks`: names (default: every registered check)."""
+    (default: the project's `.runshot/spec.md`, else none); `checks`: names (default: every registered check).
+    `settings` (a runshot.settings.Settings) and the keyword options (`strict`, `page_timeout`, ...; `registry`,
+    `validator`) say how."""
     root = Path(path)
     if not root.is_dir():
         raise UsageError(f"{path}: not a folder")
-    return check_many([root], [as_spec(spec, root)], checks, strict=strict,
-                      screenshots=[Path(screenshot) if screenshot else None], chromium=chromium, sandbox=sandbox,
-                      page_timeout=page_timeout, check_timeout=check_timeout, check_jobs=check_jobs,
-                      registry=registry, validator=validator)[0]
+    settings, parts = split_options(settings, {"checks": checks, **options}, ("registry", "validator"))
+    return check_many([root], [as_spec(spec, root)], None, settings,
+                      screenshots=[Path(screenshot) if screenshot else None], registry=parts.registry,
+                      validator=parts.validator)[0]
 
 
-def check_many(paths: list[Path], specs: list, checks=None, *, strict: bool = False, screenshots=None, jobs: int = 1,
-               on_done: Callable[[CheckResult], None] | None = None, chromium: str | None = None,
-               sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
-               check_jobs: int | None = None, registry=None, validator=None, host=None) -> list[CheckResult]:
+def check_many(paths: list[Path], specs: list, checks=None, settings: Settings | None = None, *, screenshots=None,
+               jobs: int = 1, **options) -> list[CheckResult]:
     """Validate several projects with one browser, up to `jobs` at once; results in the order of `paths`.
 
-    `host`: a browser host to validate on (see `wiring.open_host`; its caller closes it), else one is started."""
-    from runshot import wiring
-    from runshot.validators.runner.project import ValidationRequest
+    Besides the settings' keywords: `on_done(result)` as each finishes, `registry`, `validator` (validate with it),
+    `host` (a browser host to validate on: see `wiring.open_host`; its caller closes it), else one is started."""
+    from runshot.validators.runner.project import ValidationRequest  # lazy: seconds of imports (see top)
 
-    registry = validator.registry if validator is not None else _registry(registry)
-    selected = select_checks(checks, registry)
+    settings, parts = split_options(settings, {"checks": checks, **options},
+                                    ("on_done", "registry", "validator", "host"))
+    validator = parts.validator
+    registry = validator.registry if validator is not None else _registry(parts.registry)
+    selected = select_checks(check_names(settings), registry)
     shots = list(screenshots or [None] * len(paths))
     requests = [ValidationRequest(Path(p).resolve(), s, shot) for p, s, shot in zip(paths, specs, shots)]
     names = {r.project_dir: Path(p).resolve().name for r, p in zip(requests, paths)}
 
     def done(request, result):
-        if on_done is not None:
-            on_done(CheckResult.from_validation(result, names[request.project_dir]))
+        if parts.on_done is not None:
+            parts.on_done(CheckResult.from_validation(result, names[request.project_dir]))
 
     with ExitStack() as stack:
         if validator is None:
             # An existing project: an outside host it loads from is blocked here, a warning (said once per host).
-            browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
-                                            check_timeout=check_timeout, check_jobs=check_jobs, outside="warning")
-            validator = wiring.open_validator(stack, browser, registry, host)
-        results = validator.validate_many(requests, checks=selected, strict=strict, jobs=jobs, on_done=done)
+            browser = replace(settings.browser, outside="warning")
+            validator = wiring.open_validator(stack, browser, registry, parts.host)
+        results = validator.validate_many(requests, checks=selected, strict=settings.checks.strict, jobs=jobs,
+                                          on_done=done)
     return [CheckResult.from_validation(r, names[q.project_dir]) for q, r in zip(requests, results)]
 
 
-def check_site(target, spec=None, checks=None, *, pages: int = 10, page: Iterable[str] = (),
-               allow_hosts: Iterable[str] = (), any_host: bool = False, strict: bool = False, screenshot=None,
-               waive: dict[str, str] | None = None, browser=None, registry=None, host=None) -> CheckResult:
+def check_site(target, spec=None, checks=None, settings: Settings | None = None, *, screenshot=None,
+               **options) -> CheckResult:
     """Validate a folder or the URL of a running app, and the pages it leads to (`pages` at most, the entry page
-    included) or the pages named (`page`). `browser`: a wiring.BrowserOptions (its allowed hosts and outside
-    severity are set here); `waive`: rule id -> reason (those findings are reported as waived, not counted).
-    A URL must be loopback or private unless `any_host`; with `host`, `browser` is that host's."""
-    from runshot import wiring
-    from runshot.validators.runner.site import PageOptions, SiteRequest, validate_site
+    included) or the pages named (`page`). Outside hosts (`allow_hosts` allowed) are warnings; `waive`: rule id ->
+    reason (those findings are reported as waived, not counted). A URL must be loopback or private unless
+    `any_host`. Besides the settings' keywords: `registry`, `host` (a browser host, whose browser is used)."""
+    from runshot.validators.runner.site import PageOptions, SiteRequest, validate_site  # lazy: see top
     from runshot.validators.serve.target import looks_like_url, parse_url
 
-    registry = _registry(registry)
-    selected = select_checks(checks, registry)
+    settings, parts = split_options(settings, {"checks": checks, **options}, ("registry", "host"))
+    registry = _registry(parts.registry)
+    selected = select_checks(check_names(settings), registry)
+    site = settings.checks
     if isinstance(target, str) and looks_like_url(target):
-        where = parse_url(target, any_host)
+        where = parse_url(target, site.any_host)
         name, the_spec = where.name, as_spec(spec)
     else:
         where = Path(target)
@@ -158,14 +165,14 @@ def check_site(target, spec=None, checks=None, *, pages: int = 10, page: Iterabl
             raise UsageError(f"{target}: not a folder")
         name, the_spec = where.resolve().name, as_spec(spec, where)
     request = SiteRequest(where, the_spec, Path(screenshot) if screenshot else None)
-    options = PageOptions(limit=pages, named=tuple(page))
+    pages = PageOptions(limit=site.pages, named=site.page)
+    browser = replace(settings.browser, outside="warning")
     with ExitStack() as stack:
-        browser = browser or wiring.BrowserOptions(allow_hosts=tuple(allow_hosts), outside="warning")
-        validator = wiring.open_validator(stack, browser, registry, host)
-        result = validate_site(validator, request, selected, strict, options)
+        validator = wiring.open_validator(stack, browser, registry, parts.host)
+        result = validate_site(validator, request, selected, site.strict, pages)
     if browser.allow_hosts:
         result.info["allow_hosts"] = list(browser.allow_hosts)
-    return apply_waivers(CheckResult.from_validation(result, name), waive or {})
+    return apply_waivers(CheckResult.from_validation(result, name), dict(site.waive))
 
 
 def apply_waivers(result: CheckResult, waive: dict[str, str]) -> CheckResult:
@@ -188,13 +195,36 @@ def _recount(page: dict, findings: list[Finding]) -> dict:
     return {**page, "passed": page["passed"] or errors == 0, "errors": errors, "warnings": len(findings) - errors}
 
 
-def run_options(**values):
-    """The loop's RunOptions from keyword values; repair prompts rank findings as the installed checks declare."""
-    from runshot.loop.repair import RunOptions
-    from runshot.validators.runner.registry import load_registry
+def run_options(registry=None, **values) -> RunOptions:
+    """The loop's RunOptions from keyword values; repair prompts rank findings as the checks in use declare."""
+    return with_ranks(RunOptions(**values), registry)
 
-    values.setdefault("ranks", load_registry(warn=None).repair_ranks())
-    return RunOptions(**values)
+
+def with_ranks(loop: RunOptions, registry=None) -> RunOptions:
+    """`loop` with the repair ranks the checks of `registry` (default: built-ins and plugins) declare."""
+    return loop if loop.ranks else replace(loop, ranks=_registry(registry).repair_ranks())
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a call is given besides its settings: working parts and callbacks (never options)."""
+
+    progress: object = None  # a runshot.loop.state.Progress
+    registry: object = None  # the checks to pick from (default: built-ins and installed plugins)
+    on_start: Callable[[object, object, Path], None] | None = None  # (spec, model, where) once the model is ready
+    note: Callable[[str], None] | None = None
+    status: Callable | None = None  # text -> a context manager shown while waiting
+    validator: object = None
+    host: object = None
+    on_done: Callable[[CheckResult], None] | None = None
+
+
+def split_options(settings: Settings | None, options: dict, parts: tuple[str, ...] = ()) -> tuple[Settings, Parts]:
+    """The one place the keyword conveniences become values: the keywords named in `parts` are working parts,
+    every other one an option put into `settings` (an unknown keyword is a TypeError naming it)."""
+    options = dict(options)
+    given = {name: options.pop(name) for name in parts if name in options}
+    return from_options(settings, **options), Parts(**given)
 
 
 def require_empty_out(out_dir: Path) -> None:
@@ -241,23 +271,18 @@ class FixResult:
         return bool(self.report.passed)
 
 
-def generate(spec, out, *, model: str | None = None, base_url: str | None = None, api_key: str | None = None,
-             max_iterations: int = 4, max_tokens: int | None = None, token_budget: int | None = None,
-             timeout: float | None = None, deadline: float | None = None, retries: int = 4,
-             limits: Limits | None = None, run_timeout: float | None = None, checks=None, strict: bool = False,
-             candidates: int = 1, derive_checks: bool = True, chromium: str | None = None,
-             sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
-             check_jobs: int | None = None, resume: bool = False, progress=None, registry=None,
-             on_start: Callable[[object, object, Path], None] | None = None,
-             note: Callable[[str], None] | None = None, status=None, record=None, replay=None):
+def generate(spec, out, settings: Settings | None = None, *, resume: bool = False, **options):
     """Generate a project for `spec` (a Spec, a spec file path, or prompt text) into `out` (absent or empty) and
     repair it until it passes; returns the Report (also in OUT/.runshot/report.json). With `resume`, `spec` may
-    be None and the run in `out` continues. Model settings fall back to the environment and config file as on
-    the command line. `on_start(spec, model, out)` is called once the model is ready (`model.description` is
-    redacted). `record`/`replay` (folders) record the model calls to a cassette, or answer them from one with no
-    endpoint at all (see runshot.scale.cassette)."""
-    from runshot.loop.repair import run_new
+    be None and the run in `out` continues. `settings` (a runshot.settings.Settings) and the keyword options
+    (`model`, `base_url`, `max_iterations`, `checks`, `page_timeout`, ...) say how; model settings left out fall back
+    to the environment and config file as on the command line. Working parts: `progress`, `registry`, `note`,
+    `status`, and `on_start(spec, model, out)`, called once the model is ready (`model.description` is redacted).
+    `record`/`replay` (folders) record the model calls to a cassette, or answer them from one with no endpoint at
+    all (see runshot.scale.cassette)."""
+    from runshot.loop.repair import run_new  # lazy: seconds of imports (see top)
 
+    settings, parts = split_options(settings, options, MODEL_PARTS)
     out_dir = Path(out)
     if resume:
         the_spec = as_spec(spec) if spec is not None else resume_spec(out_dir)
@@ -265,85 +290,61 @@ def generate(spec, out, *, model: str | None = None, base_url: str | None = None
         the_spec = as_spec(spec)
         require_empty_out(out_dir)
     with ExitStack() as stack:
-        the_model, validate = _model_and_validator(
-            stack, model, base_url, api_key, _model_options(timeout, deadline, max_tokens, retries, record, replay),
-            checks, strict, chromium, sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
-        if on_start is not None:
-            on_start(the_spec, the_model, out_dir)
+        the_model, validate = _model_and_validator(stack, settings, parts)
+        if parts.on_start is not None:
+            parts.on_start(the_spec, the_model, out_dir)
         if not resume:
             keep_spec_copy(the_spec, out_dir)
         # model_info is the redacted description: report, transcript and commit messages never see credentials.
-        return run_new(
-            the_spec, out_dir, the_model.ask, validate,
-            model_info=dict(the_model.description),
-            options=run_options(max_iterations=max_iterations, limits=limits or Limits(), token_budget=token_budget,
-                                run_timeout=run_timeout, candidates=candidates, derive_checks=derive_checks),
-            progress=progress,
-            resume=resume,
-        )
+        return run_new(the_spec, out_dir, the_model.ask, validate, model_info=dict(the_model.description),
+                       options=with_ranks(settings.loop, parts.registry), progress=parts.progress,
+                       resume=resume)
 
 
-def fix(path, spec=None, out=None, *, allow_dirty: bool = False, model: str | None = None,
-        base_url: str | None = None, api_key: str | None = None, max_iterations: int = 4,
-        max_tokens: int | None = None, token_budget: int | None = None, timeout: float | None = None,
-        deadline: float | None = None, retries: int = 4, limits: Limits | None = None,
-        run_timeout: float | None = None, checks=None, strict: bool = False, chromium: str | None = None,
-        sandbox: str | None = None, page_timeout: float = 15.0, check_timeout: float = 60.0,
-        check_jobs: int | None = None, progress=None, registry=None,
-        on_start: Callable[[object, object, Path], None] | None = None,
-        note: Callable[[str], None] | None = None, status=None, change=None, record=None,
-        replay=None) -> FixResult:
+def fix(path, spec=None, out=None, settings: Settings | None = None, *, allow_dirty: bool = False, change=None,
+        **options) -> FixResult:
     """Repair the existing project in `path` until it passes. In a git repository the fix goes to a new branch
     `runshot/fix-<n>` (the user's branch and files untouched, the report under `.git/runshot/fix-<n>/`);
     outside git, `out` (absent or empty) receives a fixed copy. `spec` defaults to the project's own
-    `.runshot/spec.md`, else the default checks alone. `record`/`replay` (folders) record the model calls to
-    a cassette, or answer them from one (see runshot.scale.cassette). With `change` (a change request: a Spec, a spec file or
-    prompt text) the project is changed as asked first (`runshot new --from`): the result goes to `out`, or to a
-    branch `runshot/change-<n>` when `path` is in git and no `out` is given; both specs' checks run."""
-    from runshot.loop.fixing import preflight
-    from runshot.loop.fixrun import project_spec, run_fix
+    `.runshot/spec.md`, else the default checks alone. Settings and keyword options as for `generate`.
+    `record`/`replay` (folders) record the model calls to a cassette, or answer them from one (see
+    runshot.scale.cassette). With `change` (a change request: a Spec, a spec file or prompt text) the project is
+    changed as asked first (`runshot new --from`): the result goes to `out`, or to a branch `runshot/change-<n>`
+    when `path` is in git and no `out` is given; both specs' checks run."""
+    from runshot.loop.fixing import preflight  # lazy: seconds of imports (see top)
+    from runshot.loop.fixrun import FixRequest, project_spec, run_fix
 
+    settings, parts = split_options(settings, options, MODEL_PARTS)
     folder = Path(path)
-    preflight(folder, Path(out) if out is not None else None, allow_dirty)  # refuse before any model starts
+    out_dir = Path(out) if out is not None else None
+    preflight(folder, out_dir, allow_dirty)  # refuse before any model starts
     the_spec = project_spec(folder, as_spec(spec) if spec is not None else None)
-    the_change = as_spec(change) if change is not None else None
+    request = FixRequest(the_spec, out_dir, allow_dirty, as_spec(change) if change is not None else None)
+    loop = replace(with_ranks(settings.loop, parts.registry), candidates=1)  # a fix repairs one answer at a time
     with ExitStack() as stack:
-        the_model, validate = _model_and_validator(
-            stack, model, base_url, api_key, _model_options(timeout, deadline, max_tokens, retries, record, replay),
-            checks, strict, chromium, sandbox, page_timeout, check_timeout, check_jobs, registry, note, status)
-        if on_start is not None:
-            on_start(the_spec, the_model, folder)
-        report, target = run_fix(
-            folder, the_model.ask, validate, dict(the_model.description), spec=the_spec,
-            out=Path(out) if out is not None else None, allow_dirty=allow_dirty, change=the_change,
-            options=run_options(max_iterations=max_iterations, limits=limits or Limits(), token_budget=token_budget,
-                                run_timeout=run_timeout),
-            progress=progress)
+        the_model, validate = _model_and_validator(stack, settings, parts)
+        if parts.on_start is not None:
+            parts.on_start(the_spec, the_model, folder)
+        report, target = run_fix(folder, the_model.ask, validate, dict(the_model.description), request, loop,
+                                 parts.progress)
     return FixResult(report, target.branch, target.state_dir, target.in_git,
                      target.repo_root if target.in_git else target.work_tree)
 
 
-def _model_options(timeout, deadline, max_tokens, retries, record, replay):
-    from runshot import wiring
-
-    return wiring.ModelOptions(timeout, deadline, max_tokens, retries, record=str(record) if record else None,
-                               replay=str(replay) if replay else None)
+MODEL_PARTS = ("progress", "registry", "on_start", "note", "status")
 
 
-def _model_and_validator(stack, model, base_url, api_key, model_options, checks, strict,
-                         chromium, sandbox, page_timeout, check_timeout, check_jobs, registry, note, status):
+def _model_and_validator(stack: ExitStack, settings: Settings, parts: Parts):
     """The model (started, redacted description) and a `validate(project_dir, spec, shot)` for the loop."""
-    from runshot import wiring
-    from runshot.config import resolve_endpoint
-
-    registry = _registry(registry)
-    selected = select_checks(checks, registry)
-    endpoint = resolve_endpoint(model, base_url, api_key)
-    browser = wiring.BrowserOptions(chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
-                                    check_timeout=check_timeout, check_jobs=check_jobs)
-    wiring.check_browser(browser)  # no browser: fail before spending tokens
-    the_model = wiring.open_model(stack, endpoint, model_options, note=note, status=status)
-    validator = wiring.open_validator(stack, browser, registry)
+    registry = _registry(parts.registry)
+    selected = select_checks(check_names(settings), registry)
+    if settings.model.endpoint is None:
+        settings = resolve(settings)  # flags, then environment, then config file, then the embedded default
+    wiring.check_browser(settings.browser)  # no browser: fail before spending tokens
+    the_model = wiring.open_model(stack, settings.model.endpoint, settings.model, note=parts.note,
+                                  status=parts.status)
+    validator = wiring.open_validator(stack, settings.browser, registry)
+    strict = settings.checks.strict
 
     def validate(project_dir, s, shot):
         return validator.validate(project_dir, s, checks=selected, screenshot_path=shot, strict=strict)

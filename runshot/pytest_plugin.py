@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from runshot.settings import from_options
+
 SPEC_SUFFIX = ".runshot.md"
 SCREENSHOT_PROPERTY = "runshot_screenshot"
 _STATE = "_runshot_state"
@@ -63,6 +65,9 @@ class _State:
         self.validator = None
         self.registry = None
         self.screenshots: Path | None = None
+        # the session's settings, built once from the --runshot-* options (checks are validated when used)
+        self.settings = from_options(checks=config.getoption("runshot_checks") or None,
+                                     strict=bool(config.getoption("runshot_strict")))
 
     def get_registry(self):
         """Built-in and plugin checks, discovered once per session (a broken plugin: one warning line)."""
@@ -76,7 +81,7 @@ class _State:
         if self.validator is None:
             from runshot import wiring
 
-            self.validator = wiring.validator_factory(wiring.BrowserOptions(), self.get_registry())()
+            self.validator = wiring.validator_factory(self.settings.browser, self.get_registry())()
         return self.validator
 
     def screenshot_dir(self) -> Path:
@@ -226,7 +231,7 @@ class RunshotItem(pytest.Item):
         shot = state.screenshot_dir() / (_safe_name(self.nodeid) + ".png")
         result = state.get_validator().validate(
             self.project.resolve(), spec, checks=_check_names(self.config), screenshot_path=shot,
-            strict=bool(self.config.getoption("runshot_strict")),
+            strict=state.settings.checks.strict,
         )
         self.screenshot = result.screenshot
         if result.passed:

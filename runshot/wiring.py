@@ -18,37 +18,13 @@ from pathlib import Path
 from typing import Callable, ContextManager
 from urllib.parse import urlsplit
 
-from runshot.config import Endpoint
+from runshot.settings.config import Endpoint
+from runshot.settings.tree import BrowserOptions, ModelOptions
 from runshot.errors import UsageError
 from runshot.redact import redact_url, strip_query, url_secrets
 
 Note = Callable[[str], None]
 Status = Callable[[str], ContextManager]
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """Limits of one model answer; None means the default for the kind of endpoint (hosted or local)."""
-
-    timeout: float | None = None  # seconds per attempt (hosted 120, local 600)
-    deadline: float | None = None  # seconds per answer, retries included (hosted 900, local 1800)
-    max_tokens: int | None = None
-    retries: int = 4
-    record: str | None = None  # a folder: write every request and answer there (runshot.scale.cassette)
-    replay: str | None = None  # a folder: answer from the cassette there, with no endpoint at all
-
-
-@dataclass(frozen=True)
-class BrowserOptions:
-    chromium: str | None = None
-    sandbox: str | None = None  # "auto" (default), "off", "require"
-    page_timeout: float = 15.0
-    check_timeout: float = 60.0
-    check_jobs: int | None = None  # interacting checks of one validation at once (None: sized to the cores)
-    allow_hosts: tuple[str, ...] = ()  # outside hosts pages may reach (`--allow-host`)
-    reach: tuple[str, ...] = ()  # a checked URL's own host, when it is not loopback
-    escape_proxy: str | None = None  # where what escapes request routing goes (see BrowserSettings)
-    outside: str = "error"  # the severity of a blocked outside request: "warning" for an existing app
 
 
 @dataclass

@@ -15,14 +15,14 @@ import pytest
 from counterapp import answer
 from fakeopenai import FakeOpenAI, Reply
 from runshot.scale.batch import BatchOptions, Board, plan
-from runshot.config import Endpoint
+from runshot.settings.config import Endpoint
 from runshot.errors import UsageError
 from runshot.spec import parse_spec_file
 from runshot.wiring import BrowserOptions, ModelOptions
 from test_batch import Recorder, batch, title_in, write_specs
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'runshot[ray]')")
-from runshot import ray_batch  # noqa: E402 (needs Ray)
+from runshot.scale import ray_batch  # noqa: E402 (needs Ray)
 
 
 @pytest.fixture(scope="module")

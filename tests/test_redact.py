@@ -169,7 +169,7 @@ def test_error_lines_never_echo_the_key(tmp_path: Path, argv: list[str]):
 
 
 def test_endpoint_repr_and_errors_redact_the_url():
-    from runshot.config import resolve_endpoint
+    from runshot.settings.config import resolve_endpoint
     from runshot.errors import UsageError
 
     endpoint = resolve_endpoint("m", f"https://user:{PASSWORD}@h.test/v1?token={QUERY_TOKEN}", API_KEY, env={},

@@ -79,7 +79,8 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
     Exit 0 when every run passed, 1 when some did not, 2/3 when every run failed for the same usage/endpoint
     reason. The summary goes to standard output and RUNS_DIR/batch.json.
     """
-    from runshot import wiring
+    # Imported when the command runs: every command module is imported to build the CLI, and these load the
+    # repair loop and the browser launcher (seconds, measured with `python -X importtime`).
     from runshot.scale import batch as b
     from runshot.spec import parse_spec_file
     from runshot.validators.browser.chromium import BrowserSettings, find_chromium
@@ -110,11 +111,8 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
                              resume=resume, candidates=candidates, derive_checks=not no_derive_checks)
     stop = threading.Event()
     started = time.monotonic()
-    model_options = wiring.ModelOptions(call_timeout, deadline, max_tokens, retries, record=record, replay=replay)
-    browser = common.browser({"chromium": chromium, "sandbox": sandbox, "page_timeout": page_timeout,
-                              "check_timeout": check_timeout})
-    run = engine.BatchRun(todo, root, parsed, options, model_options, browser, selected, strict, cassettes, base_url,
-                   api_key, registry, browser_jobs, console)
+    settings = common.settings_from_flags(click.get_current_context().params)
+    run = engine.BatchRun(todo, root, parsed, options, settings, cassettes, registry, browser_jobs, console)
     if ray_address is not None:
         results, pool_stats = engine.run_with_ray(run, ray_address, stop), None
     else:

@@ -11,7 +11,9 @@ import click
 
 import runshot.cli.common as common
 import runshot.cli.runs as engine
+from runshot import wiring
 from runshot.errors import UsageError
+from runshot.loop.modes import parse_modes
 
 
 @click.command()
@@ -43,9 +45,9 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
     """Measure models on a suite (spec files, folders of them, or a JSONL of prompts such as WebGen-Bench's) in
     each mode, at a token budget per run (--token-budget), and print pass rate, tokens and seconds per pass,
     errors left and the lift over one-shot per model and mode. Exit 0 when the runs finished (passed or not)."""
-    from runshot import wiring
+    # Imported when the command runs: every command module is imported to build the CLI, and these load the
+    # repair loop (seconds, measured with `python -X importtime`), which `--help` needs not.
     from runshot.scale import batch as b, bench as bn
-    from runshot.loop.modes import parse_modes
     from runshot.spec import parse_spec_file
 
     console = common.console()
@@ -64,19 +66,15 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
     cassettes = engine.check_cassettes(todo, root, record, replay, resume)
     registry = common.registry()
     selected = common.parse_checks(checks, registry)
-    wiring.check_browser(wiring.BrowserOptions(chromium=chromium))
+    wiring.check_browser(common.browser({"chromium": chromium}))
     console.print(f"[bold]runshot bench[/bold]: {len(paths)} spec(s) × {len(models)} model(s) × {len(modes)} "
                   f"mode(s) = {len(todo)} run(s) → {root}")
     options = b.BatchOptions(jobs=jobs, max_iterations=max_iterations, token_budget=token_budget, checks=selected,
                              resume=resume, candidates=candidates, derive_checks=not no_derive_checks)
     sharing = bn.Sharing() if not (no_share or record or replay or ray_address is not None) else None
-    run = engine.BatchRun(
-        todo, root, parsed, options,
-        wiring.ModelOptions(call_timeout, deadline, max_tokens, retries, record=record, replay=replay),
-        common.browser({"chromium": chromium, "sandbox": sandbox, "page_timeout": page_timeout,
-                        "check_timeout": check_timeout}),
-        selected, strict, cassettes, base_url, api_key, registry, browser_jobs, console,
-        wrap_ask=sharing.wrap if sharing else None)
+    settings = common.settings_from_flags(click.get_current_context().params)
+    run = engine.BatchRun(todo, root, parsed, options, settings, cassettes, registry, browser_jobs, console,
+                          wrap_ask=sharing.wrap if sharing else None)
     started = time.monotonic()
     stop = threading.Event()
     results = engine.run_with_ray(run, ray_address, stop) if ray_address is not None else engine.run_here(run, stop)[0]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 import runshot.cli.common as common
-from runshot import wiring
+from runshot import api, wiring
 from runshot.errors import UsageError
+from runshot.reporting import outputs, regress
+from runshot.settings import Settings, siteconfig
 
 HELP = (
     "Validate existing projects (no model needed): one DIR or the URL of a running app (and the pages they lead "
@@ -59,24 +62,21 @@ HELP = (
 @common.browser_options
 def check(directories, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
           jobs_checks, timings, **opts):
-    # Imported when the command runs: every command module is imported to build the CLI.
-    from runshot import siteconfig
+    # Imported when the command runs: every command module is imported to build the CLI, and this one loads the
+    # validators' serving code.
     from runshot.cli import checksite
 
     console = common.console()
     config = siteconfig.load_site_config(opts.get("config_path"))
     params = checksite.merged(click.get_current_context(), click.get_current_context().params, config)
+    settings = common.settings_from_flags(params)  # flags, then the project's runshot.toml
     target = checksite.target_of(directories, params, config)
     if target is not None:
-        checksite.run(checksite.SiteCheck(target, params, config.waived), console)
-    _check_dirs(directories, changed, base, params, console)
+        checksite.run(checksite.SiteCheck(target, params, config.waived, settings), console)
+    _check_dirs(directories, params, settings, console)
 
 
-def _check_dirs(directories, changed, base, params: dict, console) -> None:
-    opts = params
-    spec_path, json_path, junit_path = params.get("spec_path"), params.get("json_path"), params.get("junit_path")
-    summary_path, screenshot_path, jobs = params.get("summary_path"), params.get("screenshot_path"), params["jobs"]
-    jobs_checks, timings = params.get("jobs_checks"), params.get("timings")
+def _check_dirs(directories, params: dict, settings: Settings, console) -> None:
     dirs = [Path(d) for d in directories]
     for d in dirs:
         if not d.is_dir():
@@ -84,20 +84,19 @@ def _check_dirs(directories, changed, base, params: dict, console) -> None:
     names = [d.resolve().name for d in dirs]
     if len(set(names)) != len(names):
         raise UsageError("two folders share a name; their results could not be told apart")
+    browser = settings.browser
+    # A folder checked with outside hosts allowed runs without the sandbox (which has no network).
+    browser = replace(browser, sandbox="off" if browser.allow_hosts else browser.sandbox, outside="warning")
     with ExitStack() as stack:
         # Playwright's driver starts now, beside the rest of the set-up (most of a second saved per run).
-        host = wiring.open_host(stack, _browser_options(opts, jobs_checks))
-        _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
-               jobs_checks, timings, opts, console, host)
+        host = wiring.open_host(stack, browser)
+        _check(dirs, params, replace(settings, browser=browser), console, host)
 
 
-def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, screenshot_path, jobs,
-           jobs_checks, timings, opts, console, host) -> None:
-    from runshot import api
-    from runshot.reporting import outputs, regress
-
+def _check(dirs, params: dict, settings: Settings, console, host) -> None:
+    changed, base = params.get("changed"), params["base"]
     registry = common.registry()
-    selected = common.parse_checks(opts.get("checks"), registry)
+    selected = common.parse_checks(params.get("checks"), registry)
     extra: dict = {}
     if changed:
         picked = regress.changed_dirs(dirs, base)
@@ -107,34 +106,24 @@ def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, 
             if d not in picked:
                 console.print(f"unchanged since {base}: {d} (skipped)", markup=False)
         dirs = picked
-    specs = [api.check_spec(d, spec_path) for d in dirs]
+    specs = [api.check_spec(d, params.get("spec_path")) for d in dirs]
     by_name = {d.resolve().name: s for d, s in zip(dirs, specs)}
-    if screenshot_path:
-        shots = [Path(screenshot_path) / f"{d.resolve().name}.png" for d in dirs]
-    else:
-        shots = [None] * len(dirs)
+    shot_dir = params.get("screenshot_path")
+    shots = [Path(shot_dir) / f"{d.resolve().name}.png" if shot_dir else None for d in dirs]
     items: list = []
 
     def done(result) -> None:
-        common.print_findings(console, result.name, result, timings=timings)
+        common.print_findings(console, result.name, result, timings=params.get("timings"))
         common.print_coverage(console, result, by_name.get(result.name))
 
     if dirs:
         label = f"checking {dirs[0]} in headless Chromium…" if len(dirs) == 1 else \
             f"checking {len(dirs)} projects in headless Chromium…"
         with console.status(label):
-            results = api.check_many(dirs, specs, selected, strict=opts.get("strict", False), screenshots=shots,
-                                     jobs=jobs, on_done=done, check_jobs=jobs_checks, registry=registry,
-                                     host=host, **_browser_kwargs(opts))
+            results = api.check_many(dirs, specs, selected, settings, screenshots=shots, jobs=params["jobs"],
+                                     on_done=done, registry=registry, host=host)
         items = [regress.ProjectCheck(r.name, d, r, r.seconds) for d, r in zip(dirs, results)]
-    secrets = common.secrets()
-    if json_path:
-        outputs.write_text(json_path, json.dumps(regress.many_json(items, extra), indent=2, ensure_ascii=False) + "\n",
-                           secrets)
-    if junit_path:
-        outputs.write_text(junit_path, regress.many_junit(items), secrets)
-    if summary_path:
-        outputs.write_text(summary_path, regress.many_markdown(items), secrets)
+    _write_outputs(params, items, extra)
     failed = [i.name for i in items if not i.passed]
     if not items:
         console.print(f"nothing to check: no folder changed since {base}" if changed else "nothing to check",
@@ -146,15 +135,16 @@ def _check(dirs, changed, base, spec_path, json_path, junit_path, summary_path, 
     sys.exit(1 if failed else 0)
 
 
-def _browser_options(opts: dict, check_jobs: int | None):
-    allow = tuple(opts.get("allow_host") or ())
-    return wiring.BrowserOptions(chromium=opts.get("chromium"), sandbox="off" if allow else opts.get("sandbox"),
-                                 page_timeout=opts["page_timeout"], check_timeout=opts["check_timeout"],
-                                 check_jobs=check_jobs, allow_hosts=allow, outside="warning")
-
-
-def _browser_kwargs(opts: dict) -> dict:
-    return {"page_timeout": opts["page_timeout"], "check_timeout": opts["check_timeout"]}
+def _write_outputs(params: dict, items: list, extra: dict) -> None:
+    """--json, --junit and --summary of several projects, with no secret in them."""
+    secrets = common.secrets()
+    if params.get("json_path"):
+        data = regress.many_json(items, extra)
+        outputs.write_text(params["json_path"], json.dumps(data, indent=2, ensure_ascii=False) + "\n", secrets)
+    if params.get("junit_path"):
+        outputs.write_text(params["junit_path"], regress.many_junit(items), secrets)
+    if params.get("summary_path"):
+        outputs.write_text(params["summary_path"], regress.many_markdown(items), secrets)
 
 
 def register(group: click.Group) -> None:

@@ -1,6 +1,6 @@
 """`runshot check` of one folder or one URL: its pages, an app started for it, the project's runshot.toml.
 
-The settings come from the flags, then the config file (runshot/siteconfig.py) for whatever no flag gave.
+The settings come from the flags, then the config file (runshot/settings/siteconfig.py) for whatever no flag gave.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
@@ -19,7 +19,8 @@ from runshot import api, procs, wiring
 from runshot.reporting import outputs
 from runshot.errors import UsageError
 from runshot.redact import url_secrets
-from runshot.siteconfig import SiteConfig
+from runshot.settings import Settings
+from runshot.settings.siteconfig import SiteConfig
 from runshot.validators.serve.target import guard, looks_like_url, parse_url, reach_for
 
 # flag parameter -> config key, for the flags the config file may set
@@ -39,6 +40,7 @@ class SiteCheck:
     target: str  # a folder or an http(s) URL
     opts: dict
     waive: dict[str, str] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)  # from the same flags and config
 
     @property
     def is_url(self) -> bool:
@@ -87,24 +89,21 @@ def run(site: SiteCheck, console) -> None:
         (api.as_spec(Path(opts["spec_path"])) if opts.get("spec_path") else None)
     if opts.get("start"):
         procs.terminate_as_interrupt()  # a CI job's SIGTERM stops the started app too
-    elif url is not None and not procs.answers(url.url, timeout=opts["page_timeout"]):
+    elif url is not None and not procs.answers(url.url, timeout=site.settings.browser.page_timeout):
         raise UsageError(f"{url.url} does not answer: start the app first (or give --start CMD)")
     started = time.monotonic()
     with ExitStack() as stack:
         escape = stack.enter_context(guard()) if url else None
-        browser = wiring.BrowserOptions(
-            chromium=opts.get("chromium"), sandbox=sandbox, page_timeout=opts["page_timeout"],
-            check_timeout=opts["check_timeout"], check_jobs=opts.get("jobs_checks"), allow_hosts=allow,
-            reach=reach_for(url) if url else (), escape_proxy=escape, outside="warning")
+        browser = replace(site.settings.browser, sandbox=sandbox, allow_hosts=allow,
+                          reach=reach_for(url) if url else (), escape_proxy=escape, outside="warning")
         host = wiring.open_host(stack, browser)
         if opts.get("start"):
             with console.status(f"starting {opts['start']} and waiting for {url.url}…"):
                 stack.enter_context(procs.StartedApp(opts["start"], url.url, opts.get("start_timeout") or 60))
         with console.status(f"checking {site.target} in headless Chromium…"):
-            result = api.check_site(site.target, spec, selected, pages=opts.get("pages") or 10,
-                                    page=opts.get("page") or (), any_host=opts.get("any_host", False),
-                                    strict=opts.get("strict", False), screenshot=opts.get("screenshot_path"),
-                                    waive=site.waive, browser=browser, registry=registry, host=host)
+            result = api.check_site(site.target, spec, selected, replace(site.settings, browser=browser),
+                                    screenshot=opts.get("screenshot_path"), waive=site.waive, registry=registry,
+                                    host=host)
     common.print_coverage(console, result, spec)
     _report(site, result, selected, time.monotonic() - started, console)
 

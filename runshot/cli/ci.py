@@ -10,7 +10,10 @@ from pathlib import Path
 import click
 
 import runshot.cli.common as common
+from runshot import api, wiring
 from runshot.errors import UsageError
+from runshot.reporting import outputs, regress as rg
+from runshot.settings.siteconfig import load_site_config
 
 
 @click.command()
@@ -29,11 +32,6 @@ def regress(directories, baseline_path, config_path, spec_path, json_path, chrom
     Each DIR is matched to the baseline project of the same name and re-checked with the checks the baseline ran
     (or --checks). Checks that failed in the baseline and still fail are not regressions.
     """
-    from runshot import api, wiring
-    from runshot.reporting import outputs, regress as rg
-
-    from runshot.siteconfig import load_site_config
-
     console = common.console()
     baseline_path = baseline_path or load_site_config(config_path).get("baseline")
     if not baseline_path:
@@ -56,14 +54,13 @@ def regress(directories, baseline_path, config_path, spec_path, json_path, chrom
         raise UsageError(f"none of the folders has a project in {baseline_path} (projects are matched by folder name)")
     found: list = []
     out_projects = []
-    browser = common.browser({"chromium": chromium, "sandbox": sandbox, "page_timeout": page_timeout,
-                              "check_timeout": check_timeout})
+    settings = common.settings_from_flags(click.get_current_context().params)
     with ExitStack() as stack:
-        validator = wiring.open_validator(stack, browser, registry)
+        validator = wiring.open_validator(stack, settings.browser, registry)
         for root, base in pairs:
             names = selected or rg.checks_to_rerun(base, registry.names())
             with console.status(f"re-checking {root}…"):
-                result = api.check(root, api.check_spec(root, spec_path), names, strict=strict, validator=validator)
+                result = api.check(root, api.check_spec(root, spec_path), names, settings, validator=validator)
             entry = rg.ProjectCheck(root.resolve().name, root, result, result.seconds).to_dict()
             regs = rg.regressions(base, entry)
             fixed = rg.fixed(base, entry)

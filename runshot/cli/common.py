@@ -11,6 +11,8 @@ from rich.console import Console
 from runshot.derivation import coverage
 from runshot.errors import UsageError
 from runshot.report import coverage_line
+from runshot.settings import KEYWORDS, BrowserOptions, Settings, from_options, resolve
+from runshot.values import Limits
 
 
 def console() -> Console:
@@ -46,13 +48,28 @@ def secrets(api_key: str | None = None, base_url: str | None = None) -> tuple[st
     return tuple(dict.fromkeys([s for s in extra if s] + list(endpoint_secrets())))
 
 
-def browser(opts: dict, check_jobs: int | None = None):
-    """BrowserOptions from the flags of `browser_options`."""
-    from runshot.wiring import BrowserOptions
+# flag parameter -> settings keyword, where the two names differ
+FLAG_NAMES = {"call_timeout": "timeout", "jobs_checks": "check_jobs", "allow_host": "allow_hosts"}
+LIMIT_FLAGS = ("max_files", "max_file_bytes", "max_total_bytes", "max_depth")
 
-    return BrowserOptions(chromium=opts.get("chromium"), sandbox=opts.get("sandbox"),
-                          page_timeout=opts["page_timeout"], check_timeout=opts["check_timeout"],
-                          check_jobs=check_jobs)
+
+def settings_from_flags(params: dict, resolve_model: bool = False) -> Settings:
+    """The one settings value of a command, from its flags' values (click's `params`; flags that are not settings
+    are left out). With `resolve_model`, the model's endpoint is decided too: flags, then the environment, then
+    the config file, then the embedded default."""
+    options = {FLAG_NAMES.get(name, name): value for name, value in params.items()}
+    options = {name: value for name, value in options.items() if name in KEYWORDS}
+    if params.get("no_derive_checks"):
+        options["derive_checks"] = False
+    if any(params.get(name) is not None for name in LIMIT_FLAGS):
+        options["limits"] = Limits(**{name: params[name] for name in LIMIT_FLAGS if params.get(name) is not None})
+    built = from_options(**options)
+    return resolve(built) if resolve_model else built
+
+
+def browser(opts: dict, check_jobs: int | None = None) -> BrowserOptions:
+    """BrowserOptions from the flags of `browser_options`."""
+    return settings_from_flags({**opts, "check_jobs": check_jobs}).browser
 
 
 def browser_options(f):

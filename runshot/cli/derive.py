@@ -11,7 +11,10 @@ from pathlib import Path
 import click
 
 import runshot.cli.common as common
+from runshot import wiring
+from runshot.derivation import coverage
 from runshot.errors import ModelError, UsageError
+from runshot.settings import resolve
 
 
 @click.command("derive", short_help="Derive acceptance checks from a spec's words, with its coverage.")
@@ -29,10 +32,9 @@ from runshot.errors import ModelError, UsageError
 def derive(spec, out_path, model, base_url, api_key, samples, call_timeout, retries):
     """Print SPEC with acceptance checks derived from its words (marked `derived: true`, each with the requirement
     it `covers`) and what verifies each requirement; -o FILE writes it to a new file."""
-    from runshot import wiring
-    from runshot.derivation import coverage
+    # Imported when the command runs: the derivation loads the generator's prompts and client (about a second,
+    # measured with `python -X importtime`), which `--help` needs not.
     from runshot.derivation import derive as deriving
-    from runshot.config import resolve_endpoint
     from runshot.spec import load_spec
 
     console = common.console()
@@ -42,8 +44,8 @@ def derive(spec, out_path, model, base_url, api_key, samples, call_timeout, retr
     found = deriving.Derivation()
     if deriving.to_verify(the_spec):
         with ExitStack() as stack:
-            endpoint = resolve_endpoint(model, base_url, api_key)
-            the_model = wiring.open_model(stack, endpoint, wiring.ModelOptions(call_timeout, None, None, retries),
+            settings = resolve(common.settings_from_flags(click.get_current_context().params))
+            the_model = wiring.open_model(stack, settings.model.endpoint, settings.model,
                                           note=lambda text: console.print(text, markup=False), status=console.status)
             with console.status(f"asking {the_model.name} for checks ({samples} samples)…"):
                 found = deriving.derive(the_spec, the_model.ask, samples=samples)

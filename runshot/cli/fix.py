@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 import runshot.cli.common as common
-from runshot.values import Limits
+from runshot import api
+from runshot.procs import terminate_as_interrupt
 
 
 @click.command()
@@ -34,9 +35,7 @@ def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_it
     In a git repository the fix goes to a new branch runshot/fix-N made from HEAD (your branch and working tree
     are not touched; the report goes inside .git). Outside git, -o OUT receives a fixed copy.
     """
-    from runshot import api
-    from runshot.cli.progress import ConsoleProgress
-    from runshot.procs import terminate_as_interrupt
+    from runshot.cli.progress import ConsoleProgress  # when the command runs: it loads the repair loop (seconds)
 
     console = common.console()
     common.cassette_flags(record, replay)
@@ -44,8 +43,8 @@ def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_it
         console.print("note: fix repairs one answer at a time; --candidates applies to runshot new", markup=False)
     spec = api.check_spec(Path(directory), spec_path) if spec_path else None
     registry = common.registry()
-    selected = common.parse_checks(checks, registry)
-
+    common.parse_checks(checks, registry)  # unknown names: a usage error before anything starts
+    settings = common.settings_from_flags(click.get_current_context().params)  # the endpoint: in api
     models = []
 
     def started(s, the_model, where):
@@ -54,14 +53,9 @@ def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_it
 
     terminate_as_interrupt()
     with ConsoleProgress(console) as progress, common.replay_failures(models):
-        result = api.fix(
-            directory, spec, out, allow_dirty=allow_dirty, model=model, base_url=base_url, api_key=api_key,
-            max_iterations=max_iterations, max_tokens=max_tokens, token_budget=token_budget, timeout=call_timeout,
-            deadline=deadline, retries=retries, limits=Limits(), run_timeout=run_timeout, checks=selected,
-            strict=strict, chromium=chromium, sandbox=sandbox, page_timeout=page_timeout,
-            check_timeout=check_timeout, progress=progress, registry=registry, on_start=started,
-            note=lambda text: console.print(text, markup=False), status=console.status, record=record,
-            replay=replay)
+        result = api.fix(directory, spec, out, settings, allow_dirty=allow_dirty, progress=progress,
+                         registry=registry, on_start=started, note=lambda text: console.print(text, markup=False),
+                         status=console.status)
     common.print_outcome(console, result)
 
 

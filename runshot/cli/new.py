@@ -6,9 +6,13 @@ import sys
 from pathlib import Path
 
 import click
+
 import runshot.cli.common as common
+from runshot import api
 from runshot.errors import UsageError
-from runshot.values import STATE_DIR, Limits
+from runshot.procs import terminate_as_interrupt
+from runshot.report import summary_lines
+from runshot.values import STATE_DIR
 
 
 @click.command()
@@ -35,32 +39,17 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
         retries, candidates, no_derive_checks, max_files, max_file_bytes, max_total_bytes, max_depth, run_timeout,
         chromium, sandbox, checks, strict, page_timeout, check_timeout, record, replay):
     """Generate a project for SPEC (a spec file, or the prompt itself) into OUT and repair it until it passes."""
-    from runshot import api
+    # Imported when the command runs: every command module is imported to build the CLI, and these load the
+    # repair loop and the spec parser (seconds, measured with `python -X importtime`), which `--help` needs not.
     from runshot.cli.progress import ConsoleProgress
-    from runshot.procs import terminate_as_interrupt
-    from runshot.report import summary_lines
     from runshot.spec import load_spec
 
     console = common.console()
     common.cassette_flags(record, replay)
-    models = []  # the model, once started: its cassette is checked after the run
     if from_dir:
         if resume or not spec:
             raise UsageError("runshot new --from DIR needs SPEC (the change to make) and takes no --resume")
-        terminate_as_interrupt()
-        with ConsoleProgress(console) as progress, common.replay_failures(models):
-            result = api.fix(
-                from_dir, None, out, change=load_spec(spec), model=model, base_url=base_url, api_key=api_key,
-                max_iterations=max_iterations, max_tokens=max_tokens, token_budget=token_budget,
-                timeout=call_timeout, deadline=deadline, retries=retries,
-                limits=Limits(max_files=max_files, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes,
-                              max_depth=max_depth),
-                run_timeout=run_timeout, checks=common.parse_checks(checks, common.registry()), strict=strict,
-                chromium=chromium, sandbox=sandbox, page_timeout=page_timeout, check_timeout=check_timeout,
-                progress=progress, note=lambda text: console.print(text, markup=False), status=console.status,
-                record=record, replay=replay, on_start=lambda s, the_model, where: models.append(the_model))
-        common.print_outcome(console, result)
-    if resume:
+    elif resume:
         if spec or out:
             raise UsageError(f"--resume OUT takes no SPEC and no -o: the spec is the one kept in OUT/{STATE_DIR}/spec.md")
         out_dir = Path(resume)
@@ -72,9 +61,11 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
         out_dir = Path(out)
         api.require_empty_out(out_dir)
     registry = common.registry()
-    selected = common.parse_checks(checks, registry)
-    limits = Limits(max_files=max_files, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes,
-                    max_depth=max_depth)
+    common.parse_checks(checks, registry)  # unknown names: a usage error before anything starts
+    settings = common.settings_from_flags(click.get_current_context().params)  # the endpoint: in api
+    if from_dir:
+        _change(from_dir, spec, out, settings, console)
+    models = []  # the model, once started: its cassette is checked after the run
 
     def started(s, the_model, where):
         models.append(the_model)
@@ -82,20 +73,28 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
 
     terminate_as_interrupt()
     with ConsoleProgress(console) as progress, common.replay_failures(models):
-        report = api.generate(
-            the_spec, out_dir, model=model, base_url=base_url, api_key=api_key, max_iterations=max_iterations,
-            max_tokens=max_tokens, token_budget=token_budget, timeout=call_timeout, deadline=deadline,
-            retries=retries, limits=limits, run_timeout=run_timeout, checks=selected, strict=strict,
-            candidates=candidates, derive_checks=not no_derive_checks, chromium=chromium, sandbox=sandbox,
-            page_timeout=page_timeout, check_timeout=check_timeout, resume=bool(resume), progress=progress,
-            registry=registry, on_start=started, note=lambda text: console.print(text, markup=False),
-            status=console.status, record=record, replay=replay,
-        )
+        report = api.generate(the_spec, out_dir, settings, resume=bool(resume), progress=progress,
+                              registry=registry, on_start=started, note=lambda text: console.print(text, markup=False),
+                              status=console.status)
     for i, line in enumerate(summary_lines(report)):
         style = ("bold green" if report.passed else "bold red") if i == 0 else None
         console.print(line, style=style, markup=False)
     console.print(f"project: {out_dir}   report: {out_dir / STATE_DIR / 'report.json'}", markup=False)
     sys.exit(0 if report.passed else 1)
+
+
+def _change(from_dir: str, spec: str, out: str | None, settings, console) -> None:
+    """`runshot new --from DIR SPEC`: change the project in DIR as SPEC asks; exits with the outcome."""
+    from runshot.cli.progress import ConsoleProgress  # when the command runs (see `new`)
+    from runshot.spec import load_spec
+
+    models = []
+    terminate_as_interrupt()
+    with ConsoleProgress(console) as progress, common.replay_failures(models):
+        result = api.fix(from_dir, None, out, settings, change=load_spec(spec), progress=progress,
+                         note=lambda text: console.print(text, markup=False), status=console.status,
+                         on_start=lambda s, the_model, where: models.append(the_model))
+    common.print_outcome(console, result)
 
 
 def register(group: click.Group) -> None:

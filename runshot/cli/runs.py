@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Callable
 
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 import runshot.cli.common as common
+from runshot import wiring
+from runshot.api import keep_spec_copy
 from runshot.errors import UsageError
+from runshot.settings import ModelOptions, Settings, check_names
+from runshot.scale.cassette import cassette_file
+from runshot.settings.config import resolve_endpoint
 
 
 class Models:
@@ -22,14 +28,12 @@ class Models:
     With a cassette folder (`record` or `replay`) each run gets a model of its own, whose cassette is
     FOLDER/<run>/."""
 
-    def __init__(self, stack: ExitStack, console: Console, names: dict[str, str | None], base_url, api_key, options,
+    def __init__(self, stack: ExitStack, console: Console, names: dict[str, str | None], options: ModelOptions,
                  cassettes: Path | None = None):
-        """`names`: each model's name and its own base URL (None: `base_url`)."""
-        from runshot.config import resolve_endpoint
-
+        """`names`: each model's name and its own base URL (None: `options.base_url`)."""
         self.stack, self.console, self.options, self.cassettes = stack, console, options, cassettes
         self.local_servers: dict[str, tuple[str, str]] = {}
-        self.endpoints = {name: resolve_endpoint(name or None, url or base_url, api_key)
+        self.endpoints = {name: resolve_endpoint(name or None, url or options.base_url, options.api_key)
                           for name, url in (names or {"": None}).items()}
         self.entries = {}
         self.lock = threading.Lock()
@@ -38,8 +42,6 @@ class Models:
                 self.entries[name] = self._open(endpoint, options)
 
     def _open(self, endpoint, options):
-        from runshot import wiring
-
         return wiring.open_model(self.stack, endpoint, options,
                                  note=lambda text: self.console.print(text, markup=False),
                                  status=self.console.status, local_servers=self.local_servers)
@@ -64,8 +66,7 @@ class Models:
 
 def check_cassettes(jobs, runs_dir: Path, record: str | None, replay: str | None, resume: bool) -> Path | None:
     """The cassette folder of a batch (FOLDER/<run>/cassette.jsonl per run), checked before anything runs."""
-    from runshot.scale.batch import finished_run
-    from runshot.scale.cassette import cassette_file
+    from runshot.scale.batch import finished_run  # when the command runs: it loads the repair loop (seconds)
 
     common.cassette_flags(record, replay)
     if not (record or replay):
@@ -126,13 +127,8 @@ class BatchRun:
     root: Path
     specs: dict
     options: object  # runshot.scale.batch.BatchOptions
-    model_options: object  # runshot.wiring.ModelOptions
-    browser: object  # runshot.wiring.BrowserOptions
-    checks: list[str] | None
-    strict: bool
+    settings: Settings  # the model's (its base_url and api_key for models named without their own), browser, checks
     cassettes: Path | None
-    base_url: str | None
-    api_key: str | None
     registry: object
     browser_jobs: int
     console: Console
@@ -141,21 +137,18 @@ class BatchRun:
 
 def run_here(run: BatchRun, stop: threading.Event):
     """The runs in this process: threads for the models, a pool of browsers for the validations."""
-    from rich.live import Live
+    from runshot.scale import batch as b  # when runs start: it loads the repair loop (seconds), which --help needs not
 
-    from runshot import wiring
-
-    from runshot.scale import batch as b
-    from runshot.api import keep_spec_copy
-
+    settings = run.settings
+    checks, strict = check_names(settings), settings.checks.strict
     with ExitStack() as stack:
-        setup = Models(stack, run.console, {j.model: j.base_url for j in run.jobs}, run.base_url, run.api_key,
-                       run.model_options, run.cassettes) if run.jobs else None
-        factory = wiring.validator_factory(run.browser, run.registry)
+        setup = Models(stack, run.console, {j.model: j.base_url for j in run.jobs}, settings.model,
+                       run.cassettes) if run.jobs else None
+        factory = wiring.validator_factory(settings.browser, run.registry)
         pool = stack.enter_context(b.ValidatorPool(run.browser_jobs, factory))
 
         def validate(project_dir, spec, shot):
-            return pool.validate(project_dir, spec, checks=run.checks, screenshot_path=shot, strict=run.strict)
+            return pool.validate(project_dir, spec, checks=checks, screenshot_path=shot, strict=strict)
 
         def ask_for(job):
             model = setup.model_for(job)
@@ -167,9 +160,9 @@ def run_here(run: BatchRun, stop: threading.Event):
         with Live(console=run.console, get_renderable=board.render, refresh_per_second=4, transient=True,
                   redirect_stdout=False, redirect_stderr=False):
             try:
-                results = b.run_batch(run.jobs, run.root, run.specs, ask_for if setup else None,
-                                      setup.info if setup else None, validate, run.options, board=board, stop=stop,
-                                      finish=lambda job, spec, d: keep_spec_copy(spec, d))
+                parts = b.RunParts(ask_for if setup else None, setup.info if setup else None, validate,
+                                   finish=lambda job, spec, d: keep_spec_copy(spec, d))
+                results = b.run_batch(run.jobs, run.root, run.specs, parts, run.options, board=board, stop=stop)
             except KeyboardInterrupt:
                 stop.set()
                 raise
@@ -182,15 +175,13 @@ def run_here(run: BatchRun, stop: threading.Event):
 
 def ray_endpoints(run: BatchRun) -> dict:
     """Each model's endpoint, resolved here (flags, environment, config); sent to the workers without its key."""
-    from runshot import wiring
-    from runshot.config import resolve_endpoint
-
+    options = run.settings.model
     endpoints = {}
     for job in run.jobs:
         if job.model in endpoints:
             continue
-        endpoint = resolve_endpoint(job.model or None, job.base_url or run.base_url, run.api_key)
-        if not run.model_options.replay:
+        endpoint = resolve_endpoint(job.model or None, job.base_url or options.base_url, options.api_key)
+        if not options.replay:
             if endpoint.is_local:
                 raise UsageError("--ray: the embedded local model is not started on Ray workers; serve a model "
                                  "over HTTP (an OpenAI-compatible server) and pass --base-url")
@@ -206,19 +197,20 @@ def run_with_ray(run: BatchRun, address: str, stop: threading.Event):
         from runshot.scale import ray_batch  # optional: pip install 'runshot[ray]'
     except ImportError:
         raise UsageError("--ray needs Ray: pip install 'runshot[ray]'") from None
-    from runshot.scale.cassette import cassette_file
 
-    opts = run.model_options
+    opts = run.settings.model
     replays = {j.name: cassette_file(run.cassettes / j.name).read_bytes() for j in run.jobs
                if opts.replay and cassette_file(run.cassettes / j.name).is_file()}
     endpoints = ray_endpoints(run)
     key = next((e.api_key for e in endpoints.values() if e.api_key), None)
     shipped = {name: ray_batch.without_key(e) for name, e in endpoints.items()}
-    settings = ray_batch.WorkerSettings(shipped, replace(opts, record=None, replay=None), run.browser,
-                                        run.checks, run.strict, record=bool(opts.record), replays=replays)
+    # Sent to the workers: no key, no base URL (it may hold credentials; each endpoint is shipped without them).
+    model = replace(opts, record=None, replay=None, model=None, base_url=None, api_key=None, endpoint=None)
+    settings = ray_batch.WorkerSettings(shipped, model, run.settings.browser, check_names(run.settings),
+                                        run.settings.checks.strict, record=bool(opts.record), replays=replays)
     board = _live_board(run.jobs, run.console)
     with ray_batch.connect(address or None, key):
-        nodes = ray_batch.check_nodes(run.browser.chromium)
+        nodes = ray_batch.check_nodes(run.settings.browser.chromium)
         run.console.print(f"Ray: {len(nodes)} node(s): {', '.join(nodes)}", markup=False)
         try:
             return ray_batch.run_on_ray(run.jobs, run.root, run.specs, settings, run.options, board, stop,

@@ -8,6 +8,7 @@ and one commit per iteration as `new`. Where it works is runshot.loop.fixing: a 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from runshot import gitrepo
@@ -18,15 +19,13 @@ from runshot.generator.formatfindings import RULES
 from runshot.loop.repair import INTERRUPTED, repair_loop
 from runshot.report import Iteration, Report, pick_best
 from runshot.loop.state import AskFn, LoopState, Progress, Run, RunOptions, ValidateFn
-from runshot.spec import Spec
+from runshot.spec import Spec, parse_spec_file
 from runshot.values import STATE_DIR
 
 
 
 def project_spec(folder: Path, spec: Spec | None) -> Spec:
     """The spec a fix judges by: the one given, the project's own (.runshot/spec.md), or none (default checks)."""
-    from runshot.spec import parse_spec_file
-
     if spec is not None:
         return spec
     kept = folder / STATE_DIR / "spec.md"
@@ -45,25 +44,34 @@ def with_change(old: Spec, change: Spec) -> Spec:
         animated=old.animated or change.animated)
 
 
+@dataclass(frozen=True)
+class FixRequest:
+    """What a fix is asked to do: judged by `spec` (None: the project's own), into `out` (outside git), from a
+    dirty working tree or not, with a `change` request first or not."""
+
+    spec: Spec | None = None
+    out: Path | None = None
+    allow_dirty: bool = False
+    change: Spec | None = None
+
+
 def run_fix(
     folder: Path,
     ask: AskFn,
     validate: ValidateFn,
     model_info: dict,
-    spec: Spec | None = None,
-    out: Path | None = None,
-    allow_dirty: bool = False,
+    request: FixRequest = FixRequest(),
     options: RunOptions | None = None,
     progress: Progress | None = None,
-    change: Spec | None = None,
 ) -> tuple[Report, FixTarget]:
     """Repair the project in `folder` until it passes; returns the report and where the result is. With
-    `change` (a change request), first make that change (`runshot new --from`), judged by the checks of both
-    the project's spec and the change's.
+    `request.change` (a change request), first make that change (`runshot new --from`), judged by the checks of
+    both the project's spec and the change's.
 
     In a git repository the result is the branch `target.branch` (the user's branch and files untouched);
     outside git it is the repository `out`. Raises UsageError (nothing changed) when it cannot start.
     """
+    spec, out, allow_dirty, change = request.spec, request.out, request.allow_dirty, request.change
     folder = Path(folder)
     the_spec = project_spec(folder, spec)
     if change is not None:

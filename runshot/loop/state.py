@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from runshot.report import REPORT_DIR, Report
+from runshot.settings.tree import RunOptions  # noqa: F401 (the loop's part of the settings, read here)
 from runshot.spec import Spec
-from runshot.values import Files, Finding, Limits
+from runshot.values import Files, Finding
 
 if TYPE_CHECKING:  # only for type checkers: the loop never imports the validators
     from runshot.generator.client import Completion
@@ -56,22 +57,6 @@ class Progress:
     def iteration_done(self, iteration: Iteration) -> None: ...
 
     def note(self, text: str) -> None: ...
-
-
-@dataclass
-class RunOptions:
-    max_iterations: int = 4
-    limits: Limits = field(default_factory=Limits)
-    token_budget: int | None = None  # stop repairing once this many tokens were spent
-    run_timeout: float | None = None  # seconds for the whole run: no new iteration starts after that
-    candidates: int = 1  # independent first attempts at spread temperatures; the best one is repaired
-    model_jobs: int = 1  # model calls at once (candidates); a local llama server answers one at a time anyway
-    max_findings_per_round: int = 12  # findings shown in one repair prompt, most blocking first
-    edits: bool = True  # repair answers may use SEARCH/REPLACE edit blocks besides whole files
-    retry_temperature: float = 0.9  # a repair that repeated the previous errors is retried this hot
-    derive_checks: bool = True  # a spec without acceptance checks gets checks written by the model first
-    fresh_starts: bool = True  # after repeated errors, start afresh (off when fixing an existing project)
-    ranks: dict[str, int] = field(default_factory=dict)  # check name -> rank in repair prompts (the registry's)
 
 
 @dataclass(frozen=True)

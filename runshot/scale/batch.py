@@ -3,7 +3,7 @@
 Plain steps:
 - `plan(spec_paths, models)` -> sorted `Job`s, each with its folder name (`<spec-stem>` or `<spec-stem>--<model>`);
 - `shard(jobs, k, n)` -> the k-th of n disjoint slices (index modulo n over the sorted list: stable, complete);
-- `run_batch(jobs, runs_dir, ask_for, validate, options, board)` -> one `JobResult` per job; at most
+- `run_batch(jobs, runs_dir, specs, parts, options, board)` -> one `JobResult` per job; at most
   `options.jobs` jobs (so model calls) at a time, validations bounded by whatever `validate` does
   (`ValidatorPool` allows `size` at once);
 - `project_entry`, `summarize`, `batch_json`, `merge` -> the JSON written to `RUNS_DIR/batch.json` and by merge.
@@ -24,7 +24,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from runshot.api import run_options
 from runshot.scale.batchjson import (  # noqa: F401 (the batch's JSON, importable from here as before)
     BATCH_FILE,
     batch_json,
@@ -40,6 +39,8 @@ from runshot.loop.modes import mode_values
 from runshot.loop.state import call_ask
 from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
+from runshot.settings import RunOptions
+from runshot.validators.runner.registry import load_registry
 from runshot.values import Limits
 
 LOG_FILE = "batch.log"
@@ -306,10 +307,10 @@ def job_run_options(job: Job, options: BatchOptions):
     """The loop's options for one job: the batch's, with the job's mode (see runshot.loop.modes) applied."""
     values = {"max_iterations": options.max_iterations, "limits": options.limits,
               "token_budget": options.token_budget, "candidates": options.candidates,
-              "derive_checks": options.derive_checks}
+              "derive_checks": options.derive_checks, "ranks": load_registry(warn=None).repair_ranks()}
     if job.mode:
         values.update(mode_values(job.mode, options.token_budget, options.candidates, options.max_iterations))
-    return run_options(**values)
+    return RunOptions(**values)
 
 
 def finished_run(job: Job, out: Path) -> JobResult | None:
@@ -377,17 +378,25 @@ def with_misses(result: JobResult, model) -> JobResult:
     return result
 
 
+@dataclass(frozen=True)
+class RunParts:
+    """What the runs of a batch are given: each job's ask function and model description, the validation, and
+    what to do after a run (e.g. keep a copy of the spec beside the report)."""
+
+    ask_for: AskFor
+    model_info: ModelInfo
+    validate: Validate
+    finish: Finish | None = None
+
+
 def run_batch(
     jobs: list[Job],
     runs_dir: Path,
     specs: dict[Path, object],
-    ask_for: AskFor,
-    model_info: ModelInfo,
-    validate: Validate,
+    parts: RunParts,
     options: BatchOptions,
     board: Board | None = None,
     stop: threading.Event | None = None,
-    finish: Finish | None = None,
 ) -> list[JobResult]:
     """Run every job (at most options.jobs at once); results in the jobs' order. `specs` maps spec paths to
     parsed specs. Setting `stop` ends the batch early: queued jobs are dropped, running ones stop before their
@@ -405,9 +414,9 @@ def run_batch(
         if reused is not None:
             board.done(reused)
             return reused
-        parts = JobParts(specs[job.spec_path], ask_for(job), model_info(job), validate,
-                         job_run_options(job, options), finish)
-        result = run_job(job, out, parts, board, stop)
+        job_parts = JobParts(specs[job.spec_path], parts.ask_for(job), parts.model_info(job), parts.validate,
+                             job_run_options(job, options), parts.finish)
+        result = run_job(job, out, job_parts, board, stop)
         board.done(result)
         return result
 

@@ -31,7 +31,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from runshot.scale.batch import (Board, BatchOptions, Job, JobParts, JobResult, finished_run, job_run_options, run_job,
                            with_misses)
 from runshot.scale.cassette import CASSETTE_FILE
-from runshot.config import Endpoint
+from runshot.settings.config import Endpoint
 from runshot.errors import UsageError
 from runshot.report import REPORT_DIR
 

@@ -5,7 +5,7 @@
 
 It holds what a CI job would otherwise repeat on every `runshot check` (and the baseline `runshot regress` compares
 with). Flags given on the command line override it. Paths in it are relative to the file's folder. This is not
-the user's own settings file (~/.config/runshot/config.toml, runshot/config.py), which holds model settings and
+the user's own settings file (~/.config/runshot/config.toml, runshot/settings/config.py), which holds model settings and
 is never read here. A bad file is one UsageError line (exit 2).
 """
 
