@@ -27,9 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runshot import after the path is set
-
-from runshot.derivation import derive as deriving  # noqa: E402 (the checkout's runshot
+from runshot.derivation import derive as deriving  # noqa: E402 (the checkout's runshot, after the path is set)
 from runshot import wiring  # noqa: E402
 from runshot.settings.config import resolve_endpoint  # noqa: E402
 from runshot.generator.prompts import describe_step  # noqa: E402
