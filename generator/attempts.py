@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
+from runshot.redact import redact_url
 
 try:  # the HTTP library under the openai package (httpx2 in recent releases, httpx before)
     import httpx2 as _http
@@ -71,8 +72,6 @@ class ModelSettings:
 
     def redacted(self) -> dict:
         """What may be written to reports and transcripts: never the key."""
-        from runshot.redact import redact_url
-
         return {"name": self.name, "base_url": redact_url(self.base_url) if self.base_url else None}
 
 

@@ -8,6 +8,7 @@ Names are imported on first use, so `import runshot` stays cheap.
 """
 
 import os as _os
+import importlib
 
 __version__ = "0.1.0"
 
@@ -35,7 +36,6 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'runshot' has no attribute {name!r}")
-    import importlib
 
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

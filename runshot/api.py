@@ -25,6 +25,8 @@ from runshot import wiring
 from runshot.errors import UsageError
 from runshot.settings import RunOptions, Settings, check_names, from_options, resolve
 from runshot.values import STATE_DIR, Finding
+from runshot.spec import Spec, load_spec, parse_spec_file
+from runshot.validators.runner.registry import load_registry
 
 # The validators and the repair loop are imported where they are used: loading them takes seconds (measured with
 # `python -X importtime`), and the command line imports this module to build every command, `--help` included.
@@ -55,8 +57,6 @@ class CheckResult:
 
 def as_spec(spec, project: Path | None = None):
     """A Spec from a Spec, a spec file path, or prompt text; None means the project's kept spec, else none."""
-    from runshot.spec import Spec, load_spec, parse_spec_file
-
     if isinstance(spec, Spec):
         return spec
     if spec is None:
@@ -77,8 +77,6 @@ def check_spec(root: Path, spec_path: str | None):
 
 
 def _registry(registry):
-    from runshot.validators.runner.registry import load_registry
-
     return registry if registry is not None else load_registry()
 
 
@@ -248,8 +246,6 @@ def keep_spec_copy(spec, out_dir: Path) -> None:
 
 def resume_spec(out_dir: Path):
     """The spec of an interrupted run in `out_dir` (the copy kept there)."""
-    from runshot.spec import parse_spec_file
-
     kept = out_dir / STATE_DIR / "spec.md"
     if not (out_dir / STATE_DIR / "report.json").is_file() or not kept.is_file():
         raise UsageError(f"{out_dir}: not a runshot project to resume (no {STATE_DIR}/report.json and spec.md)")

@@ -33,6 +33,12 @@ from pathlib import Path
 import pytest
 
 from runshot.settings import from_options
+from runshot.validators.runner.registry import load_registry
+from runshot import wiring
+from runshot.errors import RunshotError
+from runshot.spec import parse_spec_file
+from runshot.spec import Spec
+from runshot.values import STATE_DIR
 
 SPEC_SUFFIX = ".runshot.md"
 SCREENSHOT_PROPERTY = "runshot_screenshot"
@@ -72,15 +78,11 @@ class _State:
     def get_registry(self):
         """Built-in and plugin checks, discovered once per session (a broken plugin: one warning line)."""
         if self.registry is None:
-            from runshot.validators.runner.registry import load_registry
-
             self.registry = load_registry()
         return self.registry
 
     def get_validator(self):
         if self.validator is None:
-            from runshot import wiring
-
             self.validator = wiring.validator_factory(self.settings.browser, self.get_registry())()
         return self.validator
 
@@ -179,9 +181,6 @@ class RunshotSpecFile(pytest.File):
     """A spec file: one item validating the project that goes with it."""
 
     def collect(self):
-        from runshot.errors import RunshotError
-        from runshot.spec import parse_spec_file
-
         try:
             spec = parse_spec_file(self.path)
         except RunshotError as exc:
@@ -209,14 +208,11 @@ class RunshotItem(pytest.Item):
         self.screenshot: Path | None = None
 
     def _spec(self):
-        from runshot.spec import Spec, parse_spec_file
-
         if self.spec_path is not None:
             return parse_spec_file(self.spec_path)
         given = self.config.getoption("runshot_spec")
         if given:
             return parse_spec_file(Path(given))
-        from runshot.values import STATE_DIR
 
         kept = self.project / STATE_DIR / "spec.md"
         if kept.is_file():
@@ -241,8 +237,6 @@ class RunshotItem(pytest.Item):
         raise RunshotFailed(_failure_text(self.project, result))
 
     def repr_failure(self, excinfo, style=None):
-        from runshot.errors import RunshotError
-
         if isinstance(excinfo.value, RunshotFailed):
             return excinfo.value.text
         if isinstance(excinfo.value, RunshotError):

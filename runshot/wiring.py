@@ -22,6 +22,7 @@ from runshot.settings.config import Endpoint
 from runshot.settings.tree import BrowserOptions, ModelOptions
 from runshot.errors import UsageError
 from runshot.redact import redact_url, strip_query, url_secrets
+from runshot.generator import local
 
 Note = Callable[[str], None]
 Status = Callable[[str], ContextManager]
@@ -38,7 +39,7 @@ class Model:
     cassette: object = None  # the runshot.scale.cassette Recorder or Player under the client, when there is one
 
     def ask(self, messages: list[dict], on_progress=None, temperature: float | None = None, seed: int | None = None):
-        from runshot.generator.client import complete
+        from runshot.generator.client import complete  # lazy: start-up
 
         return complete(self.client, self.settings, messages, on_progress=on_progress, temperature=temperature,
                         seed=seed)
@@ -66,7 +67,7 @@ def make_model_client(settings, transport=None):
     """An openai client for `settings`. Query parameters of the base URL (e.g. `?api-key=…`) are sent as the
     client's default query, because the client would otherwise glue its request paths after them. With
     `transport` (an httpx transport, e.g. a cassette's) the client's requests go through it."""
-    from runshot.generator.client import make_client
+    from runshot.generator.client import make_client  # lazy: start-up
 
     if not settings.base_url or "?" not in settings.base_url:
         client = make_client(settings)
@@ -75,7 +76,7 @@ def make_model_client(settings, transport=None):
         client = make_client(replace(settings, base_url=bare))
         client = client.with_options(default_query=params) if params else client
     if transport is not None:
-        import openai  # the generator's dependency, loaded by make_client already
+        import openai  # lazy: the generator's dependency, loaded by make_client already
 
         client = client.with_options(http_client=openai.DefaultHttpxClient(transport=transport))
     return client
@@ -88,8 +89,8 @@ def _base_path(base_url: str | None) -> str:
 def open_replay(options: ModelOptions, secrets: tuple[str, ...] = ()) -> Model:
     """A model answering from the cassette in `options.replay`: the recorded model name and (redacted) base URL,
     no endpoint, no server started."""
-    from runshot.scale.cassette import Player
-    from runshot.generator.client import ModelSettings
+    from runshot.scale.cassette import Player  # lazy: start-up
+    from runshot.generator.client import ModelSettings  # lazy: start-up
 
     player = Player(Path(options.replay), secrets)
     name, base = player.meta.get("model") or "", player.meta.get("base_url") or "http://replay.invalid/v1"
@@ -102,7 +103,7 @@ def open_replay(options: ModelOptions, secrets: tuple[str, ...] = ()) -> Model:
 
 def only_model(endpoint: Endpoint) -> str:
     """No model named for an endpoint: the one model it serves, or a usage error asking for a name."""
-    from runshot.generator.client import ModelSettings
+    from runshot.generator.client import ModelSettings  # lazy: start-up
 
     try:
         client = make_model_client(ModelSettings(name="", base_url=endpoint.base_url, api_key=endpoint.api_key,
@@ -118,8 +119,6 @@ def only_model(endpoint: Endpoint) -> str:
 def start_local(stack: ExitStack, endpoint: Endpoint, note: Note | None = None,
                 status: Status | None = None) -> tuple[str, str]:
     """Start the embedded model's server (stopped when `stack` closes): (base URL, model name)."""
-    from runshot.generator import local
-
     path = local.resolve_local(endpoint.model)
     hint = "" if endpoint.origin != "default" else " (no endpoint configured; use --base-url/--model for a hosted one)"
     if note is not None:
@@ -134,7 +133,7 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
                local_servers: dict[str, tuple[str, str]] | None = None) -> Model:
     """The model behind `endpoint`, ready to ask. A local model's server is started (once per GGUF when
     `local_servers` is shared between calls) and stopped with `stack`."""
-    from runshot.generator.client import ModelSettings
+    from runshot.generator.client import ModelSettings  # lazy: start-up
 
     if options.replay:
         return open_replay(options, endpoint_secrets(endpoint))
@@ -155,7 +154,7 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
     secrets = endpoint_secrets(endpoint)
     recorder = None
     if options.record:
-        from runshot.scale.cassette import Recorder
+        from runshot.scale.cassette import Recorder  # lazy: start-up
 
         meta = {"model": settings.name, "base_url": description["base_url"]}
         recorder = Recorder(Path(options.record), meta, _base_path(settings.base_url), secrets)
@@ -164,13 +163,13 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
 
 def check_browser(browser: BrowserOptions) -> None:
     """Fail early (before any tokens are spent) when no Chromium can be found."""
-    from runshot.validators.browser.chromium import BrowserSettings
+    from runshot.validators.browser.chromium import BrowserSettings  # lazy: start-up
 
     BrowserSettings(executable=browser.chromium).resolve_executable()
 
 
 def _browser_settings(browser: BrowserOptions):
-    from runshot.validators.browser.chromium import BrowserSettings
+    from runshot.validators.browser.chromium import BrowserSettings  # lazy: start-up
 
     return BrowserSettings(executable=browser.chromium, sandbox=browser.sandbox or "auto",
                            allow_hosts=tuple(browser.allow_hosts), reach=tuple(browser.reach),
@@ -180,8 +179,8 @@ def _browser_settings(browser: BrowserOptions):
 def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None, host=None) -> Callable[[], object]:
     """A function making Validators with these options (for pools that start one browser per slot). With
     `host` (see open_host) they use that browser host, which their caller closes."""
-    from runshot.validators.browser.context import Timeouts
-    from runshot.validators.runner.project import Validator
+    from runshot.validators.browser.context import Timeouts  # lazy: start-up
+    from runshot.validators.runner.project import Validator  # lazy: start-up
 
     settings = host.settings if host is not None else _browser_settings(browser)
     timeouts = Timeouts(load=browser.page_timeout, check=browser.check_timeout)
@@ -196,7 +195,7 @@ def validator_factory(browser: BrowserOptions = BrowserOptions(), registry=None,
 def open_host(stack: ExitStack, browser: BrowserOptions = BrowserOptions()):
     """A browser host (closed with `stack`) whose Playwright driver starts now, in the background: made before
     the rest of a validation is set up, it has the driver running by the time the first page is opened."""
-    from runshot.validators.browser.chromium import BrowserHost
+    from runshot.validators.browser.chromium import BrowserHost  # lazy: start-up
 
     host = stack.enter_context(BrowserHost(_browser_settings(browser)))
     host.prestart()

@@ -15,6 +15,8 @@ import click
 
 from runshot import __version__
 from runshot.errors import RunshotError
+from runshot.redact import url_secrets
+from runshot.redact import RedactingStream
 
 # The modules whose `register(group)` adds commands, in the order `runshot --help` lists them.
 COMMANDS = ("new", "derive", "fix", "check", "checks", "rules", "batch", "bench", "ci", "gallery", "model")
@@ -36,8 +38,6 @@ cli = build_cli()
 
 def _argv_secrets(argv: list[str]) -> list[str]:
     """Secret values given on the command line (--api-key, credentials inside --base-url)."""
-    from runshot.redact import url_secrets
-
     found: list[str] = []
     for i, arg in enumerate(argv):
         for flag in ("--api-key", "--base-url"):
@@ -54,8 +54,7 @@ def _argv_secrets(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: expected failures print one line and exit with their documented code. Whatever the commands
     print passes through `runshot.redact` (no URL credentials, no API key)."""
-    from runshot.redact import RedactingStream
-    from runshot.wiring import endpoint_secrets
+    from runshot.wiring import endpoint_secrets  # lazy: start-up
 
     args = list(sys.argv[1:] if argv is None else argv)
     secrets = _argv_secrets(args) + list(endpoint_secrets())

@@ -14,6 +14,8 @@ from rich.table import Table
 import runshot.cli.common as common
 import runshot.cli.runs as engine
 from runshot.errors import UsageError
+from runshot.spec import parse_spec_file
+from runshot.redact import redact_data
 
 
 def _print_summary(data: dict, console: Console) -> None:
@@ -81,9 +83,8 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
     """
     # Imported when the command runs: every command module is imported to build the CLI, and these load the
     # repair loop and the browser launcher (seconds, measured with `python -X importtime`).
-    from runshot.scale import batch as b
-    from runshot.spec import parse_spec_file
-    from runshot.validators.browser.chromium import BrowserSettings, find_chromium
+    from runshot.scale import batch as b  # lazy: start-up
+    from runshot.validators.browser.chromium import BrowserSettings, find_chromium  # lazy: start-up
 
     console = common.console()
     out = common.stdout_console()
@@ -131,8 +132,7 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
 
 def finish_batch(data: dict, results, root: Path, secrets, out: Console, console: Console) -> None:
     """Write batch.json, print the summary, exit with the batch's code."""
-    from runshot.scale import batch as b
-    from runshot.redact import redact_data
+    from runshot.scale import batch as b  # lazy: start-up
 
     b.write_json(root / b.BATCH_FILE, data, secrets)
     if data["projects"]:
@@ -154,18 +154,17 @@ def finish_batch(data: dict, results, root: Path, secrets, out: Console, console
 @click.option("-o", "--out", "out_path", required=True, metavar="PATH", help="The merged summary (JSON).")
 def merge(sources, out_path):
     """Combine batch outputs (RUNS_DIRs or batch.json files, one per shard) into one summary."""
-    from runshot.scale import batch as b
-    from runshot.redact import redact_data
+    from runshot.scale import batch as b  # lazy: start-up
 
     secrets = common.secrets()
     data = redact_data(b.merge([Path(s) for s in sources], Path(out_path)), secrets)
     if any(e.get("mode") for e in data["projects"]):  # benchmarks: their table per model and mode, merged
-        from runshot.scale import bench as bn
+        from runshot.scale import bench as bn  # lazy: start-up
 
         data["bench"] = bn.rows(data["projects"])
     b.write_json(Path(out_path), data, secrets)
     if data.get("bench"):
-        from runshot.scale import bench as bn
+        from runshot.scale import bench as bn  # lazy: start-up
 
         bn.table(data["bench"], common.stdout_console())
     elif data["projects"]:

@@ -14,6 +14,7 @@ import runshot.cli.runs as engine
 from runshot import wiring
 from runshot.errors import UsageError
 from runshot.loop.modes import parse_modes
+from runshot.spec import parse_spec_file
 
 
 @click.command()
@@ -47,8 +48,7 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
     errors left and the lift over one-shot per model and mode. Exit 0 when the runs finished (passed or not)."""
     # Imported when the command runs: every command module is imported to build the CLI, and these load the
     # repair loop (seconds, measured with `python -X importtime`), which `--help` needs not.
-    from runshot.scale import batch as b, bench as bn
-    from runshot.spec import parse_spec_file
+    from runshot.scale import batch as b, bench as bn  # lazy: start-up
 
     console = common.console()
     modes = parse_modes(modes_text)
@@ -103,7 +103,7 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
 
 
 def _gallery(root: Path, site: Path, chromium: str | None, secrets, console) -> None:
-    from runshot.reporting.gallery import build_gallery
+    from runshot.reporting.gallery import build_gallery  # lazy: start-up
 
     with console.status("building the gallery…"):
         built = build_gallery([root], site, chromium=chromium, secrets=secrets)

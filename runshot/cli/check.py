@@ -15,6 +15,7 @@ from runshot import api, wiring
 from runshot.errors import UsageError
 from runshot.reporting import outputs, regress
 from runshot.settings import Settings, siteconfig
+from runshot.cli import checksite
 
 HELP = (
     "Validate existing projects (no model needed): one DIR or the URL of a running app (and the pages they lead "
@@ -64,8 +65,6 @@ def check(directories, changed, base, spec_path, json_path, junit_path, summary_
           jobs_checks, timings, **opts):
     # Imported when the command runs: every command module is imported to build the CLI, and this one loads the
     # validators' serving code.
-    from runshot.cli import checksite
-
     console = common.console()
     config = siteconfig.load_site_config(opts.get("config_path"))
     params = checksite.merged(click.get_current_context(), click.get_current_context().params, config)

@@ -13,6 +13,11 @@ from runshot.errors import UsageError
 from runshot.report import coverage_line
 from runshot.settings import KEYWORDS, BrowserOptions, Settings, from_options, resolve
 from runshot.values import Limits
+from runshot.validators.runner.registry import load_registry
+from runshot.redact import url_secrets
+from runshot.errors import ModelError
+from runshot.spec import spec_path
+from runshot.report import summary_lines
 
 
 def console() -> Console:
@@ -27,22 +32,19 @@ def stdout_console() -> Console:
 
 def registry():
     """Every registered check: built-ins, then installed plugins (a broken plugin is one warning line)."""
-    from runshot.validators.runner.registry import load_registry
-
     return load_registry(warn=lambda line: click.echo(line, err=True))
 
 
 def parse_checks(value: str | None, known) -> list[str] | None:
     """`--checks a,b` checked against the registry `known` (unknown names: a usage error listing the known)."""
-    from runshot.api import select_checks
+    from runshot.api import select_checks  # lazy: start-up
 
     return select_checks(value, known)
 
 
 def secrets(api_key: str | None = None, base_url: str | None = None) -> tuple[str, ...]:
     """Secret values to scrub from files written: the API key and URL credentials (flags and environment)."""
-    from runshot.redact import url_secrets
-    from runshot.wiring import endpoint_secrets
+    from runshot.wiring import endpoint_secrets  # lazy: start-up
 
     extra = [api_key or ""] + url_secrets(base_url)
     return tuple(dict.fromkeys([s for s in extra if s] + list(endpoint_secrets())))
@@ -132,8 +134,6 @@ def cassette_flags(record: str | None, replay: str | None) -> None:
 def replay_failures(models: list):
     """Around a replayed run: a request the cassette lacked is the run's failure (exit 3), named in full, whether
     the run stopped on it or carried on with its best iteration."""
-    from runshot.errors import ModelError
-
     def first_miss():
         return next((m.cassette.misses[0] for m in models if getattr(m.cassette, "misses", None)), None)
 
@@ -179,16 +179,12 @@ def print_timings(out: Console, name: str, result) -> None:
 
 def spec_files(args: tuple[str, ...]):
     """Spec files given as files or folders of *.md, each once, in order."""
-    from runshot.spec import spec_path
-
     found = [p for a in args for p in spec_path(a, "spec file not found (batch takes spec files or folders of them)")]
     return list(dict.fromkeys(found))
 
 
 def print_outcome(console, result) -> None:
     """The summary of a fix or change, its last line naming the branch (or folder) and the report; then exit."""
-    from runshot.report import summary_lines
-
     report = result.report
     for i, line in enumerate(summary_lines(report)):
         style = ("bold green" if report.passed else "bold red") if i == 0 else None

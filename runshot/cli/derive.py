@@ -15,6 +15,7 @@ from runshot import wiring
 from runshot.derivation import coverage
 from runshot.errors import ModelError, UsageError
 from runshot.settings import resolve
+from runshot.spec import load_spec
 
 
 @click.command("derive", short_help="Derive acceptance checks from a spec's words, with its coverage.")
@@ -34,8 +35,7 @@ def derive(spec, out_path, model, base_url, api_key, samples, call_timeout, retr
     it `covers`) and what verifies each requirement; -o FILE writes it to a new file."""
     # Imported when the command runs: the derivation loads the generator's prompts and client (about a second,
     # measured with `python -X importtime`), which `--help` needs not.
-    from runshot.derivation import derive as deriving
-    from runshot.spec import load_spec
+    from runshot.derivation import derive as deriving  # lazy: start-up
 
     console = common.console()
     the_spec = load_spec(spec)

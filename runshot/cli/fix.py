@@ -35,7 +35,7 @@ def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_it
     In a git repository the fix goes to a new branch runshot/fix-N made from HEAD (your branch and working tree
     are not touched; the report goes inside .git). Outside git, -o OUT receives a fixed copy.
     """
-    from runshot.cli.progress import ConsoleProgress  # when the command runs: it loads the repair loop (seconds)
+    from runshot.cli.progress import ConsoleProgress  # lazy: when the command runs: it loads the repair loop (seconds)
 
     console = common.console()
     common.cassette_flags(record, replay)

@@ -19,7 +19,7 @@ from runshot.errors import UsageError
               help="Chromium/Chrome executable (default: chromium on PATH).")
 def gallery(sources, site, no_mobile, chromium):
     """Build a static site of runs: a screenshot grid and a page per project (spec, iterations, diffs, the app)."""
-    from runshot.reporting.gallery import build_gallery
+    from runshot.reporting.gallery import build_gallery  # lazy: start-up
 
     console = common.console()
     out = Path(site)
@@ -40,7 +40,7 @@ def gallery(sources, site, no_mobile, chromium):
               help="Port on 127.0.0.1 (0 picks a free one).")
 def serve(site, port):
     """Serve a folder (a gallery, a project) on http://127.0.0.1:PORT/ until interrupted."""
-    from runshot.reporting.gallery import serve_site
+    from runshot.reporting.gallery import serve_site  # lazy: start-up
 
     root = Path(site)
     if not root.is_dir():

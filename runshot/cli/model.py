@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 import runshot.cli.common as common
+from rich.progress import BarColumn, DownloadColumn, Progress as Bar, TransferSpeedColumn
+from runshot.generator import local
 
 
 @click.group()
@@ -15,9 +17,6 @@ def model() -> None:
 @model.command("pull")
 def model_pull():
     """Fetch, assemble and verify the embedded local model."""
-    from rich.progress import BarColumn, DownloadColumn, Progress as Bar, TransferSpeedColumn
-
-    from runshot.generator import local
 
     console = common.console()
     with Bar("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
@@ -34,8 +33,6 @@ def model_pull():
 @model.command("list")
 def model_list():
     """One line per known local model: name, installed or missing, path."""
-    from runshot.generator import local
-
     for m in local.list_models():
         click.echo(f"{m.name}\t{'installed' if m.installed else 'missing'}\t{m.path}")
 

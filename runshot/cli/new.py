@@ -13,6 +13,7 @@ from runshot.errors import UsageError
 from runshot.procs import terminate_as_interrupt
 from runshot.report import summary_lines
 from runshot.values import STATE_DIR
+from runshot.spec import load_spec
 
 
 @click.command()
@@ -41,8 +42,7 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
     """Generate a project for SPEC (a spec file, or the prompt itself) into OUT and repair it until it passes."""
     # Imported when the command runs: every command module is imported to build the CLI, and these load the
     # repair loop and the spec parser (seconds, measured with `python -X importtime`), which `--help` needs not.
-    from runshot.cli.progress import ConsoleProgress
-    from runshot.spec import load_spec
+    from runshot.cli.progress import ConsoleProgress  # lazy: start-up
 
     console = common.console()
     common.cassette_flags(record, replay)
@@ -85,8 +85,7 @@ def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, m
 
 def _change(from_dir: str, spec: str, out: str | None, settings, console) -> None:
     """`runshot new --from DIR SPEC`: change the project in DIR as SPEC asks; exits with the outcome."""
-    from runshot.cli.progress import ConsoleProgress  # when the command runs (see `new`)
-    from runshot.spec import load_spec
+    from runshot.cli.progress import ConsoleProgress  # lazy: when the command runs (see `new`)
 
     models = []
     terminate_as_interrupt()

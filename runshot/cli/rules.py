@@ -25,7 +25,7 @@ def rules_command(as_json: bool, only: str | None):
     # other commands would pay at start-up.
     from runshot.generator.formatfindings import RULES as FORMAT_RULES
     from runshot.generator.safepaths import RULES as PATH_RULES
-    from runshot.validators.runner.rulebook import catalogue
+    from runshot.validators.runner.rulebook import catalogue  # lazy: start-up
 
     book = catalogue(common.registry(), FORMAT_RULES, PATH_RULES)
     rules = [r for r in book.values() if only is None or r.check == only]

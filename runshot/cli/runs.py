@@ -66,7 +66,7 @@ class Models:
 
 def check_cassettes(jobs, runs_dir: Path, record: str | None, replay: str | None, resume: bool) -> Path | None:
     """The cassette folder of a batch (FOLDER/<run>/cassette.jsonl per run), checked before anything runs."""
-    from runshot.scale.batch import finished_run  # when the command runs: it loads the repair loop (seconds)
+    from runshot.scale.batch import finished_run  # lazy: when the command runs: it loads the repair loop (seconds)
 
     common.cassette_flags(record, replay)
     if not (record or replay):
@@ -84,7 +84,7 @@ def check_cassettes(jobs, runs_dir: Path, record: str | None, replay: str | None
 
 
 def _live_board(jobs, console: Console):
-    from runshot.scale.batch import Board
+    from runshot.scale.batch import Board  # lazy: start-up
 
     class LiveBoard(Board):
         def on_done(self, result) -> None:
@@ -137,7 +137,7 @@ class BatchRun:
 
 def run_here(run: BatchRun, stop: threading.Event):
     """The runs in this process: threads for the models, a pool of browsers for the validations."""
-    from runshot.scale import batch as b  # when runs start: it loads the repair loop (seconds), which --help needs not
+    from runshot.scale import batch as b  # lazy: the repair loop takes seconds to load
 
     settings = run.settings
     checks, strict = check_names(settings), settings.checks.strict
@@ -194,7 +194,7 @@ def ray_endpoints(run: BatchRun) -> dict:
 def run_with_ray(run: BatchRun, address: str, stop: threading.Event):
     """The runs as Ray tasks; Ray is started here (or joined) and shut down whatever happens."""
     try:
-        from runshot.scale import ray_batch  # optional: pip install 'runshot[ray]'
+        from runshot.scale import ray_batch  # lazy: optional: pip install 'runshot[ray]'
     except ImportError:
         raise UsageError("--ray needs Ray: pip install 'runshot[ray]'") from None
 

@@ -27,6 +27,17 @@ from runshot import __version__, gitrepo
 from runshot.scale.batch import slug, summarize
 from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
+from runshot.errors import UsageError
+import runshot.templates as package
+from runshot.spec import parse_spec_text
+from runshot.validators.browser.chromium import BrowserSettings
+from runshot.validators.browser.context import Timeouts
+from runshot.validators.runner.registry import built_in_registry
+from runshot.validators.runner.project import Validator
+from runshot.validators.checks.runtime import screenshot
+from runshot.validators.serve.server import serve
+import inspect
+from runshot.validators.serve import server as static
 
 MOBILE_VIEWPORT = (375, 667)
 DIFF_LIMIT = 60_000  # characters of diff shown per iteration
@@ -47,8 +58,6 @@ def find_runs(sources: list[Path]) -> list[Path]:
     for src in sources:
         src = Path(src)
         if not src.is_dir():
-            from runshot.errors import UsageError
-
             raise UsageError(f"{src}: not a folder")
         if (src / REPORT_DIR / "report.json").is_file():
             runs.append(src)
@@ -65,8 +74,6 @@ def find_runs(sources: list[Path]) -> list[Path]:
 
 
 def environment() -> jinja2.Environment:
-    import runshot.templates as package
-
     folder = Path(package.__file__).resolve().parent / "gallery"
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
@@ -233,8 +240,6 @@ def _spec(path: Path, info: dict) -> tuple[str, list[dict]]:
             text = p.read_text(encoding="utf-8", errors="replace")
             acceptance: list[dict] = []
             try:
-                from runshot.spec import parse_spec_text
-
                 spec = parse_spec_text(text, source=str(p))
                 acceptance = [{"name": c.name, "steps": [s.describe() for s in c.steps]} for c in spec.checks]
             except Exception:  # noqa: BLE001 (an unreadable spec still shows as text)
@@ -272,12 +277,6 @@ def _mobile_screenshots(site: Path, projects: list[dict], chromium: str | None, 
     todo = [p for p in projects if p["app"]]
     if not todo:
         return
-    from runshot.validators.browser.chromium import BrowserSettings
-    from runshot.validators.browser.context import Timeouts
-    from runshot.validators.runner.registry import built_in_registry
-    from runshot.validators.runner.project import Validator
-    from runshot.validators.checks.runtime import screenshot
-    from runshot.validators.serve.server import serve
 
     timeouts = Timeouts()
 
@@ -302,9 +301,6 @@ def _mobile_screenshots(site: Path, projects: list[dict], chromium: str | None, 
 def serve_site(root: Path, port: int = 0):
     """A started static server for `root` on 127.0.0.1:`port` (0: a free port): runshot's own file server, which
     never serves `.git` or `.runshot` and nothing outside `root`."""
-    import inspect
-
-    from runshot.validators.serve import server as static
 
     if port == 0:
         return static.serve(root).start()

@@ -12,6 +12,7 @@ from pathlib import Path
 from runshot import __version__
 from runshot.redact import redact_text
 from runshot.values import Finding, errors
+import shlex
 
 
 def check_json(name: str, passed: bool, findings: list[Finding], checks_run: list[str], info: dict) -> dict:
@@ -87,8 +88,6 @@ def _suite(name: str, findings: list[Finding], checks_run: list[str], seconds: f
 
 def fix_command(path, spec_path: str | None = None, checks: list[str] | None = None) -> str:
     """The `runshot fix` command line that would repair a failing project checked this way."""
-    import shlex
-
     words = ["runshot", "fix", str(path)]
     if spec_path:
         words += ["--spec", str(spec_path)]

@@ -24,6 +24,8 @@ from typing import Callable, Iterable
 from runshot.errors import UsageError
 from runshot.validators.runner.registry import built_in_registry
 from runshot.values import STATE_DIR
+from runshot.reporting import outputs
+from runshot import __version__
 
 OWN_FOLDER = STATE_DIR
 
@@ -35,7 +37,7 @@ def changed_files(base: str, cwd: Path | None = None) -> tuple[Path, set[Path]]:
     """(repository root, absolute paths changed since `base`): committed since the merge base of `base` and HEAD,
     plus uncommitted and untracked (not ignored) files. When `base` does not resolve to a commit because the
     history is too short or shallow (e.g. the default HEAD~1 on a first commit), everything counts as changed."""
-    # Imported here: GitPython takes ~0.3 s to import, which `runshot check` without --changed need not pay.
+    # Imported here (lazy, start-up): GitPython takes ~0.3 s to import, which `check` without --changed need not pay.
     from runshot import gitrepo
 
     repo = gitrepo.find_repo(cwd or Path.cwd())
@@ -95,8 +97,6 @@ class ProjectCheck:
         return bool(self.result.passed)
 
     def to_dict(self) -> dict:
-        from runshot.reporting import outputs
-
         r = self.result
         data = outputs.check_json(self.name, r.passed, r.findings, list(r.checks_run), dict(r.info))
         data["path"] = str(self.path)
@@ -136,8 +136,6 @@ def check_projects(
 
 
 def many_json(items: list[ProjectCheck], extra: dict | None = None) -> dict:
-    from runshot import __version__
-
     return {
         "runshot_version": __version__,
         "kind": "check",
@@ -149,8 +147,6 @@ def many_json(items: list[ProjectCheck], extra: dict | None = None) -> dict:
 
 def many_junit(items: list[ProjectCheck]) -> str:
     """JUnit XML with one <testsuite> per project (one <testcase> per check) inside one <testsuites>."""
-    from runshot.reporting import outputs
-
     suites = ET.Element("testsuites", name="runshot")
     tests = failures = 0
     total = 0.0
@@ -170,8 +166,6 @@ def many_junit(items: list[ProjectCheck]) -> str:
 
 
 def many_markdown(items: list[ProjectCheck], heading: str = "") -> str:
-    from runshot.reporting import outputs
-
     parts = [heading + "\n"] if heading else []
     for item in items:
         r = item.result

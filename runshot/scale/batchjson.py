@@ -14,6 +14,7 @@ from runshot import __version__
 from runshot.errors import UsageError
 from runshot.redact import redact_data
 from runshot.report import REPORT_DIR
+from runshot.report import write_json as atomic
 
 BATCH_FILE = "batch.json"
 BENCH_FILE = "bench.json"  # what `runshot bench` writes: a batch's JSON whose projects also name their mode
@@ -162,6 +163,4 @@ def merge(paths: list[Path], out_path: Path) -> dict:
 
 def write_json(path: Path, data: dict, secrets: tuple[str, ...] = ()) -> None:
     """Write `data` atomically, with credentials in URLs and the given secret values redacted."""
-    from runshot.report import write_json as atomic
-
     atomic(Path(path), redact_data(data, secrets))

@@ -22,6 +22,7 @@ from runshot.scale.batchjson import BENCH_FILE  # noqa: F401 (the benchmark's JS
 from runshot.errors import UsageError
 from runshot.loop.modes import MODES
 from runshot.spec import spec_path
+from rich.table import Table
 
 
 def parse_model(text: str) -> tuple[str, str | None]:
@@ -130,8 +131,6 @@ def rows(entries: list[dict]) -> list[dict]:
 
 def table(bench_rows: list[dict], console) -> None:
     """The rows as a rich table on `console`."""
-    from rich.table import Table
-
     t = Table(title="per model and mode", title_justify="left")
     for col in ("model", "mode", "passed", "pass rate", "tokens/pass", "s/pass", "errors left", "lift"):
         t.add_column(col, justify="left" if col in ("model", "mode") else "right")

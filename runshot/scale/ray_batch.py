@@ -34,6 +34,10 @@ from runshot.scale.cassette import CASSETTE_FILE
 from runshot.settings.config import Endpoint
 from runshot.errors import UsageError
 from runshot.report import REPORT_DIR
+from runshot.validators.browser.chromium import BrowserSettings, find_chromium
+from runshot import wiring
+from runshot.api import keep_spec_copy
+from runshot.validators.runner.registry import load_registry
 
 RETRIES = 3  # runs again after a lost worker (a crashed node, an out-of-memory kill)
 PROBE_SECONDS = 120.0  # for every node to answer the start-up check (a new node may install its environment)
@@ -87,8 +91,6 @@ def connect(address: str | None, api_key: str | None = None):
 
 def _probe(chromium: str | None) -> str:
     """On a node: "" when runshot can run there, else what is missing."""
-    from runshot.validators.browser.chromium import BrowserSettings, find_chromium  # worker side, checked here on purpose
-
     try:
         if chromium:
             BrowserSettings(executable=chromium).resolve_executable()
@@ -134,10 +136,6 @@ def _cause(exc: BaseException) -> str:
 
 def run_remote(job: Job, spec, settings: WorkerSettings, options: BatchOptions) -> dict:
     """One run on a worker, in a folder of its own: the result, the run folder as a tar archive, the cassette."""
-    from runshot import wiring  # worker side: the parts the run needs
-    from runshot.api import keep_spec_copy
-    from runshot.validators.runner.registry import load_registry
-
     root = Path(tempfile.mkdtemp(prefix="runshot-ray-"))
     try:
         out, tape = root / job.name, root / "cassette"

@@ -19,6 +19,7 @@ from runshot.validators.acceptance.targets import EVIDENCE_LIMIT
 from runshot.validators.browser.context import Timeouts
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
+import importlib.util
 
 RULES = Rules(
     Rule("acceptance/pytest-failed", ERROR, "A pytest acceptance test of the spec failed."),
@@ -137,8 +138,6 @@ def _junit_failures(report: Path, summary: dict) -> list[Finding]:
 
 
 def _module_exists(name: str) -> bool:
-    import importlib.util
-
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):

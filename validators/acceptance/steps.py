@@ -26,6 +26,7 @@ from runshot.validators.browser.context import settle as dom_settle
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.vocab import ACTION_NAMES
+from playwright.async_api import Error as PlaywrightError
 
 RULES = Rules(
     Rule("acceptance/step-failed", ERROR, "The spec says what the app must do: an unmet step is broken behaviour."),
@@ -52,8 +53,6 @@ async def run_check(
     observer: StepObserver | None = None,
 ) -> Finding | None:
     """Run the steps in order on `session`; the first failing step becomes a finding."""
-    from playwright.async_api import Error as PlaywrightError
-
     page = session.page
     errors_before = len(session.events.page_errors)
     for number, step in enumerate(check.steps, 1):
@@ -185,8 +184,6 @@ _ON_TARGET = {"click": _click, "fill": _fill, "press": _press, "check": _check, 
 
 
 async def _goto(page: Any, url: str, timeouts: Timeouts) -> None:
-    from playwright.async_api import Error as PlaywrightError
-
     try:
         response = await within(
             page.goto(url, wait_until="load", timeout=timeouts.load * 1000), timeouts.load + 2, f"loading {url}"
@@ -203,8 +200,6 @@ async def _goto(page: Any, url: str, timeouts: Timeouts) -> None:
 
 
 async def _do(awaitable: Awaitable[Any], what: str, timeouts: Timeouts, page: Any) -> None:
-    from playwright.async_api import Error as PlaywrightError
-
     try:
         await within(awaitable, timeouts.action + 1, what)
     except (PlaywrightError, CheckTimeout) as exc:

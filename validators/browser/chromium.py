@@ -44,6 +44,7 @@ from runshot.validators.browser.pages import (
     settle,
 )
 from runshot.validators.sandbox.confined import minimal_env
+from playwright.async_api import async_playwright
 
 __all__ = [  # the page side stays importable from here
     "BLOCK_MARK",
@@ -228,8 +229,6 @@ class BrowserHost:
         """The running Playwright, started once even when several callers ask at the same time."""
         if self._playwright is None:
             if self._starting is None:
-                from playwright.async_api import async_playwright
-
                 self._starting = asyncio.ensure_future(within(async_playwright().start(), 60, "starting Playwright"))
             starting = self._starting
             try:

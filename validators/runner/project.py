@@ -50,6 +50,7 @@ from runshot.validators.checks.runtime import findings_from_events, screenshot
 from runshot.validators.serve.served import Served, proxied_findings
 from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, dedupe
+from runshot.validators.serve.server import serve
 
 CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
 
@@ -129,8 +130,6 @@ class Validator:
         serve_dir = Path(serve_dir).resolve()
         project_dir = Path(project_dir).resolve() if project_dir is not None else serve_dir
         if not self.sandboxed:
-            from runshot.validators.serve.server import serve
-
             with serve(serve_dir) as server:
                 yield Served(server.base_url, None, lambda: server.requests)
             return

@@ -56,6 +56,7 @@ from runshot.validators.sandbox.bwrap import (
     why_unavailable,
 )
 from runshot.validators.sandbox.run import WATCH_SECONDS, SandboxResult, run_sandboxed
+from runshot.validators.serve.server import RequestFeed
 
 __all__ = [  # what bwrap and sandboxrun hold stays importable from here
     "BWRAP_ENV",
@@ -257,8 +258,6 @@ class BrowserSandbox:
     MAX_WRAPPERS = 32
 
     def __init__(self, chromium: str, port: int = SANDBOX_PORT, setting: str | None = None):
-        from runshot.validators.serve.server import RequestFeed
-
         self.chromium = chromium
         self.port = int(port)
         self.setting = setting

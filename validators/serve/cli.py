@@ -39,7 +39,7 @@ class _LogWriter:
         self.lock = threading.Lock()
 
     def open(self) -> None:
-        from runshot.validators.serve.server import record_line  # here, not at import: see the note above
+        from runshot.validators.serve.server import record_line  # lazy: only in the child, see the note above
 
         self.line = record_line
         if self.path is None:
@@ -70,7 +70,7 @@ class _LogWriter:
 def make_server(root: Path, port: int, log=None, sock: socket.socket | None = None):
     """A listening server for `root` on 127.0.0.1:`port` (the same rules as always: no .git, 204 favicon), on
     `sock` when it is given (bound and listening already). `log(record)` sees each request."""
-    from runshot.validators.serve.server import StaticServer
+    from runshot.validators.serve.server import StaticServer  # lazy: only where a server is made, see the note above
 
     return StaticServer(root, port, on_request=log, keep_requests=log is None).listen(sock)
 
