@@ -55,9 +55,9 @@ def judge(validator, case: Path, spec) -> tuple[bool, str]:
 
 def logged(model, name: str):
     """A derive() model call that prints each sample's tokens and seconds to stderr as it ends."""
-    def call(messages, temperature, seed):
+    def call(messages, temperature, seed, schema):
         started = time.monotonic()
-        completion = model.ask(messages, None, temperature=temperature, seed=seed)
+        completion = model.ask(messages, None, temperature=temperature, seed=seed, schema=schema)
         print(f"  {name} sample {seed}: {completion.usage.prompt_tokens}+{completion.usage.completion_tokens} tokens, "
               f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         return completion

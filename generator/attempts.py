@@ -92,8 +92,9 @@ class _DeadlineHit(Exception):
 class Run:
     """The state of one complete() call: its clock, attempt count and progress."""
 
-    def __init__(self, client, settings: ModelSettings, on_progress, sleep, temperature=None, seed=None):
+    def __init__(self, client, settings: ModelSettings, on_progress, sleep, temperature=None, seed=None, schema=None):
         self.client = client
+        self.schema = schema  # a JSON schema the answer must follow, where the endpoint can hold it to one
         self.temperature = settings.temperature if temperature is None else temperature
         self.seed = seed
         self.settings = settings
@@ -177,6 +178,8 @@ class Run:
         if self.local is not None:
             kwargs["max_tokens"] = answer_room(self.local, conversation, settings.max_tokens)
             kwargs["seed"] = attempt_seed(self.seed, self.attempts)
+            if self.schema is not None:  # llama.cpp turns the schema into a grammar the sampler follows
+                kwargs["response_format"] = {"type": "json_object", "schema": self.schema}
         try:
             with self.client.chat.completions.with_streaming_response.create(**kwargs) as response:
                 self.reached = True

@@ -89,18 +89,20 @@ def complete(
     *,
     temperature: float | None = None,
     seed: int | None = None,
+    schema: dict | None = None,
 ) -> Completion:
     """One judged answer: retries and continuations included, within settings.deadline.
 
     on_progress(tokens_so_far, elapsed_seconds) is called as tokens arrive (once per answer when not streaming);
     after a retry the count restarts from what the earlier, complete parts held.
     temperature overrides settings.temperature for this answer; seed asks for a reproducible sample (an endpoint
-    that rejects the parameter with HTTP 400 is asked again without it).
+    that rejects the parameter with HTTP 400 is asked again without it). schema (a JSON schema) holds the answer to
+    it on the embedded engine, whose sampler follows it as a grammar; other endpoints answer in free text.
     A streamed answer that starts re-sending a file it already finished, or repeats one line over and over, is
     stopped there (see RepeatGuard): what came is kept and finish_reason is "repeat". One that broke off after
     it began (connection lost, an error event, a stall) is kept too, with finish_reason "cut".
     """
-    run = Run(client, settings, on_progress, sleep, temperature=temperature, seed=seed)
+    run = Run(client, settings, on_progress, sleep, temperature=temperature, seed=seed, schema=schema)
     text = ""
     usage = Usage()
     estimated = False
@@ -131,6 +133,7 @@ def complete(
         if finish != "length" or refused or continuations >= settings.max_continuations:
             break
         continuations += 1
+        run.schema = None  # a continuation goes on from the middle of the answer: no grammar starts it afresh
         log.info("answer cut off at finish_reason=length; asking for continuation %d", continuations)
         conversation = list(messages) + [
             {"role": "assistant", "content": text},

@@ -138,3 +138,40 @@ def step_language() -> list[dict]:
             keys.insert(0, "a target (optional)")
         out.append({"name": a.name, "description": a.description, "arguments": keys, "example": a.example})
     return out
+
+
+_EXPECTATION_TYPES = {"visible": {"type": "boolean"}, "hidden": {"type": "boolean"}, "focused": {"type": "boolean"},
+                      "count": {"type": "integer", "minimum": 0}, "min_height": {"type": "number", "minimum": 0},
+                      "min_width": {"type": "number", "minimum": 0},
+                      "attribute": {"type": "object", "additionalProperties": {"type": "string"}}}
+_TARGET_TYPES = {"exact": {"type": "boolean"}}
+
+
+def _argument_schema(action: Action) -> dict:
+    keys = list(action.required) + [k for k in action.optional if k not in action.required]
+    if action.target != "none":
+        keys = list(TARGET_KEYS) + keys
+    properties = {}
+    for key in dict.fromkeys(keys):
+        if key in action.numeric:
+            properties[key] = {"type": "number", "minimum": 0}
+        else:
+            properties[key] = _EXPECTATION_TYPES.get(key) or _TARGET_TYPES.get(key) or {"type": "string"}
+    return {"type": "object", "properties": properties, "required": list(action.required),
+            "additionalProperties": False}
+
+
+def checks_schema(requirements: int, max_checks: int = 8, max_steps: int = 12) -> dict:
+    """The JSON schema of an answer holding acceptance checks in the step language: {"checks": [{name, covers,
+    steps}]}, each step one action with its own argument keys, `covers` the number of a requirement
+    (1..requirements). An engine that samples by a grammar can only write checks the parser takes."""
+    step = {"anyOf": [{"type": "object", "properties": {name: _argument_schema(a)}, "required": [name],
+                       "additionalProperties": False} for name, a in ACTIONS.items()]}
+    check = {"type": "object", "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "covers": {"type": "integer", "minimum": 1, "maximum": max(1, requirements)},
+        "steps": {"type": "array", "items": step, "minItems": 1, "maxItems": max_steps}},
+        "required": ["name", "covers", "steps"], "additionalProperties": False}
+    return {"type": "object", "properties": {"checks": {"type": "array", "items": check, "minItems": 1,
+                                                        "maxItems": max_checks}},
+            "required": ["checks"], "additionalProperties": False}

@@ -38,11 +38,12 @@ class Model:
     secrets: tuple[str, ...]  # values to scrub from anything written (API key, URL password, query tokens)
     cassette: object = None  # the runshot.scale.cassette Recorder or Player under the client, when there is one
 
-    def ask(self, messages: list[dict], on_progress=None, temperature: float | None = None, seed: int | None = None):
+    def ask(self, messages: list[dict], on_progress=None, temperature: float | None = None, seed: int | None = None,
+            schema: dict | None = None):
         from runshot.generator.client import complete  # lazy: start-up
 
         return complete(self.client, self.settings, messages, on_progress=on_progress, temperature=temperature,
-                        seed=seed)
+                        seed=seed, schema=schema)
 
     @property
     def name(self) -> str:

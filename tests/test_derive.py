@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fakeopenai import FakeOpenAI
 from runshot import gitrepo
@@ -18,6 +19,7 @@ from runshot.report import Report
 from runshot.loop.state import Progress, Run
 from runshot.spec import parse_spec_file, parse_spec_text
 from runshot.validators.runner.project import Validator
+from runshot.vocab import ACTIONS, checks_schema
 from test_candidates import wiring
 from test_pipeline import GOOD_HTML, GOOD_JS, SPEC, answer
 
@@ -211,3 +213,33 @@ def test_each_derived_step_is_held_against_the_spec(step, spec_words, result):
         assert result in reviewed.problem
     else:
         assert step_key(reviewed.check.steps[0]) == result
+
+
+def _as_json_steps(example: str) -> list:
+    return yaml.safe_load(example)  # "- click: {role: button, name: Save}" -> [{"click": {...}}]
+
+
+def test_the_answer_schema_takes_every_step_the_language_shows_and_nothing_else():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = checks_schema(2)
+    steps = [step for action in ACTIONS.values() for step in _as_json_steps(action.example)]
+    answer = {"checks": [{"name": "every action", "covers": 2, "steps": steps[:12]},
+                         {"name": "size", "covers": 1, "steps": [{"expect": {"role": "button", "min_height": 44}}]}]}
+    jsonschema.validate(answer, schema)
+    for wrong in ({"expect": {"role": "status", "World!": None}},  # a stray key
+                  {"press": {"role": "textbox"}},  # press needs its key
+                  {"wait": {"ms": "soon"}},  # wait takes a number
+                  {"type": {"text": "a"}}):  # no such action
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"checks": [{"name": "x", "covers": 1, "steps": [wrong]}]}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # covers names a requirement that was asked
+        jsonschema.validate({"checks": [{"name": "x", "covers": 3, "steps": steps[:1]}]}, schema)
+    # what the schema lets through, the parser takes: the answer as JSON (which is YAML) parses into checks
+    checks, problem = parse_derived(json.dumps(answer), ["first", "second"])
+    assert problem == "" and [c.covers for c in checks] == [("second",), ("first",)]
+
+
+def test_the_answer_schema_becomes_a_grammar_for_the_embedded_engine():
+    grammar = pytest.importorskip("llama_cpp.llama_grammar", reason="the embedded engine is not installed")
+    text = grammar.json_schema_to_gbnf(json.dumps(checks_schema(3)))
+    assert "checks-item" in text and '"\\"covers\\""' in text

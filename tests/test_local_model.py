@@ -371,13 +371,13 @@ def test_missing_extra_message_names_the_portable_build():
 
 # ---------------------------------------------------------------------------------------------- requests to it
 
-def ask_local(server, messages, seed=None, **overrides):
+def ask_local(server, messages, seed=None, schema=None, **overrides):
     from runshot.generator.client import ModelSettings, complete, make_client
 
     values = {"name": server.model_name, "base_url": server.base_url, "timeout": 10, "deadline": 30,
               "max_retries": 1, **overrides}
     settings = ModelSettings(**values)
-    return complete(make_client(settings), settings, messages, sleep=lambda s: None, seed=seed)
+    return complete(make_client(settings), settings, messages, sleep=lambda s: None, seed=seed, schema=schema)
 
 
 def chat_requests(log_dir: Path) -> list[dict]:
@@ -406,6 +406,22 @@ def test_local_answers_fit_the_context_and_every_attempt_has_its_own_seed(tmp_pa
     assert requests[0]["seed"] != requests[1]["seed"]  # no seed given: each answer samples anew
     assert requests[3]["seed"] == requests[4]["seed"] == 7  # a given seed: the same sample again
     assert seeded[0].text == first.text
+
+
+def test_the_local_engine_is_held_to_a_schema_and_a_continuation_is_not(tmp_path):
+    from runshot.vocab import checks_schema
+
+    schema = checks_schema(2)
+    model = fake_model(tmp_path, answer='{"checks": [{"name": "a", "covers": 1, "steps": []}]}')
+    with LocalServer(model, log_dir=tmp_path, n_ctx=2048, command=FAKE_COMMAND) as server:
+        ask_local(server, PROMPT, schema=schema)
+        ask_local(server, PROMPT)
+        ask_local(server, PROMPT, schema=schema, max_tokens=1)  # cut off: continued without the grammar
+    first, plain, cut, *continued = chat_requests(tmp_path)
+    assert first["response_format"] == {"type": "json_object", "schema": schema}
+    assert "response_format" not in plain
+    assert cut["response_format"]["schema"] == schema
+    assert continued and all("response_format" not in r for r in continued)
 
 
 def test_local_prompt_is_estimated_when_the_server_cannot_count(tmp_path):

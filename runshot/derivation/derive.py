@@ -2,7 +2,8 @@
 
 Before any code is written, the spec is split into its requirements (runshot.derivation.coverage); those no written or
 default check verifies are numbered and sent to the model (templates/derive_checks.j2, the step language with
-worked examples), which answers with checks in YAML, each naming the requirement it `covers`. The model is asked
+worked examples), which answers with checks in YAML, each naming the requirement it `covers` (the embedded engine
+is held to the JSON schema of such an answer, vocab.checks_schema, so it can only write steps the parser takes). The model is asked
 SAMPLES times (seeds 1..SAMPLES; when the first two answers hold the very same checks, no third is asked). Each answer is parsed by the spec parser (unknown keys are refused), each check
 is held against the spec's words (runshot.derivation.review), and per requirement the samples vote: the check written
 the same way by the most samples is kept, if no other check had as many votes; when it expects a value the spec
@@ -32,7 +33,7 @@ from runshot.generator.prompts import describe_step, render
 from runshot.loop.state import Run, call_ask
 from runshot.spec import AcceptanceCheck, Spec, parse_checks
 from runshot.values import Usage
-from runshot.vocab import EXPECTATIONS, TARGET_DESCRIPTION, step_language
+from runshot.vocab import EXPECTATIONS, TARGET_DESCRIPTION, checks_schema, step_language
 
 MAX_CHECKS, MAX_STEPS = 8, 12
 SAMPLES = 3
@@ -126,21 +127,23 @@ def to_verify(spec: Spec, default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> l
 def derive(spec: Spec, ask: Any, samples: int = SAMPLES, call: Any = None,
            default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> Derivation:
     """Derive checks for the requirements of `spec` nothing verifies yet; never raises for a bad answer.
-    `call(messages, temperature, seed)` returns a Completion (default: runstate.call_ask on `ask`)."""
+    `call(messages, temperature, seed, schema)` returns a Completion (default: call_ask on `ask`); `schema` is the
+    JSON schema of an answer (vocab.checks_schema), which the embedded engine holds its sampling to."""
     out = Derivation()
     todo = to_verify(spec, default_checks)
     out.asked = tuple(r.text for r in todo)
     if not todo:
         return out
     messages = derive_messages(spec, todo)
+    schema = checks_schema(len(todo), MAX_CHECKS, MAX_STEPS)
     started = time.monotonic()
     answers: list[tuple[AcceptanceCheck, ...]] = []
     for seed in range(1, samples + 1):
         try:
             if call is not None:
-                completion = call(messages, TEMPERATURE, seed)
+                completion = call(messages, TEMPERATURE, seed, schema)
             else:
-                completion = call_ask(ask, messages, None, temperature=TEMPERATURE, seed=seed)
+                completion = call_ask(ask, messages, None, temperature=TEMPERATURE, seed=seed, schema=schema)
         except ModelError as exc:
             out.notes.append(f"sample {seed}: the model call failed ({exc.message})")
             break
@@ -235,8 +238,9 @@ def _with_derived(run: Run, spec: Spec, todo: int) -> Spec:
     run.progress.note(f"{todo} requirement(s) of the spec no written check verifies: asking the model for checks "
                       f"({SAMPLES} samples)")
 
-    def call(messages, temperature, seed):  # the live progress line shows the tokens as they arrive
-        return call_ask(run.ask, messages, run.progress.model_progress, temperature=temperature, seed=seed)
+    def call(messages, temperature, seed, schema):  # the live progress line shows the tokens as they arrive
+        return call_ask(run.ask, messages, run.progress.model_progress, temperature=temperature, seed=seed,
+                        schema=schema)
 
     run.progress.waiting("deriving checks")
     try:

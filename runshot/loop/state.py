@@ -26,12 +26,13 @@ class AskFn(Protocol):
     """One judged model answer for `messages`.
 
     on_progress(tokens, seconds) is called as tokens arrive. temperature and seed ask for other samples (several
-    candidates, a hotter retry); an ask function that does not take them is called without them.
+    candidates, a hotter retry); schema (a JSON schema) asks for an answer that follows it, where the endpoint can
+    hold one to it. An ask function that does not take them is called without them.
     """
 
     def __call__(
         self, messages: list[dict], on_progress: ProgressFn | None, temperature: float | None = None,
-        seed: int | None = None,
+        seed: int | None = None, schema: dict | None = None,
     ) -> Completion: ...
 
 
@@ -107,17 +108,15 @@ class Run:
 
 
 def call_ask(ask: Any, messages: list[dict], on_progress: ProgressFn | None, temperature: float | None = None,
-             seed: int | None = None) -> Completion:
-    """Call an ask function, passing temperature and seed only when set and only if it takes them."""
+             seed: int | None = None, schema: dict | None = None) -> Completion:
+    """Call an ask function, passing temperature, seed and schema only when set and only if it takes them."""
+    wanted = {k: v for k, v in (("temperature", temperature), ("seed", seed), ("schema", schema)) if v is not None}
     extra: dict = {}
-    if temperature is not None or seed is not None:
+    if wanted:
         try:
             params = inspect.signature(ask).parameters
         except (TypeError, ValueError):
             params = {}
         takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        if temperature is not None and (takes_all or "temperature" in params):
-            extra["temperature"] = temperature
-        if seed is not None and (takes_all or "seed" in params):
-            extra["seed"] = seed
+        extra = {k: v for k, v in wanted.items() if takes_all or k in params}
     return ask(messages, on_progress, **extra)
