@@ -1,0 +1,96 @@
+// Elements named by aria-label or aria-labelledby that show text: the pieces of their visible text, in order.
+// Each piece: {text, sep, doubt}. `sep` says a line break (a block boundary or <br>) comes before it, as
+// innerText would put one; `doubt` names why the piece may not be seen as text (clipped to nothing, off screen,
+// transparent, an icon font, a ligature drawn as one glyph), "" when it is plainly visible text.
+// Text hidden for sure (display: none, visibility: hidden, no box) is left out.
+function labelTargets(RS, limit) {
+  const BLOCK = /^(block|flex|grid|list-item|table|table-row|table-cell|table-caption|flow-root|table-row-group|table-header-group|table-footer-group)$/;
+  const ICON_FONT = /icon|symbol|awesome|glyph|fontello|material|ionic|feather|dashicon|octicon|^["']?fa[-\s"']|^["']?fa$/i;
+  const blockOf = (node, root) => {
+    for (let a = node.parentElement; a && a !== root; a = a.parentElement) {
+      if (BLOCK.test(getComputedStyle(a).display)) return a;
+    }
+    return root;
+  };
+  const failedFont = (family) => {
+    const first = family.split(',')[0].trim().replace(/^["']|["']$/g, '');
+    if (!document.fonts) return false;
+    for (const f of document.fonts) {
+      if (f.family.replace(/^["']|["']$/g, '') === first && f.status === 'error') return true;
+    }
+    return false;
+  };
+  const clipped = (rect, p) => {
+    for (let a = p; a && a.nodeType === 1; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.clipPath && s.clipPath !== 'none') return 'clipped by clip-path';
+      if (s.clip && s.clip !== 'auto') return 'clipped by clip';
+      if (s.opacity === '0') return 'opacity 0';
+      if (s.overflow !== 'visible' || s.overflowX !== 'visible' || s.overflowY !== 'visible') {
+        const b = a.getBoundingClientRect();
+        const w = Math.min(rect.right, b.right) - Math.max(rect.left, b.left);
+        const h = Math.min(rect.bottom, b.bottom) - Math.max(rect.top, b.top);
+        if (w < 2 || h < 2) return 'clipped by an overflow: hidden box';
+        if (w < rect.width - 1 || h < rect.height - 1) return 'cut off by an overflow: hidden box';
+      }
+    }
+    return '';
+  };
+  const doubtOf = (t, p, rects) => {
+    const s = getComputedStyle(p);
+    const fam = s.fontFamily || '';
+    if (ICON_FONT.test(fam.split(',')[0].trim())) return 'drawn with an icon font (' + fam.slice(0, 60) + ')';
+    if (failedFont(fam)) return 'its font (' + fam.slice(0, 60) + ') did not load';
+    if (parseFloat(s.fontSize) < 4) return 'font-size ' + s.fontSize;
+    if (/rgba\([^)]*,\s*0\)$|^transparent$/.test(s.color)) return 'transparent text';
+    const word = t.data.trim();
+    const box = rects[0];
+    if (/^[A-Za-z_]{3,}$/.test(word) && rects.length === 1 && box.width <= parseFloat(s.fontSize) * 1.3) {
+      return 'drawn as one glyph (an icon ligature)';
+    }
+    const doc = document.documentElement;
+    for (const r of rects) {
+      if (r.right <= 0 || r.bottom <= 0 || r.left >= Math.max(doc.scrollWidth, innerWidth)) return 'placed off screen';
+      const c = clipped(r, p);
+      if (c) return c;
+    }
+    return '';
+  };
+  const pieces = (el) => {
+    const out = [];
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+    let lastBlock = null, brSince = false;
+    for (let n = walker.nextNode(); n && out.length < 200; n = walker.nextNode()) {
+      if (n.nodeType === 1) {
+        if (n.localName === 'br') brSince = true;
+        continue;
+      }
+      const p = n.parentElement;
+      if (!p || p.closest('script,style,template,noscript')) continue;
+      if (!p.checkVisibility({checkVisibilityCSS: true}) || getComputedStyle(p).visibility !== 'visible') continue;
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0 && r.height > 0);
+      const blank = !n.data.trim();
+      if (!rects.length && !blank) continue;
+      const block = blockOf(n, el);
+      const sep = brSince || (lastBlock !== null && block !== lastBlock);
+      lastBlock = block;
+      brSince = false;
+      out.push({text: n.data, sep, doubt: blank ? '' : doubtOf(n, p, rects)});
+    }
+    return out;
+  };
+  const found = [];
+  for (const el of Array.from(document.querySelectorAll('[aria-label],[aria-labelledby]')).slice(0, 2000)) {
+    if (found.length >= limit) break;
+    if (!RS.shown(el) || !(el.innerText || '').trim()) continue;
+    const parts = pieces(el);
+    if (!parts.some((x) => x.text.trim())) continue;
+    const d = RS.desc(el);
+    d.parts = parts;
+    d.labelledby = el.hasAttribute('aria-labelledby') && !!(el.getAttribute('aria-labelledby') || '').trim();
+    found.push(d);
+  }
+  return found;
+}
