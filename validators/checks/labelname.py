@@ -87,14 +87,30 @@ def _loosely(label_text: str, name_text: str) -> bool:
         for i in range(len(name_w) - n + 1))
 
 
+def _apart(before: list, after: list, size: float) -> bool:
+    """Whether two boxes [left, top, right, bottom] are drawn as separate words: on other lines, or with a gap
+    wider than a fifth of the font size (pieces that touch run together: "A" "CT" side by side read "ACT")."""
+    overlap = min(before[3], after[3]) - max(before[1], after[1])
+    if overlap < min(before[3] - before[1], after[3] - after[1]) / 2:
+        return True
+    return max(after[0] - before[2], before[0] - after[2]) > size * 0.2
+
+
 def visible_text(parts: list[dict], keep: set[int] = frozenset()) -> str:
-    """The visible text from the script's pieces; doubtful pieces count only when their index is in `keep`."""
-    out = []
+    """The visible text from the script's pieces; doubtful pieces count only when their index is in `keep`.
+    Pieces drawn apart (another line, a gap) are separated by a line break, as ``innerText`` would."""
+    out: list[str] = []
+    previous: list | None = None
+    br = False
     for i, part in enumerate(parts):
+        br = br or bool(part.get("br"))
         if part.get("doubt") and i not in keep:
-            out.append(" ")
             continue
-        out.append(("\n" if part.get("sep") else "") + str(part.get("text", "")))
+        first, last = part.get("first"), part.get("last")
+        if out and (br or (previous and first and _apart(previous, first, float(part.get("size") or 16)))):
+            out.append("\n")
+        out.append(str(part.get("text", "")))
+        previous, br = last or previous, False
     return "".join(out)
 
 

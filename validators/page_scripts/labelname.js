@@ -1,17 +1,11 @@
 // Elements named by aria-label or aria-labelledby that show text: the pieces of their visible text, in order.
-// Each piece: {text, sep, doubt}. `sep` says a line break (a block boundary or <br>) comes before it, as
-// innerText would put one; `doubt` names why the piece may not be seen as text (clipped to nothing, off screen,
-// transparent, an icon font, a ligature drawn as one glyph), "" when it is plainly visible text.
+// Each piece: {text, br, first, last, size, doubt}: `br` when a <br> comes before it, the boxes [left, top, right,
+// bottom] of its first and last line, its font size, and `doubt` naming why the piece may not be seen as text
+// (clipped to nothing, off screen, transparent, an icon font, a ligature drawn as one glyph), "" when it is
+// plainly visible text.
 // Text hidden for sure (display: none, visibility: hidden, no box) is left out.
 function labelTargets(RS, limit) {
-  const BLOCK = /^(block|flex|grid|list-item|table|table-row|table-cell|table-caption|flow-root|table-row-group|table-header-group|table-footer-group)$/;
   const ICON_FONT = /icon|symbol|awesome|glyph|fontello|material|ionic|feather|dashicon|octicon|^["']?fa[-\s"']|^["']?fa$/i;
-  const blockOf = (node, root) => {
-    for (let a = node.parentElement; a && a !== root; a = a.parentElement) {
-      if (BLOCK.test(getComputedStyle(a).display)) return a;
-    }
-    return root;
-  };
   const failedFont = (family) => {
     const first = family.split(',')[0].trim().replace(/^["']|["']$/g, '');
     if (!document.fonts) return false;
@@ -45,7 +39,7 @@ function labelTargets(RS, limit) {
     if (/rgba\([^)]*,\s*0\)$|^transparent$/.test(s.color)) return 'transparent text';
     const word = t.data.trim();
     const box = rects[0];
-    if (/^[A-Za-z_]{3,}$/.test(word) && rects.length === 1 && box.width <= parseFloat(s.fontSize) * 1.3) {
+    if (/^[A-Za-z_]{3,}$/.test(word) && rects.length === 1 && box.width <= parseFloat(s.fontSize) * 1.05) {
       return 'drawn as one glyph (an icon ligature)';
     }
     const doc = document.documentElement;
@@ -59,7 +53,7 @@ function labelTargets(RS, limit) {
   const pieces = (el) => {
     const out = [];
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
-    let lastBlock = null, brSince = false;
+    let brSince = false;
     for (let n = walker.nextNode(); n && out.length < 200; n = walker.nextNode()) {
       if (n.nodeType === 1) {
         if (n.localName === 'br') brSince = true;
@@ -71,13 +65,12 @@ function labelTargets(RS, limit) {
       const range = document.createRange();
       range.selectNodeContents(n);
       const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0 && r.height > 0);
+      if (!rects.length) continue;
       const blank = !n.data.trim();
-      if (!rects.length && !blank) continue;
-      const block = blockOf(n, el);
-      const sep = brSince || (lastBlock !== null && block !== lastBlock);
-      lastBlock = block;
+      const box = (r) => [r.left, r.top, r.right, r.bottom];
+      out.push({text: n.data, br: brSince, first: box(rects[0]), last: box(rects[rects.length - 1]),
+        size: parseFloat(getComputedStyle(p).fontSize) || 16, doubt: blank ? '' : doubtOf(n, p, rects)});
       brSince = false;
-      out.push({text: n.data, sep, doubt: blank ? '' : doubtOf(n, p, rects)});
     }
     return out;
   };
