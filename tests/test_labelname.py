@@ -83,6 +83,11 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop
 <button type="button" id="close" aria-label="Dismiss">X</button>
 <button type="button" id="elsewhere" aria-labelledby="hours">Open</button> <span id="hours">Opening hours</span>
 <button type="button" id="hidden-all" aria-label="Checkout" style="visibility: hidden">Pay</button>
+<button type="button" id="flex" style="display: flex; gap: 6px" aria-label="Save draft"><span>&#x2713;</span><span>Save</span></button>
+<ul role="listbox" aria-label="Fruit"><li role="option" id="row" tabindex="-1" aria-label="Apple, 3 in basket">Apple
+  <button type="button" tabindex="-1">Remove</button></li></ul>
+<a href="#more" id="cut" aria-label="Download specification" style="display: inline-block; width: 7em; overflow: hidden;
+  white-space: nowrap; text-overflow: ellipsis">Download specification</a>
 <p id="more">Details.</p>
 </main></body></html>"""
 

@@ -52,6 +52,8 @@ MAX_FINDINGS = 8
 _SCRIPT = resources.files("runshot.validators").joinpath("page_scripts", "labelname.js").read_text(encoding="utf-8")
 _TARGETS = f"(limit) => {{\n{JS_LIB}\n{_SCRIPT}\nreturn labelTargets(RS, limit);\n}}"
 _BRACKETS = re.compile(r"\([^()]*\)")
+# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, CJK ideographs).
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
 def words(text: str) -> list[str]:
@@ -74,13 +76,15 @@ def contained(label: list[str], name: list[str]) -> bool:
 
 
 def _loosely(label_text: str, name_text: str) -> bool:
-    """Whether the label is in the name once abbreviations ("Ave." for "Avenue") and hyphens are allowed for:
-    words the ACT rule does not judge."""
+    """Whether the label is in the name once abbreviations ("Ave." for "Avenue", "spec…" for "specification"),
+    hyphens and scripts without spaces between words are allowed for: what the ACT rule does not judge."""
     squash = str.maketrans("", "", "-\u2010\u2011\u2012\u2013\u00ad")
     label_w, name_w = words(label_text.translate(squash)), words(name_text.translate(squash))
     if contained(label_w, name_w):
         return True
-    short = {w.lower() for w in re.findall(r"(\w+)\.", label_text)}
+    if _UNSPACED.search(label_text + name_text) and "".join(label_w) in "".join(name_w):
+        return True  # a script written without spaces between words: words cannot be told apart
+    short = {w.lower() for w in re.findall(r"(\w+)(?:\.|\u2026)", label_text)}
     n = len(label_w)
     return bool(short) and any(
         all(a == b or (a in short and b.startswith(a)) for a, b in zip(label_w, name_w[i:i + n]))

@@ -30,7 +30,11 @@ function labelTargets(RS, limit) {
     }
     return '';
   };
-  const doubtOf = (t, p, rects) => {
+  const CONTROL = 'a[href],button,input,select,textarea,summary,[tabindex],[contenteditable],[role=button],' +
+    '[role=link],[role=checkbox],[role=radio],[role=switch],[role=tab],[role=menuitem],[role=option],[role=textbox]';
+  const doubtOf = (t, p, rects, el) => {
+    const inner = p.closest(CONTROL);
+    if (inner && inner !== el && el.contains(inner)) return 'the text of another control inside it';
     const s = getComputedStyle(p);
     const fam = s.fontFamily || '';
     if (ICON_FONT.test(fam.split(',')[0].trim())) return 'drawn with an icon font (' + fam.slice(0, 60) + ')';
@@ -69,7 +73,7 @@ function labelTargets(RS, limit) {
       const blank = !n.data.trim();
       const box = (r) => [r.left, r.top, r.right, r.bottom];
       out.push({text: n.data, br: brSince, first: box(rects[0]), last: box(rects[rects.length - 1]),
-        size: parseFloat(getComputedStyle(p).fontSize) || 16, doubt: blank ? '' : doubtOf(n, p, rects)});
+        size: parseFloat(getComputedStyle(p).fontSize) || 16, doubt: blank ? '' : doubtOf(n, p, rects, el)});
       brSince = false;
     }
     return out;
