@@ -12,6 +12,7 @@ from runshot.rules import Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser.context import CheckContext
 from runshot.validators.browser.domtools import js, label
+from runshot.validators.checks import viewport
 
 CHECK = "mobile"
 NEEDS = "viewport"
@@ -32,6 +33,7 @@ RULES = Rules(
     Rule("mobile/unnamed", ERROR,
          "WCAG 4.1.2: a control shown only on narrow screens has no accessible name.",
          wcag=("4.1.2",), act=("97a4e1", "c487ae")),
+    *viewport.RULES.values(),
 )
 DESKTOP = (1280, 800)  # the viewport the other checks see the page in
 
@@ -155,6 +157,7 @@ async def check_mobile(ctx: CheckContext) -> list[Finding]:
             shown = await ctx.within(s.page.evaluate(js(_SHOWN), [d["sel"] for d in unnamed]),
                                      "looking at those controls at desktop width")
             unnamed = [d for d, wide in zip(unnamed, shown) if not wide]
+        findings += await viewport.zoom_findings(ctx, s.page)
     for d in unnamed[:5]:
         findings.append(RULES["mobile/unnamed"].finding(
             f"At {VIEWPORT[0]}px wide {label(d)} shows, but it has no accessible name "
