@@ -79,8 +79,17 @@ function labelTargets(RS, limit) {
     return out;
   };
   const found = [];
+  // Widgets that may take their name from their content (Chromium has the last word on the role).
+  const WIDGETS = new Set(['button', 'checkbox', 'gridcell', 'link', 'menuitem', 'menuitemcheckbox', 'menuitemradio',
+    'option', 'radio', 'switch', 'tab', 'treeitem']);
+  const widget = (el) => {
+    const role = (el.getAttribute('role') || '').trim().split(/\s+/)[0].toLowerCase();
+    if (role) return WIDGETS.has(role);
+    return el.matches('a[href],button,td,th');
+  };
   for (const el of Array.from(document.querySelectorAll('[aria-label],[aria-labelledby]')).slice(0, 2000)) {
     if (found.length >= limit) break;
+    if (!widget(el)) continue;
     if (!RS.shown(el) || !(el.innerText || '').trim()) continue;
     const parts = pieces(el);
     if (!parts.some((x) => x.text.trim())) continue;
