@@ -40,10 +40,11 @@ RULES = Rules(
 RULE = RULES["semantics/label-not-in-name"]
 
 # Chromium's roles for widgets whose name can come from their content (ACT: "widget that supports name from
-# content"); ToggleButton and PopUpButton are Chromium's buttons with aria-pressed or aria-haspopup.
+# content"); ToggleButton and PopUpButton are Chromium's buttons with aria-pressed or aria-haspopup. The ACT list
+# also has searchbox, left out here: the text of an editable search box is what the user typed, not a label.
 NAME_FROM_CONTENT = frozenset({
     "button", "togglebutton", "popupbutton", "checkbox", "gridcell", "link", "menuitem", "menuitemcheckbox",
-    "menuitemradio", "option", "radio", "searchbox", "switch", "tab", "treeitem",
+    "menuitemradio", "option", "radio", "switch", "tab", "treeitem",
 })
 MAX_TARGETS = 40
 MAX_DOUBTS = 4  # doubtful pieces of text tried both ways (2**4 readings at most)
