@@ -33,6 +33,9 @@ CASES = [
     ("23a2a8", "alt-text", "passed", "html", _page(LOGO + ' alt="Fares logo">')),
     ("23a2a8", "no-alt", "failed", "html", _page(LOGO + ">")),
     ("23a2a8", "no-image", "inapplicable", "html", _page("<p>Fares and zones</p>")),
+    ("2ee8b8", "icon-and-words-in-name", "passed", "html",
+     _page('<button aria-label="Search fares"><span aria-hidden="true">&#x1F50D;</span> Search</button>')),
+    ("2ee8b8", "name-drops-the-words", "failed", "html", _page('<a href="#zones" aria-label="Zones">Fare table</a>')),
     # Labelled the wrong way round on purpose: the harness must count them as a false fail and a miss.
     ("b5c3f8", "labelled-passed-but-no-lang", "passed", "html", _page("<p>Fares</p>", lang="")),
     ("b5c3f8", "labelled-failed-but-has-lang", "failed", "html", _page("<p>Fares</p>")),
@@ -75,17 +78,19 @@ def test_the_report_counts_consistent_false_fails_and_misses_per_rule(tmp_path):
     assert rows == {
         "23a2a8": {"cases": 3, "consistent": 3, "false_fails": 0, "missed": 0},
         "2779a5": {"cases": 3, "consistent": 3, "false_fails": 0, "missed": 0},
+        "2ee8b8": {"cases": 2, "consistent": 2, "false_fails": 0, "missed": 0},
         "b5c3f8": {"cases": 2, "consistent": 0, "false_fails": 1, "missed": 1},
-        "total": {"cases": 8, "consistent": 6, "false_fails": 1, "missed": 1},
+        "total": {"cases": 10, "consistent": 8, "false_fails": 1, "missed": 1},
     }, done.stdout[-3000:]
     by_id = {c["id"]: c for c in report["cases"]}
     assert set(by_id["no-alt"]["failed_by"]) >= {"image-alt"}
     assert set(by_id["labelled-passed-but-no-lang"]["failed_by"]) >= {"html-has-lang"}
     assert by_id["title-from-asset"]["failed_by"] == []
-    assert "false fails: 1 of 5 passed/inapplicable cases; caught: 2 of 3 failed cases" in done.stdout
+    assert by_id["name-drops-the-words"]["failed_by"] == ["semantics/label-not-in-name"]
+    assert "false fails: 1 of 6 passed/inapplicable cases; caught: 3 of 4 failed cases" in done.stdout
     assert "b5c3f8 labelled-passed-but-no-lang" in done.stdout
     table = (tmp_path / "report.md").read_text()
-    assert "| **total** |  | 8 | 6 | 1 | 1 |" in table and "`labelled-passed-but-no-lang`" in table
+    assert "| **total** |  | 10 | 8 | 1 | 1 |" in table and "`labelled-passed-but-no-lang`" in table
     assert not (cases / "WAI").exists(), "nothing is written into the cases folder"
 
 

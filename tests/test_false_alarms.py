@@ -33,6 +33,8 @@ CASES = [
     ("bad-gradient-hero-faint-text", ("a11y",)),
     ("good-named-by-image-title", ("semantics", "a11y")),
     ("bad-image-link-unnamed", ("semantics", "a11y")),
+    ("good-label-in-name", ("semantics", "a11y")),
+    ("bad-label-not-in-name", ("semantics",)),
 ]
 
 

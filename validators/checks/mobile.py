@@ -14,6 +14,7 @@ from runshot.rules import Check, Rule, Rules
 from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser.context import CheckContext
 from runshot.validators.browser.domtools import js, label
+from runshot.validators.checks import viewport
 
 CHECK = "mobile"
 VIEWPORT = (375, 667)
@@ -33,6 +34,7 @@ RULES = Rules(
     Rule("mobile/unnamed", ERROR,
          "WCAG 4.1.2: a control shown only on narrow screens has no accessible name.",
          wcag=("4.1.2",), act=("97a4e1", "c487ae")),
+    *viewport.RULES.values(),
 )
 DECLARED = Check(CHECK, "check_mobile", needs="viewport", rules=RULES)  # a browser context of its own size
 DESKTOP = (1280, 800)  # the viewport the other checks see the page in
@@ -64,6 +66,7 @@ async def check_mobile(ctx: CheckContext) -> list[Finding]:
             shown = await ctx.within(s.page.evaluate(js(_SHOWN), [d["sel"] for d in unnamed]),
                                      "looking at those controls at desktop width")
             unnamed = [d for d, wide in zip(unnamed, shown) if not wide]
+        findings += await viewport.zoom_findings(ctx, s.page)
     for d in unnamed[:5]:
         findings.append(RULES["mobile/unnamed"].finding(
             f"At {VIEWPORT[0]}px wide {label(d)} shows, but it has no accessible name "

@@ -23,6 +23,7 @@ from runshot.values import ERROR, WARNING, Finding, truncate
 from runshot.validators.browser.axtree import ax_facts
 from runshot.validators.browser.context import CheckContext, CheckTimeout
 from runshot.validators.browser.domtools import JS_LIB, js, label
+from runshot.validators.checks import labelname
 
 CHECK = "semantics"
 MAX_PER_KIND = 8
@@ -47,6 +48,7 @@ RULES = Rules(
     Rule("semantics/many-mains", WARNING, "Best practice (axe landmark-no-duplicate-main)."),
     Rule("semantics/no-h1", WARNING, "Best practice (axe page-has-heading-one)."),
     Rule("semantics/many-h1", WARNING, "Best practice: one page title."),
+    *labelname.RULES.values(),
 )
 DECLARED = Check(CHECK, "check_semantics", needs=PAGE, rules=RULES, rank=ACCESSIBILITY)
 
@@ -208,6 +210,7 @@ async def check_semantics(ctx: CheckContext) -> list[Finding]:
             evidence=truncate(" ".join(h.get("html", "") for h in h1s[:3]), 300)))
 
     findings += await _names(ctx, page, scan)
+    findings += await labelname.check_label_in_name(ctx, page)
     return findings
 
 
