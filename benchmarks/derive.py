@@ -53,9 +53,11 @@ def judge(validator, case: Path, spec) -> tuple[bool, str]:
     return True, "twin failed: " + broken.errors[0].message[:160]
 
 
-def logged(model, name: str):
-    """A derive() model call that prints each sample's tokens and seconds to stderr as it ends."""
+def logged(model, name: str, free: bool = False):
+    """A derive() model call that prints each sample's tokens and seconds to stderr as it ends (with `free`, the
+    answer is not held to the step grammar)."""
     def call(messages, temperature, seed, schema):
+        schema = None if free else schema
         started = time.monotonic()
         completion = model.ask(messages, None, temperature=temperature, seed=seed, schema=schema)
         print(f"  {name} sample {seed}: {completion.usage.prompt_tokens}+{completion.usage.completion_tokens} tokens, "
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=800, help="cap on one derivation answer")
     ap.add_argument("--json", dest="json_path", default=None)
     ap.add_argument("--show", action="store_true", help="print the derived checks")
+    ap.add_argument("--free", action="store_true", help="answers in free text, not held to the step grammar")
     ap.add_argument("--reference", action="store_true",
                     help="no model: run each folder's hand-written reference.yaml instead (checks the labels)")
     args = ap.parse_args(argv)
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 raw = yaml.safe_load((case / "reference.yaml").read_text(encoding="utf-8"))
                 found = deriving.Derivation(checks=parse_checks(raw, f"{case.name}/reference.yaml"))
             else:
-                found = deriving.derive(spec, model.ask, samples=args.samples, call=logged(model, case.name))
+                found = deriving.derive(spec, model.ask, samples=args.samples, call=logged(model, case.name, args.free))
             spec = dataclasses.replace(spec, checks=found.checks)
             right, why = judge(validator, case, spec)
             row = {"spec": case.name, "right": right, "why": why, "checks": len(found.checks), "calls": found.calls,
