@@ -131,7 +131,7 @@ def test_walks_reload_only_after_a_change_that_stays(validate):
     game = Path(__file__).parent / "fixtures" / "samples" / "dialog-game"
     # Rules, Settings and New game leave the page as it was once their dialog closes; only the three board
     # cells tried among the six openers change it for good.
-    # One validation, both walks (each on pages of its own): neither finds anything.
+    # One validation, both walks (each on pages of its own); both pass.
     result = validate(game, ("dialog", "sweep"))
     assert result.passed and result.checks_run == ["dialog", "sweep"]
     assert result.info["dialogs_checked"] == 2
