@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from runshot.spec import Spec
-from runshot.validators.runner.project import Validator
+from runshot.validators.runner.project import ValidationRequest, Validator
 from runshot.values import ERROR
 
 PAGE = '<!doctype html><html lang="en"><head><title>Spacing</title></head><body><main>{}</main></body></html>'
@@ -30,20 +30,29 @@ def validator():
         yield v
 
 
-def _spacing(validator, tmp_path, name, body):
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / "index.html").write_text(PAGE.format(body), encoding="utf-8")
-    result = validator.validate(folder, Spec(title=name, body="", source="(none)"), checks=["a11y"])
-    return [f for f in result.findings if f.rule == "avoid-inline-spacing"]
+@pytest.fixture(scope="module")
+def spacing(validator, tmp_path_factory) -> dict:
+    """Every case's page validated with a11y once, three at a time (validate_many, which judges as one by one
+    does): name -> its avoid-inline-spacing findings."""
+    root = tmp_path_factory.mktemp("spacing")
+    cases = {**CLEARED, **FAILING}
+    requests = []
+    for name, body in cases.items():
+        folder = root / name
+        folder.mkdir()
+        (folder / "index.html").write_text(PAGE.format(body), encoding="utf-8")
+        requests.append(ValidationRequest(folder, Spec(title=name, body="", source="(none)")))
+    results = validator.validate_many(requests, checks=["a11y"], jobs=3)
+    assert [r.checks_run for r in results] == [["a11y"]] * len(cases)
+    return {name: [f for f in r.findings if f.rule == "avoid-inline-spacing"] for name, r in zip(cases, results)}
 
 
 @pytest.mark.parametrize("name", list(CLEARED))
-def test_a_declaration_that_styles_no_too_tight_text_is_not_a_failure(validator, tmp_path, name):
-    assert _spacing(validator, tmp_path, name, CLEARED[name]) == []
+def test_a_declaration_that_styles_no_too_tight_text_is_not_a_failure(spacing, name):
+    assert spacing[name] == []
 
 
 @pytest.mark.parametrize("name", list(FAILING))
-def test_too_tight_text_still_fails(validator, tmp_path, name):
-    found = _spacing(validator, tmp_path, name, FAILING[name])
+def test_too_tight_text_still_fails(spacing, name):
+    found = spacing[name]
     assert [f.severity for f in found] == [ERROR], found

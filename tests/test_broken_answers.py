@@ -14,30 +14,8 @@ from pathlib import Path
 import pytest
 
 from fakeopenai import FakeOpenAI, Reply
+from test_pipeline import FAST_CHECKS, GOOD_HTML as HTML, GOOD_JS as JS, SPEC
 
-SPEC = """---
-title: Counter
-checks:
-  - name: increments on click
-    steps:
-      - click: {role: button, name: Increment}
-      - expect: {role: status, text: "1"}
----
-A counter with an Increment button and a live status showing the count.
-"""
-HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Counter</title></head>
-<body><main><h1>Counter</h1>
-<button type="button" id="inc">Increment</button>
-<p role="status" id="out">0</p>
-</main><script src="app.js"></script></body></html>
-"""
-JS = """let n = 0;
-document.getElementById('inc').addEventListener('click', () => {
-  n += 1;
-  document.getElementById('out').textContent = String(n);
-});
-"""
 WHOLE = f"### index.html\n```html\n{HTML}```\n\n### app.js\n```js\n{JS}```\n"
 KEY = "sk-test-broken-answers-0123456789"
 CHUNK = 4  # characters per streamed chunk (FakeOpenAI's default)
@@ -52,7 +30,7 @@ def run_new(fake: FakeOpenAI, tmp_path: Path, *extra: str) -> tuple[subprocess.C
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "runshot", "new", str(spec), "-o", str(out), "--base-url", fake.base_url,
-         "--model", "scripted", "--api-key", KEY, "--checks", "runtime,acceptance", "--retries", "2", *extra],
+         "--model", "scripted", "--api-key", KEY, "--checks", FAST_CHECKS, "--retries", "2", *extra],
         capture_output=True, text=True, timeout=240, env=env)
     seconds = time.monotonic() - started
     report = json.loads((out / ".runshot" / "report.json").read_text())

@@ -35,17 +35,26 @@ def verdict(out: Path) -> dict:
             "findings": [(f["check"], f["severity"], f["message"]) for it in r["iterations"] for f in it["findings"]]}
 
 
-def test_a_recorded_run_replays_with_no_endpoint(tmp_path: Path):
-    spec = tmp_path / "counter.md"
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> tuple[Path, Path, str]:
+    """A run recorded against the scripted server (a 500, a broken answer, its repair), the server then stopped:
+    (spec, tape, the server's base URL). The tests only read it: each replays into a folder of its own."""
+    root = tmp_path_factory.mktemp("recorded")
+    spec = root / "counter.md"
     spec.write_text(SPEC)
-    tape = tmp_path / "tape"
+    tape = root / "tape"
     with FakeOpenAI(Reply(status=500, content="try again"), answer(("index.html", BROKEN_HTML)),
                     answer(("index.html", GOOD_HTML), ("app.js", GOOD_JS))) as fake:
         base_url = fake.base_url
-        proc = run_cli("new", str(spec), "-o", str(tmp_path / "first"), "--base-url", base_url, "--model", "scripted",
+        proc = run_cli("new", str(spec), "-o", str(root / "first"), "--base-url", base_url, "--model", "scripted",
                        "--api-key", SECRET, "--checks", FAST_CHECKS, "--record", str(tape))
         assert proc.returncode == 0, proc.stderr
         assert len(fake.chat_requests) == 3
+    return spec, tape, base_url
+
+
+def test_a_recorded_run_replays_with_no_endpoint(recorded, tmp_path: Path):
+    spec, tape, base_url = recorded
     lines = (tape / "cassette.jsonl").read_text()
     assert SECRET not in lines and "authorization" not in lines.lower()
     entries = [json.loads(line) for line in lines.splitlines()]
@@ -58,20 +67,14 @@ def test_a_recorded_run_replays_with_no_endpoint(tmp_path: Path):
         urllib.request.urlopen(base_url + "/models", timeout=2)
     proc = run_cli("new", str(spec), "-o", str(tmp_path / "again"), "--checks", FAST_CHECKS, "--replay", str(tape))
     assert proc.returncode == 0, proc.stderr
-    first, again = tmp_path / "first", tmp_path / "again"
+    first, again = spec.parent / "first", tmp_path / "again"
     assert tree_of(again) == tree_of(first) and "app.js" in tree_of(again)
     assert commit_trees(again) == commit_trees(first) and len(commit_trees(first)) == 2
     assert verdict(again) == verdict(first)
 
 
-def test_a_changed_prompt_template_fails_the_replay_naming_the_request(tmp_path: Path):
-    spec = tmp_path / "counter.md"
-    spec.write_text(SPEC)
-    tape = tmp_path / "tape"
-    with FakeOpenAI(answer(("index.html", GOOD_HTML), ("app.js", GOOD_JS))) as fake:
-        proc = run_cli("new", str(spec), "-o", str(tmp_path / "first"), "--base-url", fake.base_url, "--model", "m",
-                       "--checks", FAST_CHECKS, "--record", str(tape))
-        assert proc.returncode == 0, proc.stderr
+def test_a_changed_prompt_template_fails_the_replay_naming_the_request(recorded, tmp_path: Path):
+    spec, tape, _ = recorded
     # The same command with one sentence added to the generation template (a real Jinja2 template, loaded first).
     patched = (
         "import jinja2, runshot.generator.prompts as p\n"

@@ -15,7 +15,7 @@ import pytest
 from runshot.errors import EnvironmentProblem
 from runshot.spec import Spec
 from runshot.validators.checks import a11y
-from runshot.validators.runner.project import Validator
+from runshot.validators.runner.project import ValidationRequest, Validator
 from runshot.values import ERROR, WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
@@ -190,10 +190,18 @@ def test_missing_axe_source_is_an_environment_problem(tmp_path, monkeypatch):
 RULED = [("bad_clickable_div", False), ("bad_dialog_trap", False), ("bad_anim_errors", True), ("bad_overflow", False)]
 
 
+@pytest.fixture(scope="module")
+def ruled(validator, fixture_dir) -> dict:
+    """Each RULED fixture validated with every check once, three at a time (validate_many, which judges as one by
+    one does): fixture -> result."""
+    requests = [ValidationRequest(fixture_dir(fixture), Spec(title=fixture, body="A test fixture.", source="test",
+                                                             animated=animated)) for fixture, animated in RULED]
+    return dict(zip((fixture for fixture, _ in RULED), validator.validate_many(requests, jobs=3)))
+
+
 @pytest.mark.parametrize("fixture, animated", RULED)
-def test_every_finding_carries_a_rule_id(validator, fixture_dir, fixture, animated):
-    spec = Spec(title=fixture, body="A test fixture.", source="test", animated=animated)
-    result = validator.validate(fixture_dir(fixture), spec)
+def test_every_finding_carries_a_rule_id(ruled, fixture, animated):
+    result = ruled[fixture]
     assert result.findings, "a broken fixture gives findings"
     unruled = [f.to_dict() for f in result.findings if not f.rule.strip()]
     assert unruled == []

@@ -54,29 +54,38 @@ def assert_junit_consistent(root: ET.Element) -> None:
     assert int(root.get("failures")) == sum(int(s.get("failures")) for s in suites)
 
 
-def test_junit_for_one_and_for_many_projects(tmp_path: Path):
-    one = tmp_path / "one.xml"
-    proc = run_cli("check", str(BROKEN), "--checks", "runtime,semantics", "--junit", str(one))
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory) -> Path:
+    """broken_app checked alone (one.xml, one.json), then good_app and broken_app together (many.xml, many.json),
+    with runtime and semantics; once per module: the JUnit test reads them, the regress test takes them as
+    baselines."""
+    out = tmp_path_factory.mktemp("checked")
+    proc = run_cli("check", str(BROKEN), "--checks", "runtime,semantics", "--junit", str(out / "one.xml"),
+                   "--json", str(out / "one.json"))
     assert proc.returncode == 1, proc.stderr
-    root = ET.parse(one).getroot()
+    proc = run_cli("check", str(GOOD), str(BROKEN), "--checks", "runtime,semantics", "--junit", str(out / "many.xml"),
+                   "--json", str(out / "many.json"))
+    assert proc.returncode == 1, proc.stderr
+    (out / "many.stderr").write_text(proc.stderr)
+    return out
+
+
+def test_junit_for_one_and_for_many_projects(checked: Path):
+    root = ET.parse(checked / "one.xml").getroot()
     assert_junit_consistent(root)
     failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
     assert {"exception", "request"} <= failed, failed
 
-    many = tmp_path / "many.xml"
-    proc = run_cli("check", str(GOOD), str(BROKEN), "--checks", "runtime,semantics", "--junit", str(many),
-                   "--json", str(tmp_path / "many.json"))
-    assert proc.returncode == 1, proc.stderr
-    root = ET.parse(many).getroot()
+    root = ET.parse(checked / "many.xml").getroot()
     assert_junit_consistent(root)
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert set(suites) == {"runshot: good_app", "runshot: broken_app"}
     assert suites["runshot: good_app"].get("failures") == "0"
     assert int(suites["runshot: broken_app"].get("failures")) >= 2
-    data = json.loads((tmp_path / "many.json").read_text())
+    data = json.loads((checked / "many.json").read_text())
     assert data["passed"] is False
     assert [(p["project"], p["passed"]) for p in data["projects"]] == [("good_app", True), ("broken_app", False)]
-    assert "broken_app" in proc.stderr.splitlines()[-1]
+    assert "broken_app" in (checked / "many.stderr").read_text().splitlines()[-1]
 
 
 # ---------------------------------------------------------------- check --changed
@@ -136,35 +145,32 @@ def test_check_changed_with_unknown_base_is_a_usage_error(apps_repo: Path):
 # ---------------------------------------------------------------- regress
 
 
-def test_regress_fails_only_when_a_passing_check_now_fails(tmp_path: Path):
-    app = copy_app(GOOD, tmp_path / "counter")
+def test_regress_fails_only_when_a_passing_check_now_fails(checked: Path, tmp_path: Path):
+    # The baseline: good_app and broken_app checked together (runtime, semantics); regress matches folder names.
+    app = copy_app(GOOD, tmp_path / "good_app")
     broken = copy_app(BROKEN, tmp_path / "broken_app")
-    baseline = tmp_path / "baseline.json"
-    proc = run_cli("check", str(app), str(broken), "--checks", "runtime,semantics", "--json", str(baseline))
-    assert proc.returncode == 1, proc.stderr
+    baseline = checked / "many.json"
 
     # Nothing changed: no regression (broken_app's failures were already in the baseline).
     proc = run_cli("regress", str(app), str(broken), "--baseline", str(baseline))
     assert proc.returncode == 0, proc.stderr
     assert "still failing as in the baseline" in proc.stderr
 
-    # counter now throws at load: its runtime check passed in the baseline and fails now.
+    # good_app now throws at load: its runtime check passed in the baseline and fails now.
     (app / "app.js").write_text("document.getElementById('nope').remove();\n" + (app / "app.js").read_text())
     out = tmp_path / "regress.json"
     proc = run_cli("regress", str(app), str(broken), "--baseline", str(baseline), "--json", str(out))
     assert proc.returncode == 1, proc.stderr
-    assert "REGRESSED counter: 'exception'" in proc.stderr
+    assert "REGRESSED good_app: 'exception'" in proc.stderr
     data = json.loads(out.read_text())
     by_name = {p["project"]: p for p in data["projects"]}
-    assert [r["check"] for r in by_name["counter"]["regressions"]] == ["exception"]
+    assert [r["check"] for r in by_name["good_app"]["regressions"]] == ["exception"]
     assert by_name["broken_app"]["regressions"] == []
 
     # A single-project check output works as a baseline too; a folder it does not know is skipped.
-    single = tmp_path / "single.json"
-    run_cli("check", str(broken), "--checks", "runtime", "--json", str(single))
-    proc = run_cli("regress", str(broken), str(app), "--baseline", str(single))
+    proc = run_cli("regress", str(broken), str(app), "--baseline", str(checked / "one.json"))
     assert proc.returncode == 0, proc.stderr
-    assert "no baseline for counter" in proc.stderr
+    assert "no baseline for good_app" in proc.stderr
 
 
 def test_regress_knows_what_a_check_reports_under_from_its_declaration():

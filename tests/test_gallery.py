@@ -46,7 +46,7 @@ def site(tmp_path_factory) -> tuple[Path, Path]:
     runs = root / "runs"
     with FakeOpenAI(*[model] * 16) as fake:  # derived checks: up to 3 samples a spec, then the iterations
         proc = run_cli("batch", str(specs), "-o", str(runs), "--base-url", fake.base_url, "--model", "scripted",
-                       "--api-key", "k", "--checks", "runtime", "--max-iterations", "3", "--jobs", "2")
+                       "--api-key", "k", "--checks", "runtime", "--max-iterations", "2", "--jobs", "2")
     assert proc.returncode == 1, proc.stderr  # Stuck never passes
     out = root / "site"
     proc = run_cli("gallery", str(runs), "-o", str(out))

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from runshot.spec import Spec
-from runshot.validators.runner.project import Validator
+from runshot.validators.runner.project import ValidationRequest, Validator
 from runshot.values import ERROR, WARNING
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
@@ -36,29 +36,42 @@ def validator():
         yield v
 
 
-def _validate(validator: Validator, name: str, checks: list[str]):
+def _request(name: str) -> ValidationRequest:
     folder = CORPUS / name
     label = yaml.safe_load((folder / "label.yaml").read_text(encoding="utf-8"))
     spec = Spec(title=name, body="A small web app.", source="corpus", entry=label.get("entry", "index.html"))
-    result = validator.validate(folder, spec, checks=checks)
-    return result, [f"{f.severity} {f.rule}: {f.message}" for f in result.findings]
+    return ValidationRequest(folder, spec)
+
+
+@pytest.fixture(scope="module")
+def judged(validator):
+    """Every twin validated once, three at a time (validate_many, which judges as one by one does): the blank twins
+    with runtime and mobile, the overflow twins with mobile. name -> (result, its findings as lines)."""
+    out = {}
+    for twins, checks in ((BLANK_TWINS, ["runtime", "mobile"]), (OVERFLOW_TWINS, ["mobile"])):
+        names = [name for pair in twins for name in pair]
+        results = validator.validate_many([_request(name) for name in names], checks=checks, jobs=3)
+        for name, result in zip(names, results):
+            assert result.checks_run == checks, (name, result.checks_run)
+            out[name] = result, [f"{f.severity} {f.rule}: {f.message}" for f in result.findings]
+    return out
 
 
 @pytest.mark.parametrize("good, bad", BLANK_TWINS, ids=[g for g, _ in BLANK_TWINS])
-def test_visible_content_is_not_blank_and_its_broken_twin_is(validator, good, bad):
-    result, shown = _validate(validator, good, ["runtime", "mobile"])
+def test_visible_content_is_not_blank_and_its_broken_twin_is(judged, good, bad):
+    result, shown = judged[good]
     assert not [f for f in result.findings if f.rule in ("runtime/blank", "mobile/blank")], shown
-    result, shown = _validate(validator, bad, ["runtime", "mobile"])
+    result, shown = judged[bad]
     blank = {f.rule: f.severity for f in result.findings if f.rule in ("runtime/blank", "mobile/blank")}
     assert blank == {"runtime/blank": ERROR, "mobile/blank": ERROR}, shown
 
 
 @pytest.mark.parametrize("good, bad", OVERFLOW_TWINS, ids=[g for g, _ in OVERFLOW_TWINS])
-def test_exempt_content_wider_than_a_phone_is_a_warning_and_layout_is_an_error(validator, good, bad):
-    result, shown = _validate(validator, good, ["mobile"])
+def test_exempt_content_wider_than_a_phone_is_a_warning_and_layout_is_an_error(judged, good, bad):
+    result, shown = judged[good]
     wide = [f for f in result.findings if f.rule.startswith("mobile/overflow")]
     assert [(f.rule, f.severity) for f in wide] == [("mobile/overflow-exempt", WARNING)], shown
     assert "WCAG 1.4.10" in wide[0].message and "reaches" in wide[0].message, shown
-    result, shown = _validate(validator, bad, ["mobile"])
+    result, shown = judged[bad]
     wide = [f for f in result.findings if f.rule.startswith("mobile/overflow")]
     assert [(f.rule, f.severity) for f in wide] == [("mobile/overflow", ERROR)], shown
