@@ -32,12 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from runshot.settings import from_options
-from runshot.validators.runner.registry import load_registry
-from runshot import wiring
 from runshot.errors import RunshotError
-from runshot.spec import parse_spec_file
-from runshot.spec import Spec
+from runshot.settings import from_options
 from runshot.values import STATE_DIR
 
 SPEC_SUFFIX = ".runshot.md"
@@ -78,11 +74,15 @@ class _State:
     def get_registry(self):
         """Built-in and plugin checks, discovered once per session (a broken plugin: one warning line)."""
         if self.registry is None:
+            from runshot.validators.runner.registry import load_registry  # lazy: start-up of every pytest session
+
             self.registry = load_registry()
         return self.registry
 
     def get_validator(self):
         if self.validator is None:
+            from runshot import wiring  # lazy: start-up of every pytest session
+
             self.validator = wiring.validator_factory(self.settings.browser, self.get_registry())()
         return self.validator
 
@@ -181,6 +181,8 @@ class RunshotSpecFile(pytest.File):
     """A spec file: one item validating the project that goes with it."""
 
     def collect(self):
+        from runshot.spec import parse_spec_file  # lazy: start-up of every pytest session
+
         try:
             spec = parse_spec_file(self.path)
         except RunshotError as exc:
@@ -208,12 +210,13 @@ class RunshotItem(pytest.Item):
         self.screenshot: Path | None = None
 
     def _spec(self):
+        from runshot.spec import Spec, parse_spec_file  # lazy: start-up of every pytest session
+
         if self.spec_path is not None:
             return parse_spec_file(self.spec_path)
         given = self.config.getoption("runshot_spec")
         if given:
             return parse_spec_file(Path(given))
-
         kept = self.project / STATE_DIR / "spec.md"
         if kept.is_file():
             return parse_spec_file(kept)
