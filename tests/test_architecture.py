@@ -4,6 +4,7 @@ imports at the top and no import cycle. Each limit is in docs/architecture.md.""
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,10 @@ def test_imports_inside_functions_say_why():
                 if not any(mark in near for mark in LAZY_MARKS):
                     unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert unexplained == []
+
+
+def test_every_package_folder_is_installed():
+    """A folder the code imports from must be in pyproject.toml's package list, or `pip install .` leaves it out."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {module_name(p) for p in sources() if p.name == "__init__.py"}
+    assert sorted(folders - listed) == []
