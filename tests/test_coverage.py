@@ -79,6 +79,8 @@ def test_derived_checks_verify_what_they_cover_and_looks_stay_not_verified():
     ("# Title\n\nShows `Total: 0` on load. Pressing **Add** adds 5.\n\n```js\nlet x = 1;\n```\n",
      ["Shows `Total: 0` on load", "Pressing **Add** adds 5"]),
     ("The score (which may go negative) is shown.", ["which may go negative", "The score is shown"]),
+    ("B is rounded to one decimal (e.g. 23.1, 17.0), i.e. always one digit. Then C follows.",
+     ["B is rounded to one decimal (e.g. 23.1, 17.0), i.e. always one digit", "Then C follows"]),
 ])
 def test_requirements_are_bullets_sentences_and_clauses(body, requirements):
     got = [r.text for r in coverage.split_requirements(body)]

@@ -31,7 +31,8 @@ WRITTEN, DERIVED, DEFAULT = "written", "derived", "default"
 
 _SPAN = re.compile(r"`[^`\n]+`|\"[^\"\n]+\"|“[^”\n]+”|\*\*[^*\n]+\*\*")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\x00(])|;\s+")
+# A sentence ends at . ! ? before a capital, a digit, a quote or a bracket; not after "e.g.", "i.e.", "etc.", "vs.".
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)(?<!\bcf\.)\s+(?=[A-Z0-9\x00(])|;\s+")
 _PAREN = re.compile(r"\s*\(([^()]*)\)")
 _CLAIM = re.compile(r"\b(may|must|can|cannot|can't|should|will|never|always|goes|go|stays|stay|becomes)\b", re.I)
 _TEMPLATE_VAR = re.compile(r"\s*\b[A-Z]\b\s*|\s*\{[^}]*\}\s*")
