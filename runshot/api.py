@@ -285,6 +285,7 @@ def generate(spec, out, settings: Settings | None = None, *, resume: bool = Fals
     else:
         the_spec = as_spec(spec)
         require_empty_out(out_dir)
+    parts = replace(parts, registry=_registry(parts.registry))  # loaded once: checks to run and repair ranks
     with ExitStack() as stack:
         the_model, validate = _model_and_validator(stack, settings, parts)
         if parts.on_start is not None:
@@ -316,6 +317,7 @@ def fix(path, spec=None, out=None, settings: Settings | None = None, *, allow_di
     preflight(folder, out_dir, allow_dirty)  # refuse before any model starts
     the_spec = project_spec(folder, as_spec(spec) if spec is not None else None)
     request = FixRequest(the_spec, out_dir, allow_dirty, as_spec(change) if change is not None else None)
+    parts = replace(parts, registry=_registry(parts.registry))  # loaded once: checks to run and repair ranks
     loop = replace(with_ranks(settings.loop, parts.registry), candidates=1)  # a fix repairs one answer at a time
     with ExitStack() as stack:
         the_model, validate = _model_and_validator(stack, settings, parts)

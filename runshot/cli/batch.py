@@ -109,7 +109,8 @@ def batch(specs, runs_dir, jobs, browser_jobs, models, shard_text, resume, ray_a
     console.print(f"[bold]runshot batch[/bold]: {len(todo)} run(s){shard_note} → {root}; "
                   f"{jobs} at a time{' per endpoint' if ray_address is not None else ''}, {where}")
     options = b.BatchOptions(jobs=jobs, max_iterations=max_iterations, token_budget=token_budget, checks=selected,
-                             resume=resume, candidates=candidates, derive_checks=not no_derive_checks)
+                             resume=resume, candidates=candidates, derive_checks=not no_derive_checks,
+                             ranks=registry.repair_ranks())
     stop = threading.Event()
     started = time.monotonic()
     settings = common.settings_from_flags(click.get_current_context().params)

@@ -70,7 +70,8 @@ def bench(suite, runs_dir, models, modes_text, limit, jobs, browser_jobs, resume
     console.print(f"[bold]runshot bench[/bold]: {len(paths)} spec(s) × {len(models)} model(s) × {len(modes)} "
                   f"mode(s) = {len(todo)} run(s) → {root}")
     options = b.BatchOptions(jobs=jobs, max_iterations=max_iterations, token_budget=token_budget, checks=selected,
-                             resume=resume, candidates=candidates, derive_checks=not no_derive_checks)
+                             resume=resume, candidates=candidates, derive_checks=not no_derive_checks,
+                             ranks=registry.repair_ranks())
     sharing = bn.Sharing() if not (no_share or record or replay or ray_address is not None) else None
     settings = common.settings_from_flags(click.get_current_context().params)
     run = engine.BatchRun(todo, root, parsed, options, settings, cassettes, registry, browser_jobs, console,

@@ -40,7 +40,6 @@ from runshot.loop.state import call_ask
 from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
 from runshot.settings import RunOptions
-from runshot.validators.runner.registry import load_registry
 from runshot.values import Limits
 
 LOG_FILE = "batch.log"
@@ -192,6 +191,7 @@ class BatchOptions:
     resume: bool = False  # reuse finished runs (a folder holding .runshot/report.json)
     candidates: int = 1  # first attempts per run (passed to the loop when it supports them)
     derive_checks: bool = True  # let the model write acceptance checks for specs without any
+    ranks: dict[str, int] = field(default_factory=dict)  # check name -> rank in repair prompts (Registry.repair_ranks)
 
 
 @dataclass
@@ -307,7 +307,7 @@ def job_run_options(job: Job, options: BatchOptions):
     """The loop's options for one job: the batch's, with the job's mode (see runshot.loop.modes) applied."""
     values = {"max_iterations": options.max_iterations, "limits": options.limits,
               "token_budget": options.token_budget, "candidates": options.candidates,
-              "derive_checks": options.derive_checks, "ranks": load_registry(warn=None).repair_ranks()}
+              "derive_checks": options.derive_checks, "ranks": options.ranks}
     if job.mode:
         values.update(mode_values(job.mode, options.token_budget, options.candidates, options.max_iterations))
     return RunOptions(**values)
