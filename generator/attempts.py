@@ -23,7 +23,6 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
-from runshot.redact import redact_url
 
 try:  # the HTTP library under the openai package (httpx2 in recent releases, httpx before)
     import httpx2 as _http
@@ -45,6 +44,7 @@ from runshot.generator.answers import (
 )
 from runshot.generator.localengine import answer_room, attempt_seed
 from runshot.generator.localserver import serving
+from runshot.redact import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@
 Names are imported on first use, so `import runshot` stays cheap.
 """
 
-import os as _os
 import importlib
+import os as _os
 
 __version__ = "0.1.0"
 

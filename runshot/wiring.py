@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Callable, ContextManager
 from urllib.parse import urlsplit
 
+from runshot.errors import UsageError
+from runshot.generator import local
+from runshot.redact import redact_url, strip_query, url_secrets
+from runshot.scale.cassette import Player, Recorder
 from runshot.settings.config import Endpoint
 from runshot.settings.tree import BrowserOptions, ModelOptions
-from runshot.errors import UsageError
-from runshot.redact import redact_url, strip_query, url_secrets
-from runshot.generator import local
 
 Note = Callable[[str], None]
 Status = Callable[[str], ContextManager]
@@ -90,7 +91,6 @@ def _base_path(base_url: str | None) -> str:
 def open_replay(options: ModelOptions, secrets: tuple[str, ...] = ()) -> Model:
     """A model answering from the cassette in `options.replay`: the recorded model name and (redacted) base URL,
     no endpoint, no server started."""
-    from runshot.scale.cassette import Player  # lazy: start-up
     from runshot.generator.client import ModelSettings  # lazy: start-up
 
     player = Player(Path(options.replay), secrets)
@@ -155,8 +155,6 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
     secrets = endpoint_secrets(endpoint)
     recorder = None
     if options.record:
-        from runshot.scale.cassette import Recorder  # lazy: start-up
-
         meta = {"model": settings.name, "base_url": description["base_url"]}
         recorder = Recorder(Path(options.record), meta, _base_path(settings.base_url), secrets)
     return Model(settings, make_model_client(settings, recorder), description, secrets, recorder)

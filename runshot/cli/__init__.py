@@ -15,8 +15,8 @@ import click
 
 from runshot import __version__
 from runshot.errors import RunshotError
-from runshot.redact import url_secrets
-from runshot.redact import RedactingStream
+from runshot.redact import RedactingStream, url_secrets
+from runshot.wiring import endpoint_secrets
 
 # The modules whose `register(group)` adds commands, in the order `runshot --help` lists them.
 COMMANDS = ("new", "derive", "fix", "check", "checks", "rules", "batch", "bench", "ci", "gallery", "model")
@@ -54,8 +54,6 @@ def _argv_secrets(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: expected failures print one line and exit with their documented code. Whatever the commands
     print passes through `runshot.redact` (no URL credentials, no API key)."""
-    from runshot.wiring import endpoint_secrets  # lazy: start-up
-
     args = list(sys.argv[1:] if argv is None else argv)
     secrets = _argv_secrets(args) + list(endpoint_secrets())
     saved = sys.stdout, sys.stderr

@@ -12,10 +12,10 @@ import click
 
 import runshot.cli.common as common
 from runshot import api, wiring
+from runshot.cli import checksite
 from runshot.errors import UsageError
 from runshot.reporting import outputs, regress
 from runshot.settings import Settings, siteconfig
-from runshot.cli import checksite
 
 HELP = (
     "Validate existing projects (no model needed): one DIR or the URL of a running app (and the pages they lead "

@@ -8,16 +8,16 @@ import sys
 import click
 from rich.console import Console
 
+from runshot.api import select_checks
 from runshot.derivation import coverage
-from runshot.errors import UsageError
-from runshot.report import coverage_line
-from runshot.settings import KEYWORDS, BrowserOptions, Settings, from_options, resolve
-from runshot.values import Limits
-from runshot.validators.runner.registry import load_registry
+from runshot.errors import ModelError, UsageError
 from runshot.redact import url_secrets
-from runshot.errors import ModelError
+from runshot.report import coverage_line, summary_lines
+from runshot.settings import KEYWORDS, BrowserOptions, Settings, from_options, resolve
 from runshot.spec import spec_path
-from runshot.report import summary_lines
+from runshot.validators.runner.registry import load_registry
+from runshot.values import Limits
+from runshot.wiring import endpoint_secrets
 
 
 def console() -> Console:
@@ -37,15 +37,11 @@ def registry():
 
 def parse_checks(value: str | None, known) -> list[str] | None:
     """`--checks a,b` checked against the registry `known` (unknown names: a usage error listing the known)."""
-    from runshot.api import select_checks  # lazy: start-up
-
     return select_checks(value, known)
 
 
 def secrets(api_key: str | None = None, base_url: str | None = None) -> tuple[str, ...]:
     """Secret values to scrub from files written: the API key and URL credentials (flags and environment)."""
-    from runshot.wiring import endpoint_secrets  # lazy: start-up
-
     extra = [api_key or ""] + url_secrets(base_url)
     return tuple(dict.fromkeys([s for s in extra if s] + list(endpoint_secrets())))
 

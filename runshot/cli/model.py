@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import click
+from rich.progress import BarColumn, DownloadColumn, TransferSpeedColumn
+from rich.progress import Progress as Bar
 
 import runshot.cli.common as common
-from rich.progress import BarColumn, DownloadColumn, Progress as Bar, TransferSpeedColumn
 from runshot.generator import local
 
 

@@ -12,8 +12,8 @@ from runshot import api
 from runshot.errors import UsageError
 from runshot.procs import terminate_as_interrupt
 from runshot.report import summary_lines
-from runshot.values import STATE_DIR
 from runshot.spec import load_spec
+from runshot.values import STATE_DIR
 
 
 @click.command()

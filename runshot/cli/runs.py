@@ -18,8 +18,8 @@ import runshot.cli.common as common
 from runshot import wiring
 from runshot.api import keep_spec_copy
 from runshot.errors import UsageError
-from runshot.settings import ModelOptions, Settings, check_names
 from runshot.scale.cassette import cassette_file
+from runshot.settings import ModelOptions, Settings, check_names
 from runshot.settings.config import resolve_endpoint
 
 

@@ -14,6 +14,7 @@ error, never an empty string) and pass runshot's own checks.
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -23,21 +24,20 @@ from pathlib import Path
 
 import jinja2
 
+import runshot.templates as package
 from runshot import __version__, gitrepo
-from runshot.scale.batch import slug, summarize
+from runshot.errors import UsageError
 from runshot.redact import redact_text
 from runshot.report import REPORT_DIR
-from runshot.errors import UsageError
-import runshot.templates as package
+from runshot.scale.batch import slug, summarize
 from runshot.spec import parse_spec_text
 from runshot.validators.browser.chromium import BrowserSettings
 from runshot.validators.browser.context import Timeouts
-from runshot.validators.runner.registry import built_in_registry
-from runshot.validators.runner.project import Validator
 from runshot.validators.checks.runtime import screenshot
-from runshot.validators.serve.server import serve
-import inspect
+from runshot.validators.runner.project import Validator
+from runshot.validators.runner.registry import built_in_registry
 from runshot.validators.serve import server as static
+from runshot.validators.serve.server import serve
 
 MOBILE_VIEWPORT = (375, 667)
 DIFF_LIMIT = 60_000  # characters of diff shown per iteration

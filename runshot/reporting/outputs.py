@@ -6,13 +6,13 @@ reported under (console, request, build, ...). Everything written goes through `
 
 from __future__ import annotations
 
+import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from runshot import __version__
 from runshot.redact import redact_text
 from runshot.values import Finding, errors
-import shlex
 
 
 def check_json(name: str, passed: bool, findings: list[Finding], checks_run: list[str], info: dict) -> dict:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from runshot import __version__
 from runshot.errors import UsageError
+from runshot.reporting import outputs
 from runshot.validators.runner.registry import built_in_registry
 from runshot.values import STATE_DIR
-from runshot.reporting import outputs
-from runshot import __version__
 
 OWN_FOLDER = STATE_DIR
 

@@ -17,12 +17,13 @@ import json
 import threading
 from pathlib import Path
 
-from runshot.scale.batch import Job, slug, spec_stem
-from runshot.scale.batchjson import BENCH_FILE  # noqa: F401 (the benchmark's JSON, importable from here)
+from rich.table import Table
+
 from runshot.errors import UsageError
 from runshot.loop.modes import MODES
+from runshot.scale.batch import Job, slug, spec_stem
+from runshot.scale.batchjson import BENCH_FILE  # noqa: F401 (the benchmark's JSON, importable from here)
 from runshot.spec import spec_path
-from rich.table import Table
 
 
 def parse_model(text: str) -> tuple[str, str | None]:

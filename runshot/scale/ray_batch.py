@@ -28,15 +28,24 @@ from pathlib import Path
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from runshot.scale.batch import (Board, BatchOptions, Job, JobParts, JobResult, finished_run, job_run_options, run_job,
-                           with_misses)
-from runshot.scale.cassette import CASSETTE_FILE
-from runshot.settings.config import Endpoint
-from runshot.errors import UsageError
-from runshot.report import REPORT_DIR
-from runshot.validators.browser.chromium import BrowserSettings, find_chromium
 from runshot import wiring
 from runshot.api import keep_spec_copy
+from runshot.errors import UsageError
+from runshot.report import REPORT_DIR
+from runshot.scale.batch import (
+    BatchOptions,
+    Board,
+    Job,
+    JobParts,
+    JobResult,
+    finished_run,
+    job_run_options,
+    run_job,
+    with_misses,
+)
+from runshot.scale.cassette import CASSETTE_FILE
+from runshot.settings.config import Endpoint
+from runshot.validators.browser.chromium import BrowserSettings, find_chromium
 from runshot.validators.runner.registry import load_registry
 
 RETRIES = 3  # runs again after a lost worker (a crashed node, an out-of-memory kill)

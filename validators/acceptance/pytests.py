@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import signal
 import sys
@@ -14,12 +15,11 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from runshot.rules import Rule, Rules
 from runshot.spec import Spec
 from runshot.validators.acceptance.targets import EVIDENCE_LIMIT
 from runshot.validators.browser.context import Timeouts
-from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
-import importlib.util
 
 RULES = Rules(
     Rule("acceptance/pytest-failed", ERROR, "A pytest acceptance test of the spec failed."),

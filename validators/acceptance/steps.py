@@ -9,6 +9,9 @@ import asyncio
 from typing import Any, Awaitable, Protocol
 from urllib.parse import urljoin, urlsplit
 
+from playwright.async_api import Error as PlaywrightError
+
+from runshot.rules import Rule, Rules
 from runshot.spec import AcceptanceCheck, Step
 from runshot.validators.acceptance.expect import expect_step
 from runshot.validators.acceptance.targets import (
@@ -23,10 +26,8 @@ from runshot.validators.acceptance.targets import (
 )
 from runshot.validators.browser.context import CheckTimeout, PageSession, Timeouts, responds, within
 from runshot.validators.browser.context import settle as dom_settle
-from runshot.rules import Rule, Rules
 from runshot.values import ERROR, Finding, truncate
 from runshot.vocab import ACTION_NAMES
-from playwright.async_api import Error as PlaywrightError
 
 RULES = Rules(
     Rule("acceptance/step-failed", ERROR, "The spec says what the app must do: an unmet step is broken behaviour."),

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from playwright.async_api import async_playwright
+
 from runshot.errors import EnvironmentProblem
 from runshot.validators.browser.context import CheckTimeout, PageEvents, PageSession, Timeouts, within
 from runshot.validators.browser.pages import (
@@ -44,7 +46,6 @@ from runshot.validators.browser.pages import (
     settle,
 )
 from runshot.validators.sandbox.confined import minimal_env
-from playwright.async_api import async_playwright
 
 __all__ = [  # the page side stays importable from here
     "BLOCK_MARK",

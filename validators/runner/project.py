@@ -30,14 +30,15 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from runshot.errors import UsageError
+from runshot.rules import Rule, Rules
 from runshot.spec import Spec
 from runshot.validators.browser.chromium import BrowserHost, BrowserSettings, PageLoadError, PageUnresponsive
-from runshot.validators.serve.build import build_project
 from runshot.validators.browser.context import CheckContext, CheckTimeout, PageEvents, PageSession, Timeouts
+from runshot.validators.browser.pool import SessionPool
+from runshot.validators.checks.runtime import findings_from_events, screenshot
 from runshot.validators.runner.many import validate_many
 from runshot.validators.runner.outcome import ValidationRequest, ValidationResult
 from runshot.validators.runner.plan import PAGE, Step, check_jobs_for, run_plan
-from runshot.validators.browser.pool import SessionPool
 from runshot.validators.runner.registry import Registry, load_registry
 from runshot.validators.sandbox.confined import (
     BrowserSandbox,
@@ -46,11 +47,10 @@ from runshot.validators.sandbox.confined import (
     sandbox_mode,
     why_unavailable,
 )
-from runshot.validators.checks.runtime import findings_from_events, screenshot
+from runshot.validators.serve.build import build_project
 from runshot.validators.serve.served import Served, proxied_findings
-from runshot.rules import Rule, Rules
-from runshot.values import ERROR, WARNING, Finding, dedupe
 from runshot.validators.serve.server import serve
+from runshot.values import ERROR, WARNING, Finding, dedupe
 
 CheckFn = Callable[[CheckContext], Awaitable[list[Finding]]]
 
