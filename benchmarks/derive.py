@@ -56,10 +56,10 @@ def judge(validator, case: Path, spec) -> tuple[bool, str]:
 def logged(model, name: str, free: bool = False):
     """A derive() model call that prints each sample's tokens and seconds to stderr as it ends (with `free`, the
     answer is not held to the step grammar)."""
-    def call(messages, temperature, seed, schema):
+    def call(messages, temperature, seed, schema, deadline=None):
         schema = None if free else schema
         started = time.monotonic()
-        completion = model.ask(messages, None, temperature=temperature, seed=seed, schema=schema)
+        completion = model.ask(messages, None, temperature=temperature, seed=seed, schema=schema, deadline=deadline)
         print(f"  {name} sample {seed}: {completion.usage.prompt_tokens}+{completion.usage.completion_tokens} tokens, "
               f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         return completion

@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 
 from runshot import wiring
 from runshot.errors import UsageError
-from runshot.settings import RunOptions, Settings, check_names, from_options, resolve
+from runshot.settings import LOCAL_RUN_TIMEOUT, RunOptions, Settings, check_names, from_options, resolve
 from runshot.values import STATE_DIR, Finding
 from runshot.spec import Spec, load_spec, parse_spec_file
 from runshot.validators.runner.registry import load_registry
@@ -203,6 +203,18 @@ def with_ranks(loop: RunOptions, registry=None) -> RunOptions:
     return loop if loop.ranks else replace(loop, ranks=_registry(registry).repair_ranks())
 
 
+def _loop_for(loop: RunOptions, model, parts: Parts) -> RunOptions:
+    """The loop's options for this model: repair ranks from the checks in use; on the embedded model a run time
+    budget unless one was given (0: none), so that a run on a small CPU ends judged rather than interrupted."""
+    loop = with_ranks(loop, parts.registry)
+    if loop.run_timeout is None and getattr(model, "local", False):
+        loop = replace(loop, run_timeout=LOCAL_RUN_TIMEOUT)
+        if parts.note is not None:
+            parts.note(f"run time budget: {LOCAL_RUN_TIMEOUT:g} s on the embedded model (--run-timeout SECONDS to "
+                       f"change, 0 for none)")
+    return loop
+
+
 @dataclass(frozen=True)
 class Parts:
     """What a call is given besides its settings: working parts and callbacks (never options)."""
@@ -294,7 +306,7 @@ def generate(spec, out, settings: Settings | None = None, *, resume: bool = Fals
             keep_spec_copy(the_spec, out_dir)
         # model_info is the redacted description: report, transcript and commit messages never see credentials.
         return run_new(the_spec, out_dir, the_model.ask, validate, model_info=dict(the_model.description),
-                       options=with_ranks(settings.loop, parts.registry), progress=parts.progress,
+                       options=_loop_for(settings.loop, the_model, parts), progress=parts.progress,
                        resume=resume)
 
 
@@ -318,11 +330,11 @@ def fix(path, spec=None, out=None, settings: Settings | None = None, *, allow_di
     the_spec = project_spec(folder, as_spec(spec) if spec is not None else None)
     request = FixRequest(the_spec, out_dir, allow_dirty, as_spec(change) if change is not None else None)
     parts = replace(parts, registry=_registry(parts.registry))  # loaded once: checks to run and repair ranks
-    loop = replace(with_ranks(settings.loop, parts.registry), candidates=1)  # a fix repairs one answer at a time
     with ExitStack() as stack:
         the_model, validate = _model_and_validator(stack, settings, parts)
         if parts.on_start is not None:
             parts.on_start(the_spec, the_model, folder)
+        loop = replace(_loop_for(settings.loop, the_model, parts), candidates=1)  # a fix repairs one answer at a time
         report, target = run_fix(folder, the_model.ask, validate, dict(the_model.description), request, loop,
                                  parts.progress)
     return FixResult(report, target.branch, target.state_dir, target.in_git,

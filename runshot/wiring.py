@@ -38,12 +38,18 @@ class Model:
     description: dict  # {"name", "base_url"} with credentials redacted: fit for reports and consoles
     secrets: tuple[str, ...]  # values to scrub from anything written (API key, URL password, query tokens)
     cassette: object = None  # the runshot.scale.cassette Recorder or Player under the client, when there is one
+    local: bool = False  # the embedded model, on this machine's CPU
 
     def ask(self, messages: list[dict], on_progress=None, temperature: float | None = None, seed: int | None = None,
-            schema: dict | None = None):
+            schema: dict | None = None, deadline: float | None = None):
+        """One answer (runshot.generator.client.complete); `deadline` (seconds) shortens the model's own deadline
+        for this answer (a run's time budget): an answer still streaming then is kept as it is, cut there."""
         from runshot.generator.client import complete  # lazy: start-up
 
-        return complete(self.client, self.settings, messages, on_progress=on_progress, temperature=temperature,
+        settings = self.settings
+        if deadline is not None and deadline < settings.deadline:
+            settings = replace(settings, deadline=max(deadline, 1.0))
+        return complete(self.client, settings, messages, on_progress=on_progress, temperature=temperature,
                         seed=seed, schema=schema)
 
     @property
@@ -157,7 +163,8 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
     if options.record:
         meta = {"model": settings.name, "base_url": description["base_url"]}
         recorder = Recorder(Path(options.record), meta, _base_path(settings.base_url), secrets)
-    return Model(settings, make_model_client(settings, recorder), description, secrets, recorder)
+    return Model(settings, make_model_client(settings, recorder), description, secrets, recorder,
+                 local=endpoint.is_local)
 
 
 def check_browser(browser: BrowserOptions) -> None:

@@ -23,8 +23,9 @@ from runshot.procs import terminate_as_interrupt
                    "into the fix branch, never changed in place).")
 @click.option("--model", metavar="M", help="Model name, 'local', or 'local:/path/model.gguf' [RUNSHOT_MODEL].")
 @common.model_options
-@click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
-              help="Seconds for the whole run; no new iteration starts after that.")
+@click.option("--run-timeout", type=click.FloatRange(0, 7 * 86400), default=None,
+              help="Seconds for the whole run: answers end by then and no iteration starts that the time left "
+                   "cannot hold (default: 540 on the embedded model, else none; 0: none).")
 @common.browser_options
 @common.cassette_options
 def fix(directory, spec_path, out, allow_dirty, model, base_url, api_key, max_iterations, max_tokens, token_budget,

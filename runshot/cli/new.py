@@ -32,8 +32,9 @@ from runshot.values import STATE_DIR
               help="Most bytes the model may write in all.")
 @click.option("--max-depth", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Deepest path (folders plus file name).")
-@click.option("--run-timeout", type=click.FloatRange(1, 7 * 86400), default=None,
-              help="Seconds for the whole run; no new iteration starts after that.")
+@click.option("--run-timeout", type=click.FloatRange(0, 7 * 86400), default=None,
+              help="Seconds for the whole run: answers end by then and no iteration starts that the time left "
+                   "cannot hold (default: 540 on the embedded model, else none; 0: none).")
 @common.browser_options
 @common.cassette_options
 def new(spec, out, from_dir, resume, model, base_url, api_key, max_iterations, max_tokens, token_budget, call_timeout, deadline,

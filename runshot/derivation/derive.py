@@ -38,6 +38,8 @@ from runshot.vocab import EXPECTATIONS, TARGET_DESCRIPTION, checks_schema, step_
 MAX_CHECKS, MAX_STEPS = 8, 12
 SAMPLES = 3
 TEMPERATURE = 0.4
+DERIVE_SHARE = 0.35  # of a run's time budget, the most deriving checks may take
+MIN_SAMPLE_SECONDS = 30.0  # the shortest deadline a sample gets from the budget
 DEFAULT_CHECKS = ("runtime", "a11y", "semantics", "keyboard", "dialog", "motion", "mobile")
 _YAML_BLOCK = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*(?:ya?ml)?[ \t]*\n(.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
 
@@ -125,10 +127,12 @@ def to_verify(spec: Spec, default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> l
 
 
 def derive(spec: Spec, ask: Any, samples: int = SAMPLES, call: Any = None,
-           default_checks: tuple[str, ...] = DEFAULT_CHECKS) -> Derivation:
+           default_checks: tuple[str, ...] = DEFAULT_CHECKS, budget: float | None = None) -> Derivation:
     """Derive checks for the requirements of `spec` nothing verifies yet; never raises for a bad answer.
-    `call(messages, temperature, seed, schema)` returns a Completion (default: call_ask on `ask`); `schema` is the
-    JSON schema of an answer (vocab.checks_schema), which the embedded engine holds its sampling to."""
+    `call(messages, temperature, seed, schema, deadline)` returns a Completion (default: call_ask on `ask`);
+    `schema` is the JSON schema of an answer (vocab.checks_schema), which the embedded engine holds its sampling
+    to. With `budget` (seconds), no sample starts that the time left would not hold (judged by the last one) and
+    each answer's deadline is the time left (at least MIN_SAMPLE_SECONDS)."""
     out = Derivation()
     todo = to_verify(spec, default_checks)
     out.asked = tuple(r.text for r in todo)
@@ -138,17 +142,25 @@ def derive(spec: Spec, ask: Any, samples: int = SAMPLES, call: Any = None,
     schema = checks_schema(len(todo), MAX_CHECKS, MAX_STEPS)
     started = time.monotonic()
     answers: list[tuple[AcceptanceCheck, ...]] = []
+    last = 0.0
     for seed in range(1, samples + 1):
+        spent = time.monotonic() - started
+        if budget is not None and answers and spent + last > budget:
+            out.notes.append(f"time budget of {budget:.0f} s: {len(answers)} sample(s) asked")
+            break
+        deadline = None if budget is None else max(budget - spent, MIN_SAMPLE_SECONDS)
         try:
             if call is not None:
-                completion = call(messages, TEMPERATURE, seed, schema)
+                completion = call(messages, TEMPERATURE, seed, schema, deadline)
             else:
-                completion = call_ask(ask, messages, None, temperature=TEMPERATURE, seed=seed, schema=schema)
+                completion = call_ask(ask, messages, None, temperature=TEMPERATURE, seed=seed, schema=schema,
+                                      deadline=deadline)
         except ModelError as exc:
             out.notes.append(f"sample {seed}: the model call failed ({exc.message})")
             break
         out.calls += 1
         out.usage.add(completion.usage)
+        last = time.monotonic() - started - spent
         checks, problem = parse_derived(completion.text, list(out.asked))
         if problem:
             out.notes.append(f"sample {seed}: {problem}")
@@ -235,16 +247,19 @@ def derive_checks(run: Run) -> Run:
 
 def _with_derived(run: Run, spec: Spec, todo: int) -> Spec:
     """`spec` with the checks the model derives for its `todo` unverified requirements (progress shown)."""
+    left = run.time_left()
+    budget = None if left is None else max(DERIVE_SHARE * left, MIN_SAMPLE_SECONDS)
+    within = "" if budget is None else f" within {budget:.0f} s"
     run.progress.note(f"{todo} requirement(s) of the spec no written check verifies: asking the model for checks "
-                      f"({SAMPLES} samples)")
+                      f"(up to {SAMPLES} samples{within})")
 
-    def call(messages, temperature, seed, schema):  # the live progress line shows the tokens as they arrive
+    def call(messages, temperature, seed, schema, deadline):  # the live progress line shows the tokens
         return call_ask(run.ask, messages, run.progress.model_progress, temperature=temperature, seed=seed,
-                        schema=schema)
+                        schema=schema, deadline=deadline)
 
     run.progress.waiting("deriving checks")
     try:
-        found = derive(spec, run.ask, call=call)
+        found = derive(spec, run.ask, call=call, budget=budget)
     finally:
         run.progress.waiting_done()
     run.report.other_usage.add(found.usage)

@@ -118,7 +118,8 @@ def _ask_all(run: Run, messages: list[dict], temps: list[float]) -> list[tuple[C
 
     def one(k: int) -> tuple[Completion | None, object]:
         try:
-            return call_ask(run.ask, messages, on_progress, temps[k], seed=k + 1), None
+            return call_ask(run.ask, messages, on_progress, temps[k], seed=k + 1,
+                            deadline=run.answer_deadline()), None
         except ModelError as exc:
             return None, exc
 

@@ -7,7 +7,6 @@ Several first attempts are runshot.loop.candidates; acceptance checks written fr
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 from runshot import gitrepo
@@ -16,7 +15,7 @@ from runshot.errors import ModelError, RunshotError
 from runshot.loop import steps
 from runshot.loop.candidates import first_round
 from runshot.report import REPORT_DIR, Iteration, Report, load_report, pick_best
-from runshot.loop.state import AskFn, LoopState, Progress, ProgressFn, Run, RunOptions, ValidateFn
+from runshot.loop.state import CHECK_RESERVE, AskFn, LoopState, Progress, ProgressFn, Run, RunOptions, ValidateFn
 from runshot.spec import Spec
 
 __all__ = ["AskFn", "Progress", "ProgressFn", "RunOptions", "ValidateFn", "run_new", "repair_loop", "INTERRUPTED"]
@@ -86,7 +85,7 @@ def _iterate(run: Run, number: int) -> tuple[Run, Iteration | None]:
     try:
         completion = steps.ask_model(run, it, messages)
     except RunshotError as exc:
-        _endpoint_failed(run.report, it, exc)
+        _endpoint_failed(run, it, exc)
         return run, None
     it = steps.record(run.report, steps.answered(it, completion))
     answer = steps.parse_and_vet(completion, state.base_files, run.options.limits, run.options.edits)
@@ -113,18 +112,34 @@ def _advance(run: Run, it: Iteration) -> Run:
     return dataclasses.replace(run, state=dataclasses.replace(state, derived_failures=failures))
 
 
-def _endpoint_failed(report: Report, it: Iteration, exc: RunshotError) -> None:
-    """Forget the unanswered iteration; stop the run if a project was judged already, else raise `exc`."""
+def _endpoint_failed(run: Run, it: Iteration, exc: RunshotError) -> None:
+    """Forget the unanswered iteration; stop the run if a project was judged already, else raise `exc`. An answer
+    that did not begin before the run's time budget ran out is the budget's doing, not the endpoint's."""
+    report = run.report
     report.iterations.remove(it)
     if not isinstance(exc, ModelError) or pick_best(report.iterations) is None:
         raise exc
-    report.stopped_because = f"the model endpoint failed: {exc.message}"
+    left = run.time_left()
+    if left is not None and left <= CHECK_RESERVE:
+        report.stopped_because = f"run time limit of {run.options.run_timeout:g} s reached during an answer"
+    else:
+        report.stopped_because = f"the model endpoint failed: {exc.message}"
 
 
 def _out_of_time(run: Run, number: int, first: int) -> str | None:
+    """Why iteration `number` does not start: the time budget is spent, or what is left of it is less than three
+    quarters of what the last iteration took (a repair's edits are usually shorter than the answer before)."""
+    left = run.time_left()
+    if left is None or number <= first:
+        return None
     limit = run.options.run_timeout
-    if limit is not None and number > first and time.monotonic() - run.started > limit:
+    if left <= 0:
         return f"run time limit of {limit:g} s reached"
+    last = run.report.iterations[-1] if run.report.iterations else None
+    need = 0.75 * (last.model_seconds + last.validate_seconds) if last is not None else 0.0
+    if need > left:
+        return (f"run time limit of {limit:g} s: {left:.0f} s left, less than another iteration is likely to "
+                f"take ({need:.0f} s)")
     return None
 
 

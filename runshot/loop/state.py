@@ -80,6 +80,10 @@ class LoopState:
     derived_failures: dict[str, int] = field(default_factory=dict)  # derived check name -> failing iterations
 
 
+CHECK_RESERVE = 30.0  # seconds of a run's time budget kept for judging its last answer
+MIN_ANSWER = 60.0  # the time budget never cuts an answer it asked for shorter than this
+
+
 @dataclass(frozen=True)
 class Run:
     """One `runshot new` run: its inputs, its dependencies, its repository and report, and the loop's state.
@@ -106,11 +110,24 @@ class Run:
     def state_dir(self) -> Path:
         return self.state_path if self.state_path is not None else self.out / REPORT_DIR
 
+    def time_left(self) -> float | None:
+        """Seconds left of the run's time budget (`run_timeout`; negative once spent), None without one."""
+        limit = self.options.run_timeout
+        return None if not limit else limit - (time.monotonic() - self.started)
+
+    def answer_deadline(self) -> float | None:
+        """Seconds the next answer may take within the time budget, leaving time to judge it (never under
+        MIN_ANSWER: an answer already asked for gets a fair chance); None without a budget."""
+        left = self.time_left()
+        return None if left is None else max(left - CHECK_RESERVE, MIN_ANSWER)
+
 
 def call_ask(ask: Any, messages: list[dict], on_progress: ProgressFn | None, temperature: float | None = None,
-             seed: int | None = None, schema: dict | None = None) -> Completion:
-    """Call an ask function, passing temperature, seed and schema only when set and only if it takes them."""
-    wanted = {k: v for k, v in (("temperature", temperature), ("seed", seed), ("schema", schema)) if v is not None}
+             seed: int | None = None, schema: dict | None = None, deadline: float | None = None) -> Completion:
+    """Call an ask function, passing temperature, seed, schema and deadline (seconds for this answer) only when set
+    and only if it takes them."""
+    wanted = {k: v for k, v in (("temperature", temperature), ("seed", seed), ("schema", schema),
+                                ("deadline", deadline)) if v is not None}
     extra: dict = {}
     if wanted:
         try:

@@ -59,7 +59,8 @@ def prompt(run: Run, number: int) -> list[dict]:
 
 def ask_model(run: Run, it: Iteration, messages: list[dict]) -> Completion:
     """The model's answer for iteration `it`, its transcript kept; raises RunshotError when the endpoint fails."""
-    completion = call_ask(run.ask, messages, run.progress.model_progress, it.temperature, run.state.seed)
+    completion = call_ask(run.ask, messages, run.progress.model_progress, it.temperature, run.state.seed,
+                          deadline=run.answer_deadline())
     run.progress.model_done(completion)
     write_transcript(run.state_dir, f"iteration-{it.number}", messages, completion)
     return completion

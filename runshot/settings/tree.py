@@ -57,6 +57,11 @@ class CheckOptions:
     waive: tuple[tuple[str, str], ...] = ()  # (rule id, reason): reported as waived, not counted
 
 
+# The embedded model's default run time budget: on 2 cores a run derives its checks, generates and repairs once or
+# twice, and ends judged (its best iteration kept) within 10 minutes instead of being interrupted.
+LOCAL_RUN_TIMEOUT = 540.0
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """The repair loop's options (runshot.loop reads them as `run.options.X`)."""
@@ -64,7 +69,8 @@ class RunOptions:
     max_iterations: int = 4
     limits: Limits = field(default_factory=Limits)
     token_budget: int | None = None  # stop repairing once this many tokens were spent
-    run_timeout: float | None = None  # seconds for the whole run: no new iteration starts after that
+    run_timeout: float | None = None  # seconds for the whole run (None: LOCAL_RUN_TIMEOUT on the embedded model,
+    # else none; 0: none): each model call ends by then, no iteration starts that the time left cannot hold
     candidates: int = 1  # independent first attempts at spread temperatures; the best one is repaired
     model_jobs: int = 1  # model calls at once (candidates); a local llama server answers one at a time anyway
     max_findings_per_round: int = 12  # findings shown in one repair prompt, most blocking first
