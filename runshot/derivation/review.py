@@ -102,7 +102,11 @@ def review_check(check: AcceptanceCheck, spec_text: str) -> Reviewed:
     fixed: list[Step] = []
     notes: list[str] = []
     for number, step in enumerate(check.steps, 1):
-        out, problem = _review_step(step, spec, any(s.action == "press" for s in check.steps[number:]))
+        later_press = any(s.action == "press" for s in check.steps[number:])
+        typed = {fold(s.args.get("value")) for s in check.steps[:number - 1] if s.action == "fill"}
+        out, problem = _review_step(step, spec, later_press, typed)
+        if out is not None and not any(s.action not in ("expect", "wait") for s in check.steps[:number - 1]):
+            out, problem = _on_load(out, spec) or (out, problem)
         if out is None:
             return Reviewed(None, f"step {number} `{step.describe()}`: {problem}")
         if problem:
@@ -124,6 +128,7 @@ class SpecReading:
     spans: tuple[str, ...]
     templates: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (quoted text, its placeholders) e.g. ("Pays X", ("X",))
     shown_by: tuple[tuple[int, str], ...] = ()  # (span index, the role of the element the spec says shows it)
+    hidden_first: tuple[str, ...] = ()  # quoted texts the spec says are hidden at first ("`42` is hidden at first")
 
     def kind_of(self, name) -> str | None:
         """The kind the spec gives the control named `name` ("a button labelled Split" -> button), if the spec
@@ -167,12 +172,17 @@ def read_spec(spec_text: str) -> SpecReading:
         role = (spans[int(m.group(1))] if m.group(1) else m.group(2) or "status").strip().lower()
         if role in ROLES:
             shown += [(int(i), role) for i in re.findall(r"\x00(\d+)\x00", m.group(3))]
-    return SpecReading(words, flat, tuple(spans), templates, tuple(shown))
+    hidden = [spans[int(i)] for i in _HIDDEN_FIRST.findall(flat)]
+    once = [h for h in hidden if sum(fold(s) == fold(h) for s in spans) == 1]
+    return SpecReading(words, flat, tuple(spans), templates, tuple(shown), tuple(once))
 
 
 _SHOWN_BY = re.compile(
     rf"(?:\brole\s*=\s*(?:\x00(\d+)\x00|['\"]?([a-z]+))|\b(?:status) region\b)\)?[^\x00.;!?]{{0,40}}?\b{_SHOWS}\s+"
     rf"(?:the (?:text|message)\s+)?((?:{_ITEM}(?:\s*(?:,|or|and)\s*)?)+)", re.I)
+_HIDDEN_FIRST = re.compile(
+    r"\x00(\d+)\x00\s+(?:is|stays|remains)\s+(?:(?:initially|at first)\s+(?:hidden|invisible|not (?:shown|visible))|"
+    r"(?:hidden|invisible|not (?:shown|visible))\s+(?:at first|at start|initially|on load|until)\b)", re.I)
 _LEFT = tuple((re.compile(rf"(?:^|[^\w-])(?:{noun})\s*[:,]?\s+(?:{_CONNECT}\s+)?"
                           rf"(?:{_ITEM}\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+))*$", re.I), kind)
               for noun, kind in _KINDS)
@@ -248,11 +258,15 @@ def _within(part: str, whole: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", whole) is not None
 
 
-def _review_step(step: Step, spec: SpecReading, presses: bool = False) -> tuple[Step | None, str]:
+def _review_step(step: Step, spec: SpecReading, presses: bool = False,
+                 typed: set[str] | frozenset = frozenset()) -> tuple[Step | None, str]:
+    """The step corrected, or None and why it is refused. `presses`: a later step of the check presses keys (a
+    click on a field before it is how one types); `typed`: the values earlier steps typed (an item named after
+    what the check typed is grounded in the check itself)."""
     args = dict(step.args)
     notes: list[str] = []
     for key in ("name", "label", "testid"):
-        if key in args and not stated(args[key], spec.words):
+        if key in args and not stated(args[key], spec.words) and (key == "testid" or fold(args[key]) not in typed):
             return None, f"the spec never uses the {key} {args[key]!r}"
     css = args.get("css")
     if isinstance(css, str) and not _css_named(css, spec.words):
@@ -387,6 +401,18 @@ def _fills(text: str, template: str, marks: tuple[str, ...]) -> bool:
     for mark in marks:
         pattern = re.sub(rf"(?<![\w'’]){re.escape(re.escape(mark))}(?![\w'’])", lambda _: "(.+?)", pattern)
     return re.fullmatch(pattern, " ".join(text.split())) is not None
+
+
+def _on_load(step: Step, spec: SpecReading) -> tuple[None, str] | None:
+    """A refusal for an expectation, on the page as loaded, that a text the spec says is hidden at first shows."""
+    args = step.args
+    if step.action != "expect" or args.get("hidden") is True or args.get("visible") is False:
+        return None
+    for key in ("text", "exact_text"):
+        value = args.get(key)
+        if isinstance(value, str) and any(fold(value) == fold(h) for h in spec.hidden_first):
+            return None, f"the spec says {value!r} is hidden at first, and no step before it acts"
+    return None
 
 
 def _a(noun: str) -> str:
