@@ -101,10 +101,10 @@ def review_check(check: AcceptanceCheck, spec_text: str) -> Reviewed:
     spec = read_spec(spec_text)
     fixed: list[Step] = []
     notes: list[str] = []
+    types = any(s.action in ("fill", "press") for s in check.steps)  # a click on a field may then be a way to type
     for number, step in enumerate(check.steps, 1):
-        later_press = any(s.action == "press" for s in check.steps[number:])
         typed = {fold(s.args.get("value")) for s in check.steps[:number - 1] if s.action == "fill"}
-        out, problem = _review_step(step, spec, later_press, typed)
+        out, problem = _review_step(step, spec, types, typed)
         if out is not None and not any(s.action not in ("expect", "wait") for s in check.steps[:number - 1]):
             out, problem = _on_load(out, spec) or (out, problem)
         if out is None:
@@ -160,7 +160,11 @@ def read_spec(spec_text: str) -> SpecReading:
     spans: list[str] = []
 
     def hide(m: re.Match) -> str:
-        spans.append(next(g for g in m.groups() if g is not None).strip())
+        inner = next(g for g in m.groups() if g is not None).strip()
+        attribute = re.fullmatch(r"role\s*=\s*[\"']?([a-z]+)[\"']?", inner)
+        if attribute:  # `role="alert"` names a role, it is no text of the page
+            return f"role={attribute.group(1)}"
+        spans.append(inner)
         return f"\x00{len(spans) - 1}\x00"
 
     flat = _QUOTED.sub(hide, " ".join(spec_text.split()))
@@ -169,17 +173,17 @@ def read_spec(spec_text: str) -> SpecReading:
     templates = tuple((s, marks) for s in dict.fromkeys(spans) if (marks := _placeholders(s, bare, spans)))
     shown = []
     for m in _SHOWN_BY.finditer(flat):
-        role = (spans[int(m.group(1))] if m.group(1) else m.group(2) or "status").strip().lower()
+        role = (spans[int(m.group(1))] if m.group(1) else m.group(2) or m.group(3) or "status").strip().lower()
         if role in ROLES:
-            shown += [(int(i), role) for i in re.findall(r"\x00(\d+)\x00", m.group(3))]
+            shown += [(int(i), role) for i in re.findall(r"\x00(\d+)\x00", m.group(4))]
     hidden = [spans[int(i)] for i in _HIDDEN_FIRST.findall(flat)]
     once = [h for h in hidden if sum(fold(s) == fold(h) for s in spans) == 1]
     return SpecReading(words, flat, tuple(spans), templates, tuple(shown), tuple(once))
 
 
 _SHOWN_BY = re.compile(
-    rf"(?:\brole\s*=\s*(?:\x00(\d+)\x00|['\"]?([a-z]+))|\b(?:status) region\b)\)?[^\x00.;!?]{{0,40}}?\b{_SHOWS}\s+"
-    rf"(?:the (?:text|message)\s+)?((?:{_ITEM}(?:\s*(?:,|or|and)\s*)?)+)", re.I)
+    rf"(?:(?:\brole\s*=\s*(?:\x00(\d+)\x00|['\"]?([a-z]+))|\b(?:status) region\b)\)?[^\x00.;!?]{{0,40}}?\b{_SHOWS}\s+"
+    rf"(?:the (?:text|message)\s+)?|\b(?:the|an) (alert)\s+)((?:{_ITEM}(?:\s*(?:,|or|and)\s*)?)+)", re.I)
 _HIDDEN_FIRST = re.compile(
     r"\x00(\d+)\x00\s+(?:is|stays|remains)\s+(?:(?:initially|at first)\s+(?:hidden|invisible|not (?:shown|visible))|"
     r"(?:hidden|invisible|not (?:shown|visible))\s+(?:at first|at start|initially|on load|until)\b)", re.I)
@@ -258,11 +262,11 @@ def _within(part: str, whole: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", whole) is not None
 
 
-def _review_step(step: Step, spec: SpecReading, presses: bool = False,
+def _review_step(step: Step, spec: SpecReading, types: bool = False,
                  typed: set[str] | frozenset = frozenset()) -> tuple[Step | None, str]:
-    """The step corrected, or None and why it is refused. `presses`: a later step of the check presses keys (a
-    click on a field before it is how one types); `typed`: the values earlier steps typed (an item named after
-    what the check typed is grounded in the check itself)."""
+    """The step corrected, or None and why it is refused. `types`: the check fills or presses keys somewhere (a
+    click on a field may then be how it types, or moves focus on); `typed`: the values earlier steps typed (an item
+    named after what the check typed is grounded in the check itself)."""
     args = dict(step.args)
     notes: list[str] = []
     for key in ("name", "label", "testid"):
@@ -276,7 +280,7 @@ def _review_step(step: Step, spec: SpecReading, presses: bool = False,
     role, problem = _review_role(step.action, args, kind, named, notes)
     if problem:
         return None, problem
-    action, problem = _fit_action(step.action, args, role, (kind, named, spec, presses), notes)
+    action, problem = _fit_action(step.action, args, role, (kind, named, spec, types), notes)
     if problem:
         return None, problem
     if action == "expect":
@@ -313,7 +317,7 @@ def _review_role(action: str, args: dict, kind: str | None, named, notes: list[s
 
 def _fit_action(action: str, args: dict, role: str | None, about: tuple, notes: list[str]) -> tuple[str, str]:
     """(the action, corrected where the spec's words say what was meant), or ("", why it cannot work there)."""
-    kind, named, spec, presses = about
+    kind, named, spec, types = about
     if action == "check" and role and role not in _CHECKABLE:
         if any(k in args for k in ("text", "value")) or role == "status":
             args.pop("checked", None)
@@ -329,8 +333,12 @@ def _fit_action(action: str, args: dict, role: str | None, about: tuple, notes: 
         return "", f"a number field takes only a number, not {args.get('value')!r}"
     if action == "select" and role and role not in ("combobox", "listbox"):
         return "", f"'select' needs a <select>, not {_a(role)}"
-    if action == "click" and kind in _TYPED and not presses and not spec.asks_to_click(named):
+    if action == "click" and kind in _TYPED and not types and not spec.asks_to_click(named):
         return "", f"the spec calls {named!r} {_a(_KIND_WORDS[kind])}: it is filled in (fill), not clicked"
+    if action == "goto":
+        page = re.sub(r"[?#].*", "", str(args.get("path", "")).strip()).lstrip("/")
+        if page.removeprefix("./") not in ("", "index.html") and not stated(page, spec.words):
+            return "", f"the spec never names the page {args.get('path')!r}"
     if action == "press" and isinstance(args.get("key"), str) and args["key"].strip().lower() in _KEYS:
         key = _KEYS[args["key"].strip().lower()]
         if key != args["key"]:
@@ -390,7 +398,8 @@ def _shown_role(text: str, spec: SpecReading) -> str | None:
     for index, span in enumerate(spec.spans):
         whole = fold(span)
         marks = dict(spec.templates).get(span, ())
-        if whole == got or _within(whole, got) or (len(got.split()) >= 2 and _within(got, whole)) or \
+        if whole == got or (len(whole.split()) >= 3 and _within(whole, got)) or \
+                (len(got.split()) >= 3 and 2 * len(got) >= len(whole) and _within(got, whole)) or \
                 (marks and _fills(text, span, marks)):
             found.add(roles.get(index))
     return found.pop() if len(found) == 1 else None
