@@ -43,7 +43,7 @@ _KINDS = (
     (r"check ?box(?:es)?|tick ?box(?:es)?", "checkbox"),
     (r"search (?:fields?|inputs?|box(?:es)?)", "searchbox"),
     (r"text ?(?:fields?|inputs?|box(?:es)?)|text ?areas?", "textbox"),
-    (r"drop-?downs?|select (?:box|menu|element|list)s?|(?:an?|the) select", "select"),
+    (r"drop-?downs?|select (?:box|menu|element|list)s?|(?:an?|the|one) select", "select"),
     (r"combo ?box(?:es)?", "combobox"),
     (r"sliders?", "slider"),
     (r"tabs?", "tab"),
@@ -164,6 +164,9 @@ def read_spec(spec_text: str) -> SpecReading:
         attribute = re.fullmatch(r"role\s*=\s*[\"']?([a-z]+)[\"']?", inner)
         if attribute:  # `role="alert"` names a role, it is no text of the page
             return f"role={attribute.group(1)}"
+        element = _element_words(inner)
+        if element:  # `<select>` is a select, not a text of the page
+            return element
         spans.append(inner)
         return f"\x00{len(spans) - 1}\x00"
 
@@ -192,6 +195,21 @@ _LEFT = tuple((re.compile(rf"(?:^|[^\w-])(?:{noun})\s*[:,]?\s+(?:{_CONNECT}\s+)?
               for noun, kind in _KINDS)
 _RIGHT = tuple((re.compile(rf"^(?:\s*(?:,|and|or)\s*{_ITEM})*\s+(?:{noun})(?![\w-])", re.I), kind)
                for noun, kind in _KINDS)
+
+
+def _element_words(text: str) -> str | None:
+    """The words for an HTML element the spec writes as code (`<select>` -> "select element"), or None."""
+    m = re.fullmatch(r"<\s*([a-z][a-z0-9]*)\b([^<>]*)>", text.strip(), re.I)
+    if not m:
+        return None
+    tag, rest = m.group(1).lower(), m.group(2)
+    kind = re.search(r"\btype\s*=\s*[\"']?([a-z]+)", rest, re.I)
+    if tag == "input":
+        given = kind.group(1).lower() if kind else "text"
+        return {"number": "number input", "checkbox": "checkbox", "radio": "radio button", "text": "text input",
+                "search": "search input", "range": "slider", "submit": "button", "button": "button"}.get(given, "input")
+    words = {"select": "select element", "button": "button", "textarea": "textarea", "a": "link"}
+    return words.get(tag, "heading" if re.fullmatch(r"h[1-6]", tag) else f"element {tag}")
 
 
 def _clause(flat: str, start: int, end: int) -> str:
