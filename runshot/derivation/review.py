@@ -139,8 +139,7 @@ class SpecReading:
     def asks_to_click(self, name) -> bool:
         """Whether a clause naming `name` speaks of clicking, tapping or focusing."""
         for start, end in self._occurrences(name):
-            clause = _clause(self.flat, start, end)
-            if re.search(r"\b(?:click|tap|focus)\w*", clause, re.I):
+            if re.search(r"\b(?:click|tap|focus)\w*", " ".join(_around(self.flat, start, end)), re.I):
                 return True
         return False
 
@@ -212,21 +211,19 @@ def _element_words(text: str) -> str | None:
     return words.get(tag, "heading" if re.fullmatch(r"h[1-6]", tag) else f"element {tag}")
 
 
-def _clause(flat: str, start: int, end: int) -> str:
+def _around(flat: str, start: int, end: int) -> tuple[str, str]:
+    """The words of its clause before and after flat[start:end]."""
     left = flat[max(0, start - 160):start]
     cut = list(_CLAUSE_END.finditer(left))
-    left = left[cut[-1].end():] if cut else left
     right = flat[end:end + 160]
     stop = _CLAUSE_END.search(right)
-    return left + flat[start:end] + (right[:stop.start()] if stop else right)
+    return (left[cut[-1].end():] if cut else left), (right[:stop.start()] if stop else right)
 
 
 def _kind_at(flat: str, start: int, end: int) -> str | None:
     """The kind the words right around one mention of a name give it: "a button labelled X", "the X button",
     "three buttons: A, B and X"."""
-    clause = _clause(flat, start, end)
-    at = clause.index(flat[start:end])
-    left, right = clause[:at], clause[at + end - start:]
+    left, right = _around(flat, start, end)
     for (before, kind), (after, _) in zip(_LEFT, _RIGHT):
         if before.search(left) or after.match(right):
             return kind
