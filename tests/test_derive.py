@@ -268,6 +268,12 @@ SIGN_IN = "A sign-in form with an **Email** field and a **Sign in** button. Pres
           "shows the alert `Please enter your email`.\n"
 TEMPERATURE = 'A number input labelled "Celsius" and a number input labelled "Fahrenheit". Typing in Celsius fills ' \
               'Fahrenheit with C × 9 ÷ 5 + 32 (100 °C gives 212).\n'
+DIALOGS = """- A live status line with `role="status"` that shows exactly `Next player: X` or `Next player: O`.
+- Three buttons below the board, named exactly **Rules**, **Settings** and **New game**.
+- **Rules** (heading "Rules"): explains the game, with a **Close** button.
+- **Game over** (heading "Game over"): opens when a player gets three in a row. It says `X wins`, `O wins` or
+  `It's a draw`, and has a **Play again** button.
+"""
 BMI = """Two number inputs labelled "Height (cm)" and "Weight (kg)" and a button labelled "Calculate BMI". On submit a
 status region (role="status") shows "Your BMI is B (C)", where B = weight ÷ (height in metres)², and C is the category.
 """
@@ -380,6 +386,10 @@ GOOD_CHECKS = [  # right for their spec: review leaves them as they are
     (TEMPERATURE, ["fill: {label: Celsius, value: '100'}", "click: {label: Fahrenheit}",  # a click that moves focus on
                    "expect: {role: spinbutton, name: Fahrenheit, value: '212'}"]),
     (TIP, ["goto: {path: index.html}", "expect: {role: button, name: Split}"]),
+    # a button and the heading of the dialog it opens share a name; X and O are the players' marks, no placeholders
+    (DIALOGS, ["click: {role: button, name: Rules}", "expect: {role: heading, name: Rules}",
+               "expect: {role: dialog, name: Game over, text: X wins, hidden: true}",
+               "expect: {role: status, exact_text: 'Next player: X'}"]),
     (FAQ, ["expect: {text: '42', hidden: true}", "click: {role: button, name: Show answer}", "expect: {text: '42'}"]),
     (BMI, ["fill: {label: Height (cm), value: '180'}", "fill: {role: spinbutton, name: Weight (kg), value: '81'}",
            "click: {role: button, name: Calculate BMI}", "expect: {role: status, text: 'Your BMI is 25.0 (Overweight)'}"]),

@@ -132,9 +132,19 @@ class SpecReading:
 
     def kind_of(self, name) -> str | None:
         """The kind the spec gives the control named `name` ("a button labelled Split" -> button), if the spec
-        gives it exactly one; None when it gives none or several."""
-        found = {kind for start, end in self._occurrences(name) if (kind := _kind_at(self.flat, start, end))}
-        return found.pop() if len(found) == 1 else None
+        gives it exactly one; None when it gives none or several, or when a mention of the name stands in a clause
+        that names another kind before it without saying which the name is ("three buttons below it, named Rules,
+        …"). A mention is the name quoted, or written in the same letter case ("On Split, …"; "add" is a verb)."""
+        found: set[str] = set()
+        loose: set[str] = set()  # kinds named earlier in the clauses of mentions without a kind of their own
+        for start, end in self._occurrences(name):
+            kind = _kind_at(self.flat, start, end)
+            if kind:
+                found.add(kind)
+            else:
+                clause = _around(self.flat, start, end)[0]
+                loose |= {k for noun, k in _KINDS if re.search(rf"(?<![\w-])(?:{noun})(?![\w-])", clause, re.I)}
+        return found.pop() if len(found) == 1 and loose <= found else None
 
     def asks_to_click(self, name) -> bool:
         """Whether a clause naming `name` speaks of clicking, tapping or focusing."""
@@ -149,7 +159,7 @@ class SpecReading:
         want = fold(name)
         out = [(m.start(), m.end()) for m in re.finditer(r"\x00(\d+)\x00", self.flat)
                if fold(self.spans[int(m.group(1))]) == want]
-        for m in re.finditer(rf"(?<![\w\x00]){re.escape(name.strip())}(?![\w\x00])", self.flat, re.I):
+        for m in re.finditer(rf"(?<![\w\x00]){re.escape(name.strip())}(?![\w\x00])", self.flat):
             out.append((m.start(), m.end()))
         return out
 
@@ -233,7 +243,7 @@ def _kind_at(flat: str, start: int, end: int) -> str | None:
 def _placeholders(span: str, bare: str, spans: list[str]) -> tuple[str, ...]:
     """The placeholders of a quoted template ("Each person pays X", "Hello, …", "{name} joined"): `{…}`, a
     free-standing ellipsis, and a capital letter the spec uses as a variable (where X is …, N = …) or that another
-    quoted text fills in ("Total: T" beside "Total: 0.00")."""
+    quoted text fills in with a number ("Total: T" beside "Total: 0.00"; not "X wins" beside "O wins")."""
     marks = re.findall(r"\{[^{}]*\}|(?:(?<=\s)|^)(?:\.\.\.|…)(?=\s|$)", span)
     for letter in dict.fromkeys(re.findall(r"(?<![\w'’])([A-Z])(?![\w'’])", span)):
         if letter != "I" and (_variable(letter, bare) or _filled(span, letter, spans)):
@@ -259,7 +269,8 @@ def _variable(letter: str, bare: str) -> bool:
 def _filled(span: str, letter: str, spans: list[str]) -> bool:
     parts = re.split(rf"(?<![\w'’]){letter}(?![\w'’])", span)
     pattern = "(.+?)".join(re.escape(p) for p in parts)
-    return any(other != span and re.fullmatch(pattern, other) for other in spans)
+    filled = (re.fullmatch(pattern, other) for other in spans if other != span)
+    return any(m and any(re.search(r"\d", g) for g in m.groups()) for m in filled)
 
 
 def _template_of(value: str, spec: SpecReading) -> tuple[str, str] | None:
@@ -320,14 +331,20 @@ def _review_role(action: str, args: dict, kind: str | None, named, notes: list[s
         if role not in _ROLE_FIXES:
             return None, f"'{role}' is no ARIA role"
         role = _ROLE_FIXES[role]
-    if want and role not in _KIND_ALLOWS.get(kind, {want}):
-        family = next((f for f in _FAMILIES if role in f), None)
+    if want and role not in _KIND_ALLOWS.get(kind, {want}) and (kind != "heading" or _family(role)):
+        family = _family(role)
         if family is None or want not in family:
             return None, f"the spec calls {named!r} {_a(_KIND_WORDS.get(kind, kind))} (role {want}), not {_a(role)}"
         notes.append(f"role {role} -> {want} (the spec calls it {_a(_KIND_WORDS.get(kind, kind))})")
         role = want
     args["role"] = role
     return role, ""
+
+
+def _family(role: str) -> set[str] | None:
+    """The roles one slip apart from `role` (a heading's name may also name the dialog or region it titles, so a
+    heading contradicts only the roles of controls)."""
+    return next((f for f in _FAMILIES if role in f), None)
 
 
 def _fit_action(action: str, args: dict, role: str | None, about: tuple, notes: list[str]) -> tuple[str, str]:
