@@ -408,9 +408,31 @@ def test_a_right_check_passes_review_as_it_is(spec, steps):
     assert reviewed.check.steps == check.steps and reviewed.problem == ""
 
 
+LABELLED = Path(__file__).resolve().parents[1] / "benchmarks" / "derive"
+
+
+@pytest.mark.parametrize("case, steps, reason", [  # wrong checks of the kinds the embedded model writes
+    ("temperature", ["fill: {label: Celsius, value: '100 °C'}", "click: {role: button, name: Convert}",
+                     "expect: {text: 212 °F}"], "a number field takes only a number, not '100 °C'"),
+    ("terms", ["click: {role: button, name: I agree to the terms}", "click: {role: button, name: Continue}",
+               "expect: {text: 'Thanks, you are in!'}"],
+     "the spec calls 'I agree to the terms' a checkbox (role checkbox), not a button"),
+    ("greeter", ["click: {role: textbox, name: Your name}", "click: {role: button, name: Greet}",
+                 "expect: {text: 'Hello, Ada!'}"], "the spec calls 'Your name' a text field: it is filled in"),
+    ("likes", ["click: {role: status, name: Like}", "expect: {text: '1 like'}"],
+     "the spec calls 'Like' a button (role button), not a status"),
+    ("faq", ["expect: {text: '42'}"], "the spec says '42' is hidden at first"),
+    ("sign-in", ["click: {role: button, name: Sign in}", "expect: {role: status, text: Please enter your email}"],
+     "the spec says an element with role alert shows 'Please enter your email', not a status"),
+])
+def test_wrong_checks_for_the_labelled_set_s_specs_are_refused(case, steps, reason):
+    spec = parse_spec_file(LABELLED / case / "spec.md")
+    _, reviewed = _reviewed(spec.title + "\n" + spec.body, *steps)
+    assert reviewed.check is None and reason in reviewed.problem
+
+
 def test_the_labelled_set_s_reference_checks_pass_review_as_they_are():
-    root = Path(__file__).resolve().parents[1] / "benchmarks" / "derive"
-    cases = sorted(p for p in root.iterdir() if (p / "reference.yaml").is_file())
+    cases = sorted(p for p in LABELLED.iterdir() if (p / "reference.yaml").is_file())
     assert len(cases) >= 10
     for case in cases:
         spec = parse_spec_file(case / "spec.md")
