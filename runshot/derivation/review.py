@@ -280,8 +280,14 @@ def _template_of(value: str, spec: SpecReading) -> tuple[str, str] | None:
         inside = [m for m in marks if re.search(rf"(?<![\w'’]){re.escape(m)}(?![\w'’])", value)]
         whole = fold(template)
         if inside and got and (_within(got, whole) or _within(whole, got)):
-            return template, min(inside, key=value.find)
+            return template, min(inside, key=lambda m: _mark_at(value, m))
     return None
+
+
+def _mark_at(value: str, mark: str) -> int:
+    """Where the placeholder `mark` stands in `value` as a token of its own."""
+    found = re.search(rf"(?<![\w'’]){re.escape(mark)}(?![\w'’])", value)
+    return found.start() if found else len(value)
 
 
 def _within(part: str, whole: str) -> bool:
@@ -411,7 +417,7 @@ def _review_template(args: dict, key: str, value: str, spec: SpecReading, notes:
     if found is None:
         return ""
     template, mark = found
-    before = value[:value.find(mark)].rstrip()
+    before = value[:_mark_at(value, mark)].rstrip()
     if contains and len(re.findall(r"\w+", before)) >= 2:
         args[key] = before
         notes.append(f"{value!r} -> {before!r} ({mark} stands for a value in the spec's {template!r})")
