@@ -343,6 +343,8 @@ def test_a_derived_step_the_spec_s_words_contradict_is_refused_with_its_reason(s
      "select(label=tip,value=20%)", "fill -> select"),
     (TIP, ["click: {role: link, name: Split}", "expect: {role: status, text: Each person pays}"],
      "click(name=split,role=button)", "role link -> button"),
+    (TIP, ["click: {label: Split}", "expect: {role: status, text: Each person pays}"],
+     "click(name=split,role=button)", "label -> {role: button, name} (the spec calls it a button)"),
     ('A `<select>` labelled "Size" with the options "Small" and "Large", and a status region showing `Price: $8`.',
      ["fill: {label: Size, value: Large}", "expect: {role: status, text: 'Price: $8'}"],
      "select(label=size,value=large)", "fill -> select (the spec calls it a select)"),

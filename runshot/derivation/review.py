@@ -67,6 +67,7 @@ _CLAUSE_END = re.compile(r"[.;!?](?:\s|$)")
 _CHECKABLE = frozenset({"checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"})
 _NOT_FILLABLE = frozenset({"button", "link", "tab", "status", "heading", "checkbox", "radio", "switch", "img",
                            "listitem", "list", "paragraph", "alert", "dialog", "region", "main"})
+_BY_NAME = frozenset({"button", "link", "tab", "heading"})  # named by their text, not by a <label>
 _FIELDS = frozenset({"textbox", "spinbutton", "searchbox", "combobox", "slider"})
 _TYPED = frozenset({"textbox", "spinbutton", "searchbox"})  # fields one types into (a click does nothing there)
 _NO_VALUE = frozenset({"status", "alert", "heading", "link", "listitem", "list", "paragraph", "tab", "timer", "log",
@@ -327,7 +328,10 @@ def _review_role(action: str, args: dict, kind: str | None, named, notes: list[s
     role = args.get("role")
     want = _KIND_ROLE.get(kind, kind) if kind else None
     if not isinstance(role, str):
-        return (want if "label" in args and "role" not in args else None), ""
+        if want in _BY_NAME and "role" not in args and "label" in args and "name" not in args:
+            args["role"], args["name"] = want, args.pop("label")  # a button's text is its name, no <label>
+            notes.append(f"label -> {{role: {want}, name}} (the spec calls it {_a(want)})")
+        return (want if "label" in args or args.get("role") == want else None), ""
     role = role.strip().lower()
     if role == "text" and action == "expect" and "text" in args and "name" not in args:
         del args["role"]  # "an element with the text": the text is the target
