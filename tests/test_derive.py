@@ -275,7 +275,8 @@ DIALOGS = """- A live status line with `role="status"` that shows exactly `Next 
   `It's a draw`, and has a **Play again** button.
 """
 BMI = """Two number inputs labelled "Height (cm)" and "Weight (kg)" and a button labelled "Calculate BMI". On submit a
-status region (role="status") shows "Your BMI is B (C)", where B = weight ÷ (height in metres)², and C is the category.
+status region (role="status") shows "Your BMI is B (C)", where B = weight ÷ (height in metres)², and C is the
+category.
 """
 
 
@@ -350,7 +351,8 @@ def test_a_derived_step_the_spec_s_words_contradict_is_refused_with_its_reason(s
      "select(label=size,value=large)", "fill -> select (the spec calls it a select)"),
     (TIP, ["click: {role: button, name: Split}", "expect: {role: alert, value: Enter a bill and at least one person.}"],
      "expect(role=alert,text=enter a bill and at least one person.)", "value -> text"),
-    (TIP, ["fill: {label: Bill amount, value: '10'}", "press: {key: Return}", "expect: {role: status, text: Each person pays}"],
+    (TIP, ["fill: {label: Bill amount, value: '10'}", "press: {key: Return}",
+           "expect: {role: status, text: Each person pays}"],
      "press(key=enter)", "key Return -> Enter"),
     (TIP, ["click: {role: button, name: Split}", "expect: {role: text, text: Each person pays}"],
      "expect(text=each person pays)", "role text -> the element showing the text"),
@@ -378,7 +380,8 @@ GOOD_CHECKS = [  # right for their spec: review leaves them as they are
            "fill: {role: spinbutton, name: People, value: '4'}", "click: {role: button, name: Split}",
            "expect: {role: status, text: 'Each person pays 30.00'}"]),
     (TIP, ["fill: {role: spinbutton, name: Bill amount, value: ''}", "click: {role: button, name: Split}",
-           "expect: {role: alert, text: 'Enter a bill and at least one person.'}", "expect: {label: People, value: '1'}"]),
+           "expect: {role: alert, text: 'Enter a bill and at least one person.'}",
+           "expect: {label: People, value: '1'}"]),
     (TIP, ["click: {label: Bill amount}", "press: {key: '5'}", "click: {role: button, name: Split}",
            "expect: {role: status, text: 'Each person pays 5.75'}"]),  # a click on a field, then keys typed
     (QUIZ, ["check: {role: radio, name: Paris}", "click: {role: button, name: Answer}",
@@ -394,12 +397,14 @@ GOOD_CHECKS = [  # right for their spec: review leaves them as they are
                "expect: {role: status, exact_text: 'Next player: X'}"]),
     (FAQ, ["expect: {text: '42', hidden: true}", "click: {role: button, name: Show answer}", "expect: {text: '42'}"]),
     (BMI, ["fill: {label: Height (cm), value: '180'}", "fill: {role: spinbutton, name: Weight (kg), value: '81'}",
-           "click: {role: button, name: Calculate BMI}", "expect: {role: status, text: 'Your BMI is 25.0 (Overweight)'}"]),
+           "click: {role: button, name: Calculate BMI}",
+           "expect: {role: status, text: 'Your BMI is 25.0 (Overweight)'}"]),
     ("A text input labelled \"New task\" and a button labelled \"Add\"; each task gets a checkbox labelled with its "
      "text.", ["fill: {role: textbox, name: New task, value: Buy milk}", "click: {role: button, name: Add}",
                "check: {role: checkbox, name: Buy milk}", "expect: {role: listitem, text: Buy milk}"]),
     ("A **Save** and a **Cancel** button, and a `Loading...` line and a heading \"Plan B is ready\".",
-     ["click: {role: button, name: Cancel}", "expect: {text: Loading...}", "expect: {role: heading, name: Plan B is ready}"]),
+     ["click: {role: button, name: Cancel}", "expect: {text: Loading...}",
+      "expect: {role: heading, name: Plan B is ready}"]),
 ]
 
 
@@ -445,11 +450,13 @@ def test_the_labelled_set_s_reference_checks_pass_review_as_they_are():
 
 def test_a_refusal_s_reason_is_a_line_of_the_derivation_notes():
     spec = parse_spec_text("---\ntitle: Tip calculator\n---\n" + TIP.split("---\n", 2)[2])
-    wrong = _reviewed(TIP, "click: {role: spinbutton, name: Split}", "expect: {role: status, text: Each person pays}")[0]
+    wrong = _reviewed(TIP, "click: {role: spinbutton, name: Split}",
+                      "expect: {role: status, text: Each person pays}")[0]
     right = _reviewed(TIP, "click: {role: button, name: Split}", "expect: {role: status, text: Each person pays X}")[0]
     notes: list[str] = []
     kept = agree([(dataclasses.replace(wrong, name="wrong", covers=("r",)),),
                   (dataclasses.replace(right, name="right", covers=("r",)),)], spec, notes)
     assert notes == ["sample 1: refused 'wrong': step 1 `click: {role: 'spinbutton', name: 'Split'}`: the spec calls "
                      "'Split' a button (role button), not a spinbutton"]
-    assert [c.name for c in kept] == ["right"] and kept[0].steps[-1].args == {"role": "status", "text": "Each person pays"}
+    assert [c.name for c in kept] == ["right"]
+    assert kept[0].steps[-1].args == {"role": "status", "text": "Each person pays"}

@@ -39,21 +39,16 @@ _ROLE_FIXES = {"input": "textbox", "textfield": "textbox", "text": "textbox", "f
 # (a <select>: role combobox, chosen with `select`, never typed into).
 _KINDS = (
     (r"number (?:fields?|inputs?|box(?:es)?)|numeric (?:fields?|inputs?)|spin ?buttons?", "spinbutton"),
-    (r"radio(?: buttons?)?s?", "radio"),
-    (r"check ?box(?:es)?|tick ?box(?:es)?", "checkbox"),
+    (r"radio(?: buttons?)?s?", "radio"), (r"check ?box(?:es)?|tick ?box(?:es)?", "checkbox"),
     (r"search (?:fields?|inputs?|box(?:es)?)", "searchbox"),
     (r"text ?(?:fields?|inputs?|box(?:es)?)|text ?areas?", "textbox"),
     (r"drop-?downs?|select (?:box|menu|element|list)s?|(?:an?|the|one) select", "select"),
-    (r"combo ?box(?:es)?", "combobox"),
-    (r"sliders?", "slider"),
-    (r"tabs?", "tab"),
-    (r"links?", "link"),
-    (r"buttons?", "button"),
-    (r"headings?", "heading"),
+    (r"combo ?box(?:es)?", "combobox"), (r"sliders?", "slider"), (r"tabs?", "tab"), (r"links?", "link"),
+    (r"buttons?", "button"), (r"headings?", "heading"),
 )
 _KIND_ROLE = {"select": "combobox"}
-_KIND_WORDS = {"spinbutton": "number field", "textbox": "text field", "searchbox": "search field", "radio": "radio button",
-               "select": "select"}
+_KIND_WORDS = {"spinbutton": "number field", "textbox": "text field", "searchbox": "search field",
+               "radio": "radio button", "select": "select"}
 # The roles a correct app may give a control of each kind (any other role is a contradiction of the spec).
 _KIND_ALLOWS = {"searchbox": {"searchbox", "textbox", "combobox"}, "textbox": {"textbox", "searchbox", "combobox"},
                 "select": {"combobox", "listbox"}, "combobox": {"combobox", "listbox", "textbox", "searchbox"}}
@@ -79,11 +74,10 @@ _LEAVES = frozenset({"status", "alert", "timer", "log", "marquee", "button", "li
 _EXPECTED_TEXT = ("text", "exact_text", "value")
 _NUMBER = re.compile(r"\s*(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|0[xX][\da-fA-F]+|[-+]?Infinity)?\s*")
 _SHOWS = r"(?:shows?|showing|reads?|reading|displays?|displaying|says?|saying)"
-_KEYS = {"return": "Enter", "enter": "Enter", "esc": "Escape", "escape": "Escape", "spacebar": "Space",
-         "space": "Space", "tab": "Tab", "up": "ArrowUp", "down": "ArrowDown", "left": "ArrowLeft",
-         "right": "ArrowRight", "arrowup": "ArrowUp", "arrowdown": "ArrowDown", "arrowleft": "ArrowLeft",
-         "arrowright": "ArrowRight", "del": "Delete", "delete": "Delete", "backspace": "Backspace", "home": "Home",
-         "end": "End", "pageup": "PageUp", "pagedown": "PageDown"}
+_KEYS = {k.lower(): k for k in "Enter Escape Space Tab Delete Backspace Home End PageUp PageDown ArrowUp ArrowDown "
+         "ArrowLeft ArrowRight".split()}
+_KEYS |= {"return": "Enter", "esc": "Escape", "spacebar": "Space", "del": "Delete", "up": "ArrowUp",
+          "down": "ArrowDown", "left": "ArrowLeft", "right": "ArrowRight"}  # names Playwright does not know
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,10 +143,8 @@ class SpecReading:
 
     def asks_to_click(self, name) -> bool:
         """Whether a clause naming `name` speaks of clicking, tapping or focusing."""
-        for start, end in self._occurrences(name):
-            if re.search(r"\b(?:click|tap|focus)\w*", " ".join(_around(self.flat, start, end)), re.I):
-                return True
-        return False
+        return any(re.search(r"\b(?:click|tap|focus)\w*", " ".join(_around(self.flat, start, end)), re.I)
+                   for start, end in self._occurrences(name))
 
     def _occurrences(self, name) -> list[tuple[int, int]]:
         if not isinstance(name, str) or not name.strip():
@@ -291,15 +283,14 @@ def _mark_at(value: str, mark: str) -> int:
     return found.start() if found else len(value)
 
 
-def _within(part: str, whole: str) -> bool:
+def _within(part: str, whole: str) -> bool:  # `part` is in `whole` as whole words
     return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", whole) is not None
 
 
 def _review_step(step: Step, spec: SpecReading, types: bool = False,
                  typed: set[str] | frozenset = frozenset()) -> tuple[Step | None, str]:
-    """The step corrected, or None and why it is refused. `types`: the check fills or presses keys somewhere (a
-    click on a field may then be how it types, or moves focus on); `typed`: the values earlier steps typed (an item
-    named after what the check typed is grounded in the check itself)."""
+    """The step corrected, or None and why it is refused. `types`: the check fills or presses keys somewhere (a click
+    on a field may then be how it types or moves focus on); `typed`: values earlier steps typed (names it grounds)."""
     args = dict(step.args)
     notes: list[str] = []
     for key in ("name", "label", "testid"):
