@@ -402,6 +402,10 @@ GOOD_CHECKS = [  # right for their spec: review leaves them as they are
     ("A text input labelled \"New task\" and a button labelled \"Add\"; each task gets a checkbox labelled with its "
      "text.", ["fill: {role: textbox, name: New task, value: Buy milk}", "click: {role: button, name: Add}",
                "check: {role: checkbox, name: Buy milk}", "expect: {role: listitem, text: Buy milk}"]),
+    ("A text input labelled \"Item\" and a button labelled \"Add item\"; each item has a button labelled "
+     "\"Remove Item\" (with the item's name).",
+     ["fill: {label: Item, value: Milk}", "click: {role: button, name: Add item}",
+      "click: {role: button, name: Remove Milk}", "expect: {role: listitem, text: Milk, hidden: true}"]),
     ("A **Save** and a **Cancel** button, and a `Loading...` line and a heading \"Plan B is ready\".",
      ["click: {role: button, name: Cancel}", "expect: {text: Loading...}",
       "expect: {role: heading, name: Plan B is ready}"]),

@@ -1,16 +1,14 @@
 """Each derived check held against the spec's words before it is used.
 
-A step is corrected where the spec's words say what the model meant (a "tab" targeted as a button becomes
-`role: tab`, a number field `role: spinbutton`, `check:` on a status becomes `expect:`, `text` expected of a field
-becomes `value`, `fill` on a select becomes `select`, a template's placeholder expected as if literal becomes the
-template's fixed text before it) and refused where the spec gives no ground for it or its words contradict it (a
-button name, label, CSS selector or test id the spec never uses; a role other than the kind the spec gives that
-name, as in `role: spinbutton` for what the spec calls "a button labelled Split"; an action that cannot work on its
-target or does not fit the kind the spec gives it; a role that does not exist; a template such as "Each person pays
-X" expected verbatim; a text the spec says an element with another role shows). The spec is judged only where it
-is explicit: a name the spec never describes with a kind is not judged by kind. The values a check expects are
-sorted into those the spec states literally and those the model computed; derive.py keeps a computed value only
-when samples agree on it.
+A step is corrected where the spec's words say what the model meant (a "tab" targeted as a button becomes `role:
+tab`, `fill` on what the spec calls a select becomes `select`, `check:` on a status `expect:`, a field's `text` its
+`value`, "Each person pays X" expected as a part becomes "Each person pays") and refused, with the reason, where the
+spec gives no ground for it or its words contradict it: a name, label, selector, test id or page the spec never uses;
+a role other than the kind the spec gives the name ("a button labelled Split" targeted as a spinbutton); an action
+that cannot work on its target; a template's placeholder expected word for word; a text from an element of another
+role than the spec's `role="…"` names; a text the spec says is hidden at first, on load. The spec is judged only
+where it is explicit. Expected values are sorted into those the spec states and those the model computed (derive.py
+keeps a computed one only when samples agree on it).
 """
 
 from __future__ import annotations
@@ -57,6 +55,10 @@ _FAMILIES = ({"button", "link", "tab", "menuitem"}, {"textbox", "spinbutton", "s
              {"checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"})
 _CONNECT = r"(?:labell?ed|named|called|titled|marked|reading|saying|with the (?:label|text|name))"
 _ITEM = r"\x00\d+\x00"
+_ELEMENTS = {"select": "select element", "button": "button", "textarea": "textarea", "a": "link", "input": "text input",
+             "input text": "text input", "input number": "number input", "input checkbox": "checkbox",
+             "input radio": "radio button", "input search": "search input", "input range": "slider",
+             "input submit": "button", "input button": "button"}
 _QUOTED = re.compile(r"`([^`\n]+)`|\"([^\"\n]+)\"|“([^”\n]+)”|\*\*([^*\n]+)\*\*")
 _CLAUSE_END = re.compile(r"[.;!?](?:\s|$)")
 _CHECKABLE = frozenset({"checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"})
@@ -173,7 +175,7 @@ def read_spec(spec_text: str) -> SpecReading:
         return f"\x00{len(spans) - 1}\x00"
 
     flat = _QUOTED.sub(hide, " ".join(spec_text.split()))
-    words = fold(_unmark(spec_text))
+    words = fold(re.sub(r"\*\*|`|“|”", "", spec_text).replace('"', ""))  # the spec's words without quote marks
     bare = re.sub(_ITEM, " ", flat)
     templates = tuple((s, marks) for s in dict.fromkeys(spans) if (marks := _placeholders(s, bare, spans)))
     shown = []
@@ -204,14 +206,9 @@ def _element_words(text: str) -> str | None:
     m = re.fullmatch(r"<\s*([a-z][a-z0-9]*)\b([^<>]*)>", text.strip(), re.I)
     if not m:
         return None
-    tag, rest = m.group(1).lower(), m.group(2)
-    kind = re.search(r"\btype\s*=\s*[\"']?([a-z]+)", rest, re.I)
-    if tag == "input":
-        given = kind.group(1).lower() if kind else "text"
-        return {"number": "number input", "checkbox": "checkbox", "radio": "radio button", "text": "text input",
-                "search": "search input", "range": "slider", "submit": "button", "button": "button"}.get(given, "input")
-    words = {"select": "select element", "button": "button", "textarea": "textarea", "a": "link"}
-    return words.get(tag, "heading" if re.fullmatch(r"h[1-6]", tag) else f"element {tag}")
+    tag, given = m.group(1).lower(), re.search(r"\btype\s*=\s*[\"']?([a-z]+)", m.group(2), re.I)
+    key = f"{tag} {given.group(1).lower()}" if tag == "input" and given else tag
+    return _ELEMENTS.get(key, "heading" if re.fullmatch(r"h[1-6]", tag) else f"element {tag}")
 
 
 def _around(flat: str, start: int, end: int) -> tuple[str, str]:
@@ -294,7 +291,8 @@ def _review_step(step: Step, spec: SpecReading, types: bool = False,
     args = dict(step.args)
     notes: list[str] = []
     for key in ("name", "label", "testid"):
-        if key in args and not stated(args[key], spec.words) and (key == "testid" or fold(args[key]) not in typed):
+        grounded = stated(args.get(key), spec.words) or (key != "testid" and _typed(args.get(key), typed, spec))
+        if key in args and not grounded:
             return None, f"the spec never uses the {key} {args[key]!r}"
     css = args.get("css")
     if isinstance(css, str) and not _css_named(css, spec.words):
@@ -312,6 +310,14 @@ def _review_step(step: Step, spec: SpecReading, types: bool = False,
         if problem:
             return None, problem
     return Step(action, args), "; ".join(notes)
+
+
+def _typed(name, typed: set[str] | frozenset, spec: SpecReading) -> bool:
+    """A name the check's own typing grounds: what it typed ("Buy milk"), or that with words the spec uses
+    ("Remove Milk" after typing "Milk", where the spec has a "Remove Item" button)."""
+    want = fold(name)
+    rests = (re.sub(rf"(?<!\w){re.escape(t)}(?!\w)", " ", want) for t in typed if t and _within(t, want))
+    return want in typed or any(stated(rest, spec.words) for rest in rests)
 
 
 def _review_role(action: str, args: dict, kind: str | None, named, notes: list[str]) -> tuple[str | None, str]:
@@ -424,8 +430,6 @@ def _shown_role(text: str, spec: SpecReading) -> str | None:
     """The role of the element the spec says shows `text` (a quoted text, or a template it fills in), when every
     quoted text it can be is shown by an element of that one role; else None."""
     got = fold(text)
-    if not got:
-        return None
     roles = dict(spec.shown_by)
     found = set()
     for index, span in enumerate(spec.spans):
@@ -448,10 +452,8 @@ def _fills(text: str, template: str, marks: tuple[str, ...]) -> bool:
 def _on_load(step: Step, spec: SpecReading) -> tuple[None, str] | None:
     """A refusal for an expectation, on the page as loaded, that a text the spec says is hidden at first shows."""
     args = step.args
-    if step.action != "expect" or args.get("hidden") is True or args.get("visible") is False:
-        return None
-    for key in ("text", "exact_text"):
-        value = args.get(key)
+    shown = step.action == "expect" and args.get("hidden") is not True and args.get("visible") is not False
+    for value in (args.get("text"), args.get("exact_text")) if shown else ():
         if isinstance(value, str) and any(fold(value) == fold(h) for h in spec.hidden_first):
             return None, f"the spec says {value!r} is hidden at first, and no step before it acts"
     return None
@@ -465,10 +467,6 @@ def stated(value, words: str) -> bool:
     """Whether the spec's folded words hold `value` as a whole word or phrase ("0" is not in "10")."""
     want = fold(value)
     return bool(want) and re.search(rf"(?<!\w){re.escape(want)}(?!\w)", words) is not None
-
-
-def _unmark(text: str) -> str:
-    return re.sub(r"\*\*|`|“|”", "", text).replace('"', "")
 
 
 def _css_named(css: str, words: str) -> bool:
