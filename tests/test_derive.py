@@ -391,6 +391,10 @@ GOOD_CHECKS = [  # right for their spec: review leaves them as they are
     (TEMPERATURE, ["fill: {label: Celsius, value: '100'}", "click: {label: Fahrenheit}",  # a click that moves focus on
                    "expect: {role: spinbutton, name: Fahrenheit, value: '212'}"]),
     (TIP, ["goto: {path: index.html}", "expect: {role: button, name: Split}"]),
+    # "show" here is what the app does, in the alert's sentence: the status shows `Tip: 0.00`
+    ("One results element with `role=\"status\"` shows two lines: `Tip: X` and `Each pays: Y`. When the number of "
+     "people is below 1, show the message `Please enter at least 1 person.` in an element with `role=\"alert\"` and "
+     "show `Tip: 0.00` and `Each pays: 0.00`.", ["expect: {role: status, text: 'Tip: 0.00'}"]),
     # a button and the heading of the dialog it opens share a name; X and O are the players' marks, no placeholders
     (DIALOGS, ["click: {role: button, name: Rules}", "expect: {role: heading, name: Rules}",
                "expect: {role: dialog, name: Game over, text: X wins, hidden: true}",

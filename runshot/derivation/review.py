@@ -188,9 +188,12 @@ def read_spec(spec_text: str) -> SpecReading:
     return SpecReading(words, flat, tuple(spans), templates, tuple(shown), tuple(once))
 
 
+# "an element with role="alert" shows "…"", "a status region (…) shows "…"", "the alert "…"": the role and the texts
 _SHOWN_BY = re.compile(
-    rf"(?:(?:\brole\s*=\s*(?:\x00(\d+)\x00|['\"]?([a-z]+))|\b(?:status) region\b)\)?[^\x00.;!?]{{0,40}}?\b{_SHOWS}\s+"
-    rf"(?:the (?:text|message)\s+)?|\b(?:the|an) (alert)\s+)((?:{_ITEM}(?:\s*(?:,|or|and)\s*)?)+)", re.I)
+    rf"(?:(?:\brole\s*=\s*(?:\x00(\d+)\x00|['\"]?([a-z]+)['\"]?)|"
+    rf"\bstatus region\b(?:\s*\([^()\x00]*\))?)\)?\s*"
+    rf"(?:that\s+|which\s+)?{_SHOWS}\s+(?:the (?:text|message)\s+|exactly\s+)?|\b(?:the|an) (alert)\s+)"
+    rf"((?:{_ITEM}(?:\s*(?:,|or|and)\s*)?)+)", re.I)
 _HIDDEN_FIRST = re.compile(
     r"\x00(\d+)\x00\s+(?:is|stays|remains)\s+(?:(?:initially|at first)\s+(?:hidden|invisible|not (?:shown|visible))|"
     r"(?:hidden|invisible|not (?:shown|visible))\s+(?:at first|at start|initially|on load|until)\b)", re.I)
