@@ -3,6 +3,7 @@ real Chromium, real git."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from contextlib import ExitStack
 from pathlib import Path
@@ -12,12 +13,12 @@ import yaml
 
 from fakeopenai import FakeOpenAI
 from runshot import gitrepo
-from runshot.derivation.derive import derive_checks, parse_derived
+from runshot.derivation.derive import agree, derive_checks, parse_derived
 from runshot.derivation.review import review_check, step_key
 from runshot.loop.repair import RunOptions, run_new
 from runshot.report import Report
 from runshot.loop.state import Progress, Run
-from runshot.spec import parse_spec_file, parse_spec_text
+from runshot.spec import parse_checks, parse_spec_file, parse_spec_text
 from runshot.validators.runner.project import Validator
 from runshot.vocab import ACTIONS, checks_schema
 from test_candidates import wiring
@@ -243,3 +244,227 @@ def test_the_answer_schema_becomes_a_grammar_for_the_embedded_engine():
     grammar = pytest.importorskip("llama_cpp.llama_grammar", reason="the embedded engine is not installed")
     text = grammar.json_schema_to_gbnf(json.dumps(checks_schema(3)))
     assert "checks-item" in text and '"\\"covers\\""' in text
+
+
+TIP = """---
+title: Tip calculator
+---
+Splits a restaurant bill with a tip.
+
+- A form with a number input labelled "Bill amount", a select labelled "Tip" with the options "10%", "15%" and "20%"
+  (15% selected at start), a number input labelled "People" holding 1 at start, and a button labelled "Split".
+- On Split, a status region (role="status") shows "Each person pays X", where X is (bill + bill × tip) ÷ people
+  written with two decimals (e.g. 11.50).
+- If the bill is empty or not greater than 0, or people is not a whole number of at least 1, an element with
+  role="alert" shows "Enter a bill and at least one person." and the status region is emptied.
+"""
+QUIZ = """A heading "Quiz" and a fieldset holding three radio buttons labelled "Berlin", "Paris" and "Madrid", and a
+button labelled "Answer". Answer with "Paris" checked shows "Correct!" in a status region (role="status"); with
+nothing checked, an element with role="alert" shows "Choose an answer first."
+"""
+FAQ = "A question \"What is the answer?\" with a **Show answer** button. The answer `42` is hidden at first; " \
+      "pressing Show answer reveals it.\n"
+SIGN_IN = "A sign-in form with an **Email** field and a **Sign in** button. Pressing Sign in with the field empty " \
+          "shows the alert `Please enter your email`.\n"
+TEMPERATURE = 'A number input labelled "Celsius" and a number input labelled "Fahrenheit". Typing in Celsius fills ' \
+              'Fahrenheit with C × 9 ÷ 5 + 32 (100 °C gives 212).\n'
+DIALOGS = """- A live status line with `role="status"` that shows exactly `Next player: X` or `Next player: O`.
+- Three buttons below the board, named exactly **Rules**, **Settings** and **New game**.
+- **Rules** (heading "Rules"): explains the game, with a **Close** button.
+- **Game over** (heading "Game over"): opens when a player gets three in a row. It says `X wins`, `O wins` or
+  `It's a draw`, and has a **Play again** button.
+"""
+BMI = """Two number inputs labelled "Height (cm)" and "Weight (kg)" and a button labelled "Calculate BMI". On submit a
+status region (role="status") shows "Your BMI is B (C)", where B = weight ÷ (height in metres)², and C is the
+category.
+"""
+
+
+def _reviewed(spec: str, *steps: str):
+    checks, problem = parse_derived("checks:\n  - name: c\n    steps:\n" + "".join(f"      - {s}\n" for s in steps))
+    assert problem == ""
+    return checks[0], review_check(checks[0], spec)
+
+
+@pytest.mark.parametrize("spec, steps, reason", [
+    # the spec calls Split "a button": a spinbutton (or a checkbox) of that name is a contradiction
+    (TIP, ["click: {role: spinbutton, name: Split}", "expect: {role: status, text: Each person pays}"],
+     "the spec calls 'Split' a button (role button), not a spinbutton"),
+    (TIP, ["click: {role: checkbox, name: Split}", "expect: {role: status, text: Each person pays}"],
+     "the spec calls 'Split' a button (role button), not a checkbox"),
+    (TIP, ["click: {role: button, name: People}", "expect: {role: status, text: Each person pays}"],
+     "the spec calls 'People' a number field (role spinbutton), not a button"),
+    (QUIZ, ["click: {role: button, name: Paris}", "expect: {role: status, text: Correct!}"],
+     "the spec calls 'Paris' a radio button (role radio), not a button"),
+    (QUIZ, ["expect: {role: button, name: Quiz}"], "the spec calls 'Quiz' a heading (role heading), not a button"),
+    # actions that do not fit the kind the spec gives the control
+    (TIP, ["click: {label: Bill amount}", "expect: {role: status, text: Each person pays}"],
+     "the spec calls 'Bill amount' a number field: it is filled in (fill), not clicked"),
+    (TIP, ["fill: {role: button, name: Split, value: '2'}", "expect: {role: status, text: Each person pays}"],
+     "'fill' cannot type into a button"),
+    (TIP, ["fill: {label: People, value: two}", "expect: {role: alert, text: Enter a bill and at least one person.}"],
+     "a number field takes only a number, not 'two'"),
+    (TIP, ["select: {label: People, value: '2'}", "expect: {role: status, text: Each person pays}"],
+     "'select' needs a <select>, not a spinbutton"),
+    (QUIZ, ["fill: {label: Paris, value: 'yes'}", "expect: {role: status, text: Correct!}"],
+     "'fill' cannot type into a radio"),
+    # the template "Each person pays X" expected word for word, where no part of it can stand for the whole
+    (TIP, ["click: {role: button, name: Split}", "expect: {role: status, exact_text: Each person pays X}"],
+     "it expects the spec's template 'Each person pays X' word for word (X stands for a value)"),
+    (TIP, ["click: {role: button, name: Split}", "expect: {text: Each person pays X, exact: true}"],
+     "it expects the spec's template 'Each person pays X' word for word"),
+    # a text the spec says an element with another role shows
+    (TIP, ["click: {role: button, name: Split}", "expect: {role: status, text: Enter a bill and at least one person.}"],
+     "the spec says an element with role alert shows 'Enter a bill and at least one person.', not a status"),
+    (BMI, ["click: {role: button, name: Calculate BMI}", "expect: {role: alert, text: 'Your BMI is 22.5 (Normal)'}"],
+     "the spec says an element with role status shows 'Your BMI is 22.5 (Normal)', not an alert"),
+    (SIGN_IN, ["click: {role: button, name: Sign in}", "expect: {role: status, text: Please enter your email}"],
+     "the spec says an element with role alert shows 'Please enter your email', not a status"),
+    ('A number input labelled "Year"; an element with `role="alert"` shows "Enter a whole year."',
+     ["fill: {label: Year, value: ''}", "expect: {role: status, text: Enter a whole year.}"],
+     "the spec says an element with role alert shows 'Enter a whole year.', not a status"),
+    # a page the spec never names (every check starts on the app's own page)
+    (TIP, ["goto: {path: /about.html}", "expect: {role: status, text: Each person pays}"],
+     "the spec never names the page '/about.html'"),
+    # a text the spec says is hidden at first, expected visible before anything was done
+    (FAQ, ["expect: {text: '42'}", "click: {role: button, name: Show answer}", "expect: {text: '42'}"],
+     "step 1 `expect: {text: '42'}`: the spec says '42' is hidden at first, and no step before it acts"),
+])
+def test_a_derived_step_the_spec_s_words_contradict_is_refused_with_its_reason(spec, steps, reason):
+    _, reviewed = _reviewed(spec, *steps)
+    assert reviewed.check is None and reason in reviewed.problem and "\n" not in reviewed.problem
+
+
+@pytest.mark.parametrize("spec, steps, fixed, note", [
+    (TIP, ["click: {role: button, name: Split}", "expect: {role: status, text: Each person pays X}"],
+     "expect(role=status,text=each person pays)", "'Each person pays X' -> 'Each person pays'"),
+    (TIP, ["click: {role: button, name: Split}", "expect: {text: Each person pays X}"],
+     "expect(text=each person pays)", "X stands for a value"),
+    (TIP, ["fill: {label: Tip, value: 20%}", "expect: {role: status, text: Each person pays}"],
+     "select(label=tip,value=20%)", "fill -> select"),
+    (TIP, ["click: {role: link, name: Split}", "expect: {role: status, text: Each person pays}"],
+     "click(name=split,role=button)", "role link -> button"),
+    (TIP, ["click: {label: Split}", "expect: {role: status, text: Each person pays}"],
+     "click(name=split,role=button)", "label -> {role: button, name} (the spec calls it a button)"),
+    ('A `<select>` labelled "Size" with the options "Small" and "Large", and a status region showing `Price: $8`.',
+     ["fill: {label: Size, value: Large}", "expect: {role: status, text: 'Price: $8'}"],
+     "select(label=size,value=large)", "fill -> select (the spec calls it a select)"),
+    (TIP, ["click: {role: button, name: Split}", "expect: {role: alert, value: Enter a bill and at least one person.}"],
+     "expect(role=alert,text=enter a bill and at least one person.)", "value -> text"),
+    (TIP, ["fill: {label: Bill amount, value: '10'}", "press: {key: Return}",
+           "expect: {role: status, text: Each person pays}"],
+     "press(key=enter)", "key Return -> Enter"),
+    (TIP, ["click: {role: button, name: Split}", "expect: {role: text, text: Each person pays}"],
+     "expect(text=each person pays)", "role text -> the element showing the text"),
+])
+def test_a_derived_step_is_corrected_where_the_spec_says_what_was_meant(spec, steps, fixed, note):
+    _, reviewed = _reviewed(spec, *steps)
+    assert reviewed.check is not None and note in reviewed.problem
+    assert fixed in [step_key(s) for s in reviewed.check.steps]
+    assert reviewed.computed == ()  # the corrected values are the spec's own words
+
+
+def test_names_copied_from_the_step_language_s_examples_are_refused():
+    # The prompt shows the step language with examples (a button "Save", a field "New task", …); a check that
+    # copies one of those names into a spec that never uses it is refused.
+    copied = [(key, args[key]) for action in ACTIONS.values() for step in _as_json_steps(action.example)
+              for args in step.values() if isinstance(args, dict) for key in ("name", "label") if key in args]
+    assert ("name", "Save") in copied and len(copied) >= 4
+    for key, value in copied:
+        _, reviewed = _reviewed(TIP, f"click: {{role: button, {key}: {value}}}", "expect: {role: status, text: x}")
+        assert reviewed.check is None and f"the spec never uses the {key} '{value}'" in reviewed.problem
+
+
+GOOD_CHECKS = [  # right for their spec: review leaves them as they are
+    (TIP, ["fill: {label: Bill amount, value: '100'}", "select: {label: Tip, value: 20%}",
+           "fill: {role: spinbutton, name: People, value: '4'}", "click: {role: button, name: Split}",
+           "expect: {role: status, text: 'Each person pays 30.00'}"]),
+    (TIP, ["fill: {role: spinbutton, name: Bill amount, value: ''}", "click: {role: button, name: Split}",
+           "expect: {role: alert, text: 'Enter a bill and at least one person.'}",
+           "expect: {label: People, value: '1'}"]),
+    (TIP, ["click: {label: Bill amount}", "press: {key: '5'}", "click: {role: button, name: Split}",
+           "expect: {role: status, text: 'Each person pays 5.75'}"]),  # a click on a field, then keys typed
+    (QUIZ, ["check: {role: radio, name: Paris}", "click: {role: button, name: Answer}",
+            "expect: {role: status, text: Correct!}", "expect: {role: heading, name: Quiz}"]),
+    (QUIZ, ["click: {role: button, name: Answer}", "expect: {role: alert, text: Choose an answer first.}"]),
+    (SIGN_IN, ["click: {role: button, name: Sign in}", "expect: {role: alert, text: Please enter your email}"]),
+    (TEMPERATURE, ["fill: {label: Celsius, value: '100'}", "click: {label: Fahrenheit}",  # a click that moves focus on
+                   "expect: {role: spinbutton, name: Fahrenheit, value: '212'}"]),
+    (TIP, ["goto: {path: index.html}", "expect: {role: button, name: Split}"]),
+    # "show" here is what the app does, in the alert's sentence: the status shows `Tip: 0.00`
+    ("One results element with `role=\"status\"` shows two lines: `Tip: X` and `Each pays: Y`. When the number of "
+     "people is below 1, show the message `Please enter at least 1 person.` in an element with `role=\"alert\"` and "
+     "show `Tip: 0.00` and `Each pays: 0.00`.", ["expect: {role: status, text: 'Tip: 0.00'}"]),
+    # a button and the heading of the dialog it opens share a name; X and O are the players' marks, no placeholders
+    (DIALOGS, ["click: {role: button, name: Rules}", "expect: {role: heading, name: Rules}",
+               "expect: {role: dialog, name: Game over, text: X wins, hidden: true}",
+               "expect: {role: status, exact_text: 'Next player: X'}"]),
+    (FAQ, ["expect: {text: '42', hidden: true}", "click: {role: button, name: Show answer}", "expect: {text: '42'}"]),
+    (BMI, ["fill: {label: Height (cm), value: '180'}", "fill: {role: spinbutton, name: Weight (kg), value: '81'}",
+           "click: {role: button, name: Calculate BMI}",
+           "expect: {role: status, text: 'Your BMI is 25.0 (Overweight)'}"]),
+    ("A text input labelled \"New task\" and a button labelled \"Add\"; each task gets a checkbox labelled with its "
+     "text.", ["fill: {role: textbox, name: New task, value: Buy milk}", "click: {role: button, name: Add}",
+               "check: {role: checkbox, name: Buy milk}", "expect: {role: listitem, text: Buy milk}"]),
+    ("A text input labelled \"Item\" and a button labelled \"Add item\"; each item has a button labelled "
+     "\"Remove Item\" (with the item's name).",
+     ["fill: {label: Item, value: Milk}", "click: {role: button, name: Add item}",
+      "click: {role: button, name: Remove Milk}", "expect: {role: listitem, text: Milk, hidden: true}"]),
+    ("A **Save** and a **Cancel** button, and a `Loading...` line and a heading \"Plan B is ready\".",
+     ["click: {role: button, name: Cancel}", "expect: {text: Loading...}",
+      "expect: {role: heading, name: Plan B is ready}"]),
+]
+
+
+@pytest.mark.parametrize("spec, steps", GOOD_CHECKS)
+def test_a_right_check_passes_review_as_it_is(spec, steps):
+    check, reviewed = _reviewed(spec, *steps)
+    assert reviewed.check is not None, reviewed.problem
+    assert reviewed.check.steps == check.steps and reviewed.problem == ""
+
+
+LABELLED = Path(__file__).resolve().parents[1] / "benchmarks" / "derive"
+
+
+@pytest.mark.parametrize("case, steps, reason", [  # wrong checks of the kinds the embedded model writes
+    ("temperature", ["fill: {label: Celsius, value: '100 °C'}", "click: {role: button, name: Convert}",
+                     "expect: {text: 212 °F}"], "a number field takes only a number, not '100 °C'"),
+    ("terms", ["click: {role: button, name: I agree to the terms}", "click: {role: button, name: Continue}",
+               "expect: {text: 'Thanks, you are in!'}"],
+     "the spec calls 'I agree to the terms' a checkbox (role checkbox), not a button"),
+    ("greeter", ["click: {role: textbox, name: Your name}", "click: {role: button, name: Greet}",
+                 "expect: {text: 'Hello, Ada!'}"], "the spec calls 'Your name' a text field: it is filled in"),
+    ("likes", ["click: {role: status, name: Like}", "expect: {text: '1 like'}"],
+     "the spec calls 'Like' a button (role button), not a status"),
+    ("faq", ["expect: {text: '42'}"], "the spec says '42' is hidden at first"),
+    ("sign-in", ["click: {role: button, name: Sign in}", "expect: {role: status, text: Please enter your email}"],
+     "the spec says an element with role alert shows 'Please enter your email', not a status"),
+])
+def test_wrong_checks_for_the_labelled_set_s_specs_are_refused(case, steps, reason):
+    spec = parse_spec_file(LABELLED / case / "spec.md")
+    _, reviewed = _reviewed(spec.title + "\n" + spec.body, *steps)
+    assert reviewed.check is None and reason in reviewed.problem
+
+
+def test_the_labelled_set_s_reference_checks_pass_review_as_they_are():
+    cases = sorted(p for p in LABELLED.iterdir() if (p / "reference.yaml").is_file())
+    assert len(cases) >= 10
+    for case in cases:
+        spec = parse_spec_file(case / "spec.md")
+        for check in parse_checks(yaml.safe_load((case / "reference.yaml").read_text()), case.name):
+            reviewed = review_check(check, spec.title + "\n" + spec.body)
+            assert reviewed.check is not None and reviewed.check.steps == check.steps, (case.name, reviewed.problem)
+
+
+def test_a_refusal_s_reason_is_a_line_of_the_derivation_notes():
+    spec = parse_spec_text("---\ntitle: Tip calculator\n---\n" + TIP.split("---\n", 2)[2])
+    wrong = _reviewed(TIP, "click: {role: spinbutton, name: Split}",
+                      "expect: {role: status, text: Each person pays}")[0]
+    right = _reviewed(TIP, "click: {role: button, name: Split}", "expect: {role: status, text: Each person pays X}")[0]
+    notes: list[str] = []
+    kept = agree([(dataclasses.replace(wrong, name="wrong", covers=("r",)),),
+                  (dataclasses.replace(right, name="right", covers=("r",)),)], spec, notes)
+    assert notes == ["sample 1: refused 'wrong': step 1 `click: {role: 'spinbutton', name: 'Split'}`: the spec calls "
+                     "'Split' a button (role button), not a spinbutton"]
+    assert [c.name for c in kept] == ["right"]
+    assert kept[0].steps[-1].args == {"role": "status", "text": "Each person pays"}
