@@ -57,6 +57,10 @@ def run_one(spec: Path, out: Path, new_args: list[str], limit: float) -> dict:
             stopped_because=report.get("stopped_because", ""),
             cut=sum(1 for it in report.get("iterations") or [] for f in it.get("findings") or []
                     if f.get("rule") in ("format/broken-off", "format/repeating", "format/cut-off")),
+            derivation={k: (report.get("derivation") or {}).get(k) for k in ("calls", "seconds", "kept")},
+            iteration_seconds=[round((it.get("seconds") or {}).get("model", 0) + (it.get("seconds") or {}).get(
+                "validate", 0)) for it in report.get("iterations") or []],
+            errors_left=[it.get("errors") for it in report.get("iterations") or []],
         )
     return row
 
