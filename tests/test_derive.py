@@ -13,6 +13,7 @@ import yaml
 
 from fakeopenai import FakeOpenAI
 from runshot import gitrepo
+from runshot.derivation.coverage import split_requirements
 from runshot.derivation.derive import agree, derive_checks, parse_derived
 from runshot.derivation.review import review_check, step_key
 from runshot.loop.repair import RunOptions, run_new
@@ -468,3 +469,31 @@ def test_a_refusal_s_reason_is_a_line_of_the_derivation_notes():
                      "'Split' a button (role button), not a spinbutton"]
     assert [c.name for c in kept] == ["right"]
     assert kept[0].steps[-1].args == {"role": "status", "text": "Each person pays"}
+
+
+CART = "A product card with an **Add to cart** button and a cart line that starts as `Cart (0)`. Each press of " \
+       "Add to cart adds one item: after two presses it reads `Cart (2)`."
+COUNTER_RESET = "A live status shows `Count: N`. It starts as `Count: 0`; after two increments it reads `Count: 2`.\n" \
+          "- **Reset** sets it back to `Count: 0`."
+
+
+@pytest.mark.parametrize("spec, covers, steps, refused", [
+    # the start text expected after a click, for the requirement that says it is the start: wrong
+    (CART, 0, ["click: {role: button, name: Add to cart}", "expect: {role: status, text: Cart (0)}"],
+     "the spec says 'Cart (0)' shows at start, and a step before the expectation acts (`click: {role: 'button'"),
+    # expected before the click, then the click's effect: right
+    (CART, 0, ["expect: {role: status, text: Cart (0)}", "click: {role: button, name: Add to cart}",
+               "click: {role: button, name: Add to cart}", "expect: {role: status, text: Cart (2)}"], None),
+    # the same words for another requirement (no start phrase there): not judged
+    (CART, 1, ["click: {role: button, name: Add to cart}", "expect: {role: status, text: Cart (0)}"], None),
+    # the spec quotes the start text twice (Reset comes back to it): not judged
+    (COUNTER_RESET, 0, ["click: {role: button, name: Reset}", "expect: {role: status, text: 'Count: 0'}"], None),
+])
+def test_a_start_text_expected_after_a_step_that_acts_is_refused(spec, covers, steps, refused):
+    check, _ = _reviewed(spec, *steps)
+    requirement = [r.text for r in split_requirements(spec)][covers]
+    reviewed = review_check(dataclasses.replace(check, covers=(requirement,)), spec)
+    if refused is None:
+        assert reviewed.check is not None, reviewed.problem
+    else:
+        assert reviewed.check is None and refused in reviewed.problem

@@ -6,9 +6,9 @@ tab`, `fill` on what the spec calls a select becomes `select`, `check:` on a sta
 spec gives no ground for it or its words contradict it: a name, label, selector, test id or page the spec never uses;
 a role other than the kind the spec gives the name ("a button labelled Split" targeted as a spinbutton); an action
 that cannot work on its target; a template's placeholder expected word for word; a text from an element of another
-role than the spec's `role="…"` names; a text the spec says is hidden at first, on load. The spec is judged only
-where it is explicit. Expected values are sorted into those the spec states and those the model computed (derive.py
-keeps a computed one only when samples agree on it).
+role than the spec's `role="…"` names; a text the spec says is hidden at first, on load; a start text after a
+step that acts (runshot.derivation.start). The spec is judged only where it is explicit. Expected values are sorted
+into those the spec states and those the model computed (derive.py keeps one only when samples agree on it).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import re
 
+from runshot.derivation.start import acts_before_start
 from runshot.spec import AcceptanceCheck, Step
 
 ROLES = frozenset(
@@ -111,6 +112,8 @@ def review_check(check: AcceptanceCheck, spec_text: str) -> Reviewed:
         fixed.append(out)
     if not any(s.action == "expect" for s in fixed):
         return Reviewed(None, "it expects nothing")
+    if (late := acts_before_start(dataclasses.replace(check, steps=tuple(fixed)), spec_text)) is not None:
+        return Reviewed(None, late)
     computed = tuple(dict.fromkeys(v for s in fixed for v in _expected_values(s) if not stated(v, spec.words)))
     return Reviewed(dataclasses.replace(check, steps=tuple(fixed)), "; ".join(notes), computed)
 
