@@ -5,4 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 case " $* " in *local_model*) runshot_setup local ;; *) runshot_setup ;; esac
 cd "$RUNSHOT_ROOT"
-exec python -m pytest -q "$@"
+# Two workers, one test file each at a time (a file's browser and servers are started once): the suite mostly
+# waits on browsers, servers and subprocesses. The local model's tests run one at a time (one server, one cache).
+# Options given here come last and win (e.g. -n 0 for one process).
+case " $* " in *local_model*) workers=() ;; *) workers=(-n 2 --dist loadfile) ;; esac
+exec python -m pytest -q "${workers[@]}" "$@"
