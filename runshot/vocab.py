@@ -8,6 +8,8 @@ steps with its phrases. Each action names the argument keys it needs, the key a 
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 
@@ -136,8 +138,19 @@ def step_language() -> list[dict]:
             keys.insert(0, "a target")
         elif a.target == "optional":
             keys.insert(0, "a target (optional)")
-        out.append({"name": a.name, "description": a.description, "arguments": keys, "example": a.example})
+        out.append({"name": a.name, "description": a.description, "arguments": keys, "example": a.example,
+                    "form": as_form(a.example)})
     return out
+
+
+_FORM_KEYS = ("name", "label", "value", "text", "placeholder", "css", "testid", "path")
+
+
+def as_form(example: str) -> str:
+    """An example step with its names and texts as placeholders (`click: {role: button, name: NAME}`): what a
+    prompt shows a small model, which otherwise copies the example's names ("Save") into checks of its own."""
+    return re.sub(rf"\b({'|'.join(_FORM_KEYS)}): (?:\"[^\"]*\"|[^,}}]+)",
+                  lambda m: f"{m.group(1)}: {m.group(1).upper()}", example)
 
 
 _EXPECTATION_TYPES = {"visible": {"type": "boolean"}, "hidden": {"type": "boolean"}, "focused": {"type": "boolean"},

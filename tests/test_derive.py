@@ -14,7 +14,7 @@ import yaml
 from fakeopenai import FakeOpenAI
 from runshot import gitrepo
 from runshot.derivation.coverage import split_requirements
-from runshot.derivation.derive import agree, derive_checks, parse_derived
+from runshot.derivation.derive import agree, derive_checks, derive_messages, parse_derived
 from runshot.derivation.review import review_check, step_key
 from runshot.loop.repair import RunOptions, run_new
 from runshot.report import Report
@@ -374,6 +374,21 @@ def test_names_copied_from_the_step_language_s_examples_are_refused():
     for key, value in copied:
         _, reviewed = _reviewed(TIP, f"click: {{role: button, {key}: {value}}}", "expect: {role: status, text: x}")
         assert reviewed.check is None and f"the spec never uses the {key} '{value}'" in reviewed.problem
+
+
+def test_the_derivation_prompt_shows_the_step_language_without_names_to_copy():
+    # The 1.5B model copied "Save" and "New task" from the step language's examples into checks for specs that
+    # never name them: the prompt shows each action's form with placeholders instead.
+    spec = parse_spec_text("---\ntitle: Message\n---\nA message box labelled **Message** with a live counter. "
+                           "The counter starts as `0 / 140`.\n")
+    prompt = derive_messages(spec, split_requirements(spec.body))[1]["content"]
+    examples = [str(v) for action in ACTIONS.values() for step in _as_json_steps(action.example)
+                for args in step.values() if isinstance(args, dict) for k, v in args.items()
+                if k in ("name", "label", "value", "path")]
+    assert "Save" in examples and "New task" in examples
+    for value in examples:
+        assert f": {value}" not in prompt, value
+    assert "- `click: {role: button, name: NAME}`" in prompt and "- `fill: {label: LABEL, value: VALUE}`" in prompt
 
 
 GOOD_CHECKS = [  # right for their spec: review leaves them as they are
