@@ -1,6 +1,7 @@
-"""The command line. Each command group lives in its own module and attaches itself through `register(group)`;
-`build_cli()` calls them in COMMANDS order. The command modules import only `runshot.cli.common`, never this
-package's names, so nothing imports back what imports it.
+"""The command line. Each command group lives in its own module and attaches itself through `register(group)`,
+called when one of its commands is run or listed (COMMANDS names each module's commands, in `--help` order). The
+command modules import only `runshot.cli.common`, never this package's names, so nothing imports back what imports
+it.
 """
 
 from __future__ import annotations
