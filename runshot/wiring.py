@@ -19,9 +19,7 @@ from typing import Callable, ContextManager
 from urllib.parse import urlsplit
 
 from runshot.errors import UsageError
-from runshot.generator import local
 from runshot.redact import redact_url, strip_query, url_secrets
-from runshot.scale.cassette import Player, Recorder
 from runshot.settings.config import Endpoint
 from runshot.settings.tree import BrowserOptions, ModelOptions
 
@@ -98,6 +96,7 @@ def open_replay(options: ModelOptions, secrets: tuple[str, ...] = ()) -> Model:
     """A model answering from the cassette in `options.replay`: the recorded model name and (redacted) base URL,
     no endpoint, no server started."""
     from runshot.generator.client import ModelSettings  # lazy: start-up
+    from runshot.scale.cassette import Player  # lazy: start-up (`runshot check` asks no model)
 
     player = Player(Path(options.replay), secrets)
     name, base = player.meta.get("model") or "", player.meta.get("base_url") or "http://replay.invalid/v1"
@@ -126,6 +125,8 @@ def only_model(endpoint: Endpoint) -> str:
 def start_local(stack: ExitStack, endpoint: Endpoint, note: Note | None = None,
                 status: Status | None = None) -> tuple[str, str]:
     """Start the embedded model's server (stopped when `stack` closes): (base URL, model name)."""
+    from runshot.generator import local  # lazy: start-up (`runshot check` asks no model)
+
     path = local.resolve_local(endpoint.model)
     hint = "" if endpoint.origin != "default" else " (no endpoint configured; use --base-url/--model for a hosted one)"
     if note is not None:
@@ -161,6 +162,8 @@ def open_model(stack: ExitStack, endpoint: Endpoint, options: ModelOptions = Mod
     secrets = endpoint_secrets(endpoint)
     recorder = None
     if options.record:
+        from runshot.scale.cassette import Recorder  # lazy: start-up (`runshot check` asks no model)
+
         meta = {"model": settings.name, "base_url": description["base_url"]}
         recorder = Recorder(Path(options.record), meta, _base_path(settings.base_url), secrets)
     return Model(settings, make_model_client(settings, recorder), description, secrets, recorder,

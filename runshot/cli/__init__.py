@@ -1,6 +1,7 @@
-"""The command line. Each command group lives in its own module and attaches itself through `register(group)`;
-`build_cli()` calls them in COMMANDS order. The command modules import only `runshot.cli.common`, never this
-package's names, so nothing imports back what imports it.
+"""The command line. Each command group lives in its own module and attaches itself through `register(group)`,
+called when one of its commands is run or listed (COMMANDS names each module's commands, in `--help` order). The
+command modules import only `runshot.cli.common`, never this package's names, so nothing imports back what imports
+it.
 """
 
 from __future__ import annotations
@@ -18,18 +19,40 @@ from runshot.errors import RunshotError
 from runshot.redact import RedactingStream, url_secrets
 from runshot.wiring import endpoint_secrets
 
-# The modules whose `register(group)` adds commands, in the order `runshot --help` lists them.
-COMMANDS = ("new", "derive", "fix", "check", "checks", "rules", "batch", "bench", "ci", "gallery", "model")
+# The modules whose `register(group)` adds commands, in the order `runshot --help` lists them, with the commands
+# each adds.
+COMMANDS = {
+    "new": ("new",), "derive": ("derive",), "fix": ("fix",), "check": ("check",), "checks": ("checks",),
+    "rules": ("rules",), "batch": ("batch", "merge"), "bench": ("bench",), "ci": ("regress",),
+    "gallery": ("gallery", "serve"), "model": ("model",),
+}
+
+
+class _Commands(click.Group):
+    """The command group, importing a command's module only when the command is wanted: `runshot check` starts
+    without loading the model client, the repair loop and the other commands (about a third of its start-up).
+    Listing them (`runshot --help`) loads every module."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.module_of = {command: module for module, commands in COMMANDS.items() for command in commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.module_of, *(name for name in super().list_commands(ctx) if name not in self.module_of)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = self.module_of.get(name)
+        if module is not None and name not in self.commands:
+            importlib.import_module(f"runshot.cli.{module}").register(self)
+        return super().get_command(ctx, name)
 
 
 def build_cli() -> click.Group:
-    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="runshot")
     def cli() -> None:
         """Turn a spec into a one-shot runnable web project, checked in headless Chromium."""
 
-    for name in COMMANDS:
-        importlib.import_module(f"runshot.cli.{name}").register(cli)
     return cli
 
 
