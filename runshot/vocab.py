@@ -30,6 +30,7 @@ class Action:
 
 TARGET_KINDS = ("role", "label", "testid", "css")  # `text` alone is a target too (an element showing it)
 TARGET_KEYS = ("role", "name", "label", "testid", "css", "text", "exact")
+_LOCATING = ("role", "label", "testid", "css", "text")  # the keys that find an element (name and exact refine role)
 TARGET_DESCRIPTION = (
     "a target is {role, name} (an ARIA role and accessible name; exact: true for an exact name), {label} (a form "
     "field by its label), {testid} (data-testid), {css} (a CSS selector), or {text} alone (an element showing "
@@ -107,6 +108,8 @@ def argument_problem(action: str, args: dict) -> str | None:
         value = args.get(key) if action == "expect" else None
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
             return f"'{key}' needs a number of CSS px, e.g. {key}: 44"
+    if action == "expect" and "url" not in args and not any(k in args for k in _LOCATING):
+        return "'expect' needs a target ({role, name}, {label}, {testid}, {css} or {text}) or url"
     for key in spec.required:
         if key not in args:
             return f"'{action}' needs {key}"

@@ -94,6 +94,11 @@ def test_parse_derived_accepts_the_step_language_and_rejects_the_rest():
     assert parse_derived("checks:\n  - name: x\n    steps:\n      - tap: {role: button}\n")[1].count("unknown action")
     assert parse_derived("just words, sorry")[0] == ()
     assert parse_derived("```yaml\nchecks: [\n```")[0] == ()
+    # An expectation of nothing in particular (the embedded model wrote `expect: {hidden: true}`) is no step.
+    for bare in ("{hidden: true}", "{name: Save, visible: true}", "{focused: true}"):
+        problem = parse_derived(f"checks:\n  - name: x\n    steps:\n      - expect: {bare}\n")[1]
+        assert "'expect' needs a target" in problem, bare
+    assert parse_derived("checks:\n  - name: x\n    steps:\n      - expect: {url: done.html}\n")[1] == ""
 
 
 def test_derived_checks_are_used_stored_and_a_wrong_one_is_marked(fake_openai, validator, tmp_path: Path):
@@ -298,6 +303,9 @@ def _reviewed(spec: str, *steps: str):
     (QUIZ, ["click: {role: button, name: Paris}", "expect: {role: status, text: Correct!}"],
      "the spec calls 'Paris' a radio button (role radio), not a button"),
     (QUIZ, ["expect: {role: button, name: Quiz}"], "the spec calls 'Quiz' a heading (role heading), not a button"),
+    ("A message box labelled **Message** with a live counter below it.",
+     ["click: {role: button, name: Message}", "expect: {role: status, text: '0 / 140'}"],
+     "the spec calls 'Message' a text field (role textbox), not a button"),
     # actions that do not fit the kind the spec gives the control
     (TIP, ["click: {label: Bill amount}", "expect: {role: status, text: Each person pays}"],
      "the spec calls 'Bill amount' a number field: it is filled in (fill), not clicked"),

@@ -40,7 +40,7 @@ _KINDS = (
     (r"number (?:fields?|inputs?|box(?:es)?)|numeric (?:fields?|inputs?)|spin ?buttons?", "spinbutton"),
     (r"radio(?: buttons?)?s?", "radio"), (r"check ?box(?:es)?|tick ?box(?:es)?", "checkbox"),
     (r"search (?:fields?|inputs?|box(?:es)?)", "searchbox"),
-    (r"text ?(?:fields?|inputs?|box(?:es)?)|text ?areas?", "textbox"),
+    (r"(?:text|message|comment|note|email) ?(?:fields?|inputs?|box(?:es)?)|text ?areas?", "textbox"),
     (r"drop-?downs?|select (?:box|menu|element|list)s?|(?:an?|the|one) select", "select"),
     (r"combo ?box(?:es)?", "combobox"), (r"sliders?", "slider"), (r"tabs?", "tab"), (r"links?", "link"),
     (r"buttons?", "button"), (r"headings?", "heading"),
