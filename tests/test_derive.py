@@ -500,6 +500,15 @@ COUNTER_RESET = "A live status shows `Count: N`. It starts as `Count: 0`; after 
           "- **Reset** sets it back to `Count: 0`."
 
 
+def test_a_value_expected_of_a_label_the_spec_never_gives_a_field_is_its_text():
+    check, reviewed = _reviewed(CART, "click: {role: button, name: Add to cart}",
+                                "click: {role: button, name: Add to cart}", "expect: {label: Cart, value: Cart (2)}")
+    assert reviewed.check.steps[-1].args == {"text": "Cart (2)"} and "labels no field 'Cart'" in reviewed.problem
+    step_spec = 'A number input labelled "Step" holding `1` at start.'
+    check, reviewed = _reviewed(step_spec, "expect: {label: Step, value: '1'}")
+    assert reviewed.check.steps == check.steps  # a field the spec labels keeps its value
+
+
 @pytest.mark.parametrize("spec, covers, steps, refused", [
     # the start text expected after a click, for the requirement that says it is the start: wrong
     (CART, 0, ["click: {role: button, name: Add to cart}", "expect: {role: status, text: Cart (0)}"],

@@ -146,6 +146,13 @@ class SpecReading:
                 loose |= {k for noun, k in _KINDS if re.search(rf"(?<![\w-])(?:{noun})(?![\w-])", clause, re.I)}
         return found.pop() if len(found) == 1 and loose <= found else None
 
+    def labels(self, name) -> bool:
+        """Whether the spec gives a field the label `name` ("a number input labelled "Step"", "the Step field")."""
+        if self.kind_of(name) in _FIELDS | {"select"}:
+            return True
+        return any(re.search(r"\blabel(?:l?ed|s)?\s*[:,]?\s*$", self.flat[:start], re.I)
+                   for start, _ in self._occurrences(name))
+
     def asks_to_click(self, name) -> bool:
         """Whether a clause naming `name` speaks of clicking, tapping or focusing."""
         return any(re.search(r"\b(?:click|tap|focus)\w*", " ".join(_around(self.flat, start, end)), re.I)
@@ -399,6 +406,10 @@ def _review_expectation(args: dict, role: str | None, spec: SpecReading, notes: 
         notes.append("text -> value (a field's text is its value)")
     elif role is None and "label" in args and "text" in args:
         args["value"] = args.pop("text")
+    elif role is None and isinstance(args.get("value"), str) and "label" in args and not spec.labels(args["label"]) \
+            and stated(args["value"], spec.words):
+        notes.append(f"the spec labels no field {args.pop('label')!r}: its text {args['value']!r} is expected")
+        args["text"] = args.pop("value")
     elif role in _NO_VALUE and "value" in args and "text" not in args:
         args["text"] = args.pop("value")
         notes.append(f"value -> text ({_a(role)} has text, no form value)")
