@@ -500,6 +500,15 @@ COUNTER_RESET = "A live status shows `Count: N`. It starts as `Count: 0`; after 
           "- **Reset** sets it back to `Count: 0`."
 
 
+def test_a_click_that_opens_what_the_spec_calls_a_select_targets_the_select():
+    spec = "A **Size** dropdown with the options Small, Medium and Large. Choosing `Large` shows `Price: $12`."
+    _, reviewed = _reviewed(spec, "click: {role: button, name: Size}", "select: {label: Size, value: Large}",
+                            "expect: {text: 'Price: $12'}")
+    assert reviewed.check is not None and reviewed.check.steps[0].args == {"role": "combobox", "name": "Size"}
+    _, typed = _reviewed(spec, "fill: {role: button, name: Size, value: Large}", "expect: {text: 'Price: $12'}")
+    assert typed.check is None  # typing into a button named like the select is still no way to choose
+
+
 def test_a_value_expected_of_a_label_the_spec_never_gives_a_field_is_its_text():
     check, reviewed = _reviewed(CART, "click: {role: button, name: Add to cart}",
                                 "click: {role: button, name: Add to cart}", "expect: {label: Cart, value: Cart (2)}")
