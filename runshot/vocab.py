@@ -110,6 +110,8 @@ def argument_problem(action: str, args: dict) -> str | None:
             return f"'{key}' needs a number of CSS px, e.g. {key}: 44"
     if action == "expect" and "url" not in args and not any(k in args for k in _LOCATING):
         return "'expect' needs a target ({role, name}, {label}, {testid}, {css} or {text}) or url"
+    if spec.target == "required" and not any(k in args for k in _LOCATING):
+        return f"'{action}' needs a target ({{role, name}}, {{label}}, {{testid}}, {{css}} or {{text}})"
     for key in spec.required:
         if key not in args:
             return f"'{action}' needs {key}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from runshot.errors import UsageError
 from runshot.spec import parse_spec_file, parse_spec_text
 from runshot.validators.acceptance.check import pytest_files, run_check
 from runshot.validators.browser.context import Timeouts
@@ -198,11 +199,15 @@ FAILING = {
         '- expect: {css: "li[[", count: 1}',
         "expected the step to run, page showed an error: ",
     ),
-    "no target": (
-        "- click: {name: Save}",
-        "expected a target such as {role, name}, {label}, {testid}, {css} or {text}, page showed nothing to act on",
-    ),
 }
+
+
+def test_a_step_with_nothing_to_find_is_refused_when_the_spec_is_read():
+    # A name alone finds nothing (which role?): the spec is refused with the step, before any page opens.
+    with pytest.raises(UsageError, match=r"step 1: 'click' needs a target \({role, name}"):
+        steps_spec("- click: {name: Save}")
+    with pytest.raises(UsageError, match=r"'expect' needs a target"):
+        steps_spec("- expect: {visible: true}")
 
 
 FAILING_AT_ONCE = 4  # failing steps poll until the action deadline: four of them wait side by side

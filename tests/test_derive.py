@@ -99,6 +99,8 @@ def test_parse_derived_accepts_the_step_language_and_rejects_the_rest():
         problem = parse_derived(f"checks:\n  - name: x\n    steps:\n      - expect: {bare}\n")[1]
         assert "'expect' needs a target" in problem, bare
     assert parse_derived("checks:\n  - name: x\n    steps:\n      - expect: {url: done.html}\n")[1] == ""
+    typed = parse_derived("checks:\n  - name: x\n    steps:\n      - fill: {value: Buy milk}\n")[1]
+    assert "'fill' needs a target" in typed
 
 
 def test_derived_checks_are_used_stored_and_a_wrong_one_is_marked(fake_openai, validator, tmp_path: Path):
