@@ -515,6 +515,9 @@ def test_a_value_expected_of_a_label_the_spec_never_gives_a_field_is_its_text():
     check, reviewed = _reviewed(CART, "click: {role: button, name: Add to cart}",
                                 "click: {role: button, name: Add to cart}", "expect: {label: Cart, value: Cart (2)}")
     assert reviewed.check.steps[-1].args == {"text": "Cart (2)"} and "labels no field 'Cart'" in reviewed.problem
+    _, as_text = _reviewed(CART, "click: {role: button, name: Add to cart}", "click: {role: button, name: Add to cart}",
+                           "expect: {label: Cart, text: Cart (2)}")
+    assert as_text.check.steps[-1].args == {"text": "Cart (2)"}
     step_spec = 'A number input labelled "Step" holding `1` at start.'
     check, reviewed = _reviewed(step_spec, "expect: {label: Step, value: '1'}")
     assert reviewed.check.steps == check.steps  # a field the spec labels keeps its value

@@ -405,12 +405,13 @@ def _review_expectation(args: dict, role: str | None, spec: SpecReading, notes: 
     if role in _FIELDS and "text" in args and "value" not in args:
         args["value"] = args.pop("text")
         notes.append("text -> value (a field's text is its value)")
+    elif role is None and "label" in args and not spec.labels(args["label"]) and \
+            isinstance(shown := args.get("value", args.get("text")), str) and stated(shown, spec.words):
+        notes.append(f"the spec labels no field {args.pop('label')!r}: its text {shown!r} is expected")
+        args.pop("value", None)
+        args["text"] = shown
     elif role is None and "label" in args and "text" in args:
         args["value"] = args.pop("text")
-    elif role is None and isinstance(args.get("value"), str) and "label" in args and not spec.labels(args["label"]) \
-            and stated(args["value"], spec.words):
-        notes.append(f"the spec labels no field {args.pop('label')!r}: its text {args['value']!r} is expected")
-        args["text"] = args.pop("value")
     elif role in _NO_VALUE and "value" in args and "text" not in args:
         args["text"] = args.pop("value")
         notes.append(f"value -> text ({_a(role)} has text, no form value)")
