@@ -101,6 +101,12 @@ def test_parse_derived_accepts_the_step_language_and_rejects_the_rest():
     assert parse_derived("checks:\n  - name: x\n    steps:\n      - expect: {url: done.html}\n")[1] == ""
     typed = parse_derived("checks:\n  - name: x\n    steps:\n      - fill: {value: Buy milk}\n")[1]
     assert "'fill' needs a target" in typed
+    # One check the parser refuses leaves the others of the same answer standing.
+    mixed, problem = parse_derived("checks:\n  - name: bad\n    steps:\n      - select: {value: Large}\n"
+                                   "  - name: good\n    steps:\n      - expect: {text: 'Price: $8'}\n"
+                                   "  - name: good\n    steps:\n      - expect: {text: 'Price: $9'}\n")
+    assert [c.name for c in mixed] == ["good"] and mixed[0].steps[0].args == {"text": "Price: $8"}
+    assert "'select' needs a target" in problem and "two derived checks are named 'good'" in problem
 
 
 def test_derived_checks_are_used_stored_and_a_wrong_one_is_marked(fake_openai, validator, tmp_path: Path):

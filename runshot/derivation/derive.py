@@ -71,7 +71,8 @@ def derive_messages(spec: Spec, todo: list[coverage.Requirement]) -> list[dict]:
 
 
 def parse_derived(text: str, todo: list[str] | None = None) -> tuple[tuple[AcceptanceCheck, ...], str]:
-    """(checks, "") from a model's answer, or ((), what was wrong). `covers: N` becomes the N-th text of `todo`."""
+    """(checks, "") from a model's answer, or (the checks the parser takes, what was wrong with the others; () when
+    nothing could be read). `covers: N` becomes the N-th text of `todo`."""
     blocks = [m.group(2) for m in _YAML_BLOCK.finditer(text.replace("\r\n", "\n"))]
     source = blocks[0] if blocks else text
     try:
@@ -84,15 +85,19 @@ def parse_derived(text: str, todo: list[str] | None = None) -> tuple[tuple[Accep
         return (), "the answer holds no list of checks"
     items = [dict(item, covers=_covered_text(item.get("covers"), todo or []) or _best_match(item, todo or []),
                   derived=True) if isinstance(item, dict) else item for item in data[:MAX_CHECKS]]
-    try:
-        checks = parse_checks(items, "derived checks")
-    except UsageError as exc:
-        return (), exc.message
-    checks = tuple(dataclasses.replace(c, steps=c.steps[:MAX_STEPS]) for c in checks)
-    names = [c.name for c in checks]
-    if len(set(names)) != len(names):
-        return (), "two derived checks have the same name"
-    return checks, ""
+    checks: list[AcceptanceCheck] = []
+    problems: list[str] = []
+    for item in items:  # a check the parser refuses leaves the others of the answer standing
+        try:
+            [check] = parse_checks([item], "derived checks")
+        except UsageError as exc:
+            problems.append(exc.message)
+            continue
+        if any(c.name == check.name for c in checks):
+            problems.append(f"two derived checks are named {check.name!r}: the second is left out")
+            continue
+        checks.append(dataclasses.replace(check, steps=check.steps[:MAX_STEPS]))
+    return tuple(checks), "; ".join(problems)
 
 
 def _covered_text(raw: Any, todo: list[str]) -> list[str]:
