@@ -207,7 +207,7 @@ def _loop_for(loop: RunOptions, model, parts: Parts) -> RunOptions:
     """The loop's options for this model: repair ranks from the checks in use; on the embedded model a run time
     budget unless one was given (0: none), so that a run on a small CPU ends judged rather than interrupted."""
     loop = with_ranks(loop, parts.registry)
-    if loop.run_timeout is None and getattr(model, "local", False):
+    if loop.run_timeout is None and model.local:
         loop = replace(loop, run_timeout=LOCAL_RUN_TIMEOUT)
         if parts.note is not None:
             parts.note(f"run time budget: {LOCAL_RUN_TIMEOUT:g} s on the embedded model (--run-timeout SECONDS to "

@@ -30,7 +30,7 @@ class Action:
 
 TARGET_KINDS = ("role", "label", "testid", "css")  # `text` alone is a target too (an element showing it)
 TARGET_KEYS = ("role", "name", "label", "testid", "css", "text", "exact")
-_LOCATING = ("role", "label", "testid", "css", "text")  # the keys that find an element (name and exact refine role)
+_LOCATING = TARGET_KINDS + ("text",)  # the keys that find an element (name and exact refine role)
 TARGET_DESCRIPTION = (
     "a target is {role, name} (an ARIA role and accessible name; exact: true for an exact name), {label} (a form "
     "field by its label), {testid} (data-testid), {css} (a CSS selector), or {text} alone (an element showing "

@@ -29,7 +29,9 @@ from runshot.vocab import SIZE_EXPECTATIONS
 
 WRITTEN, DERIVED, DEFAULT = "written", "derived", "default"
 
-_SPAN = re.compile(r"`[^`\n]+`|\"[^\"\n]+\"|“[^”\n]+”|\*\*[^*\n]+\*\*")
+# How a spec quotes a text: `code`, "quotes", “curly quotes” or **bold**; one group holds the text quoted.
+QUOTED = r"`([^`\n]+)`|\"([^\"\n]+)\"|“([^”\n]+)”|\*\*([^*\n]+)\*\*"
+_SPAN = re.compile(QUOTED)
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 # A sentence ends at . ! ? before a capital, a digit, a quote or a bracket; not after "e.g.", "i.e.", "etc.", "vs.".
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)(?<!\bcf\.)\s+(?=[A-Z0-9\x00(])|;\s+")
@@ -106,6 +108,11 @@ class Covered:
         if self.why:
             out["why"] = self.why
         return out
+
+
+def fold(text) -> str:
+    """`text` as compared with the spec's words: spaces collapsed, case folded."""
+    return " ".join(str(text).split()).casefold()
 
 
 def split_requirements(body: str) -> list[Requirement]:
@@ -276,13 +283,13 @@ def _size_at_least(step, key: str, px: float) -> bool:
 
 
 def _has_literal(check: AcceptanceCheck, literal: str, initial: bool) -> bool:
-    want = " ".join(literal.split()).casefold()
+    want = fold(literal)
     for step in check.steps:
         if initial and step.action not in ("expect", "wait"):
             return False
         if initial and step.action != "expect":
             continue
-        if any(want in " ".join(str(v).split()).casefold() for v in _values(step.args)):
+        if any(want in fold(v) for v in _values(step.args)):
             return True
     return False
 

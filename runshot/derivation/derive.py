@@ -117,7 +117,7 @@ def _best_match(item: dict, todo: list[str]) -> list[str]:
     values = " ".join(str(v) for step in item.get("steps") or [] if isinstance(step, dict)
                       for args in step.values() if isinstance(args, dict) for v in args.values())
     words = set(re.findall(r"\w+", values.casefold()))
-    folded = " ".join(values.split()).casefold()
+    folded = coverage.fold(values)
     scores = [100 * sum(lit.casefold() in folded for lit in coverage.read_requirement(t).literals)
               + len(words & set(re.findall(r"\w+", t.casefold()))) for t in todo]
     best = max(scores, default=0)

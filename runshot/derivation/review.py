@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import re
 
+from runshot.derivation.coverage import QUOTED, fold
 from runshot.derivation.start import acts_before_start
 from runshot.spec import AcceptanceCheck, Step
 
@@ -60,7 +61,7 @@ _ELEMENTS = {"select": "select element", "button": "button", "textarea": "textar
              "input text": "text input", "input number": "number input", "input checkbox": "checkbox",
              "input radio": "radio button", "input search": "search input", "input range": "slider",
              "input submit": "button", "input button": "button"}
-_QUOTED = re.compile(r"`([^`\n]+)`|\"([^\"\n]+)\"|“([^”\n]+)”|\*\*([^*\n]+)\*\*")
+_QUOTED = re.compile(QUOTED)
 _CLAUSE_END = re.compile(r"[.;!?](?:\s|$)")
 _CHECKABLE = frozenset({"checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"})
 _NOT_FILLABLE = frozenset({"button", "link", "tab", "status", "heading", "checkbox", "radio", "switch", "img",
@@ -88,10 +89,6 @@ class Reviewed:
     check: AcceptanceCheck | None  # None: refused
     problem: str = ""  # why it was refused, or what was corrected
     computed: tuple[str, ...] = ()  # expected values the spec does not state (the model worked them out)
-
-
-def fold(text) -> str:
-    return " ".join(str(text).split()).casefold()
 
 
 def review_check(check: AcceptanceCheck, spec_text: str) -> Reviewed:

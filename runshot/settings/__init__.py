@@ -2,8 +2,8 @@
 the config files, and read where each option is used. `config` reads the user's model settings, `siteconfig` a
 project's runshot.toml."""
 
-from runshot.settings.tree import (KEYWORDS, LOCAL_RUN_TIMEOUT, BrowserOptions, CheckOptions, ModelOptions, RunOptions, Settings,
-                                   as_flat, check_names, from_options, resolve)
+from runshot.settings.tree import (KEYWORDS, LOCAL_RUN_TIMEOUT, BrowserOptions, CheckOptions, ModelOptions,
+                                   RunOptions, Settings, as_flat, check_names, from_options, resolve)
 
-__all__ = ["KEYWORDS", "LOCAL_RUN_TIMEOUT", "BrowserOptions", "CheckOptions", "ModelOptions", "RunOptions", "Settings", "as_flat",
-           "check_names", "from_options", "resolve"]
+__all__ = ["KEYWORDS", "LOCAL_RUN_TIMEOUT", "BrowserOptions", "CheckOptions", "ModelOptions", "RunOptions",
+           "Settings", "as_flat", "check_names", "from_options", "resolve"]
