@@ -64,8 +64,9 @@ def run_one(spec_path: Path, mode: str, out: Path, model, validate, options: dic
     ask = ask or model.ask
     replayed, replayed_seconds = getattr(ask, "replayed", 0), getattr(ask, "replayed_seconds", 0.0)
     report = run_new(spec, out, ask, validate, model_info=dict(model.description),
-                     options=run_options(derive_checks=False, **options))
+                     options=run_options(**{"derive_checks": False, **options}))
     usage = report.usage
+    covered = getattr(report, "coverage", None) or {}
     return {
         "spec": spec_path.stem, "mode": mode, "passed": bool(report.passed),
         "iterations": len(report.iterations), "candidates": len(getattr(report, "candidates", []) or []),
@@ -74,13 +75,15 @@ def run_one(spec_path: Path, mode: str, out: Path, model, validate, options: dic
         "answers_replayed": getattr(ask, "replayed", 0) - replayed, "stopped_because": report.stopped_because,
         "errors": min((sum(1 for f in it.findings if f.severity == "error") for it in report.iterations),
                       default=None),
+        "verified": covered.get("verified"), "requirements": covered.get("total"),
+        "derived_checks": len(getattr(report, "derived_checks", None) or []),
     }
 
 
 def table(rows: list[dict], modes: list[str]) -> str:
     """Per mode the figures of `runshot bench` (runshot.scale.bench.rows), then passes and errors left per spec."""
     lines = [f"{'mode':12} {'passed':>8} {'tokens/pass':>12} {'s/pass':>8} {'tokens/run':>11} {'lift':>6} "
-             f"{'errors left':>12}"]
+             f"{'errors left':>12} {'verified':>9}"]
     figures = {r["mode"]: r for r in bench_rows([{**r, "model": ""} for r in rows])}
     base = figures.get("one-shot", {}).get("passed", 0)
     for mode in modes:
@@ -90,8 +93,10 @@ def table(rows: list[dict], modes: list[str]) -> str:
         passes = f["passed"]
         per_pass = (f"{f['tokens_per_pass']:12.0f} {f['seconds'] / passes:8.0f}" if passes else f"{'-':>12} {'-':>8}")
         lift = f"{passes / base:5.2f}×" if base else ("  n/a" if not passes else "  inf")
+        mine = [r for r in rows if r["mode"] == mode and r.get("requirements")]
+        verified = (f"{sum(r['verified'] for r in mine)}/{sum(r['requirements'] for r in mine)}" if mine else "-")
         lines.append(f"{mode:12} {passes:>3}/{f['runs']:<4} {per_pass} {f['tokens'] / f['runs']:11.0f} {lift:>6} "
-                     f"{f['errors_left']:>12}")
+                     f"{f['errors_left']:>12} {verified:>9}")
     lines.append("")
     lines.append(f"{'spec (passed, errors left)':26} " + " ".join(f"{m:>11}" for m in modes))
     for spec in sorted({r["spec"] for r in rows}):
@@ -117,6 +122,8 @@ def main() -> int:
     ap.add_argument("--base-url")
     ap.add_argument("--api-key")
     ap.add_argument("--max-tokens", type=int, default=None, help="cap per answer")
+    ap.add_argument("--derive", action="store_true",
+                    help="let the model derive checks for the requirements no written check verifies (they judge too)")
     ap.add_argument("--no-replay", action="store_true", help="ask again for a request already answered")
     ap.add_argument("--keep", type=Path, help="keep every run under this folder")
     ap.add_argument("--json", type=Path, help="write every run's figures here (after each run)")
@@ -155,12 +162,13 @@ def main() -> int:
                 for mode in modes:
                     out = root / f"{spec.stem}-{mode}-{r + 1}"
                     row = run_one(spec, mode, out, model, validate,
-                                  mode_options(mode, args.budget, args.candidates, args.max_iterations), ask)
+                                  {**mode_options(mode, args.budget, args.candidates, args.max_iterations),
+                                   "derive_checks": args.derive}, ask)
                     row["repeat"] = r + 1
                     rows.append(row)
                     print(f"  {row['spec']:20} {mode:11} {'PASS' if row['passed'] else 'fail'}  "
                           f"{row['iterations']} it, {row['tokens']} tok, {row['seconds']:.0f} s, "
-                          f"{row['answers_replayed']} replayed "
+                          f"{row['answers_replayed']} replayed, {row['verified']}/{row['requirements']} verified "
                           f"(best: {row['errors']} errors; {row['stopped_because']})", flush=True)
                     if args.json:
                         args.json.write_text(json.dumps(rows, indent=1))

@@ -165,31 +165,59 @@ _EXPECTATION_TYPES = {"visible": {"type": "boolean"}, "hidden": {"type": "boolea
 _TARGET_TYPES = {"exact": {"type": "boolean"}}
 
 
-def _argument_schema(action: Action) -> dict:
-    keys = list(action.required) + [k for k in action.optional if k not in action.required]
-    if action.target != "none":
-        keys = list(TARGET_KEYS) + keys
+# The targets a derived step may name, each a variant of its arguments: (the keys it requires, the keys it may add).
+# CSS selectors and test ids are left out: a prompt-only spec does not give them.
+_DERIVED_TARGETS = ((("role",), ("name", "exact")), (("label",), ()), (("text",), ("exact",)))
+_TEXT_TARGET_READS = ("visible", "hidden", "count")  # what an `expect` whose target is a text can still say
+
+
+def _argument_schemas(action: Action) -> list[dict]:
+    """The schemas of a derived step's arguments for `action`: one per way of naming its target (_DERIVED_TARGETS),
+    plus one without a target where the target is optional (`press` on what has focus, `expect` of the address);
+    one schema for an action without a target."""
+    keys = [k for k in dict.fromkeys(action.required + action.optional) if k != "url"]
+    if action.target == "none":
+        return [_object(keys, action.required, action)]
+    variants = []
+    for needs, may in _DERIVED_TARGETS:
+        own = [k for k in keys if k not in needs]
+        if action.name == "expect" and needs == ("text",):
+            own = [k for k in own if k in _TEXT_TARGET_READS]
+        variants.append(_object([*needs, *may, *own], [*needs, *action.required], action))
+    if action.name == "expect":
+        variants.append(_object(["url"], ["url"], action))
+    elif action.target == "optional":
+        variants.append(_object(keys, action.required, action))
+    return variants
+
+
+def _object(keys: list[str], required, action: Action) -> dict:
     properties = {}
     for key in dict.fromkeys(keys):
         if key in action.numeric:
             properties[key] = {"type": "number", "minimum": 0}
         else:
             properties[key] = _EXPECTATION_TYPES.get(key) or _TARGET_TYPES.get(key) or {"type": "string"}
-    return {"type": "object", "properties": properties, "required": list(action.required),
+    return {"type": "object", "properties": properties, "required": list(dict.fromkeys(required)),
             "additionalProperties": False}
 
 
 def checks_schema(requirements: int, max_checks: int = 8, max_steps: int = 12) -> dict:
-    """The JSON schema of an answer holding acceptance checks in the step language: {"checks": [{name, covers,
-    steps}]}, each step one action with its own argument keys, `covers` the number of a requirement
-    (1..requirements). An engine that samples by a grammar can only write checks the parser takes."""
-    step = {"anyOf": [{"type": "object", "properties": {name: _argument_schema(a)}, "required": [name],
-                       "additionalProperties": False} for name, a in ACTIONS.items()]}
+    """The JSON schema of an answer holding derived acceptance checks: {"checks": [{name, covers, steps, expect}]},
+    `steps` the actions in order (none to read the page as loaded), `expect` what the page must then show (at least
+    one expectation: a check that only acts verifies nothing), every step naming its target the ways a spec can
+    ({role, name}, {label} or {text}), `covers` the number of a requirement (1..requirements). An engine that
+    samples by a grammar can only write checks the parser takes (runshot.derivation.derive.parse_derived joins
+    `expect` to the steps)."""
+    acts = [{"type": "object", "properties": {name: schema}, "required": [name], "additionalProperties": False}
+            for name, a in ACTIONS.items() if name != "expect" for schema in _argument_schemas(a)]
     check = {"type": "object", "properties": {
         "name": {"type": "string", "minLength": 1},
         "covers": {"type": "integer", "minimum": 1, "maximum": max(1, requirements)},
-        "steps": {"type": "array", "items": step, "minItems": 1, "maxItems": max_steps}},
-        "required": ["name", "covers", "steps"], "additionalProperties": False}
+        "steps": {"type": "array", "items": {"anyOf": acts}, "maxItems": max(1, max_steps - 1)},
+        "expect": {"type": "array", "items": {"anyOf": _argument_schemas(ACTIONS["expect"])}, "minItems": 1,
+                   "maxItems": 4}},
+        "required": ["name", "covers", "steps", "expect"], "additionalProperties": False}
     return {"type": "object", "properties": {"checks": {"type": "array", "items": check, "minItems": 1,
                                                         "maxItems": max_checks}},
             "required": ["checks"], "additionalProperties": False}

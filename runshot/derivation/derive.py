@@ -2,15 +2,19 @@
 
 Before any code is written, the spec is split into its requirements (runshot.derivation.coverage); those no written or
 default check verifies are numbered and sent to the model (templates/derive_checks.j2, the step language with
-worked examples), which answers with checks in YAML, each naming the requirement it `covers` (the embedded engine
-is held to the JSON schema of such an answer, vocab.checks_schema, so it can only write steps the parser takes). The model is asked
-SAMPLES times (seeds 1..SAMPLES; when the first two answers hold the very same checks, no third is asked). Each answer is parsed by the spec parser (unknown keys are refused), each check
-is held against the spec's words (runshot.derivation.review), and per requirement the samples vote: the check written
-the same way by the most samples is kept, if no other check had as many votes; when it expects a value the spec
-does not state (the model computed it) at least two samples must agree on it. Derived checks are added after the user's own ones,
-marked derived, never replacing them; they are shown, kept in `.runshot/spec.md` with `derived: true` and
-`covers:`, and used like the user's checks. A derived check that keeps failing is marked "possibly a wrong check"
-(runshot.loop.steps).
+worked examples), which answers with checks in YAML, each naming the requirement it `covers`, its actions
+(`steps`) and what the page must then show (`expect`, at least one; the embedded engine is held to the JSON schema
+of such an answer, vocab.checks_schema, so it can only write steps the parser takes, each with a target). The model
+is asked SAMPLES times (seeds 1..SAMPLES; when the first two answers hold the very same checks, no third is asked).
+Each answer is parsed by the spec parser (unknown keys are refused; a `fill`, `select` or `check` without a target
+takes the one of the click before it), and each check is held against the spec's words (`held`: the review of
+each step, runshot.derivation.review; the actions its requirement names before an expected text, put in or
+refused, runshot.derivation.acts; texts a part of which would match another state expected whole,
+runshot.derivation.literal). Per requirement the samples vote: the check written the same way by the most samples
+is kept, if no other check had as many votes; when it expects a value the spec does not state (the model computed
+it) at least two samples must agree on it. Derived checks are added after the user's own ones, marked derived,
+never replacing them; they are shown, kept in `.runshot/spec.md` with `derived: true` and `covers:`, and used like
+the user's checks. A derived check that keeps failing is marked "possibly a wrong check" (runshot.loop.steps).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 import yaml
 
 from runshot.derivation import coverage
+from runshot.derivation.acts import complete
+from runshot.derivation.literal import sharpen
 
 from runshot.loop import steps
 from runshot.derivation.review import check_key, review_check
@@ -83,7 +89,7 @@ def parse_derived(text: str, todo: list[str] | None = None) -> tuple[tuple[Accep
         data = data["checks"]
     if not isinstance(data, list) or not data:
         return (), "the answer holds no list of checks"
-    items = [dict(item, covers=_covered_text(item.get("covers"), todo or []) or _best_match(item, todo or []),
+    items = [dict(_joined(item), covers=_covered_text(item.get("covers"), todo or []) or _best_match(item, todo or []),
                   derived=True) if isinstance(item, dict) else item for item in data[:MAX_CHECKS]]
     checks: list[AcceptanceCheck] = []
     problems: list[str] = []
@@ -98,6 +104,42 @@ def parse_derived(text: str, todo: list[str] | None = None) -> tuple[tuple[Accep
             continue
         checks.append(dataclasses.replace(check, steps=check.steps[:MAX_STEPS]))
     return tuple(checks), "; ".join(problems)
+
+
+_TARGET_KEYS = ("role", "name", "exact", "label", "text", "testid", "css")
+_ON_A_TARGET = ("fill", "select", "check")  # actions that need a target and say what they do with it
+
+
+def _joined(item: dict) -> dict:
+    """A check as the parser takes it: the answer's `expect` list (the schema's form: actions, then what the page
+    must show) appended to its steps as `expect` steps; a `fill`, `select` or `check` without a target takes the
+    target of the `click` right before it, which it replaces ("click: Size" then "select: {value: Large}" is
+    choosing Large in Size)."""
+    steps = item.get("steps")
+    steps = list(steps) if isinstance(steps, list) else [] if steps is None else steps
+    expect = item.get("expect")
+    if isinstance(steps, list) and expect is not None:
+        steps += [{"expect": e} for e in (expect if isinstance(expect, list) else [expect])]
+    if isinstance(steps, list):
+        steps = _carried(steps)
+    out = {k: v for k, v in item.items() if k != "expect"}
+    if isinstance(steps, list) or "steps" in item:
+        out["steps"] = steps
+    return out
+
+
+def _carried(steps: list) -> list:
+    out: list = []
+    for step in steps:
+        action, args = next(iter(step.items())) if isinstance(step, dict) and len(step) == 1 else (None, None)
+        before = out[-1] if out else None
+        clicked = before.get("click") if isinstance(before, dict) and len(before) == 1 else None
+        if action in _ON_A_TARGET and isinstance(args, dict) and not any(k in args for k in _TARGET_KEYS) \
+                and isinstance(clicked, dict) and any(k in clicked for k in _TARGET_KEYS):
+            out[-1] = {action: {**{k: v for k, v in clicked.items() if k in _TARGET_KEYS}, **args}}
+            continue
+        out.append(step)
+    return out
 
 
 def _covered_text(raw: Any, todo: list[str]) -> list[str]:
@@ -174,7 +216,7 @@ def derive(spec: Spec, ask: Any, samples: int = SAMPLES, call: Any = None,
             out.notes.append("the first two samples agree on every check: no third one asked")
             break
     out.seconds = time.monotonic() - started
-    out.checks = agree(answers, spec, out.notes, [c.name for c in spec.checks])
+    out.checks = agree(answers, spec, out.notes, [c.name for c in spec.checks], list(out.asked))
     return out
 
 
@@ -182,9 +224,19 @@ def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> boo
     return sorted((c.covers, check_key(c)) for c in a) == sorted((c.covers, check_key(c)) for c in b)
 
 
+def held(check: AcceptanceCheck, spec_text: str):
+    """`check` held against the spec's words: its steps reviewed (runshot.derivation.review), the actions its
+    requirement names put in (acts), its texts expected whole where a part would also match another state
+    (literal). A Reviewed: the check corrected, or None and why."""
+    return sharpen(complete(review_check(check, spec_text), spec_text), spec_text)
+
+
 def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[str],
-          taken: list[str] | None = None) -> tuple[AcceptanceCheck, ...]:
-    """Per requirement, the reviewed check the samples agree on (see the module's docstring)."""
+          taken: list[str] | None = None, asked: list[str] | None = None) -> tuple[AcceptanceCheck, ...]:
+    """Per requirement, the reviewed check the samples agree on (see the module's docstring). A check that expects
+    texts only one of the `asked` requirements quotes counts for that one, whatever its `covers` says; among checks
+    with as many votes, one that expects only texts its requirement quotes is kept (the one expecting most of
+    them, then the earliest sample's); a value the model computed needs two samples."""
     text = spec.title + "\n" + spec.body
     votes: dict[str, Counter] = {}
     first: dict[tuple[str, str], tuple[AcceptanceCheck, tuple[str, ...]]] = {}
@@ -192,12 +244,12 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
     for sample, checks in enumerate(answers, 1):
         seen: set[tuple[str, str]] = set()
         for check in checks:
-            reviewed = review_check(check, text)
+            reviewed = held(check, text)
             if reviewed.check is None:
                 notes.append(f"sample {sample}: refused '{check.name}': {reviewed.problem}")
                 continue
-            for req in reviewed.check.covers or ("",):
-                key = check_key(reviewed.check)
+            key = check_key(reviewed.check)
+            for req in _quoting(reviewed.check, asked or []) or reviewed.check.covers or ("",):
                 if not req or (req, key) in seen:
                     continue
                 seen.add((req, key))
@@ -209,9 +261,12 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
     names = set(taken or ())
     for req in order:
         ranked = votes[req].most_common()
-        key, n = ranked[0]
+        top = [k for k, n in ranked if n == ranked[0][1]]
+        stated = sorted((k for k in top if _own(first[(req, k)][0], req)),
+                        key=lambda k: -_literals(first[(req, k)][0], req))
+        key, n = (stated[0] if stated else top[0]), ranked[0][1]
         check, computed = first[(req, key)]
-        if len(ranked) > 1 and ranked[1][1] == n:
+        if len(top) > 1 and not stated:
             notes.append(f"not kept for '{req}': the samples disagree ({len(ranked)} different checks)")
             continue
         if computed and n < 2:
@@ -226,6 +281,36 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
         names.add(name)
         kept.append(dataclasses.replace(check, name=name, covers=(req,), derived=True))
     return tuple(kept)
+
+
+def _expected(check: AcceptanceCheck) -> list[str]:
+    return [coverage.fold(v) for s in check.steps if s.action == "expect"
+            for k in ("text", "exact_text", "value") if isinstance(v := s.args.get(k), str) and v.strip()]
+
+
+def _quotes(req: str, expected: str) -> bool:
+    """Whether the requirement quotes the text, whole or as a part of a quoted text."""
+    return any(re.search(rf"(?<!\w){re.escape(expected)}(?!\w)", coverage.fold(lit))
+               for lit in coverage.read_requirement(req).literals)
+
+
+def _quoting(check: AcceptanceCheck, asked: list[str]) -> tuple[str, ...]:
+    """The one asked requirement that quotes a text the check expects, if exactly one does."""
+    expected = _expected(check)
+    found = [r for r in asked if any(_quotes(r, e) for e in expected)]
+    return (found[0],) if len(found) == 1 else ()
+
+
+def _own(check: AcceptanceCheck, req: str) -> bool:
+    """Whether every text the check expects is one its requirement quotes (none computed, none from elsewhere)."""
+    expected = _expected(check)
+    return bool(expected) and all(_quotes(req, e) for e in expected)
+
+
+def _literals(check: AcceptanceCheck, req: str) -> int:
+    """How many of the requirement's quoted texts the check expects."""
+    expected = set(_expected(check))
+    return sum(coverage.fold(lit) in expected for lit in coverage.read_requirement(req).literals)
 
 
 def derive_checks(run: Run) -> Run:

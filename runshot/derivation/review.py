@@ -2,13 +2,14 @@
 
 A step is corrected where the spec's words say what the model meant (a "tab" targeted as a button becomes `role:
 tab`, `fill` on what the spec calls a select becomes `select`, `check:` on a status `expect:`, a field's `text` its
-`value`, "Each person pays X" expected as a part becomes "Each person pays") and refused, with the reason, where the
-spec gives no ground for it or its words contradict it: a name, label, selector, test id or page the spec never uses;
-a role other than the kind the spec gives the name ("a button labelled Split" targeted as a spinbutton); an action
-that cannot work on its target; a template's placeholder expected word for word; a text from an element of another
-role than the spec's `role="…"` names; a text the spec says is hidden at first, on load; a start text after a
-step that acts (runshot.derivation.start). The spec is judged only where it is explicit. Expected values are sorted
-into those the spec states and those the model computed (derive.py keeps one only when samples agree on it).
+`value`, a text the spec says is hidden at first expected hidden on load, "Each person pays X" expected as a part
+becomes "Each person pays") and refused, with the reason, where the spec gives no ground for it or its words
+contradict it: a name, label, selector, test id or page the spec never uses; a role other than the kind the spec
+gives the name ("a button labelled Split" targeted as a spinbutton); an action that cannot work on its target; a
+template's placeholder expected word for word; a text from an element of another role than the spec's `role="…"`
+names; a start text after a step that acts (runshot.derivation.start). The spec is judged only where it is
+explicit. Expected values are sorted into those the spec states and those the model computed (derive.py keeps one
+only when samples agree on it). The actions a requirement names before a text are held in runshot.derivation.acts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import functools
 import re
 
 from runshot.derivation.coverage import QUOTED, fold
+from runshot.derivation.placeholders import placeholders
 from runshot.derivation.start import acts_before_start
 from runshot.spec import AcceptanceCheck, Step
 
@@ -184,7 +186,7 @@ def read_spec(spec_text: str) -> SpecReading:
     flat = _QUOTED.sub(hide, " ".join(spec_text.split()))
     words = fold(re.sub(r"\*\*|`|“|”", "", spec_text).replace('"', ""))  # the spec's words without quote marks
     bare = re.sub(_ITEM, " ", flat)
-    templates = tuple((s, marks) for s in dict.fromkeys(spans) if (marks := _placeholders(s, bare, spans)))
+    templates = tuple((s, marks) for s in dict.fromkeys(spans) if (marks := placeholders(s, bare, spans)))
     shown = []
     for m in _SHOWN_BY.finditer(flat):
         role = (spans[int(m.group(1))] if m.group(1) else m.group(2) or m.group(3) or "status").strip().lower()
@@ -238,39 +240,6 @@ def _kind_at(flat: str, start: int, end: int) -> str | None:
         if before.search(left) or after.match(right):
             return kind
     return None
-
-
-def _placeholders(span: str, bare: str, spans: list[str]) -> tuple[str, ...]:
-    """The placeholders of a quoted template ("Each person pays X", "Hello, …", "{name} joined"): `{…}`, a
-    free-standing ellipsis, and a capital letter the spec uses as a variable (where X is …, N = …) or that another
-    quoted text fills in with a number ("Total: T" beside "Total: 0.00"; not "X wins" beside "O wins")."""
-    marks = re.findall(r"\{[^{}]*\}|(?:(?<=\s)|^)(?:\.\.\.|…)(?=\s|$)", span)
-    for letter in dict.fromkeys(re.findall(r"(?<![\w'’])([A-Z])(?![\w'’])", span)):
-        if letter != "I" and (_variable(letter, bare) or _filled(span, letter, spans)):
-            marks.append(letter)
-    rest = span
-    for mark in marks:
-        rest = rest.replace(mark, " ")
-    return tuple(dict.fromkeys(marks)) if marks and re.search(r"\w", rest) else ()
-
-
-def _variable(letter: str, bare: str) -> bool:
-    """The spec's own words (outside quotes) use the capital letter as a variable: "where X is", "N = 140 minus"."""
-    after = rf"(?<![\w'’]){letter}(?=\s*(?:=|is\b|are\b|stands for\b|means\b))"
-    for m in re.finditer(after, bare):
-        before = bare[:m.start()]
-        if letter == "A" and not re.search(r"\b[a-z]+\s+$", before):
-            continue  # "A form is …" starts a sentence
-        if not re.search(r"\b[A-Z][a-z]*\s+$", before):  # not "Plan B is", "Vitamin C is"
-            return True
-    return bool(letter != "A" and re.search(rf"(?:\bwhere|[=×÷+−*/])\s*{letter}(?![\w'’])", bare))
-
-
-def _filled(span: str, letter: str, spans: list[str]) -> bool:
-    parts = re.split(rf"(?<![\w'’]){letter}(?![\w'’])", span)
-    pattern = "(.+?)".join(re.escape(p) for p in parts)
-    filled = (re.fullmatch(pattern, other) for other in spans if other != span)
-    return any(m and any(re.search(r"\d", g) for g in m.groups()) for m in filled)
 
 
 def _template_of(value: str, spec: SpecReading) -> tuple[str, str] | None:
@@ -351,12 +320,19 @@ def _review_role(action: str, args: dict, kind: str | None, named, notes: list[s
     if want and role not in _KIND_ALLOWS.get(kind, {want}) and (kind != "heading" or _family(role)):
         family = _family(role)
         opens = kind == "select" and action == "click" and role == "button"  # a click that opens a <select>
-        if not opens and (family is None or want not in family):
+        if not opens and not _meant(action, kind) and (family is None or want not in family):
             return None, f"the spec calls {named!r} {_a(_KIND_WORDS.get(kind, kind))} (role {want}), not {_a(role)}"
         notes.append(f"role {role} -> {want} (the spec calls it {_a(_KIND_WORDS.get(kind, kind))})")
         role = want
     args["role"] = role
     return role, ""
+
+
+def _meant(action: str, kind: str | None) -> bool:
+    """Whether the action itself says the target is the control the spec names (typing into what the spec calls a
+    text field, choosing in its select, ticking its checkbox): a wrong role is then a slip, corrected."""
+    return (action == "fill" and kind in _TYPED | {"select"}) or (action == "select" and kind == "select") or \
+        (action == "check" and kind in _CHECKABLE)
 
 
 def _family(role: str) -> set[str] | None:
@@ -465,13 +441,15 @@ def _fills(text: str, template: str, marks: tuple[str, ...]) -> bool:
     return re.fullmatch(pattern, " ".join(text.split())) is not None
 
 
-def _on_load(step: Step, spec: SpecReading) -> tuple[None, str] | None:
-    """A refusal for an expectation, on the page as loaded, that a text the spec says is hidden at first shows."""
+def _on_load(step: Step, spec: SpecReading) -> tuple[Step, str] | None:
+    """An expectation, on the page as loaded, that a text the spec says is hidden at first shows: corrected to
+    expect it hidden (what the spec says of that moment)."""
     args = step.args
     shown = step.action == "expect" and args.get("hidden") is not True and args.get("visible") is not False
     for value in (args.get("text"), args.get("exact_text")) if shown else ():
         if isinstance(value, str) and any(fold(value) == fold(h) for h in spec.hidden_first):
-            return None, f"the spec says {value!r} is hidden at first, and no step before it acts"
+            fixed = {k: v for k, v in args.items() if k != "visible"} | {"hidden": True}
+            return Step("expect", fixed), f"{value!r} expected hidden (the spec says it is hidden at first)"
     return None
 
 

@@ -1,0 +1,290 @@
+"""The actions a requirement's words name before a text it quotes, and derived checks that leave one out.
+
+"Entering `100` and pressing Convert shows `212 °F`": a check that expects `212 °F` must type 100 and press Convert
+first, in that order. Read from the clause that quotes the expected text (a clause ends at . ; ! ?; one that
+types and names no press takes the press of the clause before it, "…; entering `0` shows `32 °F`"):
+
+- pressing, clicking or tapping a name the spec quotes ("pressing Continue", "each press of Like");
+- ticking or checking a checkbox ("ticking the checkbox": the spec's one checkbox, or the one named);
+- typing or entering a quoted value ("typing `hello`": into the field named, or the spec's one text or number
+  field, or its one labelled field); "adding `Buy milk`" where the spec names an **Add** button is typing it and
+  pressing Add;
+- choosing or selecting a quoted name (a tab, button, link or radio button the spec names, or an option of its one
+  select);
+- how many presses ("after two presses it reads `Cart (2)`"): a check pressing fewer times gets the presses it
+  lacks, one pressing more often is refused.
+
+A check that leaves one out is completed where the spec's words settle the target (the action is put in its
+place), and refused where they do not. A key press the spec never names (`press: Enter` where it says "pressing
+Convert") stands for an action the clause names and is dropped when that action is put in: the app need not
+answer a key the spec never mentions. Clauses with "or" name alternatives and are not
+judged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from runshot.derivation.coverage import QUOTED, fold
+from runshot.derivation.review import Reviewed, read_spec, stated
+from runshot.spec import AcceptanceCheck, Step
+
+_CLAUSE = re.compile(r"[.;!?](?:\s|$)")
+_QUOTE = re.compile(QUOTED)
+_PRESS = re.compile(r"\b(?:press(?:es|ing)?(?:\s+of)?|click(?:s|ing)?(?:\s+on)?|tap(?:s|ping)?(?:\s+on)?|"
+                    r"hit(?:s|ting)?)\s+(?:the\s+)?", re.I)
+_TICK = re.compile(r"\b(?:tick(?:s|ing)?|check(?:s|ing)?)\s+(?:the\s+|a\s+)?", re.I)
+_TYPE = re.compile(r"\b(?:typ(?:e|es|ing)|enter(?:s|ing)?|input(?:s|ting)?)\s+", re.I)
+_CHOOSE = re.compile(r"\b(?:choos(?:e|es|ing)|select(?:s|ing)?|pick(?:s|ing)?)\s+(?:the\s+)?", re.I)
+_INTO = re.compile(r"\s*(?:in|into)\s+(?:the\s+)?", re.I)
+_ROLES = {"button": "button", "tab": "tab", "link": "link", "checkbox": "checkbox", "radio": "radio",
+          "textbox": "textbox", "spinbutton": "spinbutton", "searchbox": "searchbox"}
+_TYPED = ("textbox", "spinbutton", "searchbox")
+
+
+@dataclasses.dataclass(frozen=True)
+class Act:
+    kind: str  # "press", "tick", "type" or "choose"
+    name: str = ""  # the control (press, tick, type into) or the choice (choose)
+    value: str = ""  # what is typed
+    times: int = 0  # how many presses the clause counts before the text ("after two presses"), 0: not said
+
+
+def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] | None:
+    """The actions named by the clause that quotes `text`, in order: the one clause of the spec that does, else the
+    one of `requirement`; None when there is no such clause or it names alternatives ("or")."""
+    for source in (spec_text, requirement):
+        clauses = [c for c in _CLAUSE.split(" ".join(source.split())) if c.strip()]
+        quoting = [i for i, c in enumerate(clauses) if any(
+            _holds(m, text) for m in _QUOTE.finditer(c))]
+        if len(quoting) != 1:
+            continue
+        clause = clauses[quoting[0]]
+        if re.search(r"\bor\b", _QUOTE.sub(" ", clause), re.I):
+            return None
+        names = {fold(n): n for n in _quoted(spec_text or requirement)}
+        acts = _acts(clause, names)
+        if any(a.kind == "type" for a in acts) and not any(a.kind == "press" for a in acts) and quoting[0]:
+            acts += [a for a in _acts(clauses[quoting[0] - 1], names) if a.kind == "press"]  # "…; entering `0` shows …"
+        presses = [a for a in acts if a.kind == "press"]
+        times = _count_before(clause, text)
+        if times and len({a.name for a in presses}) == 1:
+            acts = [dataclasses.replace(a, times=times) if a.kind == "press" else a for a in acts]
+        return acts
+    return None
+
+
+_NUMBERS = {"one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "thrice": 3, "four": 4, "five": 5}
+_COUNT = re.compile(r"\bafter\s+(one|two|three|four|five|\d)\b(?:\s+(?:more\s+)?(?:press(?:es)?|clicks?|taps?|times))?|"
+                    r"\b(once|twice|thrice)\b|\b(one|two|three|four|five|\d)\s+(?:press(?:es)?|clicks?|taps?|times)\b", re.I)
+
+
+def _count_before(clause: str, text: str) -> int:
+    """The count of presses the clause gives nearest before the quoted `text` ("after one press it reads `1 like`,
+    after two `2 likes`": 1 for `1 like`, 2 for `2 likes`), 0 when it gives none."""
+    at = next((m.start() for m in _QUOTE.finditer(clause)
+               if _holds(m, text)), -1)
+    counts = [m for m in _COUNT.finditer(clause[:at])] if at > 0 else []
+    if not counts:
+        return 0
+    word = next(g for g in counts[-1].groups() if g is not None).lower()
+    return int(word) if word.isdigit() else _NUMBERS[word]
+
+
+def _holds(quote: re.Match, text: str) -> bool:
+    """Whether the quoted text is `text`, or holds it as whole words (`Price: $12` holds `$12`)."""
+    whole, want = fold(next(g for g in quote.groups() if g is not None)), fold(text)
+    return bool(want) and re.search(rf"(?<!\w){re.escape(want)}(?!\w)", whole) is not None
+
+
+def _quoted(text: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(text)]
+
+
+def _stems(word: str) -> list[str]:
+    """What an -ing word may come from: "adding" -> add, "saving" -> save, "searching" -> search."""
+    stem = word[:-3]
+    out = [stem, stem + "e"]
+    if len(stem) > 2 and stem[-1] == stem[-2]:
+        out.append(stem[:-1])
+    return out
+
+
+def _acts(clause: str, names: dict[str, str] | None = None) -> list[Act]:
+    """The actions `clause` names, in order. With the spec's quoted names: "Adding `Buy milk`" where the spec
+    names an **Add** button is typing `Buy milk` and pressing Add."""
+    found: list[tuple[int, Act]] = []
+    for m in re.finditer(r"\b([A-Za-z]{3,}ing)\s+(?=[`\"“*])", clause):
+        quote = _QUOTE.match(clause, m.end())
+        button = next((names[s] for s in _stems(m.group(1).lower()) if s in (names or {})), None)
+        if quote and button and not _TYPE.match(clause, m.start()):
+            value = next(g for g in quote.groups() if g is not None)
+            found += [(m.start(), Act("type", "", value)), (m.start() + 1, Act("press", button))]
+    for m in _PRESS.finditer(clause):
+        name = _name_at(clause, m.end())
+        if name:
+            found.append((m.start(), Act("press", name)))
+    for m in _TICK.finditer(clause):
+        name = _name_at(clause, m.end())
+        if name or re.match(r"(?:check|tick) ?box", clause[m.end():], re.I):
+            found.append((m.start(), Act("tick", name or "")))
+    for m in _TYPE.finditer(clause):
+        quote = _QUOTE.match(clause, m.end())
+        if quote:
+            into = _INTO.match(clause, quote.end())
+            found.append((m.start(), Act("type", _name_at(clause, into.end()) if into else "",
+                                         next(g for g in quote.groups() if g is not None))))
+    for m in _CHOOSE.finditer(clause):
+        name = _name_at(clause, m.end())
+        if name:
+            found.append((m.start(), Act("choose", name)))
+    return [a for _, a in sorted(found, key=lambda f: f[0])]
+
+
+def _name_at(clause: str, at: int) -> str:
+    """The name that starts at `at`: a quoted one, or words in the same letter case as a name the requirement or
+    spec quotes elsewhere (looked up by the caller: here, a capitalised run of words)."""
+    quote = _QUOTE.match(clause, at)
+    if quote:
+        return next(g for g in quote.groups() if g is not None).strip()
+    words = re.match(r"[A-Z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,5}", clause[at:])
+    return words.group(0) if words else ""
+
+
+def complete(reviewed: Reviewed, spec_text: str) -> Reviewed:
+    """The reviewed check with the actions its expectations' clauses name put in where the spec settles them, or
+    refused where it does not (see the module's docstring); unchanged when nothing is missing."""
+    check = reviewed.check
+    if check is None or not check.covers:
+        return reviewed
+    spec = read_spec(spec_text)
+    names = {fold(s): s for s in spec.spans}
+    steps = list(check.steps)
+    notes: list[str] = []
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        text = step.args.get("text", step.args.get("exact_text")) if step.action == "expect" else None
+        named = next((found for req in check.covers if isinstance(text, str)
+                      and (found := clause_acts(req, text, spec_text)) is not None), [])
+        acts = [g for a in named if (g := _grounded(a, names)) is not None]
+        before = steps[:i]
+        done = _put_in(before, acts, spec) if acts else (before, [])
+        if isinstance(done, Act) and done.kind == "count":
+            return Reviewed(None, f"the requirement says {text!r} shows after {done.times} press(es) of "
+                                  f"{done.name!r}, and the check presses it more often")
+        if isinstance(done, Act):
+            return Reviewed(None, f"the requirement says to {_say(done)} before {text!r} shows, and the check does "
+                                  f"not (the spec does not settle which control)")
+        out, put = done
+        if put:
+            unnamed = [s for s in out if s.action == "press" and not stated(s.args.get("key"), spec.words)]
+            out = [s for s in out if s not in unnamed]
+            notes += [f"put in `{s.describe()}` (the requirement says to {_say(a)} first)" for a, s in put]
+            notes += [f"dropped `{s.describe()}` (the spec names no such key)" for s in unnamed]
+        steps = out + steps[i:]
+        i = len(out) + 1
+    if not notes:
+        return reviewed
+    problem = "; ".join(n for n in (reviewed.problem, *notes) if n)
+    return dataclasses.replace(reviewed, check=dataclasses.replace(check, steps=tuple(steps)), problem=problem)
+
+
+def _put_in(before: list[Step], acts: list[Act], spec) -> tuple[list[Step], list[tuple[Act, Step]]] | Act:
+    """`before` with each act it does not do put in its place (after the steps doing the acts before it), and what
+    was put in; or the first act it leaves out whose step the spec does not settle."""
+    out: list[Step] = []
+    put: list[tuple[Act, Step]] = []
+    pos = 0
+    for act in acts:
+        if act.times:
+            done = [j for j in range(len(before)) if _does(before[j], act)]
+            if len(done) > act.times:
+                return dataclasses.replace(act, kind="count")
+            if done:
+                extra = act.times - len(done)
+                out += before[pos:done[-1] + 1] + [before[done[-1]]] * extra
+                put += [(act, before[done[-1]])] * extra
+                pos = done[-1] + 1
+                continue
+        j = next((j for j in range(pos, len(before)) if _does(before[j], act)), None)
+        if j is not None:
+            out += before[pos:j + 1]
+            pos = j + 1
+            continue
+        new = _step_for(act, spec)
+        if new is None:
+            return act
+        out += [new] * max(1, act.times)
+        put += [(act, new)] * max(1, act.times)
+    return out + before[pos:], put
+
+
+def _grounded(act: Act, names: dict[str, str]) -> Act | None:
+    """The act with its name as the spec quotes it; None for a press or choice of words the spec never quotes."""
+    if act.kind in ("press", "choose") or (act.kind in ("tick", "type") and act.name):
+        words = act.name.split()
+        for n in range(len(words), 0, -1):  # "Show answer reveals it" -> "Show answer"
+            found = names.get(fold(" ".join(words[:n])))
+            if found:
+                return dataclasses.replace(act, name=found)
+        return None if act.kind in ("press", "choose") else dataclasses.replace(act, name="")
+    return act
+
+
+def _does(step: Step, act: Act) -> bool:
+    args = step.args
+    named = {fold(args.get(k)) for k in ("name", "label", "text", "value") if isinstance(args.get(k), str)}
+    if act.kind == "press":
+        return step.action in ("click", "press") and fold(act.name) in named
+    if act.kind == "tick":
+        return step.action == "check" and (not act.name or fold(act.name) in named)
+    if act.kind == "type":
+        return step.action == "fill" and fold(args.get("value", "")) == fold(act.value)
+    return step.action != "expect" and fold(act.name) in named
+
+
+def _step_for(act: Act, spec) -> Step | None:
+    """The step doing `act`, where the spec's words settle its target; None where they do not."""
+    if act.kind == "press":
+        role = _ROLES.get(spec.kind_of(act.name) or "")
+        return Step("click", {"role": role, "name": act.name}) if role in ("button", "tab", "link") else None
+    if act.kind == "tick":
+        name = act.name or _only(spec, ("checkbox",))
+        return Step("check", {"role": "checkbox", "name": name}) if name else None
+    if act.kind == "type":
+        name = act.name or _only(spec, _TYPED) or _only_labelled(spec)
+        kind = spec.kind_of(name) if name else None
+        if not name or (kind is not None and kind not in _TYPED):
+            return None
+        target = {"role": kind, "name": name} if kind else {"label": name}
+        return Step("fill", {**target, "value": act.value})
+    if act.kind == "choose" and spec.kind_of(act.name) in ("tab", "button", "link", "radio"):
+        role = spec.kind_of(act.name)
+        return Step("check" if role == "radio" else "click", {"role": role, "name": act.name})
+    if act.kind == "choose" and spec.kind_of(act.name) is None and (select := _only(spec, ("select",))):
+        return Step("select", {"role": "combobox", "name": select, "value": act.name})  # an option of the one select
+    return None  # a choice of a control (a tab, a radio button) is not put in
+
+
+def _only_labelled(spec) -> str:
+    """The one name the spec gives a field by a label without saying its kind ("a field labelled **New task**")."""
+    found = {fold(s): s for s in spec.spans if spec.labels(s) and spec.kind_of(s) in (None, *_TYPED)}
+    return next(iter(found.values())) if len(found) == 1 else ""
+
+
+def _only(spec, kinds: tuple[str, ...]) -> str:
+    """The one name the spec gives a control of these kinds, or ""."""
+    found = {fold(s): s for s in spec.spans if spec.kind_of(s) in kinds}
+    return next(iter(found.values())) if len(found) == 1 else ""
+
+
+def _say(act: Act) -> str:
+    return {"press": f"press {act.name!r}", "tick": f"tick {act.name or 'the checkbox'!r}",
+            "type": f"type {act.value!r}", "choose": f"choose {act.name!r}"}[act.kind]
+
+
+def completed(check: AcceptanceCheck, spec_text: str) -> AcceptanceCheck | None:
+    """`check` completed as `complete` does, or None if refused (for written checks' tests and tools)."""
+    return complete(Reviewed(check), spec_text).check
