@@ -9,7 +9,7 @@ DIR (default benchmarks/derive/) holds one folder per spec: spec.md (no checks o
 (README.md there says what each twin breaks). Only the acceptance check runs, with the derived checks alone.
 Derivation is the code `runshot new` and `runshot derive` run (runshot.derivation.derive.derive). Prints per spec: right or
 wrong (and why: the good app failed, the twin passed, or nothing was kept), the checks kept, the tokens and seconds
-derivation took; then the totals. --show prints the derived checks. Exit 0 always (it measures; it judges nothing).
+derivation took; then the totals. --show prints the derived checks; --json keeps each sample's answer too. Exit 0 always (it measures; it judges nothing).
 """
 
 from __future__ import annotations
@@ -53,15 +53,17 @@ def judge(validator, case: Path, spec) -> tuple[bool, str]:
     return True, "twin failed: " + broken.errors[0].message[:160]
 
 
-def logged(model, name: str, free: bool = False):
+def logged(model, name: str, free: bool = False, answers: list | None = None):
     """A derive() model call that prints each sample's tokens and seconds to stderr as it ends (with `free`, the
-    answer is not held to the step grammar)."""
+    answer is not held to the step grammar; with `answers`, each answer's text is added to it)."""
     def call(messages, temperature, seed, schema, deadline=None):
         schema = None if free else schema
         started = time.monotonic()
         completion = model.ask(messages, None, temperature=temperature, seed=seed, schema=schema, deadline=deadline)
         print(f"  {name} sample {seed}: {completion.usage.prompt_tokens}+{completion.usage.completion_tokens} tokens, "
               f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        if answers is not None:
+            answers.append(completion.text)
         return completion
     return call
 
@@ -95,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                 raw = yaml.safe_load((case / "reference.yaml").read_text(encoding="utf-8"))
                 found = deriving.Derivation(checks=parse_checks(raw, f"{case.name}/reference.yaml"))
             else:
-                found = deriving.derive(spec, model.ask, samples=args.samples, call=logged(model, case.name, args.free))
+                answers: list[str] = []
+                found = deriving.derive(spec, model.ask, samples=args.samples,
+                                        call=logged(model, case.name, args.free, answers))
             spec = dataclasses.replace(spec, checks=found.checks)
             right, why = judge(validator, case, spec)
             row = {"spec": case.name, "right": right, "why": why, "checks": len(found.checks), "calls": found.calls,
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                    "derive_seconds": round(found.seconds, 1), "seconds": round(time.monotonic() - started, 1),
                    "derived": [{"name": c.name, "covers": list(c.covers),
                                 "steps": [describe_step(s) for s in c.steps]} for c in found.checks],
-                   "notes": found.notes}
+                   "notes": found.notes, "answers": answers if model is not None else []}
             rows.append(row)
             print(f"{case.name:14} {'right' if right else 'WRONG':5}  {len(found.checks)} check(s)  "
                   f"{found.usage.prompt_tokens}+{found.usage.completion_tokens} tokens  {found.seconds:.0f} s  {why}",

@@ -206,7 +206,8 @@ def checks_schema(requirements: int, max_checks: int = 8, max_steps: int = 12) -
     """The JSON schema of an answer holding derived acceptance checks: {"checks": [{name, covers, steps, expect}]},
     `steps` the actions in order (none to read the page as loaded), `expect` what the page must then show (at least
     one expectation: a check that only acts verifies nothing), every step naming its target the ways a spec can
-    ({role, name}, {label} or {text}), `covers` the number of a requirement (1..requirements). An engine that
+    ({role, name}, {label} or {text}), `covers` the number of a requirement (1..requirements), at least as many
+    checks as requirements (up to max_checks: a small model otherwise stops after its first). An engine that
     samples by a grammar can only write checks the parser takes (runshot.derivation.derive.parse_derived joins
     `expect` to the steps)."""
     acts = [{"type": "object", "properties": {name: schema}, "required": [name], "additionalProperties": False}
@@ -218,6 +219,7 @@ def checks_schema(requirements: int, max_checks: int = 8, max_steps: int = 12) -
         "expect": {"type": "array", "items": {"anyOf": _argument_schemas(ACTIONS["expect"])}, "minItems": 1,
                    "maxItems": 4}},
         "required": ["name", "covers", "steps", "expect"], "additionalProperties": False}
-    return {"type": "object", "properties": {"checks": {"type": "array", "items": check, "minItems": 1,
+    return {"type": "object", "properties": {"checks": {"type": "array", "items": check,
+                                                        "minItems": max(1, min(requirements, max_checks)),
                                                         "maxItems": max_checks}},
             "required": ["checks"], "additionalProperties": False}

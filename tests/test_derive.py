@@ -264,8 +264,12 @@ def test_the_answer_schema_takes_every_step_the_language_shows_and_nothing_else(
                          {"name": "address", "covers": 1, "steps": [], "expect": [{"url": "about.html"}]}]}
     jsonschema.validate(answer, schema)
 
-    def check(steps, expect):
-        return {"checks": [{"name": "x", "covers": 1, "steps": steps, "expect": expect}]}
+    right = {"name": "y", "covers": 2, "steps": [], "expect": [{"text": "b"}]}
+
+    def check(steps, expect):  # the wrong check beside a right one: two requirements ask for two checks
+        return {"checks": [{"name": "x", "covers": 1, "steps": steps, "expect": expect}, right]}
+
+    jsonschema.validate(check([], [{"text": "a"}]), schema)
 
     for wrong in (check([], [{"role": "status", "World!": None}]),  # a stray key
                   check([{"press": {"role": "textbox"}}], [{"text": "a"}]),  # press needs its key
@@ -275,11 +279,12 @@ def test_the_answer_schema_takes_every_step_the_language_shows_and_nothing_else(
                   check([{"select": {"value": "Large"}}], [{"text": "a"}]),  # a step without a target
                   check([], [{"hidden": True}]),  # an expectation without a target
                   check([{"click": {"css": ".go"}}], [{"text": "a"}]),  # a selector no prompt-only spec gives
-                  {"checks": [{"name": "x", "covers": 1, "steps": acts[:1]}]}):  # no expect at all
+                  {"checks": [{"name": "x", "covers": 1, "steps": acts[:1]}, right]},  # no expect at all
+                  {"checks": [right]}):  # one check for two requirements
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(wrong, schema)
     with pytest.raises(jsonschema.ValidationError):  # covers names a requirement that was asked
-        jsonschema.validate({"checks": [{"name": "x", "covers": 3, "steps": [], "expect": [{"text": "a"}]}]}, schema)
+        jsonschema.validate(check([], [{"text": "a"}]) | {"checks": [right, {**right, "covers": 3}]}, schema)
     # what the schema lets through, the parser takes: the answer as JSON (which is YAML) parses into checks, the
     # expectations after the actions
     checks, problem = parse_derived(json.dumps(answer), ["first", "second"])
@@ -526,7 +531,9 @@ def test_a_refusal_s_reason_is_a_line_of_the_derivation_notes():
     kept = agree([(dataclasses.replace(wrong, name="wrong", covers=("r",)),),
                   (dataclasses.replace(right, name="right", covers=("r",)),)], spec, notes)
     assert notes == ["sample 1: refused 'wrong': step 1 `click: {role: 'spinbutton', name: 'Split'}`: the spec calls "
-                     "'Split' a button (role button), not a spinbutton"]
+                     "'Split' a button (role button), not a spinbutton",
+                     "'right' corrected to fit the spec: step 2: 'Each person pays X' -> 'Each person pays' (X stands "
+                     "for a value in the spec's 'Each person pays X')"]
     assert [c.name for c in kept] == ["right"]
     assert kept[0].steps[-1].args == {"role": "status", "text": "Each person pays"}
 

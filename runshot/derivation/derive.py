@@ -240,6 +240,7 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
     text = spec.title + "\n" + spec.body
     votes: dict[str, Counter] = {}
     first: dict[tuple[str, str], tuple[AcceptanceCheck, tuple[str, ...]]] = {}
+    fixes: dict[tuple[str, str], str] = {}  # what holding the check to the spec corrected
     order: list[str] = []
     for sample, checks in enumerate(answers, 1):
         seen: set[tuple[str, str]] = set()
@@ -255,6 +256,7 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
                 seen.add((req, key))
                 votes.setdefault(req, Counter())[key] += 1
                 first.setdefault((req, key), (reviewed.check, reviewed.computed))
+                fixes.setdefault((req, key), reviewed.problem)
                 if req not in order:
                     order.append(req)
     kept: list[AcceptanceCheck] = []
@@ -280,6 +282,8 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
             name += " (derived)"
         names.add(name)
         kept.append(dataclasses.replace(check, name=name, covers=(req,), derived=True))
+        if fixes[(req, key)]:
+            notes.append(f"'{name}' corrected to fit the spec: {fixes[(req, key)]}")
     return tuple(kept)
 
 
