@@ -252,7 +252,8 @@ def describe_target(args: dict) -> str:
     elif args.get("css") is not None:
         text = f"the element matching the CSS selector {args['css']}"
     elif args.get("text") is not None:
-        text = f'the element showing the text "{args["text"]}"'
+        whole = "whose whole text is" if args.get("exact") is True else "showing the text"
+        text = f'the element {whole} "{args["text"]}"'
     else:
         return ""
     return text
@@ -275,7 +276,7 @@ def describe_step(step: Step) -> str:
 def _describe_expect(a: dict) -> str:
     target_keys = set(TARGET_KINDS) | {"name"}
     has_target = any(k in a for k in target_keys)
-    target = describe_target(a if has_target else {k: v for k, v in a.items() if k == "text"})
+    target = describe_target(a if has_target else {k: v for k, v in a.items() if k in ("text", "exact")})
     parts = []
     if "count" in a and a.get("role") and a.get("name") is None and not any(k in a for k in ("label", "testid", "css")):
         target = f'elements with role "{a["role"]}"'
@@ -284,8 +285,14 @@ def _describe_expect(a: dict) -> str:
         parts.append(f"matches exactly {a['count']} element(s)")
     if has_target and "text" in a:
         parts.append(f'contains the text "{a["text"]}"')
+    if "exact_text" in a:
+        parts.append(f'reads exactly "{a["exact_text"]}"')
     if "value" in a:
         parts.append(f'has the value "{a["value"]}"')
+    for key, words in (("min_height", "tall"), ("min_width", "wide")):
+        if key in a:
+            parts.append(f"is at least {a[key]:g} CSS px {words}" if isinstance(a[key], (int, float))
+                         else f"{key} {a[key]}")
     if isinstance(a.get("attribute"), dict):
         parts += [f'has {k}="{v}"' for k, v in a["attribute"].items()]
     if a.get("focused"):

@@ -202,8 +202,11 @@ def test_samples_that_disagree_keep_nothing_for_that_requirement(fake_openai, tm
     run = derive_checks(run)
     assert [c.name for c in run.spec.checks] == ["increments", "starts at zero"]
     # the check expecting `Count: 0` after Decrement counts for "It starts as `Count: 0`", the requirement that
-    # quotes it, where it is outvoted; `Count: -1` and `Count: 1` (quoted by another requirement) stay split
-    assert any("not kept for 'the count may go below 0': the samples disagree (2 different checks)" in n
+    # quotes it, where it is outvoted; the one expecting `Count: 1` is left out (the requirement quoting it has a
+    # written check); `Count: -1` alone is a value one sample computed
+    assert any("sample 2: left out 'goes below zero': it expects what 'after one increment it reads `Count: 1`' "
+               "says, which a written check verifies already" in n for n in notes.notes)
+    assert any("not kept 'goes below zero': it expects Count: -1, which the spec does not state" in n
                for n in notes.notes)
     assert "'the count may go below 0'" in notes.notes[-1] and "not verified" in notes.notes[-1]
 

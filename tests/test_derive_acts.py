@@ -59,6 +59,9 @@ def _held(spec_text: str, *steps: str):
     ("todo", ["expect: {role: listitem, text: Buy milk}"],
      ["fill: {label: 'New task', value: 'Buy milk'}", "click: {role: 'button', name: 'Add'}",
       "expect: {role: 'listitem', text: 'Buy milk'}"]),
+    # a reload of the page the check starts on undoes the press before it
+    ("likes", ["click: {role: button, name: Like}", "goto: index.html", "expect: {role: status, exact_text: 1 like}"],
+     ["click: {role: 'button', name: 'Like'}", "expect: {role: 'status', exact_text: '1 like'}"]),
     # "after two presses it reads `Cart (2)`": the press it lacks
     ("cart", ["click: {role: button, name: Add to cart}", "expect: {text: Cart (2)}"],
      ["click: {role: 'button', name: 'Add to cart'}", "click: {role: 'button', name: 'Add to cart'}",
@@ -100,6 +103,9 @@ def test_a_check_that_leaves_out_what_the_spec_does_not_settle_is_refused(spec, 
     # an -ing word that is no button's name is no action
     ("A **Save** button and a text field **Note**. Showing `Saved` after saving is all.",
      ["fill: {role: textbox, name: Note, value: x}", "click: {role: button, name: Save}", "expect: {text: Saved}"]),
+    # a reload the spec speaks of stays
+    ("A **Like** button and a status `1 like` after a press; the count persists after a reload.",
+     ["click: {role: button, name: Like}", "goto: /", "expect: {role: status, exact_text: 1 like}"]),
     # a key the spec names stays
     ("A **Search** text field. Typing `tea` and pressing Enter shows `3 results`.",
      ["fill: {role: textbox, name: Search, value: tea}", "press: Enter", "expect: {text: 3 results}"]),

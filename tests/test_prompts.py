@@ -11,6 +11,7 @@ from runshot.generator.parse import parse_files
 from runshot.generator.prompts import (
     PromptLimits,
     describe_checks,
+    describe_step,
     fence_for,
     file_of,
     generation_messages,
@@ -18,7 +19,7 @@ from runshot.generator.prompts import (
     render,
     repair_messages,
 )
-from runshot.spec import parse_spec_text
+from runshot.spec import Step, parse_spec_text
 from runshot.values import ERROR, WARNING, Finding
 
 SPEC = parse_spec_text(
@@ -190,3 +191,14 @@ def test_title_is_not_repeated_when_the_body_starts_with_a_heading():
     assert generation_messages(spec)[1]["content"].count("# Counter") == 1
     spec = parse_spec_text("---\ntitle: Counter\n---\nA counter.\n")
     assert "# Counter\n\nA counter." in generation_messages(spec)[1]["content"]
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"role": "button", "name": "Start", "min_height": 48}, 'expect the button named "Start" is at least 48 CSS px tall'),
+    ({"role": "button", "name": "Go", "min_width": 44.5}, 'expect the button named "Go" is at least 44.5 CSS px wide'),
+    ({"role": "status", "exact_text": "1 like"}, 'expect the status (role="status") reads exactly "1 like"'),
+    ({"text": "1 like", "exact": True}, 'expect the element whose whole text is "1 like" is visible'),
+])
+def test_every_expectation_is_in_the_words_the_model_is_shown(args, words):
+    # the repair prompt shows checks in these words: an expectation left out is one the model cannot meet
+    assert describe_step(Step("expect", args)) == words

@@ -17,8 +17,9 @@ types and names no press takes the press of the clause before it, "…; entering
 A check that leaves one out is completed where the spec's words settle the target (the action is put in its
 place), and refused where they do not. A key press the spec never names (`press: Enter` where it says "pressing
 Convert") stands for an action the clause names and is dropped when that action is put in: the app need not
-answer a key the spec never mentions. Clauses with "or" name alternatives and are not
-judged.
+answer a key the spec never mentions. Clauses with "or" name alternatives and are not judged. A `goto` of the
+page the check starts on is a reload, which undoes what the steps before it did: dropped unless the spec speaks of
+reloading (reload, refresh, reopen, persist, …; `without_reloads`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _TICK = re.compile(r"\b(?:tick(?:s|ing)?|check(?:s|ing)?)\s+(?:the\s+|a\s+)?", r
 _TYPE = re.compile(r"\b(?:typ(?:e|es|ing)|enter(?:s|ing)?|input(?:s|ting)?)\s+", re.I)
 _CHOOSE = re.compile(r"\b(?:choos(?:e|es|ing)|select(?:s|ing)?|pick(?:s|ing)?)\s+(?:the\s+)?", re.I)
 _INTO = re.compile(r"\s*(?:in|into)\s+(?:the\s+)?", re.I)
+_ENTRY = re.compile(r"(?:\.?/)?(?:index\.html?)?(?:[?#].*)?", re.I)
+_RELOADS = re.compile(r"\b(?:reload|refresh|re-?open|persist|surviv|revisit|come back|comes back)\w*", re.I)
 _ROLES = {"button": "button", "tab": "tab", "link": "link", "checkbox": "checkbox", "radio": "radio",
           "textbox": "textbox", "spinbutton": "spinbutton", "searchbox": "searchbox"}
 _TYPED = ("textbox", "spinbutton", "searchbox")
@@ -150,6 +153,18 @@ def _name_at(clause: str, at: int) -> str:
         return next(g for g in quote.groups() if g is not None).strip()
     words = re.match(r"[A-Z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,5}", clause[at:])
     return words.group(0) if words else ""
+
+
+def without_reloads(check: AcceptanceCheck, spec_text: str) -> tuple[AcceptanceCheck, list[str]]:
+    """`check` without the `goto`s of the page it starts on, unless the spec speaks of reloading; and what went."""
+    if _RELOADS.search(spec_text):
+        return check, []
+    reloads = [s for s in check.steps if s.action == "goto" and _ENTRY.fullmatch(str(s.args.get("path", "")).strip())]
+    if not reloads or len(reloads) == len(check.steps):
+        return check, []
+    kept = tuple(s for s in check.steps if s not in reloads)
+    return dataclasses.replace(check, steps=kept), [
+        f"dropped `{s.describe()}` (the check starts on that page; the spec never reloads it)" for s in reloads]
 
 
 def complete(reviewed: Reviewed, spec_text: str) -> Reviewed:

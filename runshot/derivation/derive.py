@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from runshot.derivation import coverage
-from runshot.derivation.acts import complete
+from runshot.derivation.acts import complete, without_reloads
 from runshot.derivation.literal import sharpen
 
 from runshot.loop import steps
@@ -225,19 +225,26 @@ def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> boo
 
 
 def held(check: AcceptanceCheck, spec_text: str):
-    """`check` held against the spec's words: its steps reviewed (runshot.derivation.review), the actions its
+    """`check` held against the spec's words: reloads of its page the spec never speaks of dropped, its steps
+    reviewed (runshot.derivation.review), the actions its
     requirement names put in (acts), its texts expected whole where a part would also match another state
     (literal). A Reviewed: the check corrected, or None and why."""
-    return sharpen(complete(review_check(check, spec_text), spec_text), spec_text)
+    check, dropped = without_reloads(check, spec_text)
+    reviewed = review_check(check, spec_text)
+    if dropped and reviewed.check is not None:
+        reviewed = dataclasses.replace(reviewed, problem="; ".join(n for n in (*dropped, reviewed.problem) if n))
+    return sharpen(complete(reviewed, spec_text), spec_text)
 
 
 def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[str],
           taken: list[str] | None = None, asked: list[str] | None = None) -> tuple[AcceptanceCheck, ...]:
     """Per requirement, the reviewed check the samples agree on (see the module's docstring). A check that expects
-    texts only one of the `asked` requirements quotes counts for that one, whatever its `covers` says; among checks
+    texts only one of the spec's requirements quotes counts for that one, whatever its `covers` says (and is left
+    out when that one is not among those `asked`: a written check verifies it); among checks
     with as many votes, one that expects only texts its requirement quotes is kept (the one expecting most of
     them, then the earliest sample's); a value the model computed needs two samples."""
     text = spec.title + "\n" + spec.body
+    every = [r.text for r in coverage.split_requirements(spec.body)]
     votes: dict[str, Counter] = {}
     first: dict[tuple[str, str], tuple[AcceptanceCheck, tuple[str, ...]]] = {}
     fixes: dict[tuple[str, str], str] = {}  # what holding the check to the spec corrected
@@ -250,7 +257,12 @@ def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[st
                 notes.append(f"sample {sample}: refused '{check.name}': {reviewed.problem}")
                 continue
             key = check_key(reviewed.check)
-            for req in _quoting(reviewed.check, asked or []) or reviewed.check.covers or ("",):
+            quoting = _quoting(reviewed.check, every)
+            if quoting and asked is not None and quoting[0] not in asked:
+                notes.append(f"sample {sample}: left out '{check.name}': it expects what '{quoting[0]}' says, which "
+                             f"a written check verifies already")
+                continue
+            for req in quoting or reviewed.check.covers or ("",):
                 if not req or (req, key) in seen:
                     continue
                 seen.add((req, key))
@@ -298,10 +310,10 @@ def _quotes(req: str, expected: str) -> bool:
                for lit in coverage.read_requirement(req).literals)
 
 
-def _quoting(check: AcceptanceCheck, asked: list[str]) -> tuple[str, ...]:
-    """The one asked requirement that quotes a text the check expects, if exactly one does."""
+def _quoting(check: AcceptanceCheck, requirements: list[str]) -> tuple[str, ...]:
+    """The one requirement that quotes a text the check expects, if exactly one does."""
     expected = _expected(check)
-    found = [r for r in asked if any(_quotes(r, e) for e in expected)]
+    found = [r for r in requirements if any(_quotes(r, e) for e in expected)]
     return (found[0],) if len(found) == 1 else ()
 
 
