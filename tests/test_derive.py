@@ -234,7 +234,7 @@ def test_among_checks_with_as_many_votes_one_expecting_its_requirement_s_own_tex
      "fill(name=celsius,role=spinbutton,value=100)"),
     ("fill: {role: input, label: Name, value: Ada}", "A field labelled Name.", "fill(label=name,role=textbox,value=ada)"),
     ("check: {role: status, text: 'Count: 1'}", "A live status shows `Count: 1`.", "expect(role=status,text=count: 1)"),
-    ("expect: {role: spinbutton, name: Age, text: '98.6'}", "A number field Age.",
+    ("expect: {role: spinbutton, name: Age, text: '98.6'}", "A number field Age holding 98.6 at start.",
      "expect(name=age,role=spinbutton,value=98.6)"),
     ("fill: {role: button, name: Add, value: x}", "An **Add** button.", "'fill' cannot type into a button"),
     ("click: {css: .btn-primary}", "A **Save** button.", "never names the selector '.btn-primary'"),

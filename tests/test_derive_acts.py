@@ -150,3 +150,22 @@ def test_the_clause_that_quotes_a_text_names_its_actions_in_order():
 ])
 def test_a_text_is_ambiguous_when_another_quoted_form_holds_it_followed_by_a_letter(text, quoted, result):
     assert ambiguous(text, quoted) is result
+
+
+def test_a_field_value_expected_on_load_must_be_one_the_spec_says_it_holds_at_start():
+    size = _spec("size-price")  # "A **Size** dropdown with the options Small, Medium and Large, …"
+    reviewed = _held(size, "expect: {role: combobox, name: Size, value: Small}")
+    assert reviewed.check is None and "the spec does not say the field holds 'Small' at start" in reviewed.problem
+    tip = 'A select labelled "Tip" with the options "10%", "15%" and "20%" (15% selected at start).'
+    assert _held(tip, "expect: {label: Tip, value: 15%}").check is not None
+    # after an action the value may be anything the steps made it
+    assert _held(size, "select: {label: Size, value: Large}", "expect: {label: Size, value: Large}").check is not None
+
+
+def test_a_text_expected_inside_a_button_that_is_not_its_name_is_expected_on_the_page():
+    reviewed = _held(_spec("greeter"), "fill: {label: Your name, value: Ada}", "click: {role: button, name: Greet}",
+                     "expect: {role: button, name: Greet, text: 'Hello, Ada!'}")
+    assert reviewed.check.steps[-1].args == {"text": "Hello, Ada!"}
+    assert "button 'Greet' -> the element showing 'Hello, Ada!'" in reviewed.problem
+    kept = _held("A **Save 2 files** button.", "expect: {role: button, name: Save 2 files, text: 2 files}")
+    assert kept.check.steps[-1].args == {"role": "button", "name": "Save 2 files", "text": "2 files"}

@@ -20,7 +20,7 @@ import re
 
 from runshot.derivation.coverage import QUOTED, fold
 from runshot.derivation.placeholders import placeholders
-from runshot.derivation.start import acts_before_start
+from runshot.derivation.start import acts_before_start, unstated_start_value
 from runshot.spec import AcceptanceCheck, Step
 
 ROLES = frozenset(
@@ -111,7 +111,8 @@ def review_check(check: AcceptanceCheck, spec_text: str) -> Reviewed:
         fixed.append(out)
     if not any(s.action == "expect" for s in fixed):
         return Reviewed(None, "it expects nothing")
-    if (late := acts_before_start(dataclasses.replace(check, steps=tuple(fixed)), spec_text)) is not None:
+    if (late := acts_before_start(dataclasses.replace(check, steps=tuple(fixed)), spec_text) or
+            unstated_start_value(tuple(fixed), spec_text)) is not None:
         return Reviewed(None, late)
     computed = tuple(dict.fromkeys(v for s in fixed for v in _expected_values(s) if not stated(v, spec.words)))
     return Reviewed(dataclasses.replace(check, steps=tuple(fixed)), "; ".join(notes), computed)
@@ -378,6 +379,11 @@ def _review_expectation(args: dict, role: str | None, spec: SpecReading, notes: 
     if role in _FIELDS and "text" in args and "value" not in args:
         args["value"] = args.pop("text")
         notes.append("text -> value (a field's text is its value)")
+    elif role in _BY_NAME and isinstance(args.get("name"), str) and isinstance(args.get("text"), str) and \
+            not _within(fold(args["text"]), fold(args["name"])):  # its text would be in its name
+        notes.append(f"{args.pop('role')} {args.pop('name')!r} -> the element showing {args['text']!r} (a {role}'s "
+                     f"text is its name)")
+        args.pop("exact", None)
     elif role is None and "label" in args and not spec.labels(args["label"]) and \
             isinstance(shown := args.get("value", args.get("text")), str) and stated(shown, spec.words):
         notes.append(f"the spec labels no field {args.pop('label')!r}: its text {shown!r} is expected")

@@ -4,6 +4,10 @@
 expects `Cart (0)` tests the start state after leaving it. The rule judges only what the words settle: the text is
 quoted once in the whole spec, right after a start phrase (starts as, initially shows, … at first), and the
 requirement has no words for coming back to it (reset, back, again, clear, undo).
+
+A field's value expected on load must be one the spec says it holds at start ("holding 1 at start", "15% selected
+at start", "defaults to Medium"): "A **Size** dropdown with the options Small, Medium and Large" says which options
+there are, not which is chosen.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import re
 
 from runshot.derivation.coverage import QUOTED, fold
-from runshot.spec import AcceptanceCheck
+from runshot.spec import AcceptanceCheck, Step
 
 _QUOTE = rf"(?:{QUOTED})"
 _BEFORE = re.compile(rf"\b(?:starts?|starting|begins?|beginning)\s+(?:out\s+)?(?:as|at|with|showing|reading)\s+"
@@ -46,4 +50,25 @@ def acts_before_start(check: AcceptanceCheck, spec_text: str) -> str | None:
             if acted is not None and text is not None:
                 return (f"the spec says {text!r} shows at start, and a step before the expectation acts "
                         f"(`{acted.describe()}`)")
+    return None
+
+
+_HOLDS = re.compile(r"\b(?:at start|at first|initially|on load|by default|defaults?|pre-?selected|pre-?filled|"
+                    r"selected|checked|holding|holds|starts?|starting|empty)\b", re.I)
+
+
+def unstated_start_value(steps: tuple[Step, ...], spec_text: str) -> str | None:
+    """Why the steps are wrong if they expect, before any action, a field's value the spec never says it holds at
+    start (the value named within a few words of a start phrase)."""
+    flat = " ".join(spec_text.split())
+    for step in steps:
+        if step.action not in ("expect", "wait"):
+            return None
+        value = step.args.get("value") if step.action == "expect" else None
+        if not isinstance(value, str) or not value.strip():
+            continue
+        near = [flat[max(0, m.start() - 40):m.end() + 40]
+                for m in re.finditer(rf"(?<!\w){re.escape(value.strip())}(?!\w)", flat, re.I)]
+        if not any(_HOLDS.search(around) for around in near):
+            return f"the spec does not say the field holds {value!r} at start"
     return None
