@@ -33,6 +33,8 @@ from runshot.settings.config import resolve_endpoint  # noqa: E402
 from runshot.generator.prompts import describe_step  # noqa: E402
 from runshot.procs import terminate_as_interrupt  # noqa: E402
 from runshot.spec import parse_checks, parse_spec_file  # noqa: E402
+from runshot.generator.client import Completion  # noqa: E402
+from runshot.values import Usage  # noqa: E402
 
 
 def cases(folder: Path, only: set[str]) -> list[Path]:
@@ -68,6 +70,21 @@ def logged(model, name: str, free: bool = False, answers: list | None = None):
     return call
 
 
+def _source(args) -> str:
+    return f"answers of {args.replay}" if args.replay else "none (reference checks)"
+
+
+def replayed(answers: list[str], row: dict):
+    """A derive() model call that answers sample N with the N-th saved answer, charged the saved tokens."""
+    calls = max(1, len(answers))
+
+    def call(messages, temperature, seed, schema, deadline=None):
+        usage = Usage(prompt_tokens=row["prompt_tokens"] // calls, completion_tokens=row["completion_tokens"] // calls)
+        return Completion(text=answers[seed - 1], finish_reason="stop", usage=usage, seconds=0.0, attempts=1,
+                          continuations=0, usage_estimated=False)
+    return call
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", nargs="?", default=str(ROOT / "benchmarks" / "derive"))
@@ -80,20 +97,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", dest="json_path", default=None)
     ap.add_argument("--show", action="store_true", help="print the derived checks")
     ap.add_argument("--free", action="store_true", help="answers in free text, not held to the step grammar")
+    ap.add_argument("--replay", default=None, metavar="JSON",
+                    help="no model: take each sample's answer from an earlier run's --json (judges the same answers "
+                         "again, e.g. after a change to how checks are held to the spec)")
     ap.add_argument("--reference", action="store_true",
                     help="no model: run each folder's hand-written reference.yaml instead (checks the labels)")
     args = ap.parse_args(argv)
     terminate_as_interrupt()  # SIGTERM stops the local model's server too
     rows: list[dict] = []
     with ExitStack() as stack:
-        model = None if args.reference else wiring.open_model(
+        saved = {r["spec"]: r for r in json.loads(Path(args.replay).read_text())["rows"]} if args.replay else None
+        model = None if args.reference or saved is not None else wiring.open_model(
             stack, resolve_endpoint(args.model, args.base_url, args.api_key),
             wiring.ModelOptions(max_tokens=args.max_tokens), note=lambda t: print(t, file=sys.stderr))
         validator = wiring.open_validator(stack, wiring.BrowserOptions())
         for case in cases(Path(args.folder), {n for n in args.only.split(",") if n}):
             spec = parse_spec_file(case / "spec.md")
             started = time.monotonic()
-            if model is None:
+            if saved is not None:
+                answers = list(saved.get(case.name, {}).get("answers") or [])
+                found = deriving.derive(spec, None, samples=len(answers), call=replayed(answers, saved[case.name]))
+            elif model is None:
                 raw = yaml.safe_load((case / "reference.yaml").read_text(encoding="utf-8"))
                 found = deriving.Derivation(checks=parse_checks(raw, f"{case.name}/reference.yaml"))
             else:
@@ -107,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                    "derive_seconds": round(found.seconds, 1), "seconds": round(time.monotonic() - started, 1),
                    "derived": [{"name": c.name, "covers": list(c.covers),
                                 "steps": [describe_step(s) for s in c.steps]} for c in found.checks],
-                   "notes": found.notes, "answers": answers if model is not None else []}
+                   "notes": found.notes, "answers": answers if model is not None or saved is not None else []}
             rows.append(row)
             print(f"{case.name:14} {'right' if right else 'WRONG':5}  {len(found.checks)} check(s)  "
                   f"{found.usage.prompt_tokens}+{found.usage.completion_tokens} tokens  {found.seconds:.0f} s  {why}",
@@ -122,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = sum(r["derive_seconds"] for r in rows)
     print(f"right: {right} of {len(rows)}; derivation: {tokens} tokens, {seconds:.0f} s in all "
           f"({tokens // max(1, len(rows))} tokens, {seconds / max(1, len(rows)):.0f} s per spec); model "
-          f"{model.name if model else 'none (reference checks)'}, {args.samples} sample(s)")
+          f"{model.name if model else _source(args)}, "
+          f"{args.samples if saved is None else max((r['calls'] for r in rows), default=0)} sample(s)")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps({"right": right, "total": len(rows), "rows": rows}, indent=2))
     return 0

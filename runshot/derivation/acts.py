@@ -6,13 +6,16 @@ types and names no press takes the press of the clause before it, "…; entering
 
 - pressing, clicking or tapping a name the spec quotes ("pressing Continue", "each press of Like");
 - ticking or checking a checkbox ("ticking the checkbox": the spec's one checkbox, or the one named);
-- typing or entering a quoted value ("typing `hello`": into the field named, or the spec's one text or number
-  field, or its one labelled field); "adding `Buy milk`" where the spec names an **Add** button is typing it and
-  pressing Add;
+- typing or entering a quoted value or a number ("typing `hello`", "type 10": into the field named, or the spec's
+  one text or number field, or its one labelled field); "adding `Buy milk`" where the spec names an **Add** button
+  is typing it and pressing Add;
 - choosing or selecting a quoted name (a tab, button, link or radio button the spec names, or an option of its one
   select);
 - how many presses ("after two presses it reads `Cart (2)`"): a check pressing fewer times gets the presses it
-  lacks, one pressing more often is refused.
+  lacks, one pressing more often is refused;
+- that something is done first, where the clause names no action of the above ("After a roll the line starts with
+  …", "When the timer ends …", "Voting for Coffee shows …"; not "on load"): a check that expects the text before any
+  step that acts is refused.
 
 A check that leaves one out is completed where the spec's words settle the target (the action is put in its
 place), and refused where they do not. A key press the spec never names (`press: Enter` where it says "pressing
@@ -48,7 +51,7 @@ _TYPED = ("textbox", "spinbutton", "searchbox")
 
 @dataclasses.dataclass(frozen=True)
 class Act:
-    kind: str  # "press", "tick", "type" or "choose"
+    kind: str  # "press", "tick", "type", "choose", or "after" (the clause says something is done first)
     name: str = ""  # the control (press, tick, type into) or the choice (choose)
     value: str = ""  # what is typed
     times: int = 0  # how many presses the clause counts before the text ("after two presses"), 0: not said
@@ -70,6 +73,9 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
         acts = _acts(clause, names)
         if any(a.kind == "type" for a in acts) and not any(a.kind == "press" for a in acts) and quoting[0]:
             acts += [a for a in _acts(clauses[quoting[0] - 1], names) if a.kind == "press"]  # "…; entering `0` shows …"
+        if not acts and (after := _AFTER.match(clause) or _GERUND.match(clause)) and \
+                after.group(1).lower() not in _NOT_ACTIONS:
+            return [Act("after", after.group(0).strip())]  # "After a roll …", "Voting for Coffee shows …"
         presses = [a for a in acts if a.kind == "press"]
         times = _count_before(clause, text)
         if times and len({a.name for a in presses}) == 1:
@@ -78,6 +84,11 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
     return None
 
 
+_AFTER = re.compile(r"\s*(?:and\s+|then\s+)?((?:after|when|whenever|once|upon|on)\b(?!\s+(?:the\s+)?(?:page\s+)?"
+                    r"(?:load|loads|loading|start|first load|opening)\b)[^,`\"“*]{0,40})", re.I)
+_GERUND = re.compile(r"\s*(?:and\s+)?([A-Z][a-z]{2,}ing)\b[^,`\"“*]{0,30}")
+_NOT_ACTIONS = frozenset("heading setting nothing something anything everything string morning evening building "
+                         "ceiling spring thing ending rating padding spacing loading during".split())
 _NUMBERS = {"one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "thrice": 3, "four": 4, "five": 5}
 _COUNT = re.compile(r"\bafter\s+(one|two|three|four|five|\d)\b(?:\s+(?:more\s+)?(?:press(?:es)?|clicks?|taps?|times))?|"
                     r"\b(once|twice|thrice)\b|\b(one|two|three|four|five|\d)\s+(?:press(?:es)?|clicks?|taps?|times)\b", re.I)
@@ -134,6 +145,9 @@ def _acts(clause: str, names: dict[str, str] | None = None) -> list[Act]:
             found.append((m.start(), Act("tick", name or "")))
     for m in _TYPE.finditer(clause):
         quote = _QUOTE.match(clause, m.end())
+        number = re.match(r"-?\d+(?:\.\d+)?(?![\w.])", clause[m.end():])
+        if number and not quote:  # "type 10 and hit Convert": a number needs no quotes
+            found.append((m.start(), Act("type", "", number.group(0))))
         if quote:
             into = _INTO.match(clause, quote.end())
             found.append((m.start(), Act("type", _name_at(clause, into.end()) if into else "",
@@ -257,6 +271,8 @@ def _does(step: Step, act: Act) -> bool:
         return step.action == "check" and (not act.name or fold(act.name) in named)
     if act.kind == "type":
         return step.action == "fill" and fold(args.get("value", "")) == fold(act.value)
+    if act.kind == "after":  # something is done first: any step that acts
+        return step.action not in ("expect", "wait")
     return step.action != "expect" and fold(act.name) in named
 
 
@@ -297,7 +313,8 @@ def _only(spec, kinds: tuple[str, ...]) -> str:
 
 def _say(act: Act) -> str:
     return {"press": f"press {act.name!r}", "tick": f"tick {act.name or 'the checkbox'!r}",
-            "type": f"type {act.value!r}", "choose": f"choose {act.name!r}"}[act.kind]
+            "type": f"type {act.value!r}", "choose": f"choose {act.name!r}",
+            "after": f"act first ({act.name!r})"}[act.kind]
 
 
 def completed(check: AcceptanceCheck, spec_text: str) -> AcceptanceCheck | None:

@@ -8,8 +8,9 @@ contradict it: a name, label, selector, test id or page the spec never uses; a r
 gives the name ("a button labelled Split" targeted as a spinbutton); an action that cannot work on its target; a
 template's placeholder expected word for word; a text from an element of another role than the spec's `role="…"`
 names; a start text after a step that acts (runshot.derivation.start). The spec is judged only where it is
-explicit. Expected values are sorted into those the spec states and those the model computed (derive.py keeps one
-only when samples agree on it). The actions a requirement names before a text are held in runshot.derivation.acts.
+explicit. Expected values are sorted into those the spec quotes (or the check typed) and the others, which the
+model computed or took from the spec's unquoted words (derive.py keeps one only when samples agree on it). The
+actions a requirement names before a text are held in runshot.derivation.acts.
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ def review_check(check: AcceptanceCheck, spec_text: str) -> Reviewed:
     if (late := acts_before_start(dataclasses.replace(check, steps=tuple(fixed)), spec_text) or
             unstated_start_value(tuple(fixed), spec_text)) is not None:
         return Reviewed(None, late)
-    computed = tuple(dict.fromkeys(v for s in fixed for v in _expected_values(s) if not stated(v, spec.words)))
+    typed = {fold(s.args.get("value")) for s in fixed if s.action in ("fill", "select")}
+    computed = tuple(dict.fromkeys(v for s in fixed for v in _expected_values(s)
+                                   if fold(v) not in typed and not any(_within(fold(v), fold(q)) for q in spec.spans)))
     return Reviewed(dataclasses.replace(check, steps=tuple(fixed)), "; ".join(notes), computed)
 
 

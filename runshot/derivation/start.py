@@ -2,7 +2,8 @@
 
 "a cart line that starts as `Cart (0)`": a check written for that requirement that clicks Add to cart and then
 expects `Cart (0)` tests the start state after leaving it. The rule judges only what the words settle: the text is
-quoted once in the whole spec, right after a start phrase (starts as, initially shows, … at first), and the
+quoted once in the whole spec, right after a start phrase (starts as, initially shows, … at first) that no "after",
+"when" or "once" comes before in its clause ("After a roll the line starts with …" is no start state), and the
 requirement has no words for coming back to it (reset, back, again, clear, undo).
 
 A field's value expected on load must be one the spec says it holds at start ("holding 1 at start", "15% selected
@@ -22,6 +23,7 @@ _BEFORE = re.compile(rf"\b(?:starts?|starting|begins?|beginning)\s+(?:out\s+)?(?
                      rf"{_QUOTE}|\b(?:initially|at first|at start|on load)\s+(?:shows?|reads?|is|says)?\s*{_QUOTE}",
                      re.I)
 _AFTER = re.compile(rf"{_QUOTE}\s+(?:at first|initially|at start|on load)\b", re.I)
+_LATER = re.compile(r"\b(?:after|when|whenever|once|upon)\b", re.I)  # "After a roll the line starts with …"
 _RETURNS = re.compile(r"\b(?:reset\w*|back|again|clear\w*|undo\w*|restor\w*|return\w*)\b", re.I)
 _QUOTES = re.compile(_QUOTE)
 
@@ -32,7 +34,8 @@ def start_texts(requirement: str, spec_text: str) -> tuple[str, ...]:
     if _RETURNS.search(requirement):
         return ()
     found = [next(g for g in m.groups() if g is not None) for pattern in (_BEFORE, _AFTER)
-             for m in pattern.finditer(requirement)]
+             for m in pattern.finditer(requirement)
+             if not _LATER.search(re.split(r"[.;!?]\s", requirement[:m.start()])[-1])]
     quoted = [fold(next(g for g in m.groups() if g is not None)) for m in _QUOTES.finditer(spec_text)]
     return tuple(dict.fromkeys(t for t in found if quoted.count(fold(t)) == 1))
 
