@@ -146,3 +146,11 @@ def test_the_run_summary_names_the_requirements_not_verified_and_the_cost_of_der
     assert any(line.startswith("spec coverage: 4 of 9 requirements verified; not verified: ") and
                "'Big, friendly, centred layout'" in line for line in lines)
     assert "derived checks: 1 kept from 2 sample(s), 2400 + 300 tokens, 41.5 s" in lines
+
+
+def test_code_in_a_requirement_is_no_text_the_page_must_show():
+    # an attribute, an element and an event name written as code are not texts a check must expect
+    req = coverage.read_requirement('One results element with `role="status"` shows `Tip: X`; listen to the `input` event '
+                           "of each `<input>`")
+    assert req.literals == ("Tip:",)
+    assert coverage.read_requirement("The page shows `input` and `Saved`").literals == ("input", "Saved")

@@ -129,12 +129,17 @@ def split_requirements(body: str) -> list[Requirement]:
     return out
 
 
+_ATTRIBUTE = re.compile(r"[\w:-]+\s*=\s*[\"'][^\"']*[\"']$")  # role="status", type="number"
+_CODE_NOUN = re.compile(r"\s+(?:events?|attributes?|propert(?:y|ies)|elements?|tags?|methods?|functions?|"
+                        r"selectors?|class(?:es)?|ids?)\b", re.I)
+
+
 def read_requirement(text: str) -> Requirement:
     literals = []
     for m in _SPAN.finditer(text):
         raw = m.group(0).strip("`\"“”*").strip()
-        if not raw or _HTML.match(raw):
-            continue
+        if not raw or _HTML.match(raw) or _ATTRIBUTE.match(m.group(0).strip("`*")) or _CODE_NOUN.match(text, m.end()):
+            continue  # `<label>`, `role="status"`, the `input` event: code, no text of the page
         fixed = _TEMPLATE_VAR.sub(" ", raw).strip() if _TEMPLATE_VAR.search(raw) else raw
         if fixed:
             literals.append(fixed)
