@@ -314,8 +314,11 @@ def test_ctrl_c_stops_the_started_app(tmp_path: Path):
     argv = write_api_app(tmp_path / "app")
     # The app warms up for 60 s before it serves, so the interrupt surely comes while runshot is still running.
     command = " ".join([*argv, str(port), "60"])
+    # Ctrl-C in a terminal: SIGINT at its default in runshot. A test runner's worker may run with SIGINT ignored
+    # (its children inherit that, and Python then leaves it ignored), which is no state a user's Ctrl-C meets.
     proc = subprocess.Popen([sys.executable, "-c", CLI, "check", "--start", command, "--url",
-                             f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not processes_with(f"notes_app.py {port}"):
         time.sleep(0.05)
