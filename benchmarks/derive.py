@@ -3,13 +3,14 @@ checks from the spec's words on one endpoint, run them on both apps, and count t
 the good app passes and the broken twin fails.
 
     python benchmarks/derive.py [--model local] [--base-url URL] [--api-key KEY] [--samples 3] [--only a,b]
-                                [--json OUT] [--show] [DIR]
+                                [--json OUT] [--show] [--replay OUT | --reference] [DIR]
 
 DIR (default benchmarks/derive/) holds one folder per spec: spec.md (no checks of its own), good/ and broken/
 (README.md there says what each twin breaks). Only the acceptance check runs, with the derived checks alone.
 Derivation is the code `runshot new` and `runshot derive` run (runshot.derivation.derive.derive). Prints per spec: right or
 wrong (and why: the good app failed, the twin passed, or nothing was kept), the checks kept, the tokens and seconds
-derivation took; then the totals. --show prints the derived checks; --json keeps each sample's answer too. Exit 0 always (it measures; it judges nothing).
+derivation took; then the totals. --show prints the derived checks; --json keeps each sample's answer too, and
+--replay OUT judges those answers again with no model. Exit 0 always (it measures; it judges nothing).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from runshot.derivation.coverage import QUOTED, fold
+from runshot.derivation.coverage import QUOTED, fold, quoted, quotes, within
 from runshot.derivation.review import Reviewed, read_spec, stated
 from runshot.spec import AcceptanceCheck, Step
 
@@ -44,8 +44,6 @@ _CHOOSE = re.compile(r"\b(?:choos(?:e|es|ing)|select(?:s|ing)?|pick(?:s|ing)?)\s
 _INTO = re.compile(r"\s*(?:in|into)\s+(?:the\s+)?", re.I)
 _ENTRY = re.compile(r"(?:\.?/)?(?:index\.html?)?(?:[?#].*)?", re.I)
 _RELOADS = re.compile(r"\b(?:reload|refresh|re-?open|persist|surviv|revisit|come back|comes back)\w*", re.I)
-_ROLES = {"button": "button", "tab": "tab", "link": "link", "checkbox": "checkbox", "radio": "radio",
-          "textbox": "textbox", "spinbutton": "spinbutton", "searchbox": "searchbox"}
 _TYPED = ("textbox", "spinbutton", "searchbox")
 
 
@@ -69,7 +67,7 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
         clause = clauses[quoting[0]]
         if re.search(r"\bor\b", _QUOTE.sub(" ", clause), re.I):
             return None
-        names = {fold(n): n for n in _quoted(spec_text or requirement)}
+        names = {fold(n.strip()): n.strip() for n in quotes(spec_text or requirement)}
         acts = _acts(clause, names)
         if any(a.kind == "type" for a in acts) and not any(a.kind == "press" for a in acts) and quoting[0]:
             acts += [a for a in _acts(clauses[quoting[0] - 1], names) if a.kind == "press"]  # "…; entering `0` shows …"
@@ -90,8 +88,9 @@ _GERUND = re.compile(r"\s*(?:and\s+)?([A-Z][a-z]{2,}ing)\b[^,`\"“*]{0,30}")
 _NOT_ACTIONS = frozenset("heading setting nothing something anything everything string morning evening building "
                          "ceiling spring thing ending rating padding spacing loading during".split())
 _NUMBERS = {"one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "thrice": 3, "four": 4, "five": 5}
-_COUNT = re.compile(r"\bafter\s+(one|two|three|four|five|\d)\b(?:\s+(?:more\s+)?(?:press(?:es)?|clicks?|taps?|times))?|"
-                    r"\b(once|twice|thrice)\b|\b(one|two|three|four|five|\d)\s+(?:press(?:es)?|clicks?|taps?|times)\b", re.I)
+_PRESSES = r"(?:press(?:es)?|clicks?|taps?|times)"
+_COUNT = re.compile(rf"\bafter\s+(one|two|three|four|five|\d)\b(?:\s+(?:more\s+)?{_PRESSES})?|"
+                    rf"\b(once|twice|thrice)\b|\b(one|two|three|four|five|\d)\s+{_PRESSES}\b", re.I)
 
 
 def _count_before(clause: str, text: str) -> int:
@@ -99,7 +98,7 @@ def _count_before(clause: str, text: str) -> int:
     after two `2 likes`": 1 for `1 like`, 2 for `2 likes`), 0 when it gives none."""
     at = next((m.start() for m in _QUOTE.finditer(clause)
                if _holds(m, text)), -1)
-    counts = [m for m in _COUNT.finditer(clause[:at])] if at > 0 else []
+    counts = list(_COUNT.finditer(clause[:at])) if at > 0 else []
     if not counts:
         return 0
     word = next(g for g in counts[-1].groups() if g is not None).lower()
@@ -108,12 +107,8 @@ def _count_before(clause: str, text: str) -> int:
 
 def _holds(quote: re.Match, text: str) -> bool:
     """Whether the quoted text is `text`, or holds it as whole words (`Price: $12` holds `$12`)."""
-    whole, want = fold(next(g for g in quote.groups() if g is not None)), fold(text)
-    return bool(want) and re.search(rf"(?<!\w){re.escape(want)}(?!\w)", whole) is not None
-
-
-def _quoted(text: str) -> list[str]:
-    return [next(g for g in m.groups() if g is not None).strip() for m in _QUOTE.finditer(text)]
+    want = fold(text)
+    return bool(want) and within(want, fold(quoted(quote)))
 
 
 def _stems(word: str) -> list[str]:
@@ -133,7 +128,7 @@ def _acts(clause: str, names: dict[str, str] | None = None) -> list[Act]:
         quote = _QUOTE.match(clause, m.end())
         button = next((names[s] for s in _stems(m.group(1).lower()) if s in (names or {})), None)
         if quote and button and not _TYPE.match(clause, m.start()):
-            value = next(g for g in quote.groups() if g is not None)
+            value = quoted(quote)
             found += [(m.start(), Act("type", "", value)), (m.start() + 1, Act("press", button))]
     for m in _PRESS.finditer(clause):
         name = _name_at(clause, m.end())
@@ -150,8 +145,7 @@ def _acts(clause: str, names: dict[str, str] | None = None) -> list[Act]:
             found.append((m.start(), Act("type", "", number.group(0))))
         if quote:
             into = _INTO.match(clause, quote.end())
-            found.append((m.start(), Act("type", _name_at(clause, into.end()) if into else "",
-                                         next(g for g in quote.groups() if g is not None))))
+            found.append((m.start(), Act("type", _name_at(clause, into.end()) if into else "", quoted(quote))))
     for m in _CHOOSE.finditer(clause):
         name = _name_at(clause, m.end())
         if name:
@@ -164,7 +158,7 @@ def _name_at(clause: str, at: int) -> str:
     spec quotes elsewhere (looked up by the caller: here, a capitalised run of words)."""
     quote = _QUOTE.match(clause, at)
     if quote:
-        return next(g for g in quote.groups() if g is not None).strip()
+        return quoted(quote).strip()
     words = re.match(r"[A-Z][\w'’-]*(?: [A-Za-z][\w'’-]*){0,5}", clause[at:])
     return words.group(0) if words else ""
 
@@ -198,14 +192,9 @@ def complete(reviewed: Reviewed, spec_text: str) -> Reviewed:
         named = next((found for req in check.covers if isinstance(text, str)
                       and (found := clause_acts(req, text, spec_text)) is not None), [])
         acts = [g for a in named if (g := _grounded(a, names)) is not None]
-        before = steps[:i]
-        done = _put_in(before, acts, spec) if acts else (before, [])
-        if isinstance(done, Act) and done.kind == "count":
-            return Reviewed(None, f"the requirement says {text!r} shows after {done.times} press(es) of "
-                                  f"{done.name!r}, and the check presses it more often")
-        if isinstance(done, Act):
-            return Reviewed(None, f"the requirement says to {_say(done)} before {text!r} shows, and the check does "
-                                  f"not (the spec does not settle which control)")
+        done = _put_in(steps[:i], acts, spec, text)
+        if isinstance(done, str):
+            return Reviewed(None, done)
         out, put = done
         if put:
             unnamed = [s for s in out if s.action == "press" and not stated(s.args.get("key"), spec.words)]
@@ -220,9 +209,10 @@ def complete(reviewed: Reviewed, spec_text: str) -> Reviewed:
     return dataclasses.replace(reviewed, check=dataclasses.replace(check, steps=tuple(steps)), problem=problem)
 
 
-def _put_in(before: list[Step], acts: list[Act], spec) -> tuple[list[Step], list[tuple[Act, Step]]] | Act:
-    """`before` with each act it does not do put in its place (after the steps doing the acts before it), and what
-    was put in; or the first act it leaves out whose step the spec does not settle."""
+def _put_in(before: list[Step], acts: list[Act], spec, text) -> tuple[list[Step], list[tuple[Act, Step]]] | str:
+    """`before` (the steps before the expectation of `text`) with each act it does not do put in its place (after
+    the steps doing the acts before it), and what was put in; or why the check is refused: it presses more often
+    than counted, or leaves out an act whose step the spec does not settle."""
     out: list[Step] = []
     put: list[tuple[Act, Step]] = []
     pos = 0
@@ -230,7 +220,8 @@ def _put_in(before: list[Step], acts: list[Act], spec) -> tuple[list[Step], list
         if act.times:
             done = [j for j in range(len(before)) if _does(before[j], act)]
             if len(done) > act.times:
-                return dataclasses.replace(act, kind="count")
+                return (f"the requirement says {text!r} shows after {act.times} press(es) of {act.name!r}, and the "
+                        f"check presses it more often")
             if done:
                 extra = act.times - len(done)
                 out += before[pos:done[-1] + 1] + [before[done[-1]]] * extra
@@ -244,7 +235,8 @@ def _put_in(before: list[Step], acts: list[Act], spec) -> tuple[list[Step], list
             continue
         new = _step_for(act, spec)
         if new is None:
-            return act
+            return (f"the requirement says to {_say(act)} before {text!r} shows, and the check does not (the spec "
+                    f"does not settle which control)")
         out += [new] * max(1, act.times)
         put += [(act, new)] * max(1, act.times)
     return out + before[pos:], put
@@ -278,36 +270,30 @@ def _does(step: Step, act: Act) -> bool:
 
 def _step_for(act: Act, spec) -> Step | None:
     """The step doing `act`, where the spec's words settle its target; None where they do not."""
+    kind = spec.kind_of(act.name) if act.name else None
     if act.kind == "press":
-        role = _ROLES.get(spec.kind_of(act.name) or "")
-        return Step("click", {"role": role, "name": act.name}) if role in ("button", "tab", "link") else None
+        return Step("click", {"role": kind, "name": act.name}) if kind in ("button", "tab", "link") else None
     if act.kind == "tick":
-        name = act.name or _only(spec, ("checkbox",))
+        name = act.name or _only(spec, lambda s: spec.kind_of(s) == "checkbox")
         return Step("check", {"role": "checkbox", "name": name}) if name else None
     if act.kind == "type":
-        name = act.name or _only(spec, _TYPED) or _only_labelled(spec)
+        name = act.name or _only(spec, lambda s: spec.kind_of(s) in _TYPED) or \
+            _only(spec, lambda s: spec.labels(s) and spec.kind_of(s) in (None, *_TYPED))  # "a field labelled …"
         kind = spec.kind_of(name) if name else None
         if not name or (kind is not None and kind not in _TYPED):
             return None
         target = {"role": kind, "name": name} if kind else {"label": name}
         return Step("fill", {**target, "value": act.value})
-    if act.kind == "choose" and spec.kind_of(act.name) in ("tab", "button", "link", "radio"):
-        role = spec.kind_of(act.name)
-        return Step("check" if role == "radio" else "click", {"role": role, "name": act.name})
-    if act.kind == "choose" and spec.kind_of(act.name) is None and (select := _only(spec, ("select",))):
+    if act.kind == "choose" and kind in ("tab", "button", "link", "radio"):
+        return Step("check" if kind == "radio" else "click", {"role": kind, "name": act.name})
+    if act.kind == "choose" and kind is None and (select := _only(spec, lambda s: spec.kind_of(s) == "select")):
         return Step("select", {"role": "combobox", "name": select, "value": act.name})  # an option of the one select
-    return None  # a choice of a control (a tab, a radio button) is not put in
+    return None  # a choice of something else the spec names (a select, a text field) is not put in
 
 
-def _only_labelled(spec) -> str:
-    """The one name the spec gives a field by a label without saying its kind ("a field labelled **New task**")."""
-    found = {fold(s): s for s in spec.spans if spec.labels(s) and spec.kind_of(s) in (None, *_TYPED)}
-    return next(iter(found.values())) if len(found) == 1 else ""
-
-
-def _only(spec, kinds: tuple[str, ...]) -> str:
-    """The one name the spec gives a control of these kinds, or ""."""
-    found = {fold(s): s for s in spec.spans if spec.kind_of(s) in kinds}
+def _only(spec, keep) -> str:
+    """The one name the spec quotes that `keep` takes, or "" when none or several do."""
+    found = {fold(s): s for s in spec.spans if keep(s)}
     return next(iter(found.values())) if len(found) == 1 else ""
 
 
@@ -315,8 +301,3 @@ def _say(act: Act) -> str:
     return {"press": f"press {act.name!r}", "tick": f"tick {act.name or 'the checkbox'!r}",
             "type": f"type {act.value!r}", "choose": f"choose {act.name!r}",
             "after": f"act first ({act.name!r})"}[act.kind]
-
-
-def completed(check: AcceptanceCheck, spec_text: str) -> AcceptanceCheck | None:
-    """`check` completed as `complete` does, or None if refused (for written checks' tests and tools)."""
-    return complete(Reviewed(check), spec_text).check

@@ -115,6 +115,21 @@ def fold(text) -> str:
     return " ".join(str(text).split()).casefold()
 
 
+def within(part: str, whole: str) -> bool:
+    """Whether `part` stands in `whole` as whole words ("0" is not in "10")."""
+    return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", whole) is not None
+
+
+def quoted(match: re.Match) -> str:
+    """The text a match of QUOTED (alone or inside a larger pattern) holds, without its quote marks."""
+    return next(g for g in match.groups() if g is not None)
+
+
+def quotes(text: str) -> list[str]:
+    """The texts `text` quotes, in order."""
+    return [quoted(m) for m in _SPAN.finditer(text)]
+
+
 def split_requirements(body: str) -> list[Requirement]:
     """The requirements a spec's Markdown states, in order, each with the facets its words carry."""
     out: list[Requirement] = []
@@ -137,7 +152,7 @@ _CODE_NOUN = re.compile(r"\s+(?:events?|attributes?|propert(?:y|ies)|elements?|t
 def read_requirement(text: str) -> Requirement:
     literals = []
     for m in _SPAN.finditer(text):
-        raw = m.group(0).strip("`\"“”*").strip()
+        raw = quoted(m).strip("`\"“”*").strip()
         if not raw or _HTML.match(raw) or _ATTRIBUTE.match(m.group(0).strip("`*")) or _CODE_NOUN.match(text, m.end()):
             continue  # `<label>`, `role="status"`, the `input` event: code, no text of the page
         fixed = _TEMPLATE_VAR.sub(" ", raw).strip() if _TEMPLATE_VAR.search(raw) else raw

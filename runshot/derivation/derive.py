@@ -20,6 +20,7 @@ the user's checks. A derived check that keeps failing is marked "possibly a wron
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from collections import Counter
@@ -115,16 +116,14 @@ def _joined(item: dict) -> dict:
     must show) appended to its steps as `expect` steps; a `fill`, `select` or `check` without a target takes the
     target of the `click` right before it, which it replaces ("click: Size" then "select: {value: Large}" is
     choosing Large in Size)."""
-    steps = item.get("steps")
-    steps = list(steps) if isinstance(steps, list) else [] if steps is None else steps
-    expect = item.get("expect")
-    if isinstance(steps, list) and expect is not None:
-        steps += [{"expect": e} for e in (expect if isinstance(expect, list) else [expect])]
-    if isinstance(steps, list):
-        steps = _carried(steps)
     out = {k: v for k, v in item.items() if k != "expect"}
-    if isinstance(steps, list) or "steps" in item:
-        out["steps"] = steps
+    steps = [] if item.get("steps") is None else item["steps"]
+    if not isinstance(steps, list):
+        return out  # the parser says what is wrong with it
+    expect = item.get("expect")
+    if expect is not None:
+        steps = steps + [{"expect": e} for e in (expect if isinstance(expect, list) else [expect])]
+    out["steps"] = _carried(steps)
     return out
 
 
@@ -226,9 +225,8 @@ def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> boo
 
 def held(check: AcceptanceCheck, spec_text: str):
     """`check` held against the spec's words: reloads of its page the spec never speaks of dropped, its steps
-    reviewed (runshot.derivation.review), the actions its
-    requirement names put in (acts), its texts expected whole where a part would also match another state
-    (literal). A Reviewed: the check corrected, or None and why."""
+    reviewed (runshot.derivation.review), the actions its requirement names put in (acts), its texts expected whole
+    where a part would also match another state (literal). A Reviewed: the check corrected, or None and why."""
     check, dropped = without_reloads(check, spec_text)
     reviewed = review_check(check, spec_text)
     if dropped and reviewed.check is not None:
@@ -304,10 +302,15 @@ def _expected(check: AcceptanceCheck) -> list[str]:
             for k in ("text", "exact_text", "value") if isinstance(v := s.args.get(k), str) and v.strip()]
 
 
+@functools.lru_cache(maxsize=64)
+def _quoted_by(req: str) -> tuple[str, ...]:
+    """The texts a requirement quotes, folded (read once per requirement, not once per check and text)."""
+    return tuple(coverage.fold(lit) for lit in coverage.read_requirement(req).literals)
+
+
 def _quotes(req: str, expected: str) -> bool:
     """Whether the requirement quotes the text, whole or as a part of a quoted text."""
-    return any(re.search(rf"(?<!\w){re.escape(expected)}(?!\w)", coverage.fold(lit))
-               for lit in coverage.read_requirement(req).literals)
+    return any(coverage.within(expected, lit) for lit in _quoted_by(req))
 
 
 def _quoting(check: AcceptanceCheck, requirements: list[str]) -> tuple[str, ...]:
@@ -326,7 +329,7 @@ def _own(check: AcceptanceCheck, req: str) -> bool:
 def _literals(check: AcceptanceCheck, req: str) -> int:
     """How many of the requirement's quoted texts the check expects."""
     expected = set(_expected(check))
-    return sum(coverage.fold(lit) in expected for lit in coverage.read_requirement(req).literals)
+    return sum(lit in expected for lit in _quoted_by(req))
 
 
 def derive_checks(run: Run) -> Run:

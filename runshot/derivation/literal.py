@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from runshot.derivation.coverage import QUOTED, fold
+from runshot.derivation.coverage import fold, quotes
 from runshot.derivation.review import Reviewed
 from runshot.spec import Step
 
-_QUOTE = re.compile(QUOTED)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
@@ -25,7 +24,7 @@ def sharpen(reviewed: Reviewed, spec_text: str) -> Reviewed:
     check = reviewed.check
     if check is None:
         return reviewed
-    quoted = [next(g for g in m.groups() if g is not None) for m in _QUOTE.finditer(spec_text)]
+    quoted = quotes(spec_text)
     steps, notes = [], []
     for step in check.steps:
         text = step.args.get("text")

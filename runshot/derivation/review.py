@@ -19,7 +19,7 @@ import dataclasses
 import functools
 import re
 
-from runshot.derivation.coverage import QUOTED, fold
+from runshot.derivation.coverage import QUOTED, fold, quoted, within
 from runshot.derivation.placeholders import placeholders
 from runshot.derivation.start import acts_before_start, unstated_start_value
 from runshot.spec import AcceptanceCheck, Step
@@ -117,7 +117,7 @@ def review_check(check: AcceptanceCheck, spec_text: str) -> Reviewed:
         return Reviewed(None, late)
     typed = {fold(s.args.get("value")) for s in fixed if s.action in ("fill", "select")}
     computed = tuple(dict.fromkeys(v for s in fixed for v in _expected_values(s)
-                                   if fold(v) not in typed and not any(_within(fold(v), fold(q)) for q in spec.spans)))
+                                   if fold(v) not in typed and not any(within(fold(v), fold(q)) for q in spec.spans)))
     return Reviewed(dataclasses.replace(check, steps=tuple(fixed)), "; ".join(notes), computed)
 
 
@@ -177,7 +177,7 @@ def read_spec(spec_text: str) -> SpecReading:
     spans: list[str] = []
 
     def hide(m: re.Match) -> str:
-        inner = next(g for g in m.groups() if g is not None).strip()
+        inner = quoted(m).strip()
         attribute = re.fullmatch(r"role\s*=\s*[\"']?([a-z]+)[\"']?", inner)
         if attribute:  # `role="alert"` names a role, it is no text of the page
             return f"role={attribute.group(1)}"
@@ -252,7 +252,7 @@ def _template_of(value: str, spec: SpecReading) -> tuple[str, str] | None:
     for template, marks in spec.templates:
         inside = [m for m in marks if re.search(rf"(?<![\w'’]){re.escape(m)}(?![\w'’])", value)]
         whole = fold(template)
-        if inside and got and (_within(got, whole) or _within(whole, got)):
+        if inside and got and (within(got, whole) or within(whole, got)):
             return template, min(inside, key=lambda m: _mark_at(value, m))
     return None
 
@@ -261,10 +261,6 @@ def _mark_at(value: str, mark: str) -> int:
     """Where the placeholder `mark` stands in `value` as a token of its own."""
     found = re.search(rf"(?<![\w'’]){re.escape(mark)}(?![\w'’])", value)
     return found.start() if found else len(value)
-
-
-def _within(part: str, whole: str) -> bool:  # `part` is in `whole` as whole words
-    return re.search(rf"(?<!\w){re.escape(part)}(?!\w)", whole) is not None
 
 
 def _review_step(step: Step, spec: SpecReading, types: bool = False,
@@ -299,7 +295,7 @@ def _typed(name, typed: set[str] | frozenset, spec: SpecReading) -> bool:
     """A name the check's own typing grounds: what it typed ("Buy milk"), or that with words the spec uses
     ("Remove Milk" after typing "Milk", where the spec has a "Remove Item" button)."""
     want = fold(name)
-    rests = (re.sub(rf"(?<!\w){re.escape(t)}(?!\w)", " ", want) for t in typed if t and _within(t, want))
+    rests = (re.sub(rf"(?<!\w){re.escape(t)}(?!\w)", " ", want) for t in typed if t and within(t, want))
     return want in typed or any(stated(rest, spec.words) for rest in rests)
 
 
@@ -383,7 +379,7 @@ def _review_expectation(args: dict, role: str | None, spec: SpecReading, notes: 
         args["value"] = args.pop("text")
         notes.append("text -> value (a field's text is its value)")
     elif role in _BY_NAME and isinstance(args.get("name"), str) and isinstance(args.get("text"), str) and \
-            not _within(fold(args["text"]), fold(args["name"])):  # its text would be in its name
+            not within(fold(args["text"]), fold(args["name"])):  # its text would be in its name
         notes.append(f"{args.pop('role')} {args.pop('name')!r} -> the element showing {args['text']!r} (a {role}'s "
                      f"text is its name)")
         args.pop("exact", None)
@@ -436,8 +432,8 @@ def _shown_role(text: str, spec: SpecReading) -> str | None:
     for index, span in enumerate(spec.spans):
         whole = fold(span)
         marks = dict(spec.templates).get(span, ())
-        if whole == got or (len(whole.split()) >= 3 and _within(whole, got)) or \
-                (len(got.split()) >= 3 and 2 * len(got) >= len(whole) and _within(got, whole)) or \
+        if whole == got or (len(whole.split()) >= 3 and within(whole, got)) or \
+                (len(got.split()) >= 3 and 2 * len(got) >= len(whole) and within(got, whole)) or \
                 (marks and _fills(text, span, marks)):
             found.add(roles.get(index))
     return found.pop() if len(found) == 1 else None
@@ -469,7 +465,7 @@ def _a(noun: str) -> str:
 def stated(value, words: str) -> bool:
     """Whether the spec's folded words hold `value` as a whole word or phrase ("0" is not in "10")."""
     want = fold(value)
-    return bool(want) and re.search(rf"(?<!\w){re.escape(want)}(?!\w)", words) is not None
+    return bool(want) and within(want, words)
 
 
 def _css_named(css: str, words: str) -> bool:

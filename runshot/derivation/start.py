@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from runshot.derivation.coverage import QUOTED, fold
+from runshot.derivation.coverage import QUOTED, fold, quoted, quotes
 from runshot.spec import AcceptanceCheck, Step
 
 _QUOTE = rf"(?:{QUOTED})"
@@ -25,7 +25,6 @@ _BEFORE = re.compile(rf"\b(?:starts?|starting|begins?|beginning)\s+(?:out\s+)?(?
 _AFTER = re.compile(rf"{_QUOTE}\s+(?:at first|initially|at start|on load)\b", re.I)
 _LATER = re.compile(r"\b(?:after|when|whenever|once|upon)\b", re.I)  # "After a roll the line starts with …"
 _RETURNS = re.compile(r"\b(?:reset\w*|back|again|clear\w*|undo\w*|restor\w*|return\w*)\b", re.I)
-_QUOTES = re.compile(_QUOTE)
 
 
 def start_texts(requirement: str, spec_text: str) -> tuple[str, ...]:
@@ -33,11 +32,11 @@ def start_texts(requirement: str, spec_text: str) -> tuple[str, ...]:
     the spec."""
     if _RETURNS.search(requirement):
         return ()
-    found = [next(g for g in m.groups() if g is not None) for pattern in (_BEFORE, _AFTER)
+    found = [quoted(m) for pattern in (_BEFORE, _AFTER)
              for m in pattern.finditer(requirement)
              if not _LATER.search(re.split(r"[.;!?]\s", requirement[:m.start()])[-1])]
-    quoted = [fold(next(g for g in m.groups() if g is not None)) for m in _QUOTES.finditer(spec_text)]
-    return tuple(dict.fromkeys(t for t in found if quoted.count(fold(t)) == 1))
+    every = [fold(q) for q in quotes(spec_text)]
+    return tuple(dict.fromkeys(t for t in found if every.count(fold(t)) == 1))
 
 
 def acts_before_start(check: AcceptanceCheck, spec_text: str) -> str | None:
