@@ -3,14 +3,15 @@ checks from the spec's words on one endpoint, run them on both apps, and count t
 the good app passes and the broken twin fails.
 
     python benchmarks/derive.py [--model local] [--base-url URL] [--api-key KEY] [--samples 3] [--only a,b]
-                                [--json OUT] [--show] [--replay OUT | --reference] [DIR]
+                                [--json OUT] [--show] [--replay OUT | --words | --reference] [DIR]
 
 DIR (default benchmarks/derive/) holds one folder per spec: spec.md (no checks of its own), good/ and broken/
 (README.md there says what each twin breaks). Only the acceptance check runs, with the derived checks alone.
 Derivation is the code `runshot new` and `runshot derive` run (runshot.derivation.derive.derive). Prints per spec: right or
 wrong (and why: the good app failed, the twin passed, or nothing was kept), the checks kept, the tokens and seconds
 derivation took; then the totals. --show prints the derived checks; --json keeps each sample's answer too, and
---replay OUT judges those answers again with no model. Exit 0 always (it measures; it judges nothing).
+--replay OUT judges those answers again with no model; --words keeps only the checks the spec's own words settle
+(no model). Exit 0 always (it measures; it judges nothing).
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def logged(model, name: str, free: bool = False, answers: list | None = None):
 
 
 def _source(args) -> str:
+    if args.words:
+        return "none (the spec's words only)"
     return f"answers of {args.replay}" if args.replay else "none (reference checks)"
 
 
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replay", default=None, metavar="JSON",
                     help="no model: take each sample's answer from an earlier run's --json (judges the same answers "
                          "again, e.g. after a change to how checks are held to the spec)")
+    ap.add_argument("--words", action="store_true",
+                    help="no model: only the checks the spec's own words settle (runshot.derivation.worded)")
     ap.add_argument("--reference", action="store_true",
                     help="no model: run each folder's hand-written reference.yaml instead (checks the labels)")
     args = ap.parse_args(argv)
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     with ExitStack() as stack:
         saved = {r["spec"]: r for r in json.loads(Path(args.replay).read_text())["rows"]} if args.replay else None
-        model = None if args.reference or saved is not None else wiring.open_model(
+        model = None if args.reference or args.words or saved is not None else wiring.open_model(
             stack, resolve_endpoint(args.model, args.base_url, args.api_key),
             wiring.ModelOptions(max_tokens=args.max_tokens), note=lambda t: print(t, file=sys.stderr))
         validator = wiring.open_validator(stack, wiring.BrowserOptions())
@@ -118,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             if saved is not None:
                 answers = list(saved.get(case.name, {}).get("answers") or [])
                 found = deriving.derive(spec, None, samples=len(answers), call=replayed(answers, saved[case.name]))
+            elif args.words:
+                found = deriving.derive(spec, None, samples=0)
             elif model is None:
                 raw = yaml.safe_load((case / "reference.yaml").read_text(encoding="utf-8"))
                 found = deriving.Derivation(checks=parse_checks(raw, f"{case.name}/reference.yaml"))
@@ -148,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"right: {right} of {len(rows)}; derivation: {tokens} tokens, {seconds:.0f} s in all "
           f"({tokens // max(1, len(rows))} tokens, {seconds / max(1, len(rows)):.0f} s per spec); model "
           f"{model.name if model else _source(args)}, "
-          f"{args.samples if saved is None else max((r['calls'] for r in rows), default=0)} sample(s)")
+          f"{args.samples if saved is None and not args.words else max((r['calls'] for r in rows), default=0)} "
+          f"sample(s)")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps({"right": right, "total": len(rows), "rows": rows}, indent=2))
     return 0

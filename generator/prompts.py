@@ -297,6 +297,10 @@ def _describe_expect(a: dict) -> str:
         parts += [f'has {k}="{v}"' for k, v in a["attribute"].items()]
     if a.get("focused"):
         parts.append("has keyboard focus")
+    if "checked" in a:
+        parts.append("is checked" if a["checked"] is not False else "is not checked")
+    if "disabled" in a:
+        parts.append("is disabled" if a["disabled"] is not False else "is enabled")
     if a.get("hidden"):
         parts.append("is hidden (or absent)")
     if a.get("visible") is False:

@@ -45,6 +45,8 @@ EXPECTATIONS: dict[str, str] = {
     "count": "how many elements match the target",
     "attribute": "the target has these attributes, {name: value}",
     "focused": "the target has keyboard focus",
+    "checked": "a checkbox, radio button or switch is checked (true) or not (false)",
+    "disabled": "the target is disabled (true: the disabled attribute or aria-disabled) or enabled (false)",
     "url": "the page address contains this (no target needed)",
     "min_height": "every visible matching element's box is at least this many CSS px tall",
     "min_width": "every visible matching element's box is at least this many CSS px wide",
@@ -159,6 +161,7 @@ def as_form(example: str) -> str:
 
 
 _EXPECTATION_TYPES = {"visible": {"type": "boolean"}, "hidden": {"type": "boolean"}, "focused": {"type": "boolean"},
+                      "checked": {"type": "boolean"}, "disabled": {"type": "boolean"},
                       "count": {"type": "integer", "minimum": 0}, "min_height": {"type": "number", "minimum": 0},
                       "min_width": {"type": "number", "minimum": 0},
                       "attribute": {"type": "object", "additionalProperties": {"type": "string"}}}

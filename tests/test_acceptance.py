@@ -98,6 +98,12 @@ PASSING = {
         - expect: {role: tooltip, visible: false}
         - expect: {css: "#help-tip", count: 1}
     """,
+    "checked and disabled: the state now, as the user changed it": """
+        - expect: {role: checkbox, name: Dark mode, checked: false}
+        - check: {role: checkbox, name: Dark mode}
+        - expect: {role: checkbox, name: Dark mode, checked: true, disabled: false}
+        - expect: {role: button, name: Increment, disabled: false}
+    """,
     "an element that appears later is waited for": """
         - fill: {label: New task, value: Later}
         - press: {label: New task, key: Enter}
@@ -182,6 +188,18 @@ FAILING = {
     "attribute absent": (
         "- expect: {role: button, name: Increment, attribute: {aria-expanded: 'false'}}",
         "page showed aria-expanded=(absent)",
+    ),
+    "checked, not checked": (
+        "- expect: {role: checkbox, name: Dark mode, checked: true}",
+        'expected role=checkbox name="Dark mode" to be checked, page showed not checked',
+    ),
+    "checked, no checkbox": (
+        "- expect: {role: button, name: Increment, checked: false}",
+        'expected role=button name="Increment" to be not checked, page showed an element that cannot be checked',
+    ),
+    "disabled, enabled": (
+        "- expect: {role: button, name: Increment, disabled: true}",
+        'expected role=button name="Increment" to be disabled, page showed enabled',
     ),
     "focused, nothing focused": (
         "- expect: {label: New task, focused: true}",

@@ -224,8 +224,10 @@ def test_among_checks_with_as_many_votes_one_expecting_its_requirement_s_own_tex
             "Each press of Like adds one: after one press it reads `1 like`, after two `2 likes`.\n")
     run, notes = _run(fake_openai, spec, tmp_path)
     run = derive_checks(run)
+    # (the first requirement, which no sample covered, gets the check its own words settle)
     assert [(c.name, c.covers) for c in run.spec.checks] == [
-        ("one and two", ("Each press of Like adds one: after one press it reads `1 like`, after two `2 likes`",))]
+        ("one and two", ("Each press of Like adds one: after one press it reads `1 like`, after two `2 likes`",)),
+        ("shows '0 likes' at start", ("A **Like** button and a status that starts as `0 likes`",))]
 
 
 @pytest.mark.parametrize("step, spec_words, result", [

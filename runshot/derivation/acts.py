@@ -58,19 +58,15 @@ class Act:
 def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] | None:
     """The actions named by the clause that quotes `text`, in order: the one clause of the spec that does, else the
     one of `requirement`; None when there is no such clause or it names alternatives ("or")."""
-    for source in (spec_text, requirement):
-        clauses = [c for c in _CLAUSE.split(" ".join(source.split())) if c.strip()]
-        quoting = [i for i, c in enumerate(clauses) if any(
-            _holds(m, text) for m in _QUOTE.finditer(c))]
-        if len(quoting) != 1:
-            continue
-        clause = clauses[quoting[0]]
+    found = quoting_clause(text, requirement, spec_text)
+    if found is not None:
+        clause, before = found
         if re.search(r"\bor\b", _QUOTE.sub(" ", clause), re.I):
             return None
         names = {fold(n.strip()): n.strip() for n in quotes(spec_text or requirement)}
         acts = _acts(clause, names)
-        if any(a.kind == "type" for a in acts) and not any(a.kind == "press" for a in acts) and quoting[0]:
-            acts += [a for a in _acts(clauses[quoting[0] - 1], names) if a.kind == "press"]  # "…; entering `0` shows …"
+        if any(a.kind == "type" for a in acts) and not any(a.kind == "press" for a in acts) and before:
+            acts += [a for a in _acts(before, names) if a.kind == "press"]  # "…; entering `0` shows …"
         if not acts and (after := _AFTER.match(clause) or _GERUND.match(clause)) and \
                 after.group(1).lower() not in _NOT_ACTIONS:
             return [Act("after", after.group(0).strip())]  # "After a roll …", "Voting for Coffee shows …"
@@ -79,6 +75,17 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
         if times and len({a.name for a in presses}) == 1:
             acts = [dataclasses.replace(a, times=times) if a.kind == "press" else a for a in acts]
         return acts
+    return None
+
+
+def quoting_clause(text: str, requirement: str, spec_text: str = "") -> tuple[str, str] | None:
+    """(the clause that quotes `text`, the clause before it or "") in the spec, when exactly one of its clauses
+    does, else in `requirement`; None when neither has exactly one."""
+    for source in (spec_text, requirement):
+        clauses = [c for c in _CLAUSE.split(" ".join(source.split())) if c.strip()]
+        quoting = [i for i, c in enumerate(clauses) if any(_holds(m, text) for m in _QUOTE.finditer(c))]
+        if len(quoting) == 1:
+            return clauses[quoting[0]], clauses[quoting[0] - 1] if quoting[0] else ""
     return None
 
 
@@ -191,7 +198,7 @@ def complete(reviewed: Reviewed, spec_text: str) -> Reviewed:
         text = step.args.get("text", step.args.get("exact_text")) if step.action == "expect" else None
         named = next((found for req in check.covers if isinstance(text, str)
                       and (found := clause_acts(req, text, spec_text)) is not None), [])
-        acts = [g for a in named if (g := _grounded(a, names)) is not None]
+        acts = [g for a in named if (g := grounded(a, names)) is not None]
         done = _put_in(steps[:i], acts, spec, text)
         if isinstance(done, str):
             return Reviewed(None, done)
@@ -233,7 +240,7 @@ def _put_in(before: list[Step], acts: list[Act], spec, text) -> tuple[list[Step]
             out += before[pos:j + 1]
             pos = j + 1
             continue
-        new = _step_for(act, spec)
+        new = step_for(act, spec)
         if new is None:
             return (f"the requirement says to {_say(act)} before {text!r} shows, and the check does not (the spec "
                     f"does not settle which control)")
@@ -242,7 +249,7 @@ def _put_in(before: list[Step], acts: list[Act], spec, text) -> tuple[list[Step]
     return out + before[pos:], put
 
 
-def _grounded(act: Act, names: dict[str, str]) -> Act | None:
+def grounded(act: Act, names: dict[str, str]) -> Act | None:
     """The act with its name as the spec quotes it; None for a press or choice of words the spec never quotes."""
     if act.kind in ("press", "choose") or (act.kind in ("tick", "type") and act.name):
         words = act.name.split()
@@ -268,7 +275,7 @@ def _does(step: Step, act: Act) -> bool:
     return step.action != "expect" and fold(act.name) in named
 
 
-def _step_for(act: Act, spec) -> Step | None:
+def step_for(act: Act, spec) -> Step | None:
     """The step doing `act`, where the spec's words settle its target; None where they do not."""
     kind = spec.kind_of(act.name) if act.name else None
     if act.kind == "press":

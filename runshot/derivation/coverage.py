@@ -149,12 +149,21 @@ _CODE_NOUN = re.compile(r"\s+(?:events?|attributes?|propert(?:y|ies)|elements?|t
                         r"selectors?|class(?:es)?|ids?)\b", re.I)
 
 
-def read_requirement(text: str) -> Requirement:
-    literals = []
+def page_texts(text: str) -> list[str]:
+    """The texts `text` quotes that are texts of the page, as quoted: not code (`<label>`, `role="status"`, the
+    `input` event)."""
+    out = []
     for m in _SPAN.finditer(text):
         raw = quoted(m).strip("`\"“”*").strip()
-        if not raw or _HTML.match(raw) or _ATTRIBUTE.match(m.group(0).strip("`*")) or _CODE_NOUN.match(text, m.end()):
-            continue  # `<label>`, `role="status"`, the `input` event: code, no text of the page
+        if raw and not _HTML.match(raw) and not _ATTRIBUTE.match(m.group(0).strip("`*")) and \
+                not _CODE_NOUN.match(text, m.end()):
+            out.append(raw)
+    return out
+
+
+def read_requirement(text: str) -> Requirement:
+    literals = []
+    for raw in page_texts(text):
         fixed = _TEMPLATE_VAR.sub(" ", raw).strip() if _TEMPLATE_VAR.search(raw) else raw
         if fixed:
             literals.append(fixed)

@@ -32,9 +32,10 @@ import yaml
 from runshot.derivation import coverage
 from runshot.derivation.acts import complete, without_reloads
 from runshot.derivation.literal import sharpen
+from runshot.derivation.worded import unstated_state, worded_checks
 
 from runshot.loop import steps
-from runshot.derivation.review import check_key, review_check
+from runshot.derivation.review import Reviewed, check_key, review_check
 from runshot.errors import ModelError, UsageError
 from runshot.generator.prompts import describe_step, render
 from runshot.loop.state import Run, call_ask
@@ -216,7 +217,30 @@ def derive(spec: Spec, ask: Any, samples: int = SAMPLES, call: Any = None,
             break
     out.seconds = time.monotonic() - started
     out.checks = agree(answers, spec, out.notes, [c.name for c in spec.checks], list(out.asked))
+    out.checks += from_words([r for r in out.asked if not any(r in c.covers for c in out.checks)], spec,
+                             [c.name for c in spec.checks + out.checks], out.notes)
     return out
+
+
+def from_words(todo: list[str], spec: Spec, taken: list[str], notes: list[str]) -> tuple[AcceptanceCheck, ...]:
+    """For each requirement of `todo`, the checks its own words settle (runshot.derivation.worded), held to the
+    spec like the model's."""
+    text = spec.title + "\n" + spec.body
+    names = set(taken)
+    kept: list[AcceptanceCheck] = []
+    for req in todo:
+        for check in worded_checks(req, text):
+            reviewed = held(check, text)
+            if reviewed.check is None:
+                notes.append(f"not kept '{check.name}' (from the requirement's words): {reviewed.problem}")
+                continue
+            name = check.name
+            while name in names:
+                name += " (derived)"
+            names.add(name)
+            kept.append(dataclasses.replace(reviewed.check, name=name))
+            notes.append(f"'{name}' written from the words of '{req}'")
+    return tuple(kept)
 
 
 def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> bool:
@@ -228,6 +252,9 @@ def held(check: AcceptanceCheck, spec_text: str):
     reviewed (runshot.derivation.review), the actions its requirement names put in (acts), its texts expected whole
     where a part would also match another state (literal). A Reviewed: the check corrected, or None and why."""
     check, dropped = without_reloads(check, spec_text)
+    unstated = unstated_state(check, spec_text)
+    if unstated:
+        return Reviewed(None, unstated)
     reviewed = review_check(check, spec_text)
     if dropped and reviewed.check is not None:
         reviewed = dataclasses.replace(reviewed, problem="; ".join(n for n in (*dropped, reviewed.problem) if n))

@@ -220,6 +220,31 @@ def _focused_probe(p: _Probing, value: Any):
     return f"{p.desc} to {'have' if want_focus else 'not have'} keyboard focus", probe
 
 
+def _state_probe(state: str, p: _Probing, value: Any):
+    """Whether the first visible match is checked / disabled (`value` true) or not (false), as Playwright reads it:
+    the checked property or aria-checked; the disabled attribute, a disabled fieldset, or aria-disabled."""
+    want = value is not False
+    timeouts = p.timeouts
+
+    async def probe() -> tuple[bool, str]:
+        element = await p.pick()
+        if element is None:
+            return p.none_match()
+        read = element.is_checked if state == "checked" else element.is_disabled
+        try:
+            got = await within(read(timeout=timeouts.action * 1000), timeouts.action + 1, state)
+        except CheckTimeout:
+            raise
+        except Exception as exc:  # is_checked of an element that is no checkbox, radio button or switch
+            return False, f"an element that cannot be checked ({first_line(exc)})"
+        if state == "checked":
+            return got == want, "checked" if got else "not checked"
+        return got == want, "disabled" if got else "enabled"
+    words = {("checked", True): "checked", ("checked", False): "not checked", ("disabled", True): "disabled",
+             ("disabled", False): "enabled"}
+    return f"{p.desc} to be {words[(state, want)]}", probe
+
+
 _PROBES = {
     "visible": _visible_probe,
     "hidden": _hidden_probe,
@@ -228,6 +253,8 @@ _PROBES = {
     "count": _count_probe,
     "attribute": _attribute_probe,
     "focused": _focused_probe,
+    "checked": lambda p, value: _state_probe("checked", p, value),
+    "disabled": lambda p, value: _state_probe("disabled", p, value),
 }
 
 
