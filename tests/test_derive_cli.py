@@ -64,3 +64,21 @@ def test_derive_with_a_failing_endpoint_exits_3_in_one_line(fake_openai, tmp_pat
     bad.write_text("---\nchecks:\n  - name: x\n    steps:\n      - expect: {role: status, World!: null}\n---\nA page.\n")
     done = _derive(fake_openai, str(bad))
     assert done.returncode == 2 and "unknown key 'World!'" in done.stderr
+
+
+def test_derive_words_only_asks_no_model_and_writes_what_the_words_settle(tmp_path: Path):
+    spec = tmp_path / "cart.md"
+    spec.write_text("---\ntitle: Cart\n---\nA product card with an **Add to cart** button and a cart line that starts "
+                    "as `Cart (0)`. Each press of Add to cart adds one item: after two presses it reads `Cart (2)`.\n")
+    # the endpoint is a closed port: any model call would fail the command
+    done = run_cli("derive", str(spec), "--words-only", "--base-url", "http://127.0.0.1:9/v1", "--model", "x")
+    assert done.returncode == 0, done.stderr
+    assert "derived 2 check(s) from the spec's words (no model)" in done.stderr
+    kept = parse_spec_text(done.stdout).checks
+    assert [(c.name, c.derived, [s.describe() for s in c.steps]) for c in kept] == [
+        ("shows 'Cart (0)' at start", True, ["expect: {role: 'button', name: 'Add to cart'}",
+                                             "expect: {text: 'Cart (0)'}"]),
+        ("shows 'Cart (2)'", True, ["click: {role: 'button', name: 'Add to cart'}",
+                                    "click: {role: 'button', name: 'Add to cart'}", "expect: {text: 'Cart (2)'}"]),
+    ]
+    assert "spec coverage: 2 of 2 requirements verified" in done.stderr

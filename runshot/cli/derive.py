@@ -30,7 +30,10 @@ from runshot.spec import load_spec
               help="Seconds per model call attempt (default 120, local model 600).")
 @click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
               help="Retries of a model call after 429, 5xx or a dropped connection.")
-def derive(spec, out_path, model, base_url, api_key, samples, call_timeout, retries):
+@click.option("--words-only", is_flag=True,
+              help="No model: only the checks the spec's own words settle (texts at start or after named actions, "
+                   "sizes, states on load).")
+def derive(spec, out_path, model, base_url, api_key, samples, call_timeout, retries, words_only):
     """Print SPEC with acceptance checks derived from its words (marked `derived: true`, each with the requirement
     it `covers`) and what verifies each requirement; -o FILE writes it to a new file."""
     # Imported when the command runs: the derivation loads the generator's prompts and client (about a second,
@@ -42,7 +45,12 @@ def derive(spec, out_path, model, base_url, api_key, samples, call_timeout, retr
     if out_path and Path(out_path).exists():
         raise UsageError(f"{out_path}: already exists; give a new file")
     found = deriving.Derivation()
-    if deriving.to_verify(the_spec):
+    if deriving.to_verify(the_spec) and words_only:
+        found = deriving.derive(the_spec, None, samples=0)
+        for note in found.notes:
+            console.print(f"  {note}", markup=False)
+        console.print(f"derived {len(found.checks)} check(s) from the spec's words (no model)", markup=False)
+    elif deriving.to_verify(the_spec):
         with ExitStack() as stack:
             settings = resolve(common.settings_from_flags(click.get_current_context().params))
             the_model = wiring.open_model(stack, settings.model.endpoint, settings.model,

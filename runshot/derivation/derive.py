@@ -12,7 +12,8 @@ each step, runshot.derivation.review; the actions its requirement names before a
 refused, runshot.derivation.acts; texts a part of which would match another state expected whole,
 runshot.derivation.literal). Per requirement the samples vote: the check written the same way by the most samples
 is kept, if no other check had as many votes; when it expects a value the spec does not state (the model computed
-it) at least two samples must agree on it. Derived checks are added after the user's own ones, marked derived,
+it) at least two samples must agree on it. A requirement no sample's check is kept for gets the checks its own words
+settle (from_words, runshot.derivation.worded). Derived checks are added after the user's own ones, marked derived,
 never replacing them; they are shown, kept in `.runshot/spec.md` with `derived: true` and `covers:`, and used like
 the user's checks. A derived check that keeps failing is marked "possibly a wrong check" (runshot.loop.steps).
 """
@@ -248,7 +249,8 @@ def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> boo
 
 
 def held(check: AcceptanceCheck, spec_text: str):
-    """`check` held against the spec's words: reloads of its page the spec never speaks of dropped, its steps
+    """`check` held against the spec's words: reloads of its page the spec never speaks of dropped, a control's
+    state (`checked`, `disabled`) expected only where the spec says it (worded.unstated_state), its steps
     reviewed (runshot.derivation.review), the actions its requirement names put in (acts), its texts expected whole
     where a part would also match another state (literal). A Reviewed: the check corrected, or None and why."""
     check, dropped = without_reloads(check, spec_text)

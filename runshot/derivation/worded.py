@@ -48,6 +48,8 @@ _START_STATE = re.compile(
 _STATES = {"disabled": ("disabled", True), "checked": ("checked", True), "ticked": ("checked", True),
            "unchecked": ("checked", False), "unticked": ("checked", False)}
 _CHECKABLE = ("checkbox", "radio")
+_OPENS = re.compile(r"\b(?:dialog|modal|menu|pop-?up|panel|drawer|overlay|tooltip|expand\w*|collaps\w*|open\w*)\b",
+                    re.I)
 _BARE_NUMBER = re.compile(r"[\s\d.,:%+-]*")
 _SIZED_KINDS = ("button", "link", "tab", "textbox", "spinbutton", "searchbox", "checkbox", "radio", "slider")
 
@@ -60,7 +62,8 @@ def worded_checks(requirement: str, spec_text: str) -> list[AcceptanceCheck]:
     starts = [t for t in start_texts(requirement, spec_text) if _plain(t, spec, controls)
               and fold(t) not in {fold(h) for h in spec.hidden_first}]
     for text in starts:
-        out.append(_check(f"shows {text!r} at start", [Step("expect", {"text": text})], requirement))
+        shown = _present(text, requirement, spec_text, spec)
+        out.append(_check(f"shows {text!r} at start", [*shown, Step("expect", {"text": text})], requirement))
     for text in dict.fromkeys(coverage.page_texts(requirement)):
         if fold(text) in {fold(t) for t in starts} or not _plain(text, spec, controls):
             continue
@@ -85,6 +88,23 @@ def _start_states(requirement: str, spec) -> list[AcceptanceCheck]:
         out.append(_check(f"{name} is {word} at start", [Step("expect", {"role": role, "name": name, key: value})],
                           requirement))
     return out
+
+
+def _present(text: str, requirement: str, spec_text: str, spec) -> list[Step]:
+    """The controls the clause saying `text` shows at start names, each with the kind the spec settles, expected
+    present on load ("an **Add to cart** button and a cart line that starts as `Cart (0)`"); none where the clause
+    leaves doubt or speaks of something that opens (a dialog, menu, panel)."""
+    found = quoting_clause(text, requirement, spec_text)
+    bare = _QUOTE.sub(" ", found[0]) if found else ""
+    if not found or _DOUBT.search(bare) or _OPENS.search(bare):
+        return []
+    steps = []
+    for m in _QUOTE.finditer(found[0]):
+        name = quoted(m).strip()
+        kind = spec.kind_of(name)
+        if kind in _SIZED_KINDS + ("select",) and fold(name) != fold(text):
+            steps.append(Step("expect", {"role": "combobox" if kind == "select" else kind, "name": name}))
+    return list({s.describe(): s for s in steps}.values())
 
 
 def _check(name: str, steps: list[Step], requirement: str) -> AcceptanceCheck:
