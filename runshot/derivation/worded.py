@@ -2,11 +2,14 @@
 
 Where the words leave nothing to guess, the check is written from them directly:
 
-- a text the requirement says the page shows at start ("a status that starts as `0 likes`"): expected on load;
+- a text the requirement says the page shows at start ("a **Like** button and a status that starts as `0 likes`"):
+  expected on load, with the controls the same clause names (unless it speaks of something that opens);
 - a text the clause quoting it says shows after actions it names ("Entering `100` and pressing Convert shows
   `212 °F`"): those actions (runshot.derivation.acts reads them, each on a control the spec settles), then the
   text expected on the page;
-- a size the requirement gives the one control it names ("one big **Roll** button, at least 56px tall").
+- a size the requirement gives the one control it names ("a **Roll** button, at least 56px tall");
+- a state on load of the one control a clause names ("Vote must be greyed out (disabled) until an option is
+  chosen", "the Remember me checkbox is ticked by default"): `disabled` or `checked` expected before any action.
 
 Nothing is written where a word leaves doubt: a clause that negates or hides ("no longer shows", "hidden until"),
 speaks of time ("after 3 seconds"), of a state it does not name ("when the timer ends", "after a roll"), of
@@ -70,7 +73,7 @@ def worded_checks(requirement: str, spec_text: str) -> list[AcceptanceCheck]:
         steps = _after_acts(text, requirement, spec_text, spec)
         if steps:
             out.append(_check(f"shows {text!r}", [*steps, Step("expect", {"text": text})], requirement))
-    out += _sizes(requirement, spec_text, spec)
+    out += _sizes(requirement, spec)
     out += _start_states(requirement, spec)
     return out
 
@@ -148,12 +151,12 @@ def _after_acts(text: str, requirement: str, spec_text: str, spec) -> list[Step]
     return steps
 
 
-def _sizes(requirement: str, spec_text: str, spec) -> list[AcceptanceCheck]:
+def _sizes(requirement: str, spec) -> list[AcceptanceCheck]:
     """A size check for the one control the requirement's clause with the size names (a kind the spec settles)."""
     out = []
     for key, px in coverage.read_requirement(requirement).sizes:
-        clause = next((c for c in re.split(r"[.;!?](?:\s|$)", requirement) if re.search(r"\d\s*(?:css\s*)?p(?:x|ixel)",
-                                                                                        c, re.I)), "")
+        clauses = re.split(r"[.;!?](?:\s|$)", requirement)
+        clause = next((c for c in clauses if re.search(r"\d\s*(?:css\s*)?p(?:x|ixel)", c, re.I)), "")
         named = {fold(n): n for n in (quoted(m) for m in _QUOTE.finditer(clause))
                  if spec.kind_of(n) in _SIZED_KINDS}
         if len(named) != 1 or re.search(r"\b(?:or|each|every|all)\b", _QUOTE.sub(" ", clause), re.I):
