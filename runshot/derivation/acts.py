@@ -70,6 +70,8 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
         if not acts and (after := _AFTER.match(clause) or _GERUND.match(clause)) and \
                 after.group(1).lower() not in _NOT_ACTIONS:
             return [Act("after", after.group(0).strip())]  # "After a roll …", "Voting for Coffee shows …"
+        if not acts and (example := _example(clause, text)):
+            return [Act("after", example)]  # "a line counts the ticked ones, like `2 of 4 packed`": a later state
         presses = [a for a in acts if a.kind == "press"]
         times = _count_before(clause, text)
         if times and len({a.name for a in presses}) == 1:
@@ -89,7 +91,7 @@ def quoting_clause(text: str, requirement: str, spec_text: str = "") -> tuple[st
     return None
 
 
-_AFTER = re.compile(r"\s*(?:and\s+|then\s+)?((?:after|when|whenever|once|upon|on)\b(?!\s+(?:the\s+)?(?:page\s+)?"
+_AFTER = re.compile(r"\s*(?:and\s+|then\s+)?((?:after|when|whenever|once|upon|on|with)\b(?!\s+(?:the\s+)?(?:page\s+)?"
                     r"(?:load|loads|loading|start|first load|opening)\b)[^,`\"“*]{0,40})", re.I)
 _GERUND = re.compile(r"\s*(?:and\s+)?([A-Z][a-z]{2,}ing)\b[^,`\"“*]{0,30}")
 _NOT_ACTIONS = frozenset("heading setting nothing something anything everything string morning evening building "
@@ -98,6 +100,16 @@ _NUMBERS = {"one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "thrice": 3, 
 _PRESSES = r"(?:press(?:es)?|clicks?|taps?|times)"
 _COUNT = re.compile(rf"\bafter\s+(one|two|three|four|five|\d)\b(?:\s+(?:more\s+)?{_PRESSES})?|"
                     rf"\b(once|twice|thrice)\b|\b(one|two|three|four|five|\d)\s+{_PRESSES}\b", re.I)
+
+
+_EXAMPLE = re.compile(r"\b(?:like|e\.\s?g\.?|for example|for instance|such as)\s*[:,]?\s*$", re.I)
+
+
+def _example(clause: str, text: str) -> str:
+    """The words giving the quoted `text` as an example ("like", "e.g.", "for example", "such as"), or ""."""
+    at = next((m.start() for m in _QUOTE.finditer(clause) if _holds(m, text)), -1)
+    found = _EXAMPLE.search(clause[:at]) if at > 0 else None
+    return found.group(0).strip() if found else ""
 
 
 def _count_before(clause: str, text: str) -> int:

@@ -33,6 +33,7 @@ import yaml
 from runshot.derivation import coverage
 from runshot.derivation.acts import complete, without_reloads
 from runshot.derivation.literal import sharpen
+from runshot.derivation.names import misnamed
 from runshot.derivation.worded import unstated_state, worded_checks
 
 from runshot.loop import steps
@@ -250,11 +251,12 @@ def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> boo
 
 def held(check: AcceptanceCheck, spec_text: str):
     """`check` held against the spec's words: reloads of its page the spec never speaks of dropped, a control's
-    state (`checked`, `disabled`) expected only where the spec says it (worded.unstated_state), its steps
+    state (`checked`, `disabled`) expected only where the spec says it (worded.unstated_state), acting only on
+    what the spec gives a control's name (names.misnamed), its steps
     reviewed (runshot.derivation.review), the actions its requirement names put in (acts), its texts expected whole
     where a part would also match another state (literal). A Reviewed: the check corrected, or None and why."""
     check, dropped = without_reloads(check, spec_text)
-    unstated = unstated_state(check, spec_text)
+    unstated = unstated_state(check, spec_text) or misnamed(check, spec_text)
     if unstated:
         return Reviewed(None, unstated)
     reviewed = review_check(check, spec_text)

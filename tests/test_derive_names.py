@@ -1,0 +1,62 @@
+"""Derived checks that act on what the spec gives no control's name (runshot.derivation.names), and texts the spec
+gives as an example or after a condition (runshot.derivation.acts): refused before they can fail a correct app.
+The cases are the false alarms the second held-out set (benchmarks/derive_holdout2) showed on its first run."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from runshot.derivation.coverage import split_requirements
+from runshot.derivation.derive import held, parse_derived
+from runshot.spec import parse_spec_file
+
+HELD_OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "derive_holdout2"
+
+
+def _text(case: str) -> str:
+    spec = parse_spec_file(HELD_OUT / case / "spec.md")
+    return spec.title + "\n" + spec.body
+
+
+def _held(spec_text: str, *steps: str):
+    checks, problem = parse_derived("checks:\n  - name: c\n    steps:\n" + "".join(f"      - {s}\n" for s in steps))
+    assert problem == ""
+    covers = tuple(r.text for r in split_requirements(spec_text))
+    return held(dataclasses.replace(checks[0], covers=covers), spec_text)
+
+
+@pytest.mark.parametrize("case, steps, reason", [
+    # a part of a text the page shows, taken for a button's name
+    ("accordion", ["click: {role: button, name: Monday to Saturday}", "expect: {text: 'Monday to Saturday, 7 am'}"],
+     "'Monday to Saturday' only inside a longer text it quotes"),
+    ("star-rating", ["click: {role: button, name: 4 out of 5}", "expect: {text: You rated this 4 out of 5}"],
+     "'4 out of 5' only inside a longer text it quotes"),
+    # an attribute's name as a field's label
+    ("tea-timer", ["click: {role: button, name: 2 minutes}", "check: {label: aria-pressed}",
+                   "expect: {role: status, text: '02:00'}"], "'aria-pressed' is an attribute's name"),
+    # what the spec calls a field, clicked as a button
+    ("price-format", ["click: {role: button, name: Amount}", "expect: {text: '$1,234.50'}"],
+     "calls 'Amount' a field"),
+    # a text given as an example ("like …"), and one after a condition ("With all four ticked …"), on load
+    ("packing-list", ["expect: {text: 2 of 4 packed}"], "act first ('like')"),
+    ("packing-list", ["expect: {role: status, text: All packed!}"], "act first ('With all four ticked"),
+])
+def test_a_check_acting_on_what_the_spec_names_no_control_or_reading_an_example_on_load_is_refused(case, steps,
+                                                                                                     reason):
+    reviewed = _held(_text(case), *steps)
+    assert reviewed.check is None and reason in reviewed.problem, reviewed.problem
+
+
+@pytest.mark.parametrize("case, steps", [
+    # the same controls by the names the spec gives them
+    ("accordion", ["click: {role: button, name: Opening hours}", "expect: {text: 'Monday to Saturday, 7 am to 6 pm'}"]),
+    ("price-format", ["fill: {label: Amount, value: '1234.5'}", "expect: {text: '$1,234.50'}"]),
+    ("coupon", ["fill: {label: Coupon code, value: SAVE10}", "click: {role: button, name: Apply}",
+                "expect: {text: 'Total: $36.00'}"]),
+])
+def test_a_check_acting_on_the_spec_s_own_controls_is_kept(case, steps):
+    reviewed = _held(_text(case), *steps)
+    assert reviewed.check is not None, reviewed.problem
