@@ -186,3 +186,20 @@ def test_a_state_written_from_the_words_holds_on_a_real_page(validator, tmp_path
         (tmp_path / name / "index.html").write_text(page.replace("{state}", state), encoding="utf-8")
         results[name] = validator.validate(tmp_path / name, spec, checks=["acceptance"]).passed
     assert results == {"disabled": True, "aria": True, "enabled": False}
+
+
+@pytest.mark.parametrize("samples, kept", [(1, False), (2, True)])
+def test_a_state_expected_after_acting_counts_only_when_two_samples_agree(samples, kept):
+    spec = parse_spec_text("# Poll\n\n" + POLL)
+    state = ("checks:\n  - name: votes\n    covers: 2\n    steps:\n      - check: {role: radio, name: Tea}\n"
+             "    expect:\n      - {role: button, name: Vote, disabled: false}\n")
+    answers = [state] * samples
+
+    def call(messages, temperature, seed, schema, deadline=None):
+        return Completion(text=answers[seed - 1], finish_reason="stop", usage=Usage(), seconds=0.0, attempts=1,
+                          continuations=0, usage_estimated=False)
+
+    found = derive(spec, None, samples=samples, call=call)
+    assert ("votes" in [c.name for c in found.checks]) is kept
+    if not kept:
+        assert any("it expects Vote enabled, which the spec does not state" in n for n in found.notes), found.notes

@@ -34,7 +34,7 @@ from runshot.derivation import coverage
 from runshot.derivation.acts import complete, without_reloads
 from runshot.derivation.literal import sharpen
 from runshot.derivation.names import misnamed
-from runshot.derivation.worded import unstated_state, worded_checks
+from runshot.derivation.worded import later_states, unstated_state, worded_checks
 
 from runshot.loop import steps
 from runshot.derivation.review import Reviewed, check_key, review_check
@@ -254,7 +254,8 @@ def held(check: AcceptanceCheck, spec_text: str):
     state (`checked`, `disabled`) expected only where the spec says it (worded.unstated_state), acting only on
     what the spec gives a control's name (names.misnamed), its steps
     reviewed (runshot.derivation.review), the actions its requirement names put in (acts), its texts expected whole
-    where a part would also match another state (literal). A Reviewed: the check corrected, or None and why."""
+    where a part would also match another state (literal); a state it expects after acting counts as a value the
+    model computed (worded.later_states). A Reviewed: the check corrected, or None and why."""
     check, dropped = without_reloads(check, spec_text)
     unstated = unstated_state(check, spec_text) or misnamed(check, spec_text)
     if unstated:
@@ -262,7 +263,10 @@ def held(check: AcceptanceCheck, spec_text: str):
     reviewed = review_check(check, spec_text)
     if dropped and reviewed.check is not None:
         reviewed = dataclasses.replace(reviewed, problem="; ".join(n for n in (*dropped, reviewed.problem) if n))
-    return sharpen(complete(reviewed, spec_text), spec_text)
+    reviewed = sharpen(complete(reviewed, spec_text), spec_text)
+    if reviewed.check is not None and (states := later_states(reviewed.check)):
+        reviewed = dataclasses.replace(reviewed, computed=reviewed.computed + states)
+    return reviewed
 
 
 def agree(answers: list[tuple[AcceptanceCheck, ...]], spec: Spec, notes: list[str],

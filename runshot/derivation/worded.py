@@ -212,3 +212,18 @@ def unstated_state(check: AcceptanceCheck, spec_text: str) -> str | None:
             if not acted and state not in {(fold(n), k, v) for n, k, v in start_states(spec_text, spec)}:
                 return f"the spec does not say {name!r} is {'' if state[2] else 'not '}{key} at start"
     return None
+
+
+def later_states(check: AcceptanceCheck) -> tuple[str, ...]:
+    """The control states `check` expects after a step acts, in words ("Vote enabled"): the spec says in which
+    state a control starts, not what the model's steps leave it in, so like a value the model computed they count
+    only when two samples agree."""
+    out: list[str] = []
+    acted = False
+    for step in check.steps:
+        acted = acted or step.action not in ("expect", "wait")
+        for key, words in (("disabled", ("enabled", "disabled")), ("checked", ("not checked", "checked"))):
+            if acted and step.action == "expect" and key in step.args:
+                name = step.args.get("name") or step.args.get("label") or ""
+                out.append(f"{name} {words[step.args[key] is not False]}")
+    return tuple(out)
