@@ -1,6 +1,7 @@
 """Derived checks that act on what the spec gives no control's name (runshot.derivation.names), and texts the spec
 gives as an example or after a condition (runshot.derivation.acts): refused before they can fail a correct app.
-The cases are the false alarms the second held-out set (benchmarks/derive_holdout2) showed on its first run."""
+The cases are the false alarms the held-out sets (benchmarks/derive_holdout2, derive_holdout3) and a fresh run of
+the labelled set showed."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from runshot.derivation.coverage import split_requirements
 from runshot.derivation.derive import held, parse_derived
 from runshot.spec import parse_spec_file
 
-HELD_OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "derive_holdout2"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def _text(case: str) -> str:
-    spec = parse_spec_file(HELD_OUT / case / "spec.md")
+    folder = next(f for f in ("derive_holdout2", "derive_holdout3", "derive") if (BENCHMARKS / f / case).is_dir())
+    spec = parse_spec_file(BENCHMARKS / folder / case / "spec.md")
     return spec.title + "\n" + spec.body
 
 
@@ -43,6 +45,21 @@ def _held(spec_text: str, *steps: str):
     # a text given as an example ("like …"), and one after a condition ("With all four ticked …"), on load
     ("packing-list", ["expect: {text: 2 of 4 packed}"], "act first ('like')"),
     ("packing-list", ["expect: {role: status, text: All packed!}"], "act first ('With all four ticked"),
+    # a field's label pressed as a button; a field expected by a label found only inside a shown text
+    ("book-search", ["click: {role: button, name: Search books}", "expect: {text: Showing 6 of 6 books}"],
+     "calls 'Search books' a field (or its label)"),
+    ("inbox-badge", ["click: {role: button, name: Mark all as read}", "expect: {label: Unread, count: 1}"],
+     "'Unread' only inside a longer text it quotes"),
+    # an option of a dropdown expected as a button
+    ("size-price", ["expect: {role: button, name: Small}"], "only beside select controls, never as 'button'"),
+    # one thing done where the clause names two (picking, then checking); a text after sending, on load (a list
+    # item is a clause of its own, and a quote's "!" ends none)
+    ("capital-quiz", ["click: {role: radio, name: Canberra}", "expect: {text: 'Correct! Canberra is the capital.'}"],
+     "names 2 things done before"),
+    ("rsvp", ["expect: {role: status, text: \"Thanks, Sam! We've saved 2 seats.\"}"], "act first ('after sending"),
+    # the same target visible and hidden with nothing done in between
+    ("rsvp", ["fill: {label: Your name, value: Sam}", "expect: {text: Send RSVP}",
+              "expect: {text: Send RSVP, hidden: true}"], "and the opposite with nothing done in between"),
 ])
 def test_a_check_acting_on_what_the_spec_names_no_control_or_reading_an_example_on_load_is_refused(case, steps,
                                                                                                      reason):
@@ -56,6 +73,9 @@ def test_a_check_acting_on_what_the_spec_names_no_control_or_reading_an_example_
     ("price-format", ["fill: {label: Amount, value: '1234.5'}", "expect: {text: '$1,234.50'}"]),
     ("coupon", ["fill: {label: Coupon code, value: SAVE10}", "click: {role: button, name: Apply}",
                 "expect: {text: 'Total: $36.00'}"]),
+    ("capital-quiz", ["check: {role: radio, name: Canberra}", "click: {role: button, name: Check answer}",
+                      "expect: {text: 'Correct! Canberra is the capital.'}"]),
+    ("size-price", ["select: {role: combobox, name: Size, value: Small}", "expect: {text: 'Price: $8'}"]),
 ])
 def test_a_check_acting_on_the_spec_s_own_controls_is_kept(case, steps):
     reviewed = _held(_text(case), *steps)

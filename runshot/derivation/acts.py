@@ -65,11 +65,16 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
             return None
         names = {fold(n.strip()): n.strip() for n in quotes(spec_text or requirement)}
         acts = _acts(clause, names)
+        if any(a.kind in ("press", "choose") and grounded(a, names) is None for a in acts):
+            # "Picking Canberra and checking shows …": an action on words the spec never quotes; only how many
+            # things are done first is sure
+            return [Act("after", clause.strip()[:40], times=max(1, _doings(clause, text)))]
         if any(a.kind == "type" for a in acts) and not any(a.kind == "press" for a in acts) and before:
             acts += [a for a in _acts(before, names) if a.kind == "press"]  # "…; entering `0` shows …"
         if not acts and (after := _AFTER.match(clause) or _GERUND.match(clause)) and \
                 after.group(1).lower() not in _NOT_ACTIONS:
-            return [Act("after", after.group(0).strip())]  # "After a roll …", "Voting for Coffee shows …"
+            # "After a roll …", "Voting for Coffee shows …"; "Picking Canberra and checking shows …": two things
+            return [Act("after", after.group(0).strip(), times=max(1, _doings(clause, text)))]
         if not acts and (example := _example(clause, text)):
             return [Act("after", example)]  # "a line counts the ticked ones, like `2 of 4 packed`": a later state
         presses = [a for a in acts if a.kind == "press"]
@@ -82,13 +87,35 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
 
 def quoting_clause(text: str, requirement: str, spec_text: str = "") -> tuple[str, str] | None:
     """(the clause that quotes `text`, the clause before it or "") in the spec, when exactly one of its clauses
-    does, else in `requirement`; None when neither has exactly one."""
+    does, else in `requirement`; None when neither has exactly one. A list item starts a clause."""
     for source in (spec_text, requirement):
-        clauses = [c for c in _CLAUSE.split(" ".join(source.split())) if c.strip()]
+        clauses = _clauses(source)
         quoting = [i for i, c in enumerate(clauses) if any(_holds(m, text) for m in _QUOTE.finditer(c))]
         if len(quoting) == 1:
             return clauses[quoting[0]], clauses[quoting[0] - 1] if quoting[0] else ""
     return None
+
+
+def _clauses(source: str) -> list[str]:
+    """The clauses of `source`: ended by . ; ! ? outside quotes, or by the start of a list item."""
+    spans: list[str] = []
+
+    def hide(m: re.Match) -> str:
+        spans.append(m.group(0))
+        return f"\x00{len(spans) - 1}\x00"
+
+    flat = _QUOTE.sub(hide, " ".join(_ITEM_START.sub("\n. ", "\n" + source).split()))
+    return [re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], c) for c in _CLAUSE.split(flat) if c.strip()]
+
+
+_ITEM_START = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
+_DOING = re.compile(r"\b([A-Za-z]{3,}ing)\b")
+
+
+def _doings(clause: str, text: str) -> int:
+    """How many things the clause says are done before the quoted `text` ("Picking Canberra and checking": 2)."""
+    at = next((m.start() for m in _QUOTE.finditer(clause) if _holds(m, text)), len(clause))
+    return sum(m.group(1).lower() not in _NOT_ACTIONS for m in _DOING.finditer(_QUOTE.sub(" ", clause[:at])))
 
 
 _AFTER = re.compile(r"\s*(?:and\s+|then\s+)?((?:after|when|whenever|once|upon|on|with)\b(?!\s+(?:the\s+)?(?:page\s+)?"
@@ -236,6 +263,18 @@ def _put_in(before: list[Step], acts: list[Act], spec, text) -> tuple[list[Step]
     put: list[tuple[Act, Step]] = []
     pos = 0
     for act in acts:
+        if act.kind == "after":  # something is done first: as many steps that act as the clause names things
+            need = max(1, act.times)
+            done = [j for j in range(pos, len(before)) if _does(before[j], act)]
+            if len(done) < need and need == 1:
+                return (f"the requirement says to {_say(act)} before {text!r} shows, and the check does not (the spec "
+                        f"does not settle which control)")
+            if len(done) < need:
+                return (f"the requirement names {need} things done before {text!r} shows ({act.name!r}), and the "
+                        f"check does {len(done)}")
+            out += before[pos:done[need - 1] + 1]
+            pos = done[need - 1] + 1
+            continue
         if act.times:
             done = [j for j in range(len(before)) if _does(before[j], act)]
             if len(done) > act.times:

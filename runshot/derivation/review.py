@@ -138,8 +138,13 @@ class SpecReading:
         gives it exactly one; None when it gives none or several, or when a mention of the name stands in a clause
         that names another kind before it without saying which the name is ("three buttons below it, named Rules,
         …"). A mention is the name quoted, or written in the same letter case ("On Split, …"; "add" is a verb)."""
+        found, loose = self.kinds_around(name)
+        return found.pop() if len(found) == 1 and loose <= found else None
+
+    def kinds_around(self, name) -> tuple[set[str], set[str]]:
+        """(the kinds the spec gives `name`, the kinds named earlier in the clauses of its mentions without one)."""
         found: set[str] = set()
-        loose: set[str] = set()  # kinds named earlier in the clauses of mentions without a kind of their own
+        loose: set[str] = set()
         for start, end in self._occurrences(name):
             kind = _kind_at(self.flat, start, end)
             if kind:
@@ -147,7 +152,7 @@ class SpecReading:
             else:
                 clause = _around(self.flat, start, end)[0]
                 loose |= {k for noun, k in _KINDS if re.search(rf"(?<![\w-])(?:{noun})(?![\w-])", clause, re.I)}
-        return found.pop() if len(found) == 1 and loose <= found else None
+        return found, loose
 
     def labels(self, name) -> bool:
         """Whether the spec gives a field the label `name` ("a number input labelled "Step"", "the Step field")."""
