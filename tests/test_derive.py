@@ -14,8 +14,8 @@ import yaml
 from fakeopenai import FakeOpenAI
 from runshot import gitrepo
 from runshot.derivation.coverage import split_requirements
-from runshot.derivation.derive import agree, derive_checks, derive_messages, parse_derived
-from runshot.derivation.review import review_check, step_key
+from runshot.derivation.derive import agree, derive_checks, derive_messages, parse_derived, step_key
+from runshot.derivation.review import review_check
 from runshot.loop.repair import RunOptions, run_new
 from runshot.report import Report
 from runshot.loop.state import Progress, Run

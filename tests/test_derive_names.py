@@ -52,10 +52,7 @@ def _held(spec_text: str, *steps: str):
      "'Unread' only inside a longer text it quotes"),
     # an option of a dropdown expected as a button
     ("size-price", ["expect: {role: button, name: Small}"], "only beside select controls, never as 'button'"),
-    # one thing done where the clause names two (picking, then checking); a text after sending, on load (a list
-    # item is a clause of its own, and a quote's "!" ends none)
-    ("capital-quiz", ["click: {role: radio, name: Canberra}", "expect: {text: 'Correct! Canberra is the capital.'}"],
-     "names 2 things done before"),
+    # a text after sending, on load (a list item is a clause of its own, and a quote's "!" ends none)
     ("rsvp", ["expect: {role: status, text: \"Thanks, Sam! We've saved 2 seats.\"}"], "act first ('after sending"),
     # the same target visible and hidden with nothing done in between
     ("rsvp", ["fill: {label: Your name, value: Sam}", "expect: {text: Send RSVP}",
@@ -80,3 +77,15 @@ def test_a_check_acting_on_what_the_spec_names_no_control_or_reading_an_example_
 def test_a_check_acting_on_the_spec_s_own_controls_is_kept(case, steps):
     reviewed = _held(_text(case), *steps)
     assert reviewed.check is not None, reviewed.problem
+
+
+def test_a_press_the_clause_names_by_a_word_of_its_button_is_put_in():
+    # "Picking Canberra and checking shows …": two things done; "checking" is the **Check answer** button
+    reviewed = _held(_text("capital-quiz"), "click: {role: radio, name: Canberra}",
+                     "expect: {text: 'Correct! Canberra is the capital.'}")
+    assert [s.describe() for s in reviewed.check.steps] == [
+        "click: {role: 'radio', name: 'Canberra'}", "click: {role: 'button', name: 'Check answer'}",
+        "expect: {text: 'Correct! Canberra is the capital.'}"]
+    # without the radio button picked first, the check does one of the two things: refused
+    reviewed = _held(_text("capital-quiz"), "expect: {text: 'Correct! Canberra is the capital.'}")
+    assert reviewed.check is None and "act first ('Picking')" in reviewed.problem

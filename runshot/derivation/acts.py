@@ -66,15 +66,16 @@ def clause_acts(requirement: str, text: str, spec_text: str = "") -> list[Act] |
         names = {fold(n.strip()): n.strip() for n in quotes(spec_text or requirement)}
         acts = _acts(clause, names)
         if any(a.kind in ("press", "choose") and grounded(a, names) is None for a in acts):
-            # "Picking Canberra and checking shows …": an action on words the spec never quotes; only how many
-            # things are done first is sure
-            return [Act("after", clause.strip()[:40], times=max(1, _doings(clause, text)))]
+            # "Picking Canberra and checking shows …": an action on words the spec never quotes; what is sure is
+            # how many things are done first, and a press where a word names a button ("checking": Check answer)
+            return _doing_acts(clause, text, names, spec_text or requirement)
         if any(a.kind == "type" for a in acts) and not any(a.kind == "press" for a in acts) and before:
             acts += [a for a in _acts(before, names) if a.kind == "press"]  # "…; entering `0` shows …"
         if not acts and (after := _AFTER.match(clause) or _GERUND.match(clause)) and \
                 after.group(1).lower() not in _NOT_ACTIONS:
-            # "After a roll …", "Voting for Coffee shows …"; "Picking Canberra and checking shows …": two things
-            return [Act("after", after.group(0).strip(), times=max(1, _doings(clause, text)))]
+            # "After a roll …", "Voting for Coffee shows …", "after sending, show …": as many things done first as
+            # the clause names ("Voting for Coffee" is not pressing Vote alone: Coffee is chosen first)
+            return [Act("after", after.group(0).strip(), times=_doings(clause, text))]
         if not acts and (example := _example(clause, text)):
             return [Act("after", example)]  # "a line counts the ticked ones, like `2 of 4 packed`": a later state
         presses = [a for a in acts if a.kind == "press"]
@@ -114,8 +115,26 @@ _DOING = re.compile(r"\b([A-Za-z]{3,}ing)\b")
 
 def _doings(clause: str, text: str) -> int:
     """How many things the clause says are done before the quoted `text` ("Picking Canberra and checking": 2)."""
+    return len(_doing_words(clause, text))
+
+
+def _doing_words(clause: str, text: str) -> list[str]:
     at = next((m.start() for m in _QUOTE.finditer(clause) if _holds(m, text)), len(clause))
-    return sum(m.group(1).lower() not in _NOT_ACTIONS for m in _DOING.finditer(_QUOTE.sub(" ", clause[:at])))
+    return [m.group(1) for m in _DOING.finditer(_QUOTE.sub(" ", clause[:at])) if m.group(1).lower() not in _NOT_ACTIONS]
+
+
+def _doing_acts(clause: str, text: str, names: dict[str, str], spec_text: str) -> list[Act]:
+    """One act per thing the clause says is done before `text`, in order: a press of the one button the spec names
+    whose first word the -ing word comes from ("checking": **Check answer**, "sending": **Send RSVP**), else
+    something done."""
+    spec = read_spec(spec_text)
+    out = []
+    for word in _doing_words(clause, text) or ["(something)"]:
+        stems = set(_stems(word.lower()))
+        buttons = {n for f, n in names.items() if f.split() and f.split()[0] in stems
+                   and spec.kind_of(n) in ("button", "link", "tab")}
+        out.append(Act("press", buttons.pop()) if len(buttons) == 1 else Act("after", word))
+    return out
 
 
 _AFTER = re.compile(r"\s*(?:and\s+|then\s+)?((?:after|when|whenever|once|upon|on|with)\b(?!\s+(?:the\s+)?(?:page\s+)?"
@@ -225,7 +244,7 @@ def complete(reviewed: Reviewed, spec_text: str) -> Reviewed:
     """The reviewed check with the actions its expectations' clauses name put in where the spec settles them, or
     refused where it does not (see the module's docstring); unchanged when nothing is missing."""
     check = reviewed.check
-    if check is None or not check.covers:
+    if check is None:
         return reviewed
     spec = read_spec(spec_text)
     names = {fold(s): s for s in spec.spans}
@@ -235,7 +254,7 @@ def complete(reviewed: Reviewed, spec_text: str) -> Reviewed:
     while i < len(steps):
         step = steps[i]
         text = step.args.get("text", step.args.get("exact_text")) if step.action == "expect" else None
-        named = next((found for req in check.covers if isinstance(text, str)
+        named = next((found for req in check.covers or ("",) if isinstance(text, str)
                       and (found := clause_acts(req, text, spec_text)) is not None), [])
         acts = [g for a in named if (g := grounded(a, names)) is not None]
         done = _put_in(steps[:i], acts, spec, text)

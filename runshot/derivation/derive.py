@@ -37,7 +37,7 @@ from runshot.derivation.names import misnamed
 from runshot.derivation.worded import later_states, unstated_state, worded_checks
 
 from runshot.loop import steps
-from runshot.derivation.review import Reviewed, check_key, review_check
+from runshot.derivation.review import Reviewed, review_check
 from runshot.errors import ModelError, UsageError
 from runshot.generator.prompts import describe_step, render
 from runshot.loop.state import Run, call_ask
@@ -243,6 +243,17 @@ def from_words(todo: list[str], spec: Spec, taken: list[str], notes: list[str]) 
             kept.append(dataclasses.replace(reviewed.check, name=name))
             notes.append(f"'{name}' written from the words of '{req}'")
     return tuple(kept)
+
+
+def step_key(step) -> str:
+    """A step written the same way whatever the order or spacing of its arguments."""
+    inner = ",".join(f"{k}={coverage.fold(v)}" for k, v in sorted(step.args.items()))
+    return f"{step.action}({inner})"
+
+
+def check_key(check: AcceptanceCheck) -> str:
+    """A check written the same way (the samples' votes compare these)."""
+    return ";".join(step_key(s) for s in check.steps)
 
 
 def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> bool:

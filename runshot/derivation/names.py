@@ -8,6 +8,7 @@ or chooses in something needs more: a name the spec gives a control. Refused her
 - an attribute's name as a control's name or label (`aria-pressed`, `role`): the spec speaks of a state;
 - a button, link or tab by the name of what the spec calls a field, input or box ("Amount field (a number)") or
   gives as a field's label ("a search box (label Search books)"): the spec says one types into it;
+- a field by a label the spec quotes as a text the page shows ("the text "Volume: 50%"");
 - a role for a name the spec gives no kind, mentioned only beside another kind of control ("a **Size** dropdown
   with the options Small, Medium and Large": Small is no button).
 
@@ -80,6 +81,8 @@ def _contradiction(check: AcceptanceCheck) -> str | None:
 def _problem(name: str, key: str, role, spec, typed: set[str]) -> str | None:
     if _ATTRIBUTE.fullmatch(name.strip()):
         return f"{name!r} is an attribute's name, not a control's {key}"
+    if key == "label" and spec.shown_text(name) and not spec.labels(name):
+        return f"the spec quotes {name!r} as a text the page shows, not as a field's label"
     want = fold(name)
     if want in typed or any(within(t, want) for t in typed if t):
         return None  # a name the check's own typing grounds ("Remove Milk" after typing "Milk")

@@ -66,6 +66,7 @@ _ELEMENTS = {"select": "select element", "button": "button", "textarea": "textar
              "input submit": "button", "input button": "button"}
 _QUOTED = re.compile(QUOTED)
 _CLAUSE_END = re.compile(r"[.;!?](?:\s|$)")
+_ITEM_START = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")  # a list item's start
 _CHECKABLE = frozenset({"checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"})
 _NOT_FILLABLE = frozenset({"button", "link", "tab", "status", "heading", "checkbox", "radio", "switch", "img",
                            "listitem", "list", "paragraph", "alert", "dialog", "region", "main"})
@@ -161,6 +162,11 @@ class SpecReading:
         return any(re.search(r"\blabel(?:l?ed|s)?\s*[:,]?\s*$", self.flat[:start], re.I)
                    for start, _ in self._occurrences(name))
 
+    def shown_text(self, name) -> bool:
+        """Whether the spec quotes `name` as a text the page shows ("the text "Volume: 50%"", "reads `Ready`")."""
+        return any(re.search(r"\b(?:text|shows?|reads?|says?|displays?|message)\s*$", self.flat[:start], re.I)
+                   for start, _ in self._occurrences(name) if self.flat[start] == "\x00")
+
     def asks_to_click(self, name) -> bool:
         """Whether a clause naming `name` speaks of clicking, tapping or focusing."""
         return any(re.search(r"\b(?:click|tap|focus)\w*", " ".join(_around(self.flat, start, end)), re.I)
@@ -192,7 +198,7 @@ def read_spec(spec_text: str) -> SpecReading:
         spans.append(inner)
         return f"\x00{len(spans) - 1}\x00"
 
-    flat = _QUOTED.sub(hide, " ".join(spec_text.split()))
+    flat = _QUOTED.sub(hide, " ".join(_ITEM_START.sub("\n. ", "\n" + spec_text).split()).lstrip(". "))  # an item ends a clause
     words = fold(re.sub(r"\*\*|`|“|”", "", spec_text).replace('"', ""))  # the spec's words without quote marks
     bare = re.sub(_ITEM, " ", flat)
     templates = tuple((s, marks) for s in dict.fromkeys(spans) if (marks := placeholders(s, bare, spans)))
@@ -388,6 +394,10 @@ def _review_expectation(args: dict, role: str | None, spec: SpecReading, notes: 
         notes.append(f"{args.pop('role')} {args.pop('name')!r} -> the element showing {args['text']!r} (a {role}'s "
                      f"text is its name)")
         args.pop("exact", None)
+    elif role is None and "label" in args and not spec.labels(args["label"]) and not any(
+            k in args for k in ("value", "text")) and spec.shown_text(args["label"]):
+        args["text"] = args.pop("label")  # "the text "Volume: 50%"" is what the page shows, no field's label
+        notes.append(f"the spec labels no field {args['text']!r}: it is a text the page shows")
     elif role is None and "label" in args and not spec.labels(args["label"]) and \
             isinstance(shown := args.get("value", args.get("text")), str) and stated(shown, spec.words):
         notes.append(f"the spec labels no field {args.pop('label')!r}: its text {shown!r} is expected")
@@ -488,13 +498,3 @@ def _expected_values(step: Step) -> list[str]:
     if "role" not in step.args and "text" in step.args and not any(k in step.args for k in ("label", "css")):
         out.append(str(step.args["text"]))
     return [v for v in dict.fromkeys(out) if v.strip()]
-
-
-def step_key(step: Step) -> str:
-    """A step written the same way whatever the order or spacing of its arguments."""
-    inner = ",".join(f"{k}={fold(v)}" for k, v in sorted(step.args.items()))
-    return f"{step.action}({inner})"
-
-
-def check_key(check: AcceptanceCheck) -> str:
-    return ";".join(step_key(s) for s in check.steps)
