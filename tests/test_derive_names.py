@@ -5,14 +5,12 @@ the labelled set showed."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
-from runshot.derivation.coverage import split_requirements
-from runshot.derivation.derive import held, parse_derived
 from runshot.spec import parse_spec_file
+from test_derive_acts import _held
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -21,13 +19,6 @@ def _text(case: str) -> str:
     folder = next(f for f in ("derive_holdout2", "derive_holdout3", "derive") if (BENCHMARKS / f / case).is_dir())
     spec = parse_spec_file(BENCHMARKS / folder / case / "spec.md")
     return spec.title + "\n" + spec.body
-
-
-def _held(spec_text: str, *steps: str):
-    checks, problem = parse_derived("checks:\n  - name: c\n    steps:\n" + "".join(f"      - {s}\n" for s in steps))
-    assert problem == ""
-    covers = tuple(r.text for r in split_requirements(spec_text))
-    return held(dataclasses.replace(checks[0], covers=covers), spec_text)
 
 
 @pytest.mark.parametrize("case, steps, reason", [
