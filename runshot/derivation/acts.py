@@ -14,8 +14,13 @@ types and names no press takes the press of the clause before it, "…; entering
 - how many presses ("after two presses it reads `Cart (2)`"): a check pressing fewer times gets the presses it
   lacks, one pressing more often is refused;
 - that something is done first, where the clause names no action of the above ("After a roll the line starts with
-  …", "When the timer ends …", "Voting for Coffee shows …"; not "on load"): a check that expects the text before any
-  step that acts is refused.
+  …", "When the timer ends …", "Voting for Coffee shows …", "With all four ticked …"; not "on load"), or gives the
+  text as an example ("like `2 of 4 packed`"): a check that expects the text before any step that acts is refused;
+  where the clause names several things done ("Picking Canberra and checking shows …"), as many acting steps are
+  needed, and an -ing word that is the first word of a button the spec names is a press of it ("checking":
+  **Check answer**).
+
+A clause ends at . ; ! ? outside quotes, and at the start of a list item.
 
 A check that leaves one out is completed where the spec's words settle the target (the action is put in its
 place), and refused where they do not. A key press the spec never names (`press: Enter` where it says "pressing
