@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from runshot.derivation.coverage import QUOTED, fold, quoted, quotes, within
+from runshot.derivation.coverage import QUOTED, fold, hide_quotes, quoted, quotes, within
 from runshot.derivation.review import Reviewed, read_spec, stated
 from runshot.spec import AcceptanceCheck, Step
 
@@ -104,14 +104,8 @@ def quoting_clause(text: str, requirement: str, spec_text: str = "") -> tuple[st
 
 def _clauses(source: str) -> list[str]:
     """The clauses of `source`: ended by . ; ! ? outside quotes, or by the start of a list item."""
-    spans: list[str] = []
-
-    def hide(m: re.Match) -> str:
-        spans.append(m.group(0))
-        return f"\x00{len(spans) - 1}\x00"
-
-    flat = _QUOTE.sub(hide, " ".join(_ITEM_START.sub("\n. ", "\n" + source).split()))
-    return [re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], c) for c in _CLAUSE.split(flat) if c.strip()]
+    flat, show = hide_quotes(" ".join(_ITEM_START.sub("\n. ", "\n" + source).split()))
+    return [show(c) for c in _CLAUSE.split(flat) if c.strip()]
 
 
 _ITEM_START = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")

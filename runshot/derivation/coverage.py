@@ -214,17 +214,23 @@ def _units(body: str) -> list[str]:
     return units
 
 
-def _sentences(unit: str) -> list[str]:
+def hide_quotes(text: str):
+    """(`text` with each quoted span replaced by a mark `\\x00N\\x00`, a function putting the spans back in a part
+    of it): to split at punctuation outside quotes only."""
     spans: list[str] = []
 
     def hide(m: re.Match) -> str:
         spans.append(m.group(0))
         return f"\x00{len(spans) - 1}\x00"
 
-    def show(s: str) -> str:
-        return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], s)
+    def show(part: str) -> str:
+        return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], part)
 
-    hidden = _SPAN.sub(hide, unit)
+    return _SPAN.sub(hide, text), show
+
+
+def _sentences(unit: str) -> list[str]:
+    hidden, show = hide_quotes(unit)
     out: list[str] = []
     for part in _SENTENCE_END.split(hidden):
         for m in list(_PAREN.finditer(part)):
