@@ -35,11 +35,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from runshot.derivation.coverage import QUOTED, fold, hide_quotes, quoted, quotes, within
+from runshot.derivation.coverage import QUOTED, clauses, fold, quoted, quotes, within
 from runshot.derivation.review import Reviewed, read_spec, stated
 from runshot.spec import AcceptanceCheck, Step
 
-_CLAUSE = re.compile(r"[.;!?](?:\s|$)")
 _QUOTE = re.compile(QUOTED)
 _PRESS = re.compile(r"\b(?:press(?:es|ing)?(?:\s+of)?|click(?:s|ing)?(?:\s+on)?|tap(?:s|ping)?(?:\s+on)?|"
                     r"hit(?:s|ting)?)\s+(?:the\s+)?", re.I)
@@ -95,20 +94,13 @@ def quoting_clause(text: str, requirement: str, spec_text: str = "") -> tuple[st
     """(the clause that quotes `text`, the clause before it or "") in the spec, when exactly one of its clauses
     does, else in `requirement`; None when neither has exactly one. A list item starts a clause."""
     for source in (spec_text, requirement):
-        clauses = _clauses(source)
-        quoting = [i for i, c in enumerate(clauses) if any(_holds(m, text) for m in _QUOTE.finditer(c))]
+        found = clauses(source)
+        quoting = [i for i, c in enumerate(found) if any(_holds(m, text) for m in _QUOTE.finditer(c))]
         if len(quoting) == 1:
-            return clauses[quoting[0]], clauses[quoting[0] - 1] if quoting[0] else ""
+            return found[quoting[0]], found[quoting[0] - 1] if quoting[0] else ""
     return None
 
 
-def _clauses(source: str) -> list[str]:
-    """The clauses of `source`: ended by . ; ! ? outside quotes, or by the start of a list item."""
-    flat, show = hide_quotes(" ".join(_ITEM_START.sub("\n. ", "\n" + source).split()))
-    return [show(c) for c in _CLAUSE.split(flat) if c.strip()]
-
-
-_ITEM_START = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")
 _DOING = re.compile(r"\b([A-Za-z]{3,}ing)\b")
 
 

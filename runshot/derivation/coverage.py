@@ -229,6 +229,16 @@ def hide_quotes(text: str):
     return _SPAN.sub(hide, text), show
 
 
+ITEM_START = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")  # a list item's start: it ends the clause before it
+_CLAUSE_END = re.compile(r"[.;!?](?:\s|$)")
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of `text`, spaces collapsed: ended by . ; ! ? outside quotes, or by the start of a list item."""
+    flat, show = hide_quotes(" ".join(ITEM_START.sub("\n. ", "\n" + text).split()))
+    return [show(c) for c in _CLAUSE_END.split(flat) if c.strip()]
+
+
 def _sentences(unit: str) -> list[str]:
     hidden, show = hide_quotes(unit)
     out: list[str] = []

@@ -262,11 +262,11 @@ def _same(a: tuple[AcceptanceCheck, ...], b: tuple[AcceptanceCheck, ...]) -> boo
 
 def held(check: AcceptanceCheck, spec_text: str):
     """`check` held against the spec's words: reloads of its page the spec never speaks of dropped, a control's
-    state (`checked`, `disabled`) expected only where the spec says it (worded.unstated_state), acting only on
-    what the spec gives a control's name (names.misnamed), its steps
-    reviewed (runshot.derivation.review), the actions its requirement names put in (acts), its texts expected whole
-    where a part would also match another state (literal); a state it expects after acting counts as a value the
-    model computed (worded.later_states). A Reviewed: the check corrected, or None and why."""
+    state (`checked`, `disabled`) expected only where the spec says it (worded.unstated_state), acting only on what
+    the spec gives a control's name (names.misnamed), its steps reviewed (runshot.derivation.review), the actions
+    its requirement names put in (acts), its texts expected whole where a part would also match another state
+    (literal); a state it expects after acting counts as a value the model computed (worded.later_states). A
+    Reviewed: the check corrected, or None and why."""
     check, dropped = without_reloads(check, spec_text)
     unstated = unstated_state(check, spec_text) or misnamed(check, spec_text)
     if unstated:

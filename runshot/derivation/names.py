@@ -21,14 +21,13 @@ from __future__ import annotations
 import re
 
 from runshot.derivation.coverage import fold, within
-from runshot.derivation.review import read_spec
+from runshot.derivation.review import read_spec, role_of
 from runshot.spec import AcceptanceCheck
 
 _ACTING = ("click", "fill", "press", "check", "select", "hover")
 _ITEM = re.compile(r"\x00\d+\x00")
 _ATTRIBUTE = re.compile(r"(?:aria-[a-z]+|role|class|id|data-[\w-]+)", re.I)
 _PRESSED = ("button", "link", "tab", "menuitem")
-_KIND_ROLES = {"select": "combobox"}
 _CONTROLS = frozenset({"button", "link", "tab", "menuitem", "checkbox", "radio", "switch", "textbox", "spinbutton",
                        "searchbox", "combobox", "slider"})
 
@@ -42,10 +41,12 @@ def misnamed(check: AcceptanceCheck, spec_text: str) -> str | None:
             typed.add(fold(step.args["value"]))
         role = step.args.get("role")
         role = role.strip().lower() if isinstance(role, str) else None
-        # what an expectation names: a field by its label, a control by its name (a status's or heading's name
-        # may be a part of its text)
-        keys = ("name", "label") if step.action in _ACTING else ("label",) + (("name",) if role in _CONTROLS else ())
-        for key in keys if step.action in _ACTING or step.action == "expect" else ():
+        keys: tuple[str, ...] = ()
+        if step.action in _ACTING:
+            keys = ("name", "label")
+        elif step.action == "expect":  # a field by its label, a control by its name (a status's or heading's name
+            keys = ("label", "name") if role in _CONTROLS else ("label",)  # may be a part of its text)
+        for key in keys:
             name = step.args.get(key)
             if not isinstance(name, str) or not name.strip():
                 continue
@@ -57,7 +58,7 @@ def misnamed(check: AcceptanceCheck, spec_text: str) -> str | None:
 
 def _beside_another_kind(name: str, role: str | None, spec) -> str | None:
     found, loose = spec.kinds_around(name)
-    roles = {_KIND_ROLES.get(k, k) for k in loose}
+    roles = {role_of(k) for k in loose}
     if role in _CONTROLS and not found and roles and role not in roles:
         return f"the spec names {name!r} only beside {' or '.join(sorted(loose))} controls, never as {role!r}"
     return None

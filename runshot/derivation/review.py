@@ -19,7 +19,7 @@ import dataclasses
 import functools
 import re
 
-from runshot.derivation.coverage import QUOTED, fold, quoted, within
+from runshot.derivation.coverage import ITEM_START, QUOTED, fold, quoted, within
 from runshot.derivation.placeholders import placeholders
 from runshot.derivation.start import acts_before_start, unstated_start_value
 from runshot.spec import AcceptanceCheck, Step
@@ -66,7 +66,6 @@ _ELEMENTS = {"select": "select element", "button": "button", "textarea": "textar
              "input submit": "button", "input button": "button"}
 _QUOTED = re.compile(QUOTED)
 _CLAUSE_END = re.compile(r"[.;!?](?:\s|$)")
-_ITEM_START = re.compile(r"\n[ \t]*(?:[-*+]|\d+[.)])[ \t]+")  # a list item's start
 _CHECKABLE = frozenset({"checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio"})
 _NOT_FILLABLE = frozenset({"button", "link", "tab", "status", "heading", "checkbox", "radio", "switch", "img",
                            "listitem", "list", "paragraph", "alert", "dialog", "region", "main"})
@@ -198,7 +197,8 @@ def read_spec(spec_text: str) -> SpecReading:
         spans.append(inner)
         return f"\x00{len(spans) - 1}\x00"
 
-    flat = _QUOTED.sub(hide, " ".join(_ITEM_START.sub("\n. ", "\n" + spec_text).split()).lstrip(". "))  # an item ends a clause
+    items = ITEM_START.sub("\n. ", "\n" + spec_text)  # a list item ends the clause before it
+    flat = _QUOTED.sub(hide, " ".join(items.split()).lstrip(". "))
     words = fold(re.sub(r"\*\*|`|“|”", "", spec_text).replace('"', ""))  # the spec's words without quote marks
     bare = re.sub(_ITEM, " ", flat)
     templates = tuple((s, marks) for s in dict.fromkeys(spans) if (marks := placeholders(s, bare, spans)))
@@ -313,7 +313,7 @@ def _typed(name, typed: set[str] | frozenset, spec: SpecReading) -> bool:
 def _review_role(action: str, args: dict, kind: str | None, named, notes: list[str]) -> tuple[str | None, str]:
     """(the target's role, corrected; or the role the spec's kind implies when the step gives none), or a refusal."""
     role = args.get("role")
-    want = _KIND_ROLE.get(kind, kind) if kind else None
+    want = role_of(kind)
     if not isinstance(role, str):
         if want in _BY_NAME and "role" not in args and "label" in args and "name" not in args:
             args["role"], args["name"] = want, args.pop("label")  # a button's text is its name, no <label>
@@ -471,6 +471,11 @@ def _on_load(step: Step, spec: SpecReading) -> tuple[Step, str] | None:
             fixed = {k: v for k, v in args.items() if k != "visible"} | {"hidden": True}
             return Step("expect", fixed), f"{value!r} expected hidden (the spec says it is hidden at first)"
     return None
+
+
+def role_of(kind: str | None) -> str | None:
+    """The ARIA role of what the spec calls a kind of control (a select is a combobox)."""
+    return _KIND_ROLE.get(kind, kind) if kind else None
 
 
 def _a(noun: str) -> str:

@@ -26,8 +26,8 @@ import re
 
 from runshot.derivation import coverage
 from runshot.derivation.acts import clause_acts, grounded, quoting_clause, step_for
-from runshot.derivation.coverage import QUOTED, fold, quoted
-from runshot.derivation.review import read_spec
+from runshot.derivation.coverage import QUOTED, clauses, fold, quoted
+from runshot.derivation.review import read_spec, role_of
 from runshot.derivation.start import start_texts
 from runshot.spec import AcceptanceCheck, Step
 
@@ -55,6 +55,7 @@ _OPENS = re.compile(r"\b(?:dialog|modal|menu|pop-?up|panel|drawer|overlay|toolti
                     re.I)
 _BARE_NUMBER = re.compile(r"[\s\d.,:%+-]*")
 _SIZED_KINDS = ("button", "link", "tab", "textbox", "spinbutton", "searchbox", "checkbox", "radio", "slider")
+_CONTROL_KINDS = _SIZED_KINDS + ("select",)
 
 
 def worded_checks(requirement: str, spec_text: str) -> list[AcceptanceCheck]:
@@ -84,9 +85,9 @@ def _start_states(requirement: str, spec) -> list[AcceptanceCheck]:
     out = []
     for name, key, value in start_states(requirement, spec):
         kind = spec.kind_of(name)
-        if kind not in _SIZED_KINDS + ("select",) or (key == "checked" and kind not in _CHECKABLE):
+        if kind not in _CONTROL_KINDS or (key == "checked" and kind not in _CHECKABLE):
             continue
-        role = "combobox" if kind == "select" else kind
+        role = role_of(kind)
         word = ("disabled" if value else "enabled") if key == "disabled" else ("checked" if value else "not checked")
         out.append(_check(f"{name} is {word} at start", [Step("expect", {"role": role, "name": name, key: value})],
                           requirement))
@@ -105,8 +106,8 @@ def _present(text: str, requirement: str, spec_text: str, spec) -> list[Step]:
     for m in _QUOTE.finditer(found[0]):
         name = quoted(m).strip()
         kind = spec.kind_of(name)
-        if kind in _SIZED_KINDS + ("select",) and fold(name) != fold(text):
-            steps.append(Step("expect", {"role": "combobox" if kind == "select" else kind, "name": name}))
+        if kind in _CONTROL_KINDS and fold(name) != fold(text):
+            steps.append(Step("expect", {"role": role_of(kind), "name": name}))
     return list({s.describe(): s for s in steps}.values())
 
 
@@ -155,8 +156,7 @@ def _sizes(requirement: str, spec) -> list[AcceptanceCheck]:
     """A size check for the one control the requirement's clause with the size names (a kind the spec settles)."""
     out = []
     for key, px in coverage.read_requirement(requirement).sizes:
-        clauses = re.split(r"[.;!?](?:\s|$)", requirement)
-        clause = next((c for c in clauses if re.search(r"\d\s*(?:css\s*)?p(?:x|ixel)", c, re.I)), "")
+        clause = next((c for c in clauses(requirement) if re.search(r"\d\s*(?:css\s*)?p(?:x|ixel)", c, re.I)), "")
         named = {fold(n): n for n in (quoted(m) for m in _QUOTE.finditer(clause))
                  if spec.kind_of(n) in _SIZED_KINDS}
         if len(named) != 1 or re.search(r"\b(?:or|each|every|all)\b", _QUOTE.sub(" ", clause), re.I):
@@ -171,7 +171,7 @@ def start_states(text: str, spec) -> list[tuple[str, str, bool]]:
     """(control, "disabled" or "checked", state) for each clause of `text` saying the one control its words before
     name is in that state on load ("Vote must be greyed out (disabled) until …")."""
     out = []
-    for clause in re.split(r"[.;!?](?:\s|$)", text):
+    for clause in clauses(text):
         m = _START_STATE.search(clause)
         if m is None or re.search(r"\b(?:or|each|every|all|not|never)\b", _QUOTE.sub(" ", clause[:m.end()]), re.I):
             continue
@@ -192,7 +192,6 @@ def unstated_state(check: AcceptanceCheck, spec_text: str) -> str | None:
     must be said in a clause naming the control, and on load (before any step acts) the spec must say that it is
     so at start (start_states)."""
     spec = read_spec(spec_text)
-    flat = " ".join(spec_text.split())
     acted = False
     for step in check.steps:
         if step.action not in ("expect", "wait"):
@@ -204,7 +203,7 @@ def unstated_state(check: AcceptanceCheck, spec_text: str) -> str | None:
             name = step.args.get("name") or step.args.get("label")
             if not isinstance(name, str) or not name.strip():
                 return f"`{step.describe()}`: the spec's words name no control for that state"
-            said = [c for c in re.split(r"[.;!?](?:\s|$)", flat) if re.search(_STATE_WORDS[key], c, re.I)
+            said = [c for c in clauses(spec_text) if re.search(_STATE_WORDS[key], c, re.I)
                     and re.search(rf"(?<![\w-]){re.escape(name.strip())}(?![\w-])", c, re.I)]
             if not said:
                 return f"the spec says nothing of {name!r} being {key} or not"
