@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from runshot.derivation.coverage import split_requirements
-from runshot.derivation.derive import derive, from_words, parse_derived
+from runshot.derivation.derive import derive_checks, from_words, parse_derived
 from runshot.derivation.worded import unstated_state, worded_checks
-from runshot.generator.client import Completion
 from runshot.spec import parse_spec_file, parse_spec_text
 from runshot.validators.browser.context import Timeouts
 from runshot.validators.runner.project import Validator
-from runshot.values import Usage
+from test_derive import _run
 
 LABELLED = Path(__file__).resolve().parents[1] / "benchmarks" / "derive"
 
@@ -88,31 +87,29 @@ def test_a_control_in_something_that_opens_is_not_expected_on_load():
     assert _written(spec) == [["expect: {'text': 'Signed in'}"]]
 
 
-def test_derive_writes_from_the_words_what_no_answer_gave_and_says_so():
-    spec = parse_spec_file(LABELLED / "greeter" / "spec.md")
-
-    def call(messages, temperature, seed, schema, deadline=None):  # an answer that is no YAML at all
-        return Completion(text="checks: [", finish_reason="stop", usage=Usage(prompt_tokens=10, completion_tokens=2),
-                          seconds=0.0, attempts=1, continuations=0, usage_estimated=False)
-
-    found = derive(spec, None, samples=1, call=call)
-    [check] = [c for c in found.checks if "Hello, Ada!" in c.name]
-    assert check.derived and check.covers == ("After typing `Ada` and pressing Greet, a status line shows `Hello, Ada!`",)
-    assert any("written from the words of" in n for n in found.notes)
-    assert any("not YAML" in n for n in found.notes)
+def _derived(fake_openai, spec_text: str, tmp_path, *answers: str):
+    """The run's derived checks and notes, the model's answers scripted over HTTP (as `runshot new` derives)."""
+    fake_openai.script(*answers)
+    run, notes = _run(fake_openai, spec_text, tmp_path)
+    run = derive_checks(run)
+    return [c for c in run.spec.checks if c.derived], notes.notes
 
 
-def test_a_requirement_a_kept_answer_covers_gets_no_check_from_its_words():
-    spec = parse_spec_file(LABELLED / "start-button" / "spec.md")
+def test_derive_writes_from_the_words_what_no_answer_gave_and_says_so(fake_openai, tmp_path):
+    checks, notes = _derived(fake_openai, (LABELLED / "greeter" / "spec.md").read_text(encoding="utf-8"), tmp_path,
+                             *["checks: ["] * 3)  # answers that are no YAML at all
+    [check] = [c for c in checks if "Hello, Ada!" in c.name]
+    assert check.covers == ("After typing `Ada` and pressing Greet, a status line shows `Hello, Ada!`",)
+    assert any("written from the words of" in n for n in notes)
+    assert any("not YAML" in n for n in notes)
+
+
+def test_a_requirement_a_kept_answer_covers_gets_no_check_from_its_words(fake_openai, tmp_path):
     answer = ("checks:\n  - name: runs\n    covers: 2\n    steps:\n      - click: {role: button, name: Start}\n"
               "    expect:\n      - {role: status, text: Running}\n")
-
-    def call(messages, temperature, seed, schema, deadline=None):
-        return Completion(text=answer, finish_reason="stop", usage=Usage(), seconds=0.0, attempts=1,
-                          continuations=0, usage_estimated=False)
-
-    found = derive(spec, None, samples=2, call=call)
-    names = [c.name for c in found.checks]
+    checks, _ = _derived(fake_openai, (LABELLED / "start-button" / "spec.md").read_text(encoding="utf-8"), tmp_path,
+                         answer, answer)
+    names = [c.name for c in checks]
     assert "runs" in names and "shows 'Running'" not in names
     assert "Start is at least 48 px" in names  # the requirement no answer covered
 
@@ -188,18 +185,12 @@ def test_a_state_written_from_the_words_holds_on_a_real_page(validator, tmp_path
     assert results == {"disabled": True, "aria": True, "enabled": False}
 
 
-@pytest.mark.parametrize("samples, kept", [(1, False), (2, True)])
-def test_a_state_expected_after_acting_counts_only_when_two_samples_agree(samples, kept):
-    spec = parse_spec_text("# Poll\n\n" + POLL)
+@pytest.mark.parametrize("agreeing, kept", [(1, False), (2, True)])
+def test_a_state_expected_after_acting_counts_only_when_two_samples_agree(fake_openai, tmp_path, agreeing, kept):
     state = ("checks:\n  - name: votes\n    covers: 2\n    steps:\n      - check: {role: radio, name: Tea}\n"
              "    expect:\n      - {role: button, name: Vote, disabled: false}\n")
-    answers = [state] * samples
-
-    def call(messages, temperature, seed, schema, deadline=None):
-        return Completion(text=answers[seed - 1], finish_reason="stop", usage=Usage(), seconds=0.0, attempts=1,
-                          continuations=0, usage_estimated=False)
-
-    found = derive(spec, None, samples=samples, call=call)
-    assert ("votes" in [c.name for c in found.checks]) is kept
+    answers = [state] * agreeing + ["checks: ["] * (3 - agreeing)  # the other samples give nothing to vote for
+    checks, notes = _derived(fake_openai, "# Poll\n\n" + POLL, tmp_path, *answers)
+    assert ("votes" in [c.name for c in checks]) is kept
     if not kept:
-        assert any("it expects Vote enabled, which the spec does not state" in n for n in found.notes), found.notes
+        assert any("it expects Vote enabled, which the spec does not state" in n for n in notes), notes
